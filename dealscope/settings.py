@@ -1,0 +1,60 @@
+"""Where dealscope reads and writes: the one place paths are configured.
+
+Every path comes from an environment variable with a default, so the CLI, Dagster
+(`dagster dev`, schedules, sensors), dbt's profiles.yml and the tests agree without
+passing paths around.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+REPO_ROOT = Path(__file__).resolve().parents[1]
+DBT_PROJECT_DIR = REPO_ROOT / "dbt_project"
+DEFAULT_EVENT_TYPES = REPO_ROOT / "config" / "event_types.yml"
+
+ENV_DATA_DIR = "DEALSCOPE_DATA_DIR"
+ENV_WAREHOUSE = "DEALSCOPE_WAREHOUSE"
+ENV_DASHBOARDS = "DEALSCOPE_DASHBOARDS"
+ENV_EVENT_TYPES = "DEALSCOPE_EVENT_TYPES"
+# Read by dbt_project/profiles.yml: the working copy dbt builds into (see Settings.build_db).
+ENV_BUILD_DB = "DEALSCOPE_BUILD_DB"
+
+
+@dataclass(frozen=True)
+class Settings:
+    data_dir: Path
+    warehouse: Path
+    dashboards_dir: Path
+    event_types: Path
+
+    @property
+    def build_db(self) -> Path:
+        """The working copy every run writes into; published to `warehouse` only on success.
+
+        Readers of the published file are never blocked by a run, and a failed run
+        leaves the published warehouse as it was.
+        """
+        return self.warehouse.with_name(f".{self.warehouse.stem}.build.duckdb")
+
+    @classmethod
+    def from_env(cls) -> "Settings":
+        def path(var: str, default: Path | str) -> Path:
+            return Path(os.environ.get(var) or default).expanduser().resolve()
+
+        return cls(
+            data_dir=path(ENV_DATA_DIR, "data/sample"),
+            warehouse=path(ENV_WAREHOUSE, "warehouse/dealscope.duckdb"),
+            dashboards_dir=path(ENV_DASHBOARDS, "site"),
+            event_types=path(ENV_EVENT_TYPES, DEFAULT_EVENT_TYPES),
+        )
+
+    def export(self) -> None:
+        """Put these paths in the environment, for dbt subprocesses and Dagster code loaded later."""
+        os.environ[ENV_DATA_DIR] = str(self.data_dir)
+        os.environ[ENV_WAREHOUSE] = str(self.warehouse)
+        os.environ[ENV_DASHBOARDS] = str(self.dashboards_dir)
+        os.environ[ENV_EVENT_TYPES] = str(self.event_types)
+        os.environ[ENV_BUILD_DB] = str(self.build_db)
