@@ -1,0 +1,72 @@
+"""Run the Dagster asset graph in-process and report what happened, for the CLI and tests."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+from typing import TextIO
+
+from dealscope.settings import Settings
+from dealscope.warehouse import open_readonly
+
+PIPELINE_JOB = "dealscope_pipeline"
+
+
+@dataclass
+class RunOutcome:
+    success: bool
+    errors: list[str] = field(default_factory=list)
+    step_seconds: dict[str, float] = field(default_factory=dict)
+
+
+def execute(settings: Settings) -> RunOutcome:
+    """Execute the whole job in this process against `settings`' paths."""
+    # Imported late: loading the definitions parses the dbt project on first use.
+    import dagster as dg
+
+    from pipelines.definitions import build_definitions
+
+    defs = build_definitions(settings)
+
+    instance = dg.DagsterInstance.get() if os.environ.get("DAGSTER_HOME") else dg.DagsterInstance.ephemeral()
+    result = defs.get_job_def(PIPELINE_JOB).execute_in_process(instance=instance, raise_on_error=False)
+    errors = [
+        f"{event.step_key}: {event.step_failure_data.error.message.strip()}"
+        for event in result.all_events
+        if event.is_step_failure and event.step_failure_data.error is not None
+    ]
+    starts = {e.step_key: e.timestamp for e in result.all_events if e.is_step_start}
+    step_seconds = {
+        e.step_key: e.timestamp - starts[e.step_key]
+        for e in result.all_events
+        if (e.is_step_success or e.is_step_failure) and e.step_key in starts
+    }
+    return RunOutcome(success=result.success, errors=errors, step_seconds=step_seconds)
+
+
+def load_counts(settings: Settings) -> list[tuple]:
+    con = open_readonly(settings.warehouse)
+    try:
+        return con.execute(
+            "SELECT source, coalesce(source_file, '(absent)'), rows_read, rows_loaded, rows_rejected "
+            "FROM raw.load_summary ORDER BY source"
+        ).fetchall()
+    finally:
+        con.close()
+
+
+def run_pipeline(settings: Settings, out: TextIO) -> int:
+    print(f"dealscope: loading {settings.data_dir}", file=out, flush=True)
+    outcome = execute(settings)
+    if not outcome.success:
+        print("dealscope: the run FAILED; the published warehouse was left as it was.", file=out)
+        for error in outcome.errors or ["a step failed without an error message (see the Dagster log above)"]:
+            print(f"  {error}", file=out)
+        return 1
+    print(f"\n{'table':<20} {'file':<26} {'read':>10} {'loaded':>10} {'rejected':>10}", file=out)
+    for source, source_file, read, loaded, rejected in load_counts(settings):
+        print(f"{source:<20} {source_file:<26} {read:>10,} {loaded:>10,} {rejected:>10,}", file=out)
+    print(f"\nwarehouse:  {settings.warehouse}", file=out)
+    print(f"dashboards: {settings.dashboards_dir / 'index.html'}", file=out)
+    print("rejected rows: SELECT reason, count(*) FROM rejected_rows GROUP BY ALL;", file=out)
+    return 0

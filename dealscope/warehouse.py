@@ -1,0 +1,89 @@
+"""The build-aside warehouse: runs write a working copy, readers see only published files.
+
+DuckDB lets one process hold a file read-write, and that process blocks every reader
+(see STACK_NOTES.md). So a run never opens the file analysts read: it writes the build
+file under an exclusive lock, and `publish` swaps a complete copy into place with an
+atomic rename. A reader keeps its snapshot until it reopens; a failed run never
+publishes, so the previous warehouse stays whole.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import fcntl
+import os
+import shutil
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import duckdb
+
+LOCK_TIMEOUT_SECONDS = 600.0
+
+
+class WarehouseBusyError(RuntimeError):
+    pass
+
+
+def wal_path(db: Path) -> Path:
+    return db.with_name(db.name + ".wal")
+
+
+@contextlib.contextmanager
+def writer_lock(build_db: Path, timeout: float = LOCK_TIMEOUT_SECONDS) -> Iterator[None]:
+    """Hold the one-writer lock of `build_db` (a lock file beside it), waiting up to `timeout`."""
+    build_db.parent.mkdir(parents=True, exist_ok=True)
+    lock_file = build_db.with_name(build_db.name + ".lock")
+    with open(lock_file, "a+") as handle:
+        deadline = time.monotonic() + timeout
+        while True:
+            try:
+                fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                break
+            except BlockingIOError:
+                if time.monotonic() > deadline:
+                    raise WarehouseBusyError(
+                        f"another dealscope run has been writing {build_db} for over {timeout:.0f} s"
+                    ) from None
+                time.sleep(0.5)
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
+
+
+@contextlib.contextmanager
+def build_connection(build_db: Path) -> Iterator[duckdb.DuckDBPyConnection]:
+    """A read-write connection to the build file, held under the writer lock."""
+    with writer_lock(build_db):
+        con = duckdb.connect(str(build_db))
+        try:
+            yield con
+        finally:
+            con.close()
+
+
+def publish(build_db: Path, warehouse: Path) -> Path:
+    """Copy the finished build file over `warehouse` atomically; returns the published path."""
+    warehouse.parent.mkdir(parents=True, exist_ok=True)
+    with writer_lock(build_db):
+        # Fold the WAL into the file so the copy is complete on its own.
+        con = duckdb.connect(str(build_db))
+        try:
+            con.execute("CHECKPOINT")
+        finally:
+            con.close()
+        staging = warehouse.with_name(f".{warehouse.name}.publishing-{os.getpid()}")
+        shutil.copyfile(build_db, staging)
+        # A WAL left by a writer killed on the old file would not match the new one.
+        stale_wal = wal_path(warehouse)
+        if stale_wal.exists():
+            stale_wal.unlink()
+        os.replace(staging, warehouse)
+    return warehouse
+
+
+def open_readonly(warehouse: Path) -> duckdb.DuckDBPyConnection:
+    """A short-lived read-only connection, the way dashboards and analysts should read."""
+    return duckdb.connect(str(warehouse), read_only=True)

@@ -1,0 +1,38 @@
+"""Presentation and publication: the dashboard site, then the warehouse readers open."""
+
+from __future__ import annotations
+
+import dagster as dg
+
+from dashboards import build_site
+from dealscope import warehouse as warehouse_files
+from pipelines.resources import WarehouseResource
+
+MARTS = [["main", "fct_deals"], ["main", "win_loss"], ["main", "account_value"], ["main", "hypothesis_tests"]]
+
+
+@dg.asset(
+    group_name="reporting",
+    deps=[dg.AssetKey(key) for key in MARTS],
+    description="Self-contained Plotly pages (one shared plotly.min.js beside them; no network needed).",
+)
+def dashboards(context: dg.AssetExecutionContext, warehouse: WarehouseResource) -> dg.MaterializeResult:
+    out_dir = warehouse.settings.dashboards_dir
+    with warehouse.build_connection() as con:
+        pages = build_site(con, out_dir)
+    return dg.MaterializeResult(
+        metadata={"index": dg.MetadataValue.path(str(pages[0])), "pages": [p.name for p in pages]}
+    )
+
+
+@dg.asset(
+    group_name="reporting",
+    deps=[dashboards],
+    description="The build file, copied atomically over the warehouse analysts open. Runs last: a failed run never publishes.",
+)
+def published_warehouse(context: dg.AssetExecutionContext, warehouse: WarehouseResource) -> dg.MaterializeResult:
+    settings = warehouse.settings
+    path = warehouse_files.publish(settings.build_db, settings.warehouse)
+    return dg.MaterializeResult(
+        metadata={"path": dg.MetadataValue.path(str(path)), "bytes": path.stat().st_size}
+    )

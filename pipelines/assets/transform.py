@@ -1,0 +1,37 @@
+"""dbt models as Dagster assets; dbt tests become asset checks."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from typing import Any
+
+import dagster as dg
+from dagster_dbt import DagsterDbtTranslator, DbtCliResource, dbt_assets
+
+from dealscope.settings import ENV_BUILD_DB
+from dealscope.warehouse import writer_lock
+from pipelines.project import dbt_project
+from pipelines.resources import WarehouseResource
+
+
+class DealscopeTranslator(DagsterDbtTranslator):
+    """Sources map onto the loader's raw/<table> assets; models are grouped by dbt folder."""
+
+    def get_asset_key(self, dbt_resource_props: Mapping[str, Any]) -> dg.AssetKey:
+        if dbt_resource_props["resource_type"] == "source":
+            return dg.AssetKey(["raw", dbt_resource_props["name"]])
+        return super().get_asset_key(dbt_resource_props)
+
+    def get_group_name(self, dbt_resource_props: Mapping[str, Any]) -> str | None:
+        fqn = dbt_resource_props.get("fqn", [])
+        # fqn = [project, folder, ..., model]: staging / intermediate / marts / analytics
+        return fqn[1] if len(fqn) > 2 else "transform"
+
+
+@dbt_assets(manifest=dbt_project.manifest_path, dagster_dbt_translator=DealscopeTranslator(), project=dbt_project)
+def dealscope_dbt_models(context: dg.AssetExecutionContext, dbt: DbtCliResource, warehouse: WarehouseResource):
+    # profiles.yml reads the build file's path from the environment of the dbt subprocess.
+    os.environ[ENV_BUILD_DB] = str(warehouse.settings.build_db)
+    with writer_lock(warehouse.settings.build_db):
+        yield from dbt.cli(["build"], context=context).stream()

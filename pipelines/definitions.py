@@ -1,0 +1,43 @@
+"""The one Dagster `Definitions` of dealscope (`dagster dev -m pipelines.definitions`)."""
+
+from __future__ import annotations
+
+import dagster as dg
+from dagster_dbt import DbtCliResource
+
+from dealscope.settings import Settings
+from pipelines.project import dbt_project, ensure_manifest
+
+ensure_manifest()  # @dbt_assets reads target/manifest.json when its module is imported
+
+from pipelines.assets import analysis, ingest, reporting, transform  # noqa: E402
+from pipelines.automation import daily_schedule, full_pipeline_job, input_folder_sensor  # noqa: E402
+from pipelines.resources import WarehouseResource  # noqa: E402
+
+
+def build_definitions(settings: Settings) -> dg.Definitions:
+    """Everything Dagster runs, pointed at one deployment's paths."""
+    settings.export()  # dbt subprocesses read DEALSCOPE_BUILD_DB from the environment
+    return dg.Definitions(
+        assets=[
+            ingest.raw_event_types,
+            *ingest.raw_table_assets,
+            transform.dealscope_dbt_models,
+            analysis.hypothesis_tests,
+            reporting.dashboards,
+            reporting.published_warehouse,
+        ],
+        jobs=[full_pipeline_job],
+        schedules=[daily_schedule],
+        sensors=[input_folder_sensor],
+        resources={
+            "warehouse": WarehouseResource.from_settings(settings),
+            "dbt": DbtCliResource(project_dir=dbt_project),
+        },
+        # One process: dagster_dbt's import alone costs ~5 s per step under the multiprocess
+        # executor, and on 2 cores serial steps also keep DuckDB writers one at a time.
+        executor=dg.in_process_executor,
+    )
+
+
+defs = build_definitions(Settings.from_env())

@@ -1,0 +1,45 @@
+"""Dagster resources: where the warehouse and inputs are, from dealscope.settings."""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Iterator
+from pathlib import Path
+
+import dagster as dg
+import duckdb
+
+from dealscope import warehouse
+from dealscope.settings import Settings
+
+
+class WarehouseResource(dg.ConfigurableResource):
+    """Paths of one dealscope deployment; defaults come from the DEALSCOPE_* environment."""
+
+    data_dir: str
+    warehouse: str
+    dashboards_dir: str
+    event_types: str
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> "WarehouseResource":
+        return cls(
+            data_dir=str(settings.data_dir),
+            warehouse=str(settings.warehouse),
+            dashboards_dir=str(settings.dashboards_dir),
+            event_types=str(settings.event_types),
+        )
+
+    @property
+    def settings(self) -> Settings:
+        return Settings(
+            data_dir=Path(self.data_dir),
+            warehouse=Path(self.warehouse),
+            dashboards_dir=Path(self.dashboards_dir),
+            event_types=Path(self.event_types),
+        )
+
+    @contextlib.contextmanager
+    def build_connection(self) -> Iterator[duckdb.DuckDBPyConnection]:
+        with warehouse.build_connection(self.settings.build_db) as con:
+            yield con
