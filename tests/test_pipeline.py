@@ -1,0 +1,132 @@
+"""The whole pipeline, end to end: real Dagster materializations, real dbt, real DuckDB files."""
+
+from __future__ import annotations
+
+import shutil
+
+import duckdb
+import pytest
+
+from dealscope.cli import main as cli_main
+from dealscope.runner import execute
+from tests.conftest import settings_for
+
+CONTRACT_COLUMNS = {
+    "fct_deals": ["deal_id", "account_id", "stage", "is_won", "created_at", "closed_at", "cycle_days",
+                  "list_amount", "final_amount", "discount_pct", "alignment_score", "alignment_band",
+                  "flagged_strategic", "trust_eroding_events", "trust_building_events", "competitor"],
+    "win_loss": ["dimension", "value", "deals_closed", "deals_won", "win_rate", "win_rate_ci_low",
+                 "win_rate_ci_high", "value_won", "value_lost"],
+    "account_value": ["account_id", "segment", "first_deal_at", "tenure_months", "deals_won", "lifetime_revenue",
+                      "lifetime_gross_margin", "trust_eroding_events", "trust_building_events", "mean_alignment",
+                      "is_active"],
+    "hypothesis_tests": ["hypothesis", "feature_block", "estimate", "ci_low", "ci_high", "p_value", "n_accounts",
+                         "method", "supported"],
+    "rejected_rows": ["source", "source_file", "row_number", "record", "reason", "detail", "loaded_at"],
+}
+
+
+def table_columns(con: duckdb.DuckDBPyConnection, table: str) -> list[str]:
+    return [row[0] for row in con.execute(
+        "SELECT column_name FROM information_schema.columns WHERE table_schema = 'main' AND table_name = ?",
+        [table]).fetchall()]
+
+
+def test_published_warehouse_has_the_contract_tables(pipeline_run):
+    settings, _ = pipeline_run
+    con = duckdb.connect(str(settings.warehouse), read_only=True)
+    try:
+        for table, columns in CONTRACT_COLUMNS.items():
+            present = table_columns(con, table)
+            assert set(columns) <= set(present), f"{table} lacks {set(columns) - set(present)}"
+        assert con.execute("SELECT count(*) FROM fct_deals").fetchone()[0] > 0
+        assert con.execute("SELECT count(*) FROM rejected_rows").fetchone()[0] > 0  # the export is messy on purpose
+        # every loaded account is in account_value, with or without deals
+        assert con.execute("SELECT count(*) FROM account_value").fetchone()[0] == \
+            con.execute("SELECT count(*) FROM raw.accounts").fetchone()[0]
+        hypotheses = con.execute("SELECT hypothesis FROM hypothesis_tests").fetchall()
+        assert len(hypotheses) >= 2
+    finally:
+        con.close()
+
+
+def test_every_input_row_is_loaded_or_rejected(pipeline_run, small_export):
+    settings, _ = pipeline_run
+    con = duckdb.connect(str(settings.warehouse), read_only=True)
+    try:
+        summary = con.execute(
+            "SELECT source, rows_read, rows_loaded, rows_rejected FROM raw.load_summary").fetchall()
+        assert {row[0] for row in summary} >= {"accounts", "deals", "negotiation_events", "account_revenue",
+                                                "strategy_plan"}
+        for source, read, loaded, rejected in summary:
+            assert read == loaded + rejected, source
+            assert con.execute("SELECT count(*) FROM rejected_rows WHERE source = ?", [source]).fetchone()[0] \
+                == rejected, source
+        # rows_read is the file's record count, independently counted by DuckDB's CSV reader
+        for source, read, _, _ in summary:
+            path = small_export / f"{source}.csv"
+            if path.exists():
+                records = duckdb.sql(
+                    f"SELECT count(*) FROM read_csv('{path}', all_varchar=true, header=true, "
+                    "ignore_errors=false, null_padding=true, strict_mode=false)").fetchone()[0]
+                assert read == records, source
+    finally:
+        con.close()
+
+
+def test_dashboards_are_written(pipeline_run):
+    settings, _ = pipeline_run
+    index = settings.dashboards_dir / "index.html"
+    assert index.exists()
+    assert (settings.dashboards_dir / "plotly.min.js").exists()
+    assert "<script src=\"http" not in index.read_text()
+
+
+def test_failed_run_keeps_the_previous_warehouse(pipeline_run, small_export, tmp_path):
+    settings, _ = pipeline_run
+    # a second deployment: publish once from a good export, then break the export
+    export = tmp_path / "export"
+    shutil.copytree(small_export, export)
+    second = settings_for(tmp_path, export)
+    assert execute(second).success
+    before = second.warehouse.read_bytes()
+
+    (export / "deals.csv").write_bytes(b"")  # 0 bytes: unreadable per the contract
+    outcome = execute(second)
+    assert not outcome.success
+    assert any("deals.csv" in error for error in outcome.errors), outcome.errors
+    assert second.warehouse.read_bytes() == before
+    con = duckdb.connect(str(second.warehouse), read_only=True)
+    assert con.execute("SELECT count(*) FROM fct_deals").fetchone()[0] > 0
+    con.close()
+
+
+def test_cli_run_prints_counts_and_fails_clearly(pipeline_run, small_export, tmp_path, capsys):
+    settings, _ = pipeline_run
+    args = ["run", "--data", str(small_export), "--warehouse", str(tmp_path / "w" / "d.duckdb"),
+            "--dashboards", str(tmp_path / "site")]
+    assert cli_main(args) == 0
+    printed = capsys.readouterr().out
+    for table in ("accounts", "deals", "negotiation_events", "account_revenue", "strategy_plan"):
+        assert table in printed
+    assert str(tmp_path / "w" / "d.duckdb") in printed
+
+    missing = tmp_path / "empty_export"
+    missing.mkdir()
+    args[2] = str(missing)
+    assert cli_main(args) == 1
+    printed = capsys.readouterr().out
+    assert "FAILED" in printed and "accounts" in printed
+
+
+@pytest.mark.parametrize("key", [["raw", "deals"], ["main", "fct_deals"], ["main", "hypothesis_tests"]])
+def test_definitions_hold_the_graph(key):
+    import dagster as dg
+
+    from pipelines.definitions import defs
+
+    graph = defs.resolve_asset_graph()
+    assert dg.AssetKey(key) in graph.get_all_asset_keys()
+    assert defs.get_job_def("dealscope_pipeline") is not None
+    assert defs.get_schedule_def("dealscope_daily") is not None
+    assert defs.get_sensor_def("input_folder_sensor") is not None
