@@ -12,11 +12,11 @@
     case when {{ trials }} > 0 then
         least(1.0, greatest(0.0,
             (
-                cast({{ successes }} as {{ dbt.type_float() }}) / {{ trials }}
+                cast({{ successes }} as {{ type_double() }}) / {{ trials }}
                 + ({{ z }} * {{ z }}) / (2.0 * {{ trials }})
                 {{ '-' if sign < 0 else '+' }} {{ z }} * sqrt(
-                    (cast({{ successes }} as {{ dbt.type_float() }}) / {{ trials }})
-                    * (1.0 - cast({{ successes }} as {{ dbt.type_float() }}) / {{ trials }})
+                    (cast({{ successes }} as {{ type_double() }}) / {{ trials }})
+                    * (1.0 - cast({{ successes }} as {{ type_double() }}) / {{ trials }})
                     / {{ trials }}
                     + ({{ z }} * {{ z }}) / (4.0 * {{ trials }} * {{ trials }})
                 )
@@ -38,7 +38,7 @@
 {#- Win rate over closed deals only: won / (won + lost); NULL with no closed deal. -#}
 {% macro win_rate(won, lost) -%}
     case when ({{ won }}) + ({{ lost }}) > 0
-        then cast({{ won }} as {{ dbt.type_float() }}) / (({{ won }}) + ({{ lost }}))
+        then cast({{ won }} as {{ type_double() }}) / (({{ won }}) + ({{ lost }}))
     end
 {%- endmacro %}
 
@@ -46,7 +46,7 @@
     (open/lost deals have no agreed price, and a zero list price has no discount). -#}
 {% macro discount_pct(final_amount, list_amount, is_won) -%}
     case when {{ is_won }} and {{ list_amount }} > 0 and {{ final_amount }} is not null
-        then 1.0 - cast({{ final_amount }} as {{ dbt.type_float() }}) / {{ list_amount }}
+        then 1.0 - cast({{ final_amount }} as {{ type_double() }}) / {{ list_amount }}
     end
 {%- endmacro %}
 
@@ -78,3 +78,12 @@
 {% macro dimension_value(column, null_label='unknown') -%}
     coalesce({{ dbt.cast(column, dbt.type_string()) }}, '{{ null_label }}')
 {%- endmacro %}
+
+{#- 8-byte floating point for every metric: dbt.type_float renders FLOAT, 4 bytes on DuckDB. -#}
+{% macro type_double() -%}
+    {{ return(adapter.dispatch('type_double', 'dealscope')()) }}
+{%- endmacro %}
+
+{% macro default__type_double() -%}double precision{%- endmacro %}
+
+{% macro duckdb__type_double() -%}double{%- endmacro %}

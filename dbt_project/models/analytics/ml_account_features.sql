@@ -1,0 +1,169 @@
+{#-
+  One row per account with at least one deal: features from the account's
+  observation window, outcome from the window that follows it.
+
+  Windows are aligned to calendar months so that no revenue month straddles the
+  boundary between observation and outcome:
+    anchor_date           = the account's first deal created_at
+    observation_start     = first day of the anchor's month
+    observation_end       = observation_start + observation_months   (exclusive)
+    outcome_end           = observation_end   + outcome_months       (exclusive)
+  Deals and events count from anchor_date (inclusive) to observation_end (exclusive);
+  revenue months from observation_start to observation_end. The outcome sums the
+  months in [observation_end, outcome_end). A deal counts as won in the window only
+  if it also closed before observation_end: nothing known after the window enters
+  a feature.
+-#}
+{{ config(materialized='table') }}
+
+{%- set observation_months = var('observation_months', 12) | int -%}
+{%- set outcome_months = var('outcome_months', 24) | int -%}
+{#- One count column per event type, named n_<polarity>__<event_type>; event types
+    outside this list still count in the per-polarity totals. -#}
+{%- set event_types_by_polarity = var('ml_event_types', {
+    'trust_eroding': ['escalated_over_buyer', 'buyer_management_took_over', 'commitment_broken',
+                      'concession_reneged', 'second_source_added', 'surprise_price_increase'],
+    'trust_building': ['commitment_kept', 'joint_planning', 'executive_sponsor_aligned',
+                       'value_review_delivered', 'concession_reciprocated'],
+    'competitive': ['competitor_price_cut'],
+}) -%}
+
+with deals as (
+    select account_id, created_at, closed_at, is_won, final_amount, alignment_score, flagged_strategic
+    from {{ ref('fct_deals') }}
+),
+
+anchors as (
+    select account_id, min(created_at) as anchor_date
+    from deals
+    group by account_id
+),
+
+anchor_months as (
+    select account_id, anchor_date,
+           cast({{ dbt.date_trunc('month', 'anchor_date') }} as date) as observation_start
+    from anchors
+),
+
+windows as (
+    select account_id, anchor_date, observation_start,
+           cast({{ dbt.dateadd('month', observation_months, 'observation_start') }} as date) as observation_end,
+           cast({{ dbt.dateadd('month', observation_months + outcome_months, 'observation_start') }} as date) as outcome_end
+    from anchor_months
+),
+
+-- The last month the value data covers: an outcome window ending after it is right-censored.
+data_coverage as (
+    select max(month) as data_last_month
+    from {{ ref('int_account_monthly_value') }}
+),
+
+observed_windows as (
+    select
+        w.account_id, w.anchor_date, w.observation_start, w.observation_end, w.outcome_end,
+        c.data_last_month,
+        -- observed when the outcome window's last month is on or before the data's last month
+        coalesce(w.outcome_end <= cast({{ dbt.dateadd('month', 1, 'c.data_last_month') }} as date), false)
+            as is_outcome_observed
+    from windows as w
+    cross join data_coverage as c
+),
+
+deal_features as (
+    select
+        w.account_id,
+        count(d.account_id) as deals_created,
+        count(d.alignment_score) as n_deals_scored,
+        avg(d.alignment_score) as mean_alignment,
+        sum(case when d.flagged_strategic then 1 else 0 end) as deals_flagged_strategic,
+        sum(case when d.is_won and d.closed_at < w.observation_end then 1 else 0 end) as deals_won,
+        sum(case when d.is_won and d.closed_at < w.observation_end
+                 then coalesce(d.final_amount, 0) else 0 end) as value_won
+    from windows as w
+    left join deals as d
+        on d.account_id = w.account_id
+       and d.created_at >= w.anchor_date
+       and d.created_at < w.observation_end
+    group by w.account_id
+),
+
+event_features as (
+    select
+        w.account_id,
+        sum(case when e.polarity = 'trust_eroding' then 1 else 0 end) as n_trust_eroding_events,
+        sum(case when e.polarity = 'trust_eroding' then coalesce(e.severity, 1) else 0 end) as trust_eroding_severity,
+        sum(case when e.polarity = 'trust_building' then 1 else 0 end) as n_trust_building_events,
+        sum(case when e.polarity = 'trust_building' then coalesce(e.severity, 1) else 0 end) as trust_building_severity,
+        sum(case when e.polarity = 'competitive' then 1 else 0 end) as n_competitive_events
+        {%- for polarity, event_types in event_types_by_polarity.items() %}
+        {%- for event_type in event_types %},
+        sum(case when e.event_type = '{{ event_type }}' then 1 else 0 end) as n_{{ polarity }}__{{ event_type }}
+        {%- endfor %}
+        {%- endfor %}
+    from windows as w
+    left join {{ ref('stg_negotiation_events') }} as e
+        on e.account_id = w.account_id
+       and e.occurred_at >= w.anchor_date
+       and e.occurred_at < w.observation_end
+    group by w.account_id
+),
+
+value_features as (
+    select
+        w.account_id,
+        sum(case when v.month < w.observation_end then v.revenue else 0 end) as early_revenue,
+        sum(case when v.month < w.observation_end then v.gross_margin else 0 end) as early_gross_margin,
+        sum(case when v.month >= w.observation_end then v.revenue else 0 end) as outcome_revenue_to_date,
+        sum(case when v.month >= w.observation_end then v.gross_margin else 0 end) as outcome_gross_margin_to_date
+    from windows as w
+    left join {{ ref('int_account_monthly_value') }} as v
+        on v.account_id = w.account_id
+       and v.month >= w.observation_start
+       and v.month < w.outcome_end
+    group by w.account_id
+),
+
+assembled as (
+    select
+        w.account_id,
+        a.segment,
+        a.industry,
+        a.region,
+        a.employee_count,
+        case when a.employee_count is not null then ln(1 + a.employee_count) end as log_employee_count,
+        cast(extract(year from w.anchor_date) as integer) as cohort_year,
+        w.anchor_date,
+        w.observation_start,
+        w.observation_end,
+        w.outcome_end,
+        w.data_last_month,
+        w.is_outcome_observed,
+        df.mean_alignment,
+        df.n_deals_scored,
+        df.deals_created,
+        df.deals_flagged_strategic,
+        df.deals_won,
+        df.value_won,
+        coalesce(ef.n_trust_eroding_events, 0) as n_trust_eroding_events,
+        coalesce(ef.trust_eroding_severity, 0) as trust_eroding_severity,
+        coalesce(ef.n_trust_building_events, 0) as n_trust_building_events,
+        coalesce(ef.trust_building_severity, 0) as trust_building_severity,
+        coalesce(ef.n_competitive_events, 0) as n_competitive_events,
+        {%- for polarity, event_types in event_types_by_polarity.items() %}
+        {%- for event_type in event_types %}
+        coalesce(ef.n_{{ polarity }}__{{ event_type }}, 0) as n_{{ polarity }}__{{ event_type }},
+        {%- endfor %}
+        {%- endfor %}
+        coalesce(vf.early_revenue, 0) as early_revenue,
+        coalesce(vf.early_gross_margin, 0) as early_gross_margin,
+        -- NULL while the outcome window is still open: a partial sum must not pass for an outcome
+        case when w.is_outcome_observed then coalesce(vf.outcome_revenue_to_date, 0) end as outcome_revenue,
+        case when w.is_outcome_observed then coalesce(vf.outcome_gross_margin_to_date, 0) end as outcome_gross_margin
+    from observed_windows as w
+    inner join {{ ref('stg_accounts') }} as a on a.account_id = w.account_id
+    left join deal_features as df on df.account_id = w.account_id
+    left join event_features as ef on ef.account_id = w.account_id
+    left join value_features as vf on vf.account_id = w.account_id
+)
+
+select * from assembled

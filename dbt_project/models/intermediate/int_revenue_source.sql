@@ -1,0 +1,32 @@
+{#- One row: where account value comes from in this build. The account_revenue file decides
+    (raw.load_summary.file_present); if the loader wrote no summary row for it, the presence of
+    any revenue row decides. A header-only file counts as present (its accounts have no revenue). -#}
+with load_summary as (
+    select * from {{ ref('stg_load_summary') }}
+    where source = 'account_revenue'
+),
+
+summary_flag as (
+    select max(case when file_present then 1 else 0 end) as file_present_flag
+    from load_summary
+),
+
+revenue_rows as (
+    select count(*) as revenue_row_count
+    from {{ ref('stg_account_revenue') }}
+),
+
+decided as (
+    select
+        coalesce(
+            summary_flag.file_present_flag,
+            case when revenue_rows.revenue_row_count > 0 then 1 else 0 end
+        ) = 1 as revenue_file_present
+    from summary_flag
+    cross join revenue_rows
+)
+
+select
+    revenue_file_present,
+    case when revenue_file_present then 'account_revenue' else 'won_deals' end as value_source
+from decided

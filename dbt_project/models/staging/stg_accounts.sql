@@ -1,0 +1,9 @@
+select
+    account_id,
+    account_name,
+    segment,
+    industry,
+    region,
+    employee_count,
+    created_at
+from {{ source('raw', 'accounts') }}

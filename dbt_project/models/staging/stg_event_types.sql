@@ -1,0 +1,4 @@
+select
+    event_type,
+    polarity
+from {{ source('raw', 'event_types') }}

@@ -1,0 +1,232 @@
+"""Load one input table: land it as text, validate it set-based, write clean rows and rejects.
+
+Order of work for a table (see validate.py for the checks):
+file checks (no write) -> one transaction: landing table, typed/keyed/result passes,
+raw.<table> (+ raw.deals_history), main.rejected_rows for this source, raw.load_summary,
+and the count check rows_read == rows_loaded + rows_rejected. Any failure rolls it all back.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from pathlib import Path
+
+import duckdb
+
+from . import reader
+from .errors import InputFileError
+from .spec import SPECS, TableSpec
+from .sql import ident, literal
+from .validate import KEYED, RESULT, TYPED, keyed_sql, result_sql, typed_sql
+
+REJECTED_ROWS = "main.rejected_rows"
+LOAD_SUMMARY = "raw.load_summary"
+
+
+@dataclass(frozen=True)
+class LoadCounts:
+    source: str
+    source_file: str | None
+    file_present: bool
+    rows_read: int
+    rows_loaded: int
+    rows_rejected: int
+
+
+class LoadCountMismatch(RuntimeError):
+    """Rows read differ from rows loaded + rejected: a loader bug, never a data problem."""
+
+
+def prepare_warehouse(con: duckdb.DuckDBPyConnection) -> None:
+    """Create schema raw, main.rejected_rows and raw.load_summary if absent."""
+    con.execute("CREATE SCHEMA IF NOT EXISTS raw")
+    con.execute(
+        f"""CREATE TABLE IF NOT EXISTS {REJECTED_ROWS} (
+            source VARCHAR NOT NULL, source_file VARCHAR, row_number BIGINT NOT NULL, record VARCHAR,
+            reason VARCHAR NOT NULL, detail VARCHAR NOT NULL, loaded_at TIMESTAMPTZ NOT NULL)"""
+    )
+    con.execute(
+        f"""CREATE TABLE IF NOT EXISTS {LOAD_SUMMARY} (
+            source VARCHAR NOT NULL, source_file VARCHAR, file_present BOOLEAN NOT NULL,
+            rows_read BIGINT NOT NULL, rows_loaded BIGINT NOT NULL, rows_rejected BIGINT NOT NULL,
+            loaded_at TIMESTAMPTZ NOT NULL)"""
+    )
+
+
+def _utc(moment: datetime) -> datetime:
+    return moment.replace(tzinfo=timezone.utc) if moment.tzinfo is None else moment
+
+
+def _table_exists(con: duckdb.DuckDBPyConnection, schema: str, table: str) -> bool:
+    found = con.execute(
+        "SELECT count(*) FROM information_schema.tables WHERE table_schema = ? AND table_name = ?", [schema, table]
+    ).fetchone()
+    return bool(found and found[0])
+
+
+def _check_dependencies(con: duckdb.DuckDBPyConnection, spec: TableSpec) -> None:
+    needed = [("raw", r.target) for r in spec.references] + [("raw", f"landing_{r.target}") for r in spec.references]
+    if any(c.kind == "event_type" for c in spec.columns):
+        needed.append(("raw", "event_type_labels"))
+    missing = [f"{s}.{t}" for s, t in needed if not _table_exists(con, s, t)]
+    if missing:
+        raise RuntimeError(
+            f"cannot load {spec.name} before {', '.join(sorted(set(missing)))}: load in the order of TABLES "
+            "and call load_event_types first"
+        )
+
+
+def _source_files(con: duckdb.DuckDBPyConnection) -> dict[str, str]:
+    return dict(con.execute(f"SELECT source, source_file FROM {LOAD_SUMMARY} WHERE source_file IS NOT NULL").fetchall())
+
+
+def _typed_output(spec: TableSpec, source_file: str | None) -> str:
+    """SELECT list of a raw table: typed contract columns with defaults, then _row_number, _source_file."""
+    columns = []
+    for column in spec.columns:
+        value = ident(column.name)
+        if column.default_sql is not None:
+            value = f"coalesce({value}, {column.default_sql})"
+        columns.append(f"CAST({value} AS {column.output_type}) AS {ident(column.name)}")
+        if column.kind == "event_type":
+            columns.append(f"{reader_raw(column.name)} AS event_label")
+    columns.append("_row_number")
+    columns.append(f"CAST({literal(source_file) if source_file else 'NULL'} AS VARCHAR) AS _source_file")
+    return ", ".join(columns)
+
+
+def reader_raw(column: str) -> str:
+    return ident(f"{column}__raw")
+
+
+def _write_clean(con: duckdb.DuckDBPyConnection, spec: TableSpec, source_file: str | None) -> None:
+    select = _typed_output(spec, source_file)
+    roles = [(spec.name, "current")]
+    if spec.version_column is not None:
+        roles.append((f"{spec.name}_history", "history"))
+    for table, role in roles:
+        con.execute(
+            f"""CREATE OR REPLACE TABLE raw.{ident(table)} AS
+                SELECT {select} FROM {TYPED} JOIN {RESULT} USING (_row_number)
+                WHERE {RESULT}._role = {literal(role)} ORDER BY _row_number"""
+        )
+
+
+def _record_json(header: reader.Header) -> str:
+    """SQL for the record as read: {column as written: field text}, plus any extra fields."""
+    keys: list[str] = []
+    for written, name in zip(header.written, header.columns):
+        keys.append(name if (not written or written in keys) else written)
+    pairs = ", ".join(f"{literal(k)}, _l.{ident(n)}" for k, n in zip(keys, header.columns))
+    return (
+        f"CAST(CASE WHEN len(_l._extra_fields) > 0 THEN json_object({pairs}, '_extra_fields', _l._extra_fields) "
+        f"ELSE json_object({pairs}) END AS VARCHAR)"
+    )
+
+
+def _write_rejects(
+    con: duckdb.DuckDBPyConnection, spec: TableSpec, header: reader.Header | None, source_file: str | None,
+    landing: str, loaded_at: datetime,
+) -> None:
+    con.execute(f"DELETE FROM {REJECTED_ROWS} WHERE source = ?", [spec.name])
+    if header is None:
+        return
+    con.execute(
+        f"""INSERT INTO {REJECTED_ROWS}
+            SELECT ?, ?, _r._row_number, {_record_json(header)}, _r._reason, _r._detail, ?
+            FROM {RESULT} AS _r JOIN {landing} AS _l USING (_row_number)
+            WHERE _r._role = 'rejected' ORDER BY _r._row_number""",
+        [spec.name, source_file, loaded_at],
+    )
+
+
+def _count(con: duckdb.DuckDBPyConnection, sql: str, params: list | None = None) -> int:
+    row = con.execute(sql, params or []).fetchone()
+    return int(row[0]) if row else 0
+
+
+def _record_counts(
+    con: duckdb.DuckDBPyConnection, spec: TableSpec, source_file: str | None, landing: str, loaded_at: datetime
+) -> LoadCounts:
+    """Count what was actually written, check the balance, and record it in raw.load_summary."""
+    rows_read = _count(con, f"SELECT count(*) FROM {landing}")
+    rows_loaded = _count(con, f"SELECT count(*) FROM raw.{ident(spec.name)}")
+    if spec.version_column is not None:
+        rows_loaded += _count(con, f"SELECT count(*) FROM raw.{ident(spec.name + '_history')}")
+    rows_rejected = _count(con, f"SELECT count(*) FROM {REJECTED_ROWS} WHERE source = ?", [spec.name])
+    counts = LoadCounts(spec.name, source_file, source_file is not None, rows_read, rows_loaded, rows_rejected)
+    if rows_read != rows_loaded + rows_rejected:
+        raise LoadCountMismatch(
+            f"{source_file or spec.name}: read {rows_read} rows but loaded {rows_loaded} and rejected {rows_rejected}"
+        )
+    con.execute(f"DELETE FROM {LOAD_SUMMARY} WHERE source = ?", [spec.name])
+    con.execute(
+        f"INSERT INTO {LOAD_SUMMARY} VALUES (?, ?, ?, ?, ?, ?, ?)",
+        [spec.name, source_file, counts.file_present, rows_read, rows_loaded, rows_rejected, loaded_at],
+    )
+    return counts
+
+
+def _open_source(
+    con: duckdb.DuckDBPyConnection, spec: TableSpec, data_dir: Path
+) -> tuple[reader.SourceFile | None, reader.Header | None]:
+    """Find and check the file and its header; raises InputFileError before anything is written."""
+    source = reader.find_source_file(Path(data_dir), spec.name, spec.required_file)
+    if source is None:
+        return None, None
+    reader.check_readable(source)
+    contract_columns = {c.name for c in spec.columns}
+    if source.format == "csv":
+        header = reader.read_csv_header(source, contract_columns)
+    else:
+        header = reader.read_parquet_header(con, source, contract_columns)
+    missing = [c.name for c in spec.columns if c.needed_in_file and c.name not in header.columns]
+    if missing:
+        found = ", ".join(header.written) or "none"
+        raise InputFileError(
+            source.name,
+            f"missing required column{'s' if len(missing) > 1 else ''} {', '.join(missing)} (found: {found})",
+        )
+    return source, header
+
+
+def load_table(con: duckdb.DuckDBPyConnection, table: str, data_dir: Path, loaded_at: datetime) -> LoadCounts:
+    """Load data_dir/<table>.csv|.parquet into raw.<table>; reject bad rows into main.rejected_rows."""
+    if table not in SPECS:
+        raise ValueError(f"unknown input table {table!r}; expected one of {', '.join(SPECS)}")
+    spec = SPECS[table]
+    loaded_at = _utc(loaded_at)
+    prepare_warehouse(con)
+    _check_dependencies(con, spec)
+    source, header = _open_source(con, spec, data_dir)
+    landing = f"raw.{ident('landing_' + spec.name)}"
+    source_file = source.name if source else None
+
+    con.execute("BEGIN TRANSACTION")
+    try:
+        if source is None or header is None:
+            reader.land_empty(con, tuple(c.name for c in spec.columns), landing)
+            present = {c.name for c in spec.columns}
+            field_count = len(spec.columns)
+        else:
+            if source.format == "csv":
+                reader.land_csv(con, source, header, landing)
+            else:
+                reader.land_parquet(con, source, header, landing)
+            present = set(header.columns)
+            field_count = len(header.columns)
+        con.execute(typed_sql(spec, landing, present, field_count))
+        con.execute(keyed_sql(spec))
+        targets = _source_files(con)
+        con.execute(result_sql(spec, targets))
+        _write_clean(con, spec, source_file)
+        _write_rejects(con, spec, header, source_file, landing, loaded_at)
+        counts = _record_counts(con, spec, source_file, landing, loaded_at)
+        for temp in (RESULT, KEYED, TYPED):
+            con.execute(f"DROP TABLE IF EXISTS {temp}")
+        con.execute("COMMIT")
+    except BaseException:
+        con.execute("ROLLBACK")
+        raise
+    return counts

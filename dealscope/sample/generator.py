@@ -1,0 +1,686 @@
+"""Synthetic deal history with documented, planted effects (see data/sample/README.md).
+
+Everything is vectorised numpy/pandas: the same code produces the 2,000-account
+committed sample and the 100,000-account benchmark data. Each part of the world
+draws from its own random stream, so the planted and the null world of one seed
+share accounts, deals, plan and events and differ only where an effect acts
+(revenue, margins, churn).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+from typing import Literal, overload
+
+import numpy as np
+import pandas as pd
+
+from dealscope.sample.alignment import strategic_alignment
+
+# Calendar of the world (days are int64 days since 1970-01-01 inside this module).
+SNAPSHOT_DATE = "2025-12-31"
+FIRST_DEAL_DATE = "2021-01-01"
+ACCOUNTS_FROM = "2020-07-01"
+ACCOUNTS_TO = "2025-06-30"
+
+TABLES = ("accounts", "deals", "negotiation_events", "account_revenue", "strategy_plan")
+CONTRACT_COLUMNS: dict[str, tuple[str, ...]] = {
+    "accounts": ("account_id", "account_name", "segment", "industry", "region", "employee_count", "created_at"),
+    "deals": (
+        "deal_id", "account_id", "deal_type", "product_line", "created_at", "closed_at", "stage",
+        "list_amount", "final_amount", "gross_margin_pct", "competitor", "loss_reason",
+        "flagged_strategic", "owner", "updated_at",
+    ),
+    "negotiation_events": ("event_id", "account_id", "deal_id", "occurred_at", "event_type", "severity", "notes"),
+    "account_revenue": ("account_id", "month", "revenue", "gross_margin"),
+    "strategy_plan": ("effective_from", "dimension", "value", "stance", "weight"),
+}
+
+SEGMENTS = ("enterprise", "mid_market", "smb")
+INDUSTRIES = ("software", "financial_services", "healthcare", "manufacturing", "retail", "public_sector",
+              "education", "logistics")
+INDUSTRY_SHARES = (0.18, 0.15, 0.13, 0.16, 0.12, 0.08, 0.08, 0.10)
+REGIONS = ("north_america", "emea", "apac", "latam")
+REGION_SHARES = (0.42, 0.32, 0.16, 0.10)
+PRODUCT_LINES = ("platform", "analytics", "integrations", "security", "services", "training")
+PRODUCT_SHARES = (0.28, 0.18, 0.16, 0.12, 0.16, 0.10)
+PRODUCT_LOG_PRICE = (0.4, 0.1, -0.2, 0.2, -0.1, -0.7)
+PRODUCT_BASE_MARGIN = (0.74, 0.70, 0.62, 0.72, 0.34, 0.46)
+COMPETITORS = ("Northwind Systems", "Contoso", "Globex", "Initech", "Vandelay Industries")
+LOSS_REASONS = ("price", "competitor", "no_decision", "timing", "product_fit", "budget_cut")
+
+TRUST_ERODING = ("escalated_over_buyer", "buyer_management_took_over", "commitment_broken",
+                 "concession_reneged", "second_source_added", "surprise_price_increase")
+TRUST_BUILDING = ("commitment_kept", "joint_planning", "executive_sponsor_aligned",
+                  "value_review_delivered", "concession_reciprocated")
+COMPETITIVE = ("competitor_price_cut",)
+EVENT_TYPES = TRUST_ERODING + TRUST_BUILDING + COMPETITIVE
+# Events per account-year at median size, and the elasticity of that rate to size
+# (per unit of standardised log employee_count). Building events rise steeply with
+# size: large accounts get more strategic attention (the confounder).
+EVENT_RATE_PER_YEAR = dict(zip(EVENT_TYPES, (0.22, 0.04, 0.28, 0.12, 0.04, 0.15, 0.70, 0.50, 0.20, 0.40, 0.25, 0.20)))
+EVENT_SIZE_ELASTICITY = {**{t: 0.10 for t in TRUST_ERODING}, **{t: 0.45 for t in TRUST_BUILDING},
+                         "competitor_price_cut": 0.20}
+
+MEDIAN_LOG_EMPLOYEES = 5.0
+SD_LOG_EMPLOYEES = 1.6
+EXTRA_DEALS_PER_YEAR = 3.1
+AE_COUNT = 40
+
+
+@dataclass(frozen=True)
+class EffectSizes:
+    """The causal effects planted in the world. Units are stated per field.
+
+    `null()` zeroes every causal effect of alignment and of trust events on value;
+    the confounder (size drives revenue, attention and alignment) and the
+    escalation chain between events stay, so the event and deal tables are the
+    same as in the planted world of the same seed.
+    """
+
+    alignment_log_revenue: float = 0.30  # + to log monthly revenue after the observation window, per unit of early mean alignment
+    eroding_log_revenue: float = -0.08  # + to log monthly revenue per trust-eroding event, from the event's month on
+    building_log_revenue: float = 0.04  # + to log monthly revenue per trust-building event, from its month on
+    eroding_margin_pct: float = -0.02  # + to gross margin share (revenue and deals) per trust-eroding event, from its month on
+    eroding_churn_hazard: float = 0.25  # monthly churn hazard x (1 + this) per trust-eroding event so far
+    escalation_chain_prob: tuple[float, float] = (0.45, 0.35)  # P(takeover | escalation), P(second source | takeover)
+
+    @classmethod
+    def null(cls) -> "EffectSizes":
+        return replace(
+            cls(), alignment_log_revenue=0.0, eroding_log_revenue=0.0, building_log_revenue=0.0,
+            eroding_margin_pct=0.0, eroding_churn_hazard=0.0,
+        )
+
+
+def day_number(date: str) -> int:
+    return int(np.datetime64(date, "D").astype(np.int64))
+
+
+def to_datetime(days: np.ndarray) -> pd.Series:
+    """int days (NaN/negative sentinel -> NaT) as datetime64[ns]."""
+    values = np.asarray(days, dtype="float64")
+    out = np.full(values.shape, np.datetime64("NaT"), dtype="datetime64[D]")
+    known = ~np.isnan(values)
+    out[known] = values[known].astype(np.int64).astype("datetime64[D]")
+    return pd.Series(out.astype("datetime64[ns]"))
+
+
+def month_index(days: np.ndarray) -> np.ndarray:
+    """Months since 1970-01 of each day."""
+    return np.asarray(days, dtype=np.int64).astype("datetime64[D]").astype("datetime64[M]").astype(np.int64)
+
+
+def month_start_day(months: np.ndarray) -> np.ndarray:
+    return np.asarray(months, dtype=np.int64).astype("datetime64[M]").astype("datetime64[D]").astype(np.int64)
+
+
+def add_months(days: np.ndarray, months: int) -> np.ndarray:
+    """Calendar month arithmetic, day clipped to the month's end (as SQL interval arithmetic does)."""
+    shifted = pd.DatetimeIndex(to_datetime(days)) + pd.DateOffset(months=months)
+    return shifted.to_numpy().astype("datetime64[D]").astype(np.int64)
+
+
+def _ids(prefix: str, count: int, width: int, start: int = 1) -> np.ndarray:
+    numbers = pd.Series(np.arange(start, start + count)).astype(str).str.zfill(width)
+    return (prefix + numbers).to_numpy(dtype=object)
+
+
+def _sigmoid(x: np.ndarray) -> np.ndarray:
+    return 1.0 / (1.0 + np.exp(-x))
+
+
+def _count_before(event_keys_sorted: np.ndarray, group: np.ndarray, key: np.ndarray, side: str) -> np.ndarray:
+    """Per query row: events of the same group with key < (side='left') or <= (side='right') the row's key.
+
+    Keys are group * KEY_SPAN + time, so one searchsorted answers all groups at once.
+    """
+    return np.searchsorted(event_keys_sorted, group * KEY_SPAN + key, side=side) - np.searchsorted(
+        event_keys_sorted, group * KEY_SPAN, side="left"
+    )
+
+
+KEY_SPAN = 1 << 20  # larger than any day or month number used here
+
+
+# --------------------------------------------------------------------------- plan
+
+def strategy_plan() -> pd.DataFrame:
+    """Two plan versions; the first starts after the first deals, so early deals have no alignment."""
+    rows = [
+        # version 1: land in enterprise software / finance in North America and EMEA; avoid public sector, services
+        ("2021-04-01", "segment", "enterprise", "target", 1.0),
+        ("2021-04-01", "segment", "mid_market", "target", 0.5),
+        ("2021-04-01", "segment", "smb", "avoid", 1.0),
+        ("2021-04-01", "industry", "software", "target", None),
+        ("2021-04-01", "industry", "financial_services", "target", None),
+        ("2021-04-01", "industry", "public_sector", "avoid", None),
+        ("2021-04-01", "product_line", "Platform", "target", 1.0),
+        ("2021-04-01", "product_line", "analytics", "target", 1.5),
+        ("2021-04-01", "product_line", "services", "avoid", 0.5),
+        ("2021-04-01", "region", "north_america", "target", 1.0),
+        ("2021-04-01", "region", "emea", "target", 1.0),
+        # version 2: pivot to healthcare and security, grow existing customers, stop selling training
+        ("2023-07-01", "segment", "enterprise", "target", 1.0),
+        ("2023-07-01", "segment", "mid_market", "target", 1.0),
+        ("2023-07-01", "industry", "healthcare", "target", 1.5),
+        ("2023-07-01", "industry", "software", "target", 1.0),
+        ("2023-07-01", "industry", "retail", "avoid", 1.0),
+        ("2023-07-01", "industry", "defense", "avoid", 1.0),  # named in the plan, absent from the data
+        ("2023-07-01", "product_line", "security", "target", 2.0),
+        ("2023-07-01", "product_line", "Analytics", "target", 1.0),
+        ("2023-07-01", "product_line", "training", "avoid", 1.0),
+        ("2023-07-01", "deal_type", "expansion", "target", 1.0),
+        ("2023-07-01", "region", "apac", "avoid", 0.5),
+    ]
+    plan = pd.DataFrame(rows, columns=list(CONTRACT_COLUMNS["strategy_plan"]))
+    plan["effective_from"] = pd.to_datetime(plan["effective_from"])
+    plan["weight"] = plan["weight"].astype(float)
+    return plan
+
+
+def _target_product_lines(plan: pd.DataFrame) -> tuple[np.ndarray, list[tuple[np.ndarray, np.ndarray]]]:
+    """Per plan version (sorted days): the product lines it targets and their weights, normalised."""
+    targets = plan[(plan["dimension"] == "product_line") & (plan["stance"] == "target")]
+    versions = np.sort(plan["effective_from"].unique())
+    per_version = []
+    for effective_from in versions:
+        rows = targets[targets["effective_from"] == effective_from]
+        weight = rows["weight"].fillna(1.0).to_numpy()
+        per_version.append((rows["value"].str.lower().to_numpy(dtype=object), weight / weight.sum()))
+    version_days = versions.astype("datetime64[D]").astype(np.int64)
+    return version_days, per_version
+
+
+# ----------------------------------------------------------------------- accounts
+
+@dataclass(frozen=True)
+class _Accounts:
+    frame: pd.DataFrame
+    log_employees: np.ndarray
+    size: np.ndarray  # standardised log employee_count
+    created_day: np.ndarray
+    owner: np.ndarray
+
+
+def _company_names(rng: np.random.Generator, n: int) -> np.ndarray:
+    first = np.array(["Blue", "North", "Silver", "Bright", "Iron", "Green", "Summit", "Harbor", "Pioneer", "Clear",
+                      "Red", "Golden", "Atlas", "Nova", "Cedar", "Granite", "Swift", "Open", "Prime", "True"])
+    second = np.array(["River", "Peak", "Field", "Bridge", "Stone", "Wave", "Point", "Gate", "Works", "Labs",
+                       "Logic", "Path", "Forge", "Line", "Street", "Oak", "Star", "Vale", "Crest", "Port"])
+    suffix = np.array(["Inc.", "LLC", "Ltd", "GmbH", "Group", "Holdings", "& Co", ", Inc.", "S.A.", "Partners"])
+    names = (pd.Series(first[rng.integers(0, len(first), n)]) + " " + second[rng.integers(0, len(second), n)]
+             + " " + suffix[rng.integers(0, len(suffix), n)])
+    # "Blue River , Inc." -> "Blue River, Inc."; a few names carry quotes, as CRMs do
+    names = names.str.replace(" , ", ", ", regex=False)
+    quoted = rng.random(n) < 0.01
+    names[quoted] = '"' + names[quoted].str.split(" ").str[0] + '" ' + names[quoted]
+    return names.to_numpy(dtype=object)
+
+
+def _owner_names() -> np.ndarray:
+    first = ["Alex", "Maria", "Sam", "Priya", "Jonas", "Chen", "Fatima", "Lucas", "Ines", "Tom"]
+    last = ["Rivera", "Okafor", "Lindqvist", "Novak"]
+    return np.array([f"{f} {l}" for l in last for f in first][:AE_COUNT], dtype=object)
+
+
+def _make_accounts(n: int, rng: np.random.Generator) -> _Accounts:
+    raw_log_employees = np.clip(rng.normal(MEDIAN_LOG_EMPLOYEES, SD_LOG_EMPLOYEES, n), np.log(2), np.log(250_000))
+    employee_count = np.rint(np.exp(raw_log_employees)).astype(np.int64)
+    log_employees = np.log(employee_count)
+    size = (log_employees - MEDIAN_LOG_EMPLOYEES) / SD_LOG_EMPLOYEES
+    # segment follows size, with the fuzz of a CRM field set by hand
+    size_signal = log_employees + rng.normal(0.0, 0.3, n)
+    segment = np.select([size_signal >= np.log(1000), size_signal >= np.log(100)], ["enterprise", "mid_market"], "smb")
+    industry = rng.choice(np.array(INDUSTRIES, dtype=object), n, p=INDUSTRY_SHARES)
+    region = rng.choice(np.array(REGIONS, dtype=object), n, p=REGION_SHARES)
+    industry[rng.random(n) < 0.02] = None
+    region[rng.random(n) < 0.01] = None
+    exported_employees = pd.array(employee_count, dtype="Int64")
+    exported_employees[rng.random(n) < 0.03] = pd.NA
+    created_day = rng.integers(day_number(ACCOUNTS_FROM), day_number(ACCOUNTS_TO) + 1, n)
+    owner = rng.integers(0, AE_COUNT, n)
+    frame = pd.DataFrame(
+        {
+            "account_id": _ids("A-", n, 6),
+            "account_name": _company_names(rng, n),
+            "segment": segment.astype(object),
+            "industry": industry,
+            "region": region,
+            "employee_count": exported_employees,
+            "created_at": to_datetime(created_day),
+        }
+    )
+    return _Accounts(frame, log_employees, size, created_day, owner)
+
+
+# -------------------------------------------------------------------------- deals
+
+@dataclass(frozen=True)
+class _Deals:
+    """Latest state of each deal, sorted by (account, created day); history rows are added at export."""
+
+    frame: pd.DataFrame
+    account: np.ndarray  # account row index
+    created_day: np.ndarray
+    closed_day: np.ndarray  # NaN when open
+    alignment: np.ndarray
+    base_margin: np.ndarray
+
+
+def _deal_counts(accounts: _Accounts, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
+    """First deal day per account and deal count; accounts whose first deal would fall after the snapshot have none."""
+    n = len(accounts.created_day)
+    first_day = accounts.created_day + np.floor(rng.exponential(90.0, n)).astype(np.int64)
+    before_start = first_day < day_number(FIRST_DEAL_DATE)
+    first_day[before_start] = day_number(FIRST_DEAL_DATE) + rng.integers(0, 90, int(before_start.sum()))
+    has_deals = first_day <= day_number(SNAPSHOT_DATE)
+    span_years = np.clip(day_number(SNAPSHOT_DATE) - first_day, 0, None) / 365.25
+    extra = rng.poisson(EXTRA_DEALS_PER_YEAR * span_years * np.exp(0.35 * accounts.size))
+    return first_day, np.where(has_deals, 1 + extra, 0)
+
+
+def _make_deals(accounts: _Accounts, plan: pd.DataFrame, rng: np.random.Generator) -> tuple[_Deals, np.ndarray]:
+    first_day, deal_count = _deal_counts(accounts, rng)
+    account = np.repeat(np.arange(len(deal_count)), deal_count)
+    n = len(account)
+    position = np.arange(n) - np.repeat(np.cumsum(deal_count) - deal_count, deal_count)
+    is_first = position == 0
+    span_days = day_number(SNAPSHOT_DATE) - first_day[account]
+    created_day = first_day[account] + np.where(is_first, 0, np.floor(rng.random(n) * (span_days + 1))).astype(np.int64)
+    order = np.lexsort((~is_first, created_day, account))
+    account, created_day, is_first = account[order], created_day[order], is_first[order]
+    size = accounts.size[account]
+
+    later_type = np.where(rng.random(n) < 0.55, "expansion", "renewal")
+    deal_type = np.where(is_first, "new_business", later_type).astype(object)
+
+    # Strategic attention (confounder): the larger the account, the likelier its deal is
+    # steered onto a product line the plan in force targets.
+    product_line = rng.choice(np.array(PRODUCT_LINES, dtype=object), n, p=PRODUCT_SHARES)
+    version_days, version_targets = _target_product_lines(plan)
+    version = np.searchsorted(version_days, created_day, side="right") - 1
+    steered = rng.random(n) < _sigmoid(-1.0 + 1.2 * size)
+    for number, (targets, weights) in enumerate(version_targets):
+        rows = steered & (version == number)
+        product_line[rows] = rng.choice(targets, int(rows.sum()), p=weights)
+
+    account_frame = accounts.frame
+    dims = pd.DataFrame(
+        {
+            "created_at": to_datetime(created_day),
+            "segment": account_frame["segment"].to_numpy()[account],
+            "industry": account_frame["industry"].to_numpy()[account],
+            "region": account_frame["region"].to_numpy()[account],
+            "product_line": product_line,
+            "deal_type": deal_type,
+        }
+    )
+    alignment = strategic_alignment(dims, plan).to_numpy()
+
+    product = pd.Index(PRODUCT_LINES).get_indexer(product_line)
+    cycle_days = np.ceil(np.exp(rng.normal(3.8 + 0.25 * size, 0.6))).astype(np.int64)
+    closed_day = (created_day + cycle_days).astype(float)
+    is_open = closed_day > day_number(SNAPSHOT_DATE)
+    closed_day[is_open] = np.nan
+
+    has_competitor = rng.random(n) < 0.6
+    competitor = np.where(has_competitor, rng.choice(np.array(COMPETITORS, dtype=object), n), None)
+    discount = np.clip(rng.beta(2.0, 9.0, n) + 0.05 * has_competitor + 0.02 * size, 0.0, 0.7)
+    win_logit = (0.1 + 0.25 * size + 0.9 * (deal_type == "renewal") + 0.4 * (deal_type == "expansion")
+                 - 0.5 * has_competitor + 1.5 * discount)
+    won = ~is_open & (rng.random(n) < _sigmoid(win_logit))
+    stage = np.where(is_open, "open", np.where(won, "won", "lost")).astype(object)
+    lost = stage == "lost"
+
+    log_list = (9.6 + 0.55 * size + np.asarray(PRODUCT_LOG_PRICE)[product]
+                - 0.1 * (deal_type == "renewal") - 0.4 * (deal_type == "expansion") + rng.normal(0.0, 0.6, n))
+    list_amount = np.round(np.exp(log_list), 2)
+    quoted_open = is_open & (rng.random(n) < 0.5)
+    final_amount = np.where(won | quoted_open, np.round(list_amount * (1.0 - discount), 2), np.nan)
+    loss_reason = np.where(lost & (rng.random(n) < 0.9), rng.choice(np.array(LOSS_REASONS, dtype=object), n), None)
+    base_margin = np.asarray(PRODUCT_BASE_MARGIN)[product] - 0.5 * discount + rng.normal(0.0, 0.04, n)
+    flag_logit = -2.3 + 0.6 * size + 1.5 * np.nan_to_num(alignment) + 0.8 * (dims["segment"] == "enterprise")
+    flagged = rng.random(n) < _sigmoid(flag_logit.to_numpy())
+    owners = _owner_names()
+    owner_index = np.where(rng.random(n) < 0.85, accounts.owner[account], rng.integers(0, AE_COUNT, n))
+
+    # CRM ids follow creation order
+    id_order = np.lexsort((account, created_day))
+    deal_id = np.empty(n, dtype=object)
+    deal_id[id_order] = _ids("D-", n, 7)
+
+    frame = pd.DataFrame(
+        {
+            "deal_id": deal_id,
+            "account_id": account_frame["account_id"].to_numpy()[account],
+            "deal_type": deal_type,
+            "product_line": product_line,
+            "created_at": dims["created_at"],
+            "closed_at": to_datetime(closed_day),
+            "stage": stage,
+            "list_amount": list_amount,
+            "final_amount": final_amount,
+            "gross_margin_pct": np.nan,  # set once the account's events are known
+            "competitor": competitor,
+            "loss_reason": loss_reason,
+            "flagged_strategic": flagged,
+            "owner": owners[owner_index],
+            "updated_at": pd.Series(pd.NaT, index=range(n), dtype="datetime64[ns]"),
+        }
+    )
+    return _Deals(frame, account, created_day, closed_day, alignment, base_margin), first_day
+
+
+def _updated_at_and_history(deals: pd.DataFrame, created_day: np.ndarray, closed_day: np.ndarray,
+                            rng: np.random.Generator) -> pd.DataFrame:
+    """Stamp updated_at on most deals and add older CRM snapshots (open, pre-close) for a few closed ones."""
+    n = len(deals)
+    snapshot = day_number(SNAPSHOT_DATE)
+    is_open = np.isnan(closed_day)
+    last_change_day = np.where(
+        is_open,
+        created_day + np.floor(rng.random(n) * (snapshot - created_day + 1)),
+        np.minimum(np.nan_to_num(closed_day) + rng.integers(0, 21, n), snapshot),
+    ).astype(np.int64)
+    seconds = rng.integers(7 * 3600, 20 * 3600, n)
+    stamped = rng.random(n) < 0.7
+    updated = last_change_day.astype("datetime64[D]").astype("datetime64[s]") + seconds.astype("timedelta64[s]")
+    latest = deals.copy()
+    latest["updated_at"] = pd.Series(np.where(stamped, updated, np.datetime64("NaT")).astype("datetime64[ns]"))
+
+    with_history = stamped & ~is_open & (rng.random(n) < 0.04)
+    history = latest[with_history].copy()
+    created, closed = created_day[with_history], closed_day[with_history].astype(np.int64)
+    # an earlier day strictly before closing (cycles are >= 1 day), so history is always older
+    history_day = created + np.floor(rng.random(len(history)) * (closed - created)).astype(np.int64)
+    history_seconds = rng.integers(7 * 3600, 20 * 3600, len(history))
+    history["updated_at"] = (history_day.astype("datetime64[D]").astype("datetime64[s]")
+                             + history_seconds.astype("timedelta64[s]")).astype("datetime64[ns]")
+    history["stage"] = "open"
+    history["closed_at"] = pd.NaT
+    history["final_amount"] = np.nan
+    history["loss_reason"] = None
+    history["list_amount"] = np.round(history["list_amount"].to_numpy() * 1.08, 2)
+
+    # history rows land before or after their deal's latest row, as exports do
+    both = pd.concat([latest, history], ignore_index=True)
+    tie_break = rng.random(len(both))
+    return both.iloc[np.lexsort((tie_break, both["deal_id"].to_numpy().astype(str)))].reset_index(drop=True)
+
+
+# ------------------------------------------------------------------------- events
+
+NOTE_TEMPLATES = {
+    "escalated_over_buyer": ("AE emailed the CFO directly after procurement stalled",
+                             'Went over the buyer\'s head; buyer said "we will remember this"',
+                             "Escalated to their VP, copied our CRO"),
+    "buyer_management_took_over": ("Their head of procurement now runs the negotiation",
+                                   "Buyer removed from thread, management negotiating, tone colder",
+                                   "New negotiator from finance;\nasked for full price breakdown"),
+    "commitment_broken": ("Integration promised for Q2 slipped again",
+                          "Missed the agreed SLA review date",
+                          'Promised "dedicated support", not delivered'),
+    "concession_reneged": ("Withdrew the 5% loyalty discount after signature",
+                           "Took back free onboarding hours, finance override",
+                           "Reversed payment terms, net 60 -> net 30"),
+    "second_source_added": ("Customer onboarded a second vendor for 30% of volume",
+                            "Dual-sourcing now, competitor got the EU sites",
+                            "RFP issued to two other suppliers"),
+    "surprise_price_increase": ("List price +12% at renewal without notice",
+                                "Invoice showed new usage fees, customer upset",
+                                "Price uplift applied, no heads-up, \"unacceptable\" per buyer"),
+    "commitment_kept": ("Delivered the roadmap feature on the promised date",
+                        "Support response under SLA all quarter",
+                        "Migration finished on time, as promised"),
+    "joint_planning": ("Quarterly planning workshop, both teams present",
+                       "Joint plan for 2025 rollout agreed, owners named",
+                       "Account planning session;\nnext steps shared"),
+    "executive_sponsor_aligned": ("Our COO and their CIO agreed on 3-year goals",
+                                  "Exec sponsors met, priorities aligned",
+                                  'Sponsor call: "we want to grow with you"'),
+    "value_review_delivered": ("QBR delivered, showed 18% cost reduction",
+                               "Value review: hours saved, adoption, ROI",
+                               "Annual value report presented to their board"),
+    "concession_reciprocated": ("We extended the term, they gave a case study",
+                                "Discount traded for a 3-year commitment",
+                                "Faster payment in exchange for extra seats"),
+    "competitor_price_cut": ("Competitor offered 25% below our quote",
+                             "Rival cut price, buyer asked us to match",
+                             "Competitor free year offer, \"hard to ignore\""),
+}
+
+
+@dataclass(frozen=True)
+class _Events:
+    frame: pd.DataFrame
+    account: np.ndarray
+    day: np.ndarray
+    eroding: np.ndarray  # bool
+    building: np.ndarray  # bool
+
+
+def _make_events(accounts: _Accounts, deals: _Deals, first_day: np.ndarray, has_deals: np.ndarray,
+                 chain_prob: tuple[float, float], rng: np.random.Generator) -> _Events:
+    """Account-level Poisson counts per type over the account's life since its first deal, plus the escalation chain."""
+    n_accounts = len(first_day)
+    snapshot = day_number(SNAPSHOT_DATE)
+    span_days = np.where(has_deals, snapshot - first_day + 1, 0)
+    # account-level frailty: some relationships are simply rougher or warmer than their size suggests
+    eroding_frailty = rng.gamma(3.0, 1.0 / 3.0, n_accounts)
+    building_frailty = rng.gamma(3.0, 1.0 / 3.0, n_accounts)
+    rate = np.empty((n_accounts, len(EVENT_TYPES)))
+    for column, event_type in enumerate(EVENT_TYPES):
+        frailty = eroding_frailty if event_type in TRUST_ERODING else (
+            building_frailty if event_type in TRUST_BUILDING else 1.0)
+        rate[:, column] = (EVENT_RATE_PER_YEAR[event_type] * frailty
+                           * np.exp(EVENT_SIZE_ELASTICITY[event_type] * accounts.size) * span_days / 365.25)
+    counts = rng.poisson(rate)
+    account = np.repeat(np.tile(np.arange(n_accounts)[:, None], (1, len(EVENT_TYPES))).ravel(), counts.ravel())
+    type_index = np.repeat(np.tile(np.arange(len(EVENT_TYPES)), n_accounts), counts.ravel())
+    day = first_day[account] + np.floor(rng.random(len(account)) * span_days[account]).astype(np.int64)
+
+    # escalation -> (1-3 months) buyer management takes over -> (2-6 months) second source added
+    takeover_prob, second_source_prob = chain_prob
+    escalation = type_index == EVENT_TYPES.index("escalated_over_buyer")
+    takeover = escalation & (rng.random(len(account)) < takeover_prob)
+    takeover_account, takeover_day = account[takeover], day[takeover] + rng.integers(30, 92, int(takeover.sum()))
+    second = rng.random(len(takeover_account)) < second_source_prob
+    second_account = takeover_account[second]
+    second_day = takeover_day[second] + rng.integers(60, 184, int(second.sum()))
+    account = np.concatenate([account, takeover_account, second_account])
+    day = np.concatenate([day, takeover_day, second_day])
+    type_index = np.concatenate([
+        type_index,
+        np.full(len(takeover_account), EVENT_TYPES.index("buyer_management_took_over")),
+        np.full(len(second_account), EVENT_TYPES.index("second_source_added")),
+    ])
+    observed = day <= snapshot
+    account, day, type_index = account[observed], day[observed], type_index[observed]
+    order = np.lexsort((account, day))
+    account, day, type_index = account[order], day[order], type_index[order]
+    n = len(account)
+
+    # link about half the events to the account's latest deal created on or before the event
+    deal_keys = deals.account * KEY_SPAN + deals.created_day  # deals are sorted by (account, created_day)
+    latest_deal = np.searchsorted(deal_keys, account * KEY_SPAN + day, side="right") - 1
+    linkable = (latest_deal >= 0) & (deals.account[np.clip(latest_deal, 0, None)] == account)
+    linked = linkable & (rng.random(n) < 0.55)
+    deal_id = np.where(linked, deals.frame["deal_id"].to_numpy()[np.clip(latest_deal, 0, None)], None)
+
+    templates = np.array([NOTE_TEMPLATES[t] for t in EVENT_TYPES], dtype=object)
+    notes = templates[type_index, rng.integers(0, 3, n)]
+    notes[rng.random(n) < 0.2] = None
+    event_types = np.array(EVENT_TYPES, dtype=object)[type_index]
+    frame = pd.DataFrame(
+        {
+            "event_id": _ids("E-", n, 8),
+            "account_id": accounts.frame["account_id"].to_numpy()[account],
+            "deal_id": deal_id,
+            "occurred_at": to_datetime(day),
+            "event_type": event_types,
+            "severity": rng.choice(np.array([1, 2, 3]), n, p=[0.55, 0.32, 0.13]),
+            "notes": notes,
+        }
+    )
+    eroding = np.isin(event_types, TRUST_ERODING)
+    building = np.isin(event_types, TRUST_BUILDING)
+    return _Events(frame, account, day, eroding, building)
+
+
+# ------------------------------------------------------------------------ revenue
+
+def _running_count_within(flags: np.ndarray, group_sizes: np.ndarray) -> np.ndarray:
+    """Inclusive running count of flags, restarted at each group of consecutive rows."""
+    running = np.cumsum(flags)
+    nonempty = group_sizes > 0
+    starts = (np.cumsum(group_sizes) - group_sizes)[nonempty]
+    before_group = running[starts] - flags[starts]
+    return running - np.repeat(before_group, group_sizes[nonempty])
+
+
+def _sorted_keys(account: np.ndarray, time: np.ndarray) -> np.ndarray:
+    return np.sort(account * KEY_SPAN + time)
+
+
+def _make_revenue(accounts: _Accounts, deals: _Deals, events: _Events, obs_alignment_for_effect: np.ndarray,
+                  window_end_day: np.ndarray, effects: EffectSizes,
+                  rng: np.random.Generator) -> tuple[pd.DataFrame, np.ndarray]:
+    """Monthly revenue from the first won deal's month until churn or the snapshot month; returns (frame, churn month)."""
+    n_accounts = len(accounts.size)
+    won = deals.frame["stage"].to_numpy() == "won"
+    first_won_day = np.full(n_accounts, np.inf)
+    np.minimum.at(first_won_day, deals.account[won], deals.closed_day[won])
+    customer = np.isfinite(first_won_day)
+    start_month = np.where(customer, month_index(np.nan_to_num(first_won_day, posinf=0).astype(np.int64)), 0)
+    last_month = month_index(np.array([day_number(SNAPSHOT_DATE)]))[0]
+    month_count = np.where(customer, last_month - start_month + 1, 0)
+
+    account = np.repeat(np.arange(n_accounts), month_count)
+    offset = np.arange(len(account)) - np.repeat(np.cumsum(month_count) - month_count, month_count)
+    month = start_month[account] + offset
+    size = accounts.size[account]
+
+    event_month = month_index(events.day)
+    eroding_so_far = _count_before(_sorted_keys(events.account[events.eroding], event_month[events.eroding]),
+                                   account, month, side="right")
+    building_so_far = _count_before(_sorted_keys(events.account[events.building], event_month[events.building]),
+                                    account, month, side="right")
+    after_window = month_start_day(month) >= window_end_day[account]
+
+    base_log_revenue = 8.3 + 0.75 * (accounts.log_employees - MEDIAN_LOG_EMPLOYEES) + rng.normal(0.0, 0.35, n_accounts)
+    base_margin_share = 0.55 + rng.normal(0.0, 0.06, n_accounts)
+    log_revenue = (base_log_revenue[account] + 0.006 * offset
+                   + effects.alignment_log_revenue * obs_alignment_for_effect[account] * after_window
+                   + effects.eroding_log_revenue * eroding_so_far
+                   + effects.building_log_revenue * building_so_far
+                   + rng.normal(0.0, 0.08, len(account)))
+    revenue = np.round(np.exp(log_revenue), 2)
+    margin_share = np.clip(base_margin_share[account] + effects.eroding_margin_pct * eroding_so_far
+                           + rng.normal(0.0, 0.02, len(account)), -1.0, 1.0)
+
+    # churn: monthly hazard falls with size and rises by (1 + eroding_churn_hazard) per eroding event;
+    # the month it happens has no revenue, nor any month after it
+    hazard = np.clip(0.012 * np.exp(-0.35 * size) * (1.0 + effects.eroding_churn_hazard) ** eroding_so_far, 0, 1)
+    churns = (rng.random(len(account)) < hazard) & (offset > 0)
+    churned_so_far = _running_count_within(churns, month_count)
+    keep = churned_so_far == 0
+    first_churn = churns & (churned_so_far == 1)
+    churn_month = np.full(n_accounts, -1, dtype=np.int64)
+    churn_month[account[first_churn]] = month[first_churn]
+
+    frame = pd.DataFrame(
+        {
+            "account_id": accounts.frame["account_id"].to_numpy()[account[keep]],
+            "month": to_datetime(month_start_day(month[keep])),
+            "revenue": revenue[keep],
+            "gross_margin": np.round(revenue[keep] * margin_share[keep], 2),
+        }
+    )
+    return frame, churn_month
+
+
+# -------------------------------------------------------------------------- world
+
+def _observation_truth(accounts: _Accounts, deals: _Deals, events: _Events, first_day: np.ndarray,
+                       has_deals: np.ndarray, observation_months: int) -> pd.DataFrame:
+    n_accounts = len(first_day)
+    window_end = np.where(has_deals, add_months(first_day, observation_months), first_day)
+    in_window = deals.created_day < window_end[deals.account]  # every deal is on/after its account's first day
+    aligned = in_window & ~np.isnan(deals.alignment)
+    alignment_sum = np.bincount(deals.account[aligned], weights=deals.alignment[aligned], minlength=n_accounts)
+    aligned_count = np.bincount(deals.account[aligned], minlength=n_accounts)
+    events_in_window = (events.day >= first_day[events.account]) & (events.day < window_end[events.account])
+    with np.errstate(invalid="ignore", divide="ignore"):
+        mean_alignment = np.where(aligned_count > 0, alignment_sum / aligned_count, np.nan)
+    return pd.DataFrame(
+        {
+            "account_id": accounts.frame["account_id"].to_numpy(),
+            "first_deal_at": to_datetime(np.where(has_deals, first_day, np.nan)),
+            "obs_window_end": to_datetime(np.where(has_deals, window_end, np.nan)),
+            "obs_deals": np.bincount(deals.account[in_window], minlength=n_accounts),
+            "obs_aligned_deals": aligned_count,
+            "obs_mean_alignment": mean_alignment,
+            "obs_eroding_events": np.bincount(events.account[events_in_window & events.eroding], minlength=n_accounts),
+            "obs_building_events": np.bincount(events.account[events_in_window & events.building], minlength=n_accounts),
+            "log_employee_count": accounts.log_employees,
+        }
+    )
+
+
+def generate_world_with_truth(
+    n_accounts: int, seed: int, effects: EffectSizes = EffectSizes(), observation_months: int = 12
+) -> tuple[dict[str, pd.DataFrame], pd.DataFrame]:
+    """The five contract tables and, per account, the true quantities the effects were planted on.
+
+    Truth columns: account_id, first_deal_at, obs_window_end (exclusive), obs_deals, obs_aligned_deals,
+    obs_mean_alignment (NaN when no deal in the window has an alignment), obs_eroding_events,
+    obs_building_events, log_employee_count (true, also where the export hides employee_count),
+    churn_month (first month without revenue, NaT if none).
+    """
+    if n_accounts < 1:
+        raise ValueError("n_accounts must be at least 1")
+    streams = [np.random.default_rng(s) for s in np.random.SeedSequence(seed).spawn(5)]
+    account_rng, deal_rng, event_rng, history_rng, revenue_rng = streams
+
+    plan = strategy_plan()
+    accounts = _make_accounts(n_accounts, account_rng)
+    deals, first_day = _make_deals(accounts, plan, deal_rng)
+    has_deals = np.bincount(deals.account, minlength=n_accounts) > 0
+    events = _make_events(accounts, deals, first_day, has_deals, effects.escalation_chain_prob, event_rng)
+    truth = _observation_truth(accounts, deals, events, first_day, has_deals, observation_months)
+
+    eroding_before_deal = _count_before(_sorted_keys(events.account[events.eroding], events.day[events.eroding]),
+                                        deals.account, deals.created_day, side="left")
+    margin = np.clip(deals.base_margin + effects.eroding_margin_pct * eroding_before_deal, -1.0, 1.0)
+    deal_frame = deals.frame.copy()
+    deal_frame["gross_margin_pct"] = np.where(history_rng.random(len(margin)) < 0.02, np.nan, np.round(margin, 4))
+    deal_frame = _updated_at_and_history(deal_frame, deals.created_day, deals.closed_day, history_rng)
+
+    window_end_day = truth["obs_window_end"].to_numpy().astype("datetime64[D]").astype(np.int64)
+    revenue, churn_month = _make_revenue(
+        accounts, deals, events, np.nan_to_num(truth["obs_mean_alignment"].to_numpy()), window_end_day, effects,
+        revenue_rng,
+    )
+    truth["churn_month"] = to_datetime(np.where(churn_month >= 0, month_start_day(churn_month), np.nan))
+
+    frames = {
+        "accounts": accounts.frame,
+        "deals": deal_frame,
+        "negotiation_events": events.frame,
+        "account_revenue": revenue,
+        "strategy_plan": plan,
+    }
+    return {name: frames[name][list(CONTRACT_COLUMNS[name])] for name in TABLES}, truth
+
+
+@overload
+def generate_world(n_accounts: int, seed: int, effects: EffectSizes = ..., observation_months: int = ...,
+                   return_truth: Literal[False] = ...) -> dict[str, pd.DataFrame]: ...
+@overload
+def generate_world(n_accounts: int, seed: int, effects: EffectSizes = ..., observation_months: int = ...,
+                   *, return_truth: Literal[True]) -> tuple[dict[str, pd.DataFrame], pd.DataFrame]: ...
+def generate_world(n_accounts, seed, effects=EffectSizes(), observation_months=12, return_truth=False):
+    """The five contract tables (typed); with return_truth=True also the per-account truth table."""
+    frames, truth = generate_world_with_truth(n_accounts, seed, effects, observation_months)
+    return (frames, truth) if return_truth else frames

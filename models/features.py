@@ -1,0 +1,104 @@
+"""Account features for the hypothesis tests, read from `analytics.ml_account_features`.
+
+The dbt model does the windowing (features from the observation window only, outcome
+from the window after it, a right-censoring flag); this module turns its rows into
+named column blocks and a transformed outcome, dropping censored accounts and counting
+them. Column blocks are kept as raw DataFrame columns: imputation and encoding happen
+inside each cross-validation fold (see `models.hypotheses`), never on the whole sample.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Literal
+
+import duckdb
+import numpy as np
+import pandas as pd
+
+FEATURES_TABLE = "analytics.ml_account_features"
+
+Outcome = Literal["revenue", "gross_margin"]
+OUTCOME_COLUMNS: dict[str, str] = {"revenue": "outcome_revenue", "gross_margin": "outcome_gross_margin"}
+
+# Confounders known at (or fixed before) the anchor, plus the number of deals created in
+# the window: the account's exposure, i.e. how many occasions it had to be scored or to
+# have negotiation events at all.
+CATEGORICAL_CONTROLS: tuple[str, ...] = ("segment", "industry", "region")
+NUMERIC_CONTROLS: tuple[str, ...] = ("log_employee_count", "cohort_year", "deals_created")
+# Early value and wins in the window: in the predictive baseline ("what we already know
+# after the observation window"), not in the adjustment set, because the treatment can
+# act on later value through them (adjusting for a mediator would hide part of the effect).
+ACTIVITY_COLUMNS: tuple[str, ...] = ("deals_won", "value_won", "early_revenue", "early_gross_margin")
+ALIGNMENT_COLUMNS: tuple[str, ...] = ("mean_alignment",)
+TRUST_ERODING_TOTAL = "n_trust_eroding_events"
+TRUST_ERODING_SEVERITY = "trust_eroding_severity"
+TRUST_ERODING_TYPE_PREFIX = "n_trust_eroding__"
+OTHER_EVENT_COLUMNS: tuple[str, ...] = ("n_trust_building_events", "n_competitive_events")
+CENSORING_FLAG = "is_outcome_observed"
+
+
+@dataclass(frozen=True)
+class FeatureBlocks:
+    """Observed (uncensored) accounts, their feature blocks by column name, and y."""
+
+    frame: pd.DataFrame  # one row per uncensored account, every column of the features table
+    y: np.ndarray  # transformed outcome, aligned with `frame`
+    outcome: Outcome
+    n_excluded_censored: int
+    trust_eroding_type_columns: tuple[str, ...]
+
+    @property
+    def account_ids(self) -> np.ndarray:
+        return self.frame["account_id"].to_numpy()
+
+    @property
+    def control_columns(self) -> tuple[str, ...]:
+        return CATEGORICAL_CONTROLS + NUMERIC_CONTROLS
+
+    @property
+    def alignment_columns(self) -> tuple[str, ...]:
+        return ALIGNMENT_COLUMNS
+
+    @property
+    def trust_columns(self) -> tuple[str, ...]:
+        return (TRUST_ERODING_TOTAL, TRUST_ERODING_SEVERITY) + self.trust_eroding_type_columns
+
+
+def read_account_features(con: duckdb.DuckDBPyConnection, table: str = FEATURES_TABLE) -> pd.DataFrame:
+    """The features table as a DataFrame (one row per account with at least one deal)."""
+    return con.execute(f"select * from {table} order by account_id").df()
+
+
+def transform_outcome(values: np.ndarray | pd.Series, outcome: Outcome = "revenue") -> np.ndarray:
+    """The outcome on the scale the effects are estimated on.
+
+    revenue:      log(1 + revenue); revenue is >= 0 by contract, and log makes effects
+                  proportional and tames the heavy right tail of account value.
+    gross_margin: sign(m) * log(1 + |m|), because margin may be negative; the transform is
+                  monotone, continuous at 0 and log-like in both tails.
+    """
+    values = np.asarray(values, dtype=float)
+    if outcome == "revenue":
+        if np.any(values < 0):
+            raise ValueError("outcome revenue must be >= 0 (the contract forbids negative revenue)")
+        return np.log1p(values)
+    if outcome == "gross_margin":
+        return np.sign(values) * np.log1p(np.abs(values))
+    raise ValueError(f"unknown outcome {outcome!r}; expected one of {sorted(OUTCOME_COLUMNS)}")
+
+
+def build_feature_blocks(features: pd.DataFrame, outcome: Outcome = "revenue") -> FeatureBlocks:
+    """Keep accounts whose whole outcome window is observed; count the ones dropped."""
+    if outcome not in OUTCOME_COLUMNS:
+        raise ValueError(f"unknown outcome {outcome!r}; expected one of {sorted(OUTCOME_COLUMNS)}")
+    observed_mask = features[CENSORING_FLAG].fillna(False).astype(bool).to_numpy()
+    observed = features.loc[observed_mask].reset_index(drop=True)
+    type_columns = tuple(sorted(c for c in features.columns if c.startswith(TRUST_ERODING_TYPE_PREFIX)))
+    return FeatureBlocks(
+        frame=observed,
+        y=transform_outcome(observed[OUTCOME_COLUMNS[outcome]], outcome),
+        outcome=outcome,
+        n_excluded_censored=int((~observed_mask).sum()),
+        trust_eroding_type_columns=type_columns,
+    )

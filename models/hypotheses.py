@@ -1,0 +1,405 @@
+"""Hypothesis tests: does early strategic alignment (H1) raise, and do trust-eroding
+negotiation events (H2) lower, an account's later value?
+
+Two questions per hypothesis, answered on the same uncensored accounts:
+
+* adjusted effect: partialling-out double machine learning (Robinson 1988;
+  Chernozhukov et al. 2018). Outcome and treatment are each residualised on the
+  controls with a flexible learner, cross-fitted on account-grouped folds; the effect
+  is the OLS slope of outcome residuals on treatment residuals, with an HC1
+  heteroskedasticity-robust standard error. `supported` comes from this test.
+* predictive value: out-of-fold R^2 of baseline vs baseline + the hypothesis's block
+  on identical grouped folds (repeated), tested with the Nadeau-Bengio corrected
+  resampled t-test (one-sided: the block adds R^2).
+
+Per trust-eroding event type the adjusted effect is estimated too, with Holm's
+correction across the types. See docs/statistics.md for estimands and units.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Literal
+
+import numpy as np
+import pandas as pd
+from scipy import stats
+from sklearn.base import BaseEstimator, clone
+from sklearn.compose import ColumnTransformer
+from sklearn.ensemble import HistGradientBoostingRegressor
+from sklearn.impute import SimpleImputer
+from sklearn.linear_model import RidgeCV
+from sklearn.metrics import r2_score
+from sklearn.model_selection import GroupKFold
+from sklearn.pipeline import Pipeline, make_pipeline
+from sklearn.preprocessing import OneHotEncoder, StandardScaler
+
+from models.features import (
+    ACTIVITY_COLUMNS,
+    ALIGNMENT_COLUMNS,
+    CATEGORICAL_CONTROLS,
+    NUMERIC_CONTROLS,
+    OTHER_EVENT_COLUMNS,
+    TRUST_ERODING_TOTAL,
+    TRUST_ERODING_TYPE_PREFIX,
+    FeatureBlocks,
+    Outcome,
+    build_feature_blocks,
+)
+
+LearnerKind = Literal["hgb", "ridge"]
+MISSING_CATEGORY = "(missing)"
+# Money columns enter models on a signed-log scale (monotone, so trees are unaffected;
+# it keeps a linear learner from being dominated by a few huge accounts).
+SIGNED_LOG_COLUMNS: tuple[str, ...] = ("value_won", "early_revenue", "early_gross_margin")
+OTHER_TRUST_ERODING = "n_other_trust_eroding_events"
+MIN_ACCOUNTS_PER_FOLD = 4
+
+RESULT_COLUMNS: tuple[str, ...] = (
+    "hypothesis", "test", "feature_block", "treatment", "direction", "estimate", "ci_low", "ci_high",
+    "p_value", "p_value_holm", "n_accounts", "n_excluded_censored", "n_excluded_other", "method", "unit",
+    "supported", "naive_estimate", "treatment_residual_share", "outcome", "random_state", "note",
+)
+
+
+# --------------------------------------------------------------------------- learners
+
+
+def make_learner(
+    categorical: list[str], numeric: list[str], kind: LearnerKind = "hgb", random_state: int = 0
+) -> Pipeline:
+    """A regressor over the named columns; imputation and encoding are fitted per fold."""
+    numeric_steps = [SimpleImputer(strategy="median", add_indicator=True, keep_empty_features=True)]
+    if kind == "ridge":
+        numeric_steps.append(StandardScaler())
+    preprocess = ColumnTransformer(
+        [
+            ("categorical", OneHotEncoder(handle_unknown="ignore", sparse_output=False), categorical),
+            ("numeric", make_pipeline(*numeric_steps), numeric),
+        ],
+        verbose_feature_names_out=False,
+    )
+    if kind == "hgb":
+        # Small, regularised boosting: a few thousand rows, a handful of controls.
+        model = HistGradientBoostingRegressor(
+            max_iter=100, learning_rate=0.1, max_leaf_nodes=15, min_samples_leaf=20,
+            l2_regularization=1.0, early_stopping=False, random_state=random_state,
+        )
+    elif kind == "ridge":
+        model = RidgeCV(alphas=np.logspace(-3, 3, 13))
+    else:
+        raise ValueError(f"unknown learner kind {kind!r}")
+    return Pipeline([("preprocess", preprocess), ("model", model)])
+
+
+def design_frame(frame: pd.DataFrame, categorical: list[str], numeric: list[str]) -> pd.DataFrame:
+    """The model input: categories as text with an explicit missing level, numbers as float."""
+    categories = frame[categorical].astype(object).where(frame[categorical].notna(), MISSING_CATEGORY).astype(str)
+    numbers = frame[numeric].astype(float)
+    for column in set(numeric) & set(SIGNED_LOG_COLUMNS):
+        numbers[column] = np.sign(numbers[column]) * np.log1p(np.abs(numbers[column]))
+    return pd.concat([categories, numbers], axis=1)
+
+
+def grouped_folds(groups: np.ndarray, n_splits: int, random_state: int) -> list[tuple[np.ndarray, np.ndarray]]:
+    """Account-grouped folds: no account is ever on both sides of a split."""
+    splitter = GroupKFold(n_splits=n_splits, shuffle=True, random_state=random_state)
+    placeholder = np.zeros((len(groups), 1))
+    return list(splitter.split(placeholder, groups=groups))
+
+
+# --------------------------------------------------------------------------- adjusted effect
+
+
+@dataclass(frozen=True)
+class EffectEstimate:
+    estimate: float
+    std_error: float
+    ci_low: float
+    ci_high: float
+    p_value: float  # two-sided, H0: effect = 0
+
+
+def residual_on_residual_ols(outcome_residuals: np.ndarray, treatment_residuals: np.ndarray,
+                             alpha: float = 0.05) -> EffectEstimate:
+    """Final DML stage: slope through the origin with an HC1 robust standard error."""
+    n = len(outcome_residuals)
+    treatment_ss = float(np.sum(treatment_residuals ** 2))
+    slope = float(np.sum(treatment_residuals * outcome_residuals) / treatment_ss)
+    errors = outcome_residuals - slope * treatment_residuals
+    variance = n / (n - 1) * float(np.sum(treatment_residuals ** 2 * errors ** 2)) / treatment_ss ** 2
+    std_error = float(np.sqrt(variance))
+    z = stats.norm.ppf(1 - alpha / 2)
+    p_value = float(2 * stats.norm.sf(abs(slope) / std_error)) if std_error > 0 else float("nan")
+    return EffectEstimate(slope, std_error, slope - z * std_error, slope + z * std_error, p_value)
+
+
+class PartiallingOutEffect(BaseEstimator):
+    """Partialling-out DML for one continuous or count treatment.
+
+    fit(X, y, treatment, groups): X holds the controls; outcome and treatment are
+    residualised on X with out-of-fold predictions (cross-fitting on folds grouped by
+    `groups`), then regressed on each other. Fitted attributes: `effect_`
+    (an EffectEstimate), `outcome_residuals_`, `treatment_residuals_`,
+    `treatment_residual_share_` (residual / raw treatment variance: how much of the
+    treatment the controls leave to identify the effect).
+    """
+
+    def __init__(self, outcome_learner: Pipeline, treatment_learner: Pipeline, n_splits: int = 5,
+                 random_state: int = 0, alpha: float = 0.05) -> None:
+        self.outcome_learner = outcome_learner
+        self.treatment_learner = treatment_learner
+        self.n_splits = n_splits
+        self.random_state = random_state
+        self.alpha = alpha
+
+    def fit(self, X: pd.DataFrame, y: np.ndarray, treatment: np.ndarray,
+            groups: np.ndarray | None = None) -> "PartiallingOutEffect":
+        y = np.asarray(y, dtype=float)
+        treatment = np.asarray(treatment, dtype=float)
+        groups = np.arange(len(y)) if groups is None else np.asarray(groups)
+        outcome_residuals = np.empty_like(y)
+        treatment_residuals = np.empty_like(treatment)
+        for train, test in grouped_folds(groups, self.n_splits, self.random_state):
+            outcome_model = clone(self.outcome_learner).fit(X.iloc[train], y[train])
+            treatment_model = clone(self.treatment_learner).fit(X.iloc[train], treatment[train])
+            outcome_residuals[test] = y[test] - outcome_model.predict(X.iloc[test])
+            treatment_residuals[test] = treatment[test] - treatment_model.predict(X.iloc[test])
+        self.outcome_residuals_ = outcome_residuals
+        self.treatment_residuals_ = treatment_residuals
+        self.treatment_residual_share_ = float(np.var(treatment_residuals) / np.var(treatment))
+        self.effect_ = residual_on_residual_ols(outcome_residuals, treatment_residuals, self.alpha)
+        return self
+
+
+def naive_slope(y: np.ndarray, treatment: np.ndarray) -> float:
+    """Unadjusted OLS slope of y on the treatment: what a dashboard would show."""
+    treatment = np.asarray(treatment, dtype=float)
+    centred = treatment - treatment.mean()
+    return float(np.sum(centred * (np.asarray(y) - np.mean(y))) / np.sum(centred ** 2))
+
+
+# --------------------------------------------------------------------------- predictive value
+
+
+@dataclass(frozen=True)
+class CorrectedTTest:
+    mean_difference: float
+    ci_low: float
+    ci_high: float
+    p_value_greater: float  # one-sided, H0: mean difference <= 0
+    n_splits: int
+
+
+def corrected_resampled_ttest(differences: np.ndarray, n_train: float, n_test: float,
+                              alpha: float = 0.05) -> CorrectedTTest:
+    """Nadeau & Bengio (2003): the variance of the mean of J correlated CV differences is
+    inflated from s^2/J to (1/J + n_test/n_train) s^2; t with J - 1 degrees of freedom."""
+    differences = np.asarray(differences, dtype=float)
+    n_splits = len(differences)
+    mean = float(differences.mean())
+    corrected_se = float(np.sqrt((1 / n_splits + n_test / n_train) * differences.var(ddof=1)))
+    if corrected_se == 0:
+        p_value = 0.0 if mean > 0 else 1.0
+        return CorrectedTTest(mean, mean, mean, p_value, n_splits)
+    df = n_splits - 1
+    half_width = stats.t.ppf(1 - alpha / 2, df) * corrected_se
+    p_value = float(stats.t.sf(mean / corrected_se, df))
+    return CorrectedTTest(mean, mean - half_width, mean + half_width, p_value, n_splits)
+
+
+def nested_r2_differences(frame: pd.DataFrame, y: np.ndarray, groups: np.ndarray,
+                          baseline: tuple[list[str], list[str]], block: list[str],
+                          kind: LearnerKind, n_splits: int, n_repeats: int,
+                          random_state: int) -> tuple[np.ndarray, float, float]:
+    """Per-split out-of-fold R^2 of (baseline + block) minus baseline, on identical folds.
+
+    Returns the differences and the mean train and test sizes (for the correction).
+    """
+    categorical, numeric = baseline
+    base_x = design_frame(frame, categorical, numeric)
+    full_x = design_frame(frame, categorical, numeric + block)
+    differences, train_sizes, test_sizes = [], [], []
+    for repeat in range(n_repeats):
+        for train, test in grouped_folds(groups, n_splits, random_state + repeat):
+            scores = []
+            for x, columns in ((base_x, numeric), (full_x, numeric + block)):
+                model = make_learner(categorical, columns, kind, random_state).fit(x.iloc[train], y[train])
+                scores.append(r2_score(y[test], model.predict(x.iloc[test])))
+            differences.append(scores[1] - scores[0])
+            train_sizes.append(len(train))
+            test_sizes.append(len(test))
+    return np.array(differences), float(np.mean(train_sizes)), float(np.mean(test_sizes))
+
+
+# --------------------------------------------------------------------------- hypotheses
+
+
+@dataclass(frozen=True)
+class HypothesisSpec:
+    hypothesis: str
+    feature_block: str
+    treatment: str
+    direction: int  # +1: hypothesised to raise the outcome, -1: to lower it
+    extra_controls: tuple[str, ...]
+    predictive_block: tuple[str, ...]  # empty: no predictive-value test
+    requires_treatment: bool  # drop accounts whose treatment is missing (counted)
+    unit: str
+
+
+def holm_adjust(p_values: np.ndarray) -> np.ndarray:
+    """Holm's step-down adjusted p-values (NaN entries are left out and stay NaN)."""
+    p_values = np.asarray(p_values, dtype=float)
+    adjusted = np.full_like(p_values, np.nan)
+    present = np.flatnonzero(~np.isnan(p_values))
+    order = present[np.argsort(p_values[present])]
+    m = len(order)
+    stepped = np.maximum.accumulate((m - np.arange(m)) * p_values[order])
+    adjusted[order] = np.minimum(stepped, 1.0)
+    return adjusted
+
+
+def hypothesis_specs(blocks: FeatureBlocks, outcome_unit: str) -> list[HypothesisSpec]:
+    trust_block = tuple(blocks.trust_columns)
+    specs = [
+        HypothesisSpec(
+            "H1_strategic_alignment", "alignment", ALIGNMENT_COLUMNS[0], +1, (), ALIGNMENT_COLUMNS, True,
+            f"change in {outcome_unit} per 1.0 of mean alignment score (scale -1..1) of the observation window's deals",
+        ),
+        HypothesisSpec(
+            "H2_trust_eroding_events", "trust", TRUST_ERODING_TOTAL, -1, OTHER_EVENT_COLUMNS, trust_block, False,
+            f"change in {outcome_unit} per trust-eroding event in the observation window",
+        ),
+    ]
+    for column in blocks.trust_eroding_type_columns:
+        event_type = column.removeprefix(TRUST_ERODING_TYPE_PREFIX)
+        specs.append(HypothesisSpec(
+            f"H2_trust_eroding_events:{event_type}", "trust", column, -1,
+            OTHER_EVENT_COLUMNS + (OTHER_TRUST_ERODING,), (), False,
+            f"change in {outcome_unit} per '{event_type}' event in the observation window",
+        ))
+    return specs
+
+
+def _empty_row(spec: HypothesisSpec, test: str, method: str, note: str) -> dict:
+    return {
+        "hypothesis": spec.hypothesis, "test": test, "feature_block": spec.feature_block,
+        "treatment": spec.treatment, "direction": "positive" if spec.direction > 0 else "negative",
+        "estimate": np.nan, "ci_low": np.nan, "ci_high": np.nan, "p_value": np.nan, "p_value_holm": np.nan,
+        "n_accounts": 0, "n_excluded_other": 0, "method": method, "unit": spec.unit, "supported": False,
+        "naive_estimate": np.nan, "treatment_residual_share": np.nan, "note": note,
+    }
+
+
+def _adjusted_effect_row(spec: HypothesisSpec, frame: pd.DataFrame, y: np.ndarray, n_excluded: int,
+                         kind: LearnerKind, n_splits: int, random_state: int, alpha: float) -> dict:
+    method = f"partialling-out DML, {n_splits}-fold account-grouped cross-fitting, {kind} nuisances, HC1 SE"
+    row = _empty_row(spec, "adjusted_effect", method, "")
+    row.update(n_accounts=len(frame), n_excluded_other=n_excluded)
+    treatment = frame[spec.treatment].to_numpy(dtype=float)
+    if len(frame) < n_splits * MIN_ACCOUNTS_PER_FOLD:
+        return {**row, "note": f"too few accounts ({len(frame)}) for {n_splits}-fold cross-fitting"}
+    if np.var(treatment) == 0:
+        return {**row, "note": "treatment does not vary: no effect can be estimated"}
+    categorical = list(CATEGORICAL_CONTROLS)
+    numeric = list(NUMERIC_CONTROLS + spec.extra_controls)
+    x = design_frame(frame, categorical, numeric)
+    learner = make_learner(categorical, numeric, kind, random_state)
+    fitted = PartiallingOutEffect(learner, learner, n_splits, random_state, alpha).fit(
+        x, y, treatment, groups=frame["account_id"].to_numpy())
+    effect = fitted.effect_
+    significant = bool(effect.p_value < alpha) if np.isfinite(effect.p_value) else False
+    return {
+        **row, "estimate": effect.estimate, "ci_low": effect.ci_low, "ci_high": effect.ci_high,
+        "p_value": effect.p_value, "naive_estimate": naive_slope(y, treatment),
+        "treatment_residual_share": fitted.treatment_residual_share_,
+        "supported": significant and np.sign(effect.estimate) == spec.direction,
+    }
+
+
+def _predictive_value_row(spec: HypothesisSpec, frame: pd.DataFrame, y: np.ndarray, n_excluded: int,
+                          kind: LearnerKind, n_splits: int, n_repeats: int, random_state: int,
+                          alpha: float) -> dict:
+    method = (f"out-of-fold R2 gain of baseline+block over baseline, {n_repeats}x{n_splits} account-grouped "
+              f"folds, {kind}, Nadeau-Bengio corrected resampled t-test (one-sided)")
+    row = _empty_row(spec, "predictive_value", method, "")
+    row.update(n_accounts=len(frame), n_excluded_other=n_excluded,
+               unit="out-of-fold R2 (on the log outcome) added by the block over the baseline")
+    if len(frame) < n_splits * MIN_ACCOUNTS_PER_FOLD:
+        return {**row, "note": f"too few accounts ({len(frame)}) for {n_splits}-fold cross-validation"}
+    block = [c for c in spec.predictive_block if frame[c].nunique(dropna=True) > 1]
+    if not block:
+        return {**row, "note": "the block does not vary: no predictive value can be estimated"}
+    baseline_numeric = list(NUMERIC_CONTROLS + ACTIVITY_COLUMNS + spec.extra_controls)
+    differences, n_train, n_test = nested_r2_differences(
+        frame, y, frame["account_id"].to_numpy(), (list(CATEGORICAL_CONTROLS), baseline_numeric), block,
+        kind, n_splits, n_repeats, random_state)
+    result = corrected_resampled_ttest(differences, n_train, n_test, alpha)
+    return {
+        **row, "estimate": result.mean_difference, "ci_low": result.ci_low, "ci_high": result.ci_high,
+        "p_value": result.p_value_greater, "supported": bool(result.p_value_greater < alpha),
+    }
+
+
+def _analysis_sample(spec: HypothesisSpec, blocks: FeatureBlocks) -> tuple[pd.DataFrame, np.ndarray, int]:
+    frame = blocks.frame
+    if OTHER_TRUST_ERODING in spec.extra_controls:
+        frame = frame.assign(**{OTHER_TRUST_ERODING: frame[TRUST_ERODING_TOTAL] - frame[spec.treatment]})
+    if not spec.requires_treatment:
+        return frame, blocks.y, 0
+    keep = frame[spec.treatment].notna().to_numpy()
+    return frame.loc[keep].reset_index(drop=True), blocks.y[keep], int((~keep).sum())
+
+
+def run_hypothesis_tests(
+    features: pd.DataFrame,
+    random_state: int = 0,
+    n_splits: int = 5,
+    *,
+    n_repeats: int = 2,
+    outcome: Outcome = "revenue",
+    learner: LearnerKind = "hgb",
+    alpha: float = 0.05,
+    test_event_types: bool = True,
+) -> pd.DataFrame:
+    """Test H1 and H2 on the rows of analytics.ml_account_features.
+
+    Returns one row per (hypothesis, test): `test` is 'adjusted_effect' (DML; decides
+    `supported`: two-sided p < alpha with the hypothesised sign) or 'predictive_value'
+    (R^2 gain; `supported`: one-sided corrected t-test p < alpha). Per event-type rows
+    carry Holm-adjusted p-values, and `supported` for them uses the adjusted p-value.
+    Censored accounts are dropped and counted in `n_excluded_censored`.
+    """
+    blocks = build_feature_blocks(features, outcome)
+    outcome_unit = "log(1 + outcome-window revenue)" if outcome == "revenue" else \
+        "sign(m)*log(1 + |m|) of outcome-window gross margin m"
+    specs = hypothesis_specs(blocks, outcome_unit)
+    if not test_event_types:
+        specs = [s for s in specs if ":" not in s.hypothesis]
+    rows = []
+    for spec in specs:
+        frame, y, n_excluded = _analysis_sample(spec, blocks)
+        rows.append(_adjusted_effect_row(spec, frame, y, n_excluded, learner, n_splits, random_state, alpha))
+        if spec.predictive_block:
+            rows.append(_predictive_value_row(spec, frame, y, n_excluded, learner, n_splits, n_repeats,
+                                              random_state, alpha))
+    results = pd.DataFrame(rows)
+    results = _apply_holm_to_event_types(results, alpha)
+    results["n_excluded_censored"] = blocks.n_excluded_censored
+    results["outcome"] = outcome
+    results["random_state"] = random_state
+    return results.loc[:, list(RESULT_COLUMNS)]
+
+
+def _apply_holm_to_event_types(results: pd.DataFrame, alpha: float) -> pd.DataFrame:
+    results = results.copy()
+    is_type_row = results["hypothesis"].str.contains(":", regex=False).to_numpy()
+    if not is_type_row.any():
+        return results
+    adjusted = holm_adjust(results.loc[is_type_row, "p_value"].to_numpy())
+    expected_sign = np.where(results.loc[is_type_row, "direction"] == "positive", 1, -1)
+    same_sign = np.sign(results.loc[is_type_row, "estimate"].to_numpy()) == expected_sign
+    results.loc[is_type_row, "p_value_holm"] = adjusted
+    results.loc[is_type_row, "supported"] = (np.nan_to_num(adjusted, nan=1.0) < alpha) & same_sign
+    results.loc[is_type_row, "method"] = results.loc[is_type_row, "method"] + "; Holm across event types"
+    return results

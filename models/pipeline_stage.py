@@ -1,0 +1,70 @@
+"""The statistical stage of the pipeline: warehouse features in, `main.hypothesis_tests` out.
+
+The Dagster asset calls only `write_hypothesis_tests`; this module does not import Dagster.
+"""
+
+from __future__ import annotations
+
+import duckdb
+import pandas as pd
+
+from models.features import FEATURES_TABLE, Outcome, read_account_features
+from models.hypotheses import run_hypothesis_tests
+
+HYPOTHESIS_TESTS_TABLE = "main.hypothesis_tests"
+
+# Explicit types, so the table keeps its schema even when every estimate is NULL.
+HYPOTHESIS_TESTS_DDL = f"""
+create or replace table {HYPOTHESIS_TESTS_TABLE} (
+    hypothesis VARCHAR NOT NULL,
+    test VARCHAR NOT NULL,
+    feature_block VARCHAR NOT NULL,
+    treatment VARCHAR NOT NULL,
+    direction VARCHAR NOT NULL,
+    estimate DOUBLE,
+    ci_low DOUBLE,
+    ci_high DOUBLE,
+    p_value DOUBLE,
+    p_value_holm DOUBLE,
+    n_accounts BIGINT NOT NULL,
+    n_excluded_censored BIGINT NOT NULL,
+    n_excluded_other BIGINT NOT NULL,
+    method VARCHAR NOT NULL,
+    unit VARCHAR NOT NULL,
+    supported BOOLEAN NOT NULL,
+    naive_estimate DOUBLE,
+    treatment_residual_share DOUBLE,
+    outcome VARCHAR NOT NULL,
+    random_state BIGINT NOT NULL,
+    note VARCHAR,
+    PRIMARY KEY (hypothesis, test)
+)
+"""
+
+
+def write_hypothesis_tests(
+    con: duckdb.DuckDBPyConnection,
+    random_state: int = 0,
+    *,
+    features_table: str = FEATURES_TABLE,
+    outcome: Outcome = "revenue",
+) -> pd.DataFrame:
+    """Read the account features, run the hypothesis tests, replace main.hypothesis_tests.
+
+    Returns the rows written.
+    """
+    results = run_hypothesis_tests(read_account_features(con, features_table), random_state, outcome=outcome)
+    results["note"] = results["note"].replace("", None)
+    con.register("hypothesis_test_rows", results)
+    # One transaction: readers never see the table replaced but still empty.
+    con.execute("begin transaction")
+    try:
+        con.execute(HYPOTHESIS_TESTS_DDL)
+        con.execute(f"insert into {HYPOTHESIS_TESTS_TABLE} by name select * from hypothesis_test_rows")
+        con.execute("commit")
+    except Exception:
+        con.execute("rollback")
+        raise
+    finally:
+        con.unregister("hypothesis_test_rows")
+    return results

@@ -1,0 +1,166 @@
+"""A tiny raw schema for dbt tests, in the layouts of docs/architecture.md ("Raw tables").
+
+The values are chosen so every mart number can be worked out by hand; the expected values
+live in tests/test_dbt_marts.py next to the reasoning for them.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import duckdb
+
+REPO_ROOT = Path(__file__).resolve().parents[1]
+DBT_PROJECT_DIR = REPO_ROOT / "dbt_project"
+
+# The raw tables the loader writes (docs/architecture.md), with _row_number/_source_file
+# on the tables read from files.
+RAW_DDL = """
+create schema if not exists raw;
+create schema if not exists main;
+create table raw.accounts (
+    account_id varchar, account_name varchar, segment varchar, industry varchar, region varchar,
+    employee_count bigint, created_at date, _row_number bigint, _source_file varchar
+);
+create table raw.deals (
+    deal_id varchar, account_id varchar, deal_type varchar, product_line varchar,
+    created_at date, closed_at date, stage varchar, list_amount double, final_amount double,
+    gross_margin_pct double, competitor varchar, loss_reason varchar, flagged_strategic boolean,
+    owner varchar, updated_at timestamptz, _row_number bigint, _source_file varchar
+);
+create table raw.deals_history as select * from raw.deals where false;
+create table raw.negotiation_events (
+    event_id varchar, account_id varchar, deal_id varchar, occurred_at date, event_type varchar,
+    event_label varchar, severity integer, notes varchar, _row_number bigint, _source_file varchar
+);
+create table raw.account_revenue (
+    account_id varchar, month date, revenue double, gross_margin double,
+    _row_number bigint, _source_file varchar
+);
+create table raw.strategy_plan (
+    effective_from date, dimension varchar, value varchar, stance varchar, weight double,
+    _row_number bigint, _source_file varchar
+);
+create table raw.event_types (event_type varchar, polarity varchar);
+create table raw.load_summary (
+    source varchar, source_file varchar, file_present boolean, rows_read bigint,
+    rows_loaded bigint, rows_rejected bigint, loaded_at timestamptz
+);
+"""
+
+EVENT_TYPES = {
+    "escalated_over_buyer": "trust_eroding",
+    "buyer_management_took_over": "trust_eroding",
+    "commitment_broken": "trust_eroding",
+    "concession_reneged": "trust_eroding",
+    "second_source_added": "trust_eroding",
+    "surprise_price_increase": "trust_eroding",
+    "commitment_kept": "trust_building",
+    "joint_planning": "trust_building",
+    "executive_sponsor_aligned": "trust_building",
+    "value_review_delivered": "trust_building",
+    "concession_reciprocated": "trust_building",
+    "competitor_price_cut": "competitive",
+}
+
+FIXTURE_ROWS = """
+insert into raw.accounts values
+    ('A1', 'Alpha Retail', 'enterprise', 'Retail', 'EMEA', 500, '2023-01-01', 1, 'accounts.csv'),
+    ('A2', 'Beta Bank', 'smb', 'Finance', 'NA', 20, '2023-02-01', 2, 'accounts.csv'),
+    ('A3', 'Gamma (no deals)', 'mid_market', null, 'APAC', null, '2023-03-01', 3, 'accounts.csv'),
+    ('A4', 'Delta Health', 'enterprise', 'Healthcare', 'NA', 900, '2023-04-01', 4, 'accounts.csv');
+
+-- plan v1 (2024-01-01): segment enterprise +2 / smb -1, industry retail +1 (written in upper
+-- case), product_line analytics +1 -> denominator 2 + 1 + 1 = 4.
+-- plan v2 (2024-07-01): region na -3 / emea +1, deal_type new_business +1 -> denominator 3 + 1 = 4.
+insert into raw.strategy_plan values
+    ('2024-01-01', 'segment', 'enterprise', 'target', 2, 1, 'strategy_plan.csv'),
+    ('2024-01-01', 'segment', 'smb', 'avoid', 1, 2, 'strategy_plan.csv'),
+    ('2024-01-01', 'industry', 'RETAIL', 'target', 1, 3, 'strategy_plan.csv'),
+    ('2024-01-01', 'product_line', 'Analytics', 'target', 1, 4, 'strategy_plan.csv'),
+    ('2024-07-01', 'region', 'na', 'avoid', 3, 5, 'strategy_plan.csv'),
+    ('2024-07-01', 'region', 'EMEA', 'target', 1, 6, 'strategy_plan.csv'),
+    ('2024-07-01', 'deal_type', 'new_business', 'target', 1, 7, 'strategy_plan.csv');
+
+insert into raw.deals values
+    ('D1', 'A1', 'new_business', 'Analytics', '2023-06-01', '2023-09-15', 'won', 1000, 800, 0.5,
+        null, null, false, 'ann', null, 1, 'deals.csv'),
+    ('D2', 'A1', 'new_business', 'Analytics', '2024-02-10', '2024-03-20', 'won', 2000, 1500, 0.4,
+        null, null, true, 'ann', '2024-03-20 10:00:00+00', 2, 'deals.csv'),
+    ('D3', 'A2', 'expansion', 'Platform', '2024-03-01', '2024-05-01', 'lost', 3000, null, null,
+        'Acme', 'price', true, 'bob', null, 3, 'deals.csv'),
+    ('D4', 'A2', 'new_business', 'analytics', '2024-07-01', '2024-09-10', 'won', 1000, 1000, null,
+        null, null, false, 'bob', null, 4, 'deals.csv'),
+    ('D5', 'A4', 'renewal', 'Platform', '2024-08-15', '2024-09-30', 'lost', 500, null, null,
+        'Acme', 'timing', false, null, null, 5, 'deals.csv'),
+    ('D6', 'A1', 'expansion', 'Platform', '2024-09-01', null, 'open', 4000, null, null,
+        null, null, false, 'ann', null, 6, 'deals.csv'),
+    ('D7', 'A4', 'new_business', 'Platform', '2024-10-01', '2024-11-15', 'won', 0, 0, 0.3,
+        null, null, false, 'ann', null, 7, 'deals.csv');
+
+insert into raw.deals_history values
+    ('D2', 'A1', 'new_business', 'Analytics', '2024-02-10', null, 'open', 2000, null, null,
+        null, null, false, 'ann', '2024-02-10 09:00:00+00', 8, 'deals.csv');
+
+insert into raw.negotiation_events values
+    ('E1', 'A1', 'D2', '2024-02-20', 'commitment_kept', 'kept commitment', 1, null, 1, 'negotiation_events.csv'),
+    ('E2', 'A1', 'D2', '2024-03-01', 'joint_planning', 'joint_planning', 2, 'confidential', 2, 'negotiation_events.csv'),
+    ('E3', 'A2', 'D3', '2024-03-15', 'escalated_over_buyer', 'executive escalation', 3, null, 3, 'negotiation_events.csv'),
+    ('E4', 'A2', null, '2024-06-01', 'surprise_price_increase', 'surprise_price_increase', 1, null, 4, 'negotiation_events.csv'),
+    ('E5', 'A4', 'D5', '2024-09-01', 'competitor_price_cut', 'competitor_price_cut', 1, null, 5, 'negotiation_events.csv');
+"""
+
+ACCOUNT_REVENUE_ROWS = """
+insert into raw.account_revenue values
+    ('A1', '2024-09-01', 100, 40, 1, 'account_revenue.csv'),
+    ('A1', '2024-11-01', 200, 50, 2, 'account_revenue.csv'),
+    ('A2', '2024-03-01', 50, -10, 3, 'account_revenue.csv');
+"""
+
+
+def create_raw_fixture(db_path: Path, *, with_account_revenue: bool) -> None:
+    """Write the tiny raw schema into a new DuckDB file; account_revenue empty and marked
+    absent in raw.load_summary unless with_account_revenue."""
+    with duckdb.connect(str(db_path)) as con:
+        con.execute(RAW_DDL)
+        con.executemany("insert into raw.event_types values (?, ?)", list(EVENT_TYPES.items()))
+        con.execute(FIXTURE_ROWS)
+        if with_account_revenue:
+            con.execute(ACCOUNT_REVENUE_ROWS)
+        con.execute(
+            """
+            insert into raw.load_summary
+            select source, source || '.csv', present, n, n, 0, now()
+            from (values ('accounts', true, 4), ('deals', true, 8),
+                         ('negotiation_events', true, 5), ('strategy_plan', true, 7),
+                         ('account_revenue', ?, ?)) as t(source, present, n)
+            """,
+            [with_account_revenue, 3 if with_account_revenue else 0],
+        )
+
+
+def dbt_executable() -> str:
+    """The dbt CLI installed next to the running interpreter (the project's venv)."""
+    candidate = Path(sys.executable).parent / "dbt"
+    return str(candidate) if candidate.exists() else "dbt"
+
+
+def run_dbt(args: list[str], *, build_db: Path, target_path: Path | None = None,
+            log_path: Path | None = None) -> subprocess.CompletedProcess[str]:
+    """Run the dbt CLI on dbt_project/ against build_db in a subprocess (so no DuckDB handle
+    stays open in the test process). Raises with dbt's output when dbt fails."""
+    command = [dbt_executable(), *args, "--project-dir", str(DBT_PROJECT_DIR),
+               "--profiles-dir", str(DBT_PROJECT_DIR)]
+    if target_path is not None:
+        command += ["--target-path", str(target_path)]
+    if log_path is not None:
+        command += ["--log-path", str(log_path)]
+    env = {**os.environ, "DEALSCOPE_BUILD_DB": str(build_db),
+           "DBT_SEND_ANONYMOUS_USAGE_STATS": "false"}
+    result = subprocess.run(command, env=env, capture_output=True, text=True, cwd=DBT_PROJECT_DIR)
+    if result.returncode != 0:
+        raise AssertionError(f"dbt {' '.join(args)} failed:\n{result.stdout}\n{result.stderr}")
+    return result

@@ -1,0 +1,222 @@
+"""Hypothesis tests on simulated feature tables whose truth is known.
+
+Each world is an `analytics.ml_account_features`-shaped table: a size confounder
+(observed through employee count and segment) drives alignment, trust-eroding events
+and later revenue at once, so a naive slope is biased; the planted effects are on
+log(1 + outcome revenue), the scale the estimates are reported on.
+"""
+
+from __future__ import annotations
+
+import duckdb
+import numpy as np
+import pandas as pd
+import pytest
+
+from models.features import build_feature_blocks
+from models.hypotheses import (
+    PartiallingOutEffect,
+    corrected_resampled_ttest,
+    design_frame,
+    holm_adjust,
+    make_learner,
+    naive_slope,
+    run_hypothesis_tests,
+)
+from models.pipeline_stage import write_hypothesis_tests
+
+ERODING_TYPES = ("escalated_over_buyer", "buyer_management_took_over", "second_source_added")
+
+
+def simulate_features(n_accounts: int, alignment_effect: float, eroding_effect: float, seed: int,
+                      censored_share: float = 0.15, confounding: float = 1.0) -> pd.DataFrame:
+    """A features table with planted effects on log1p(outcome revenue)."""
+    rng = np.random.default_rng(seed)
+    size = rng.normal(size=n_accounts)  # the confounder, observed via log employee count
+    segment = np.where(size > 0.7, "enterprise", np.where(size < -0.5, "smb", "mid_market"))
+    mean_alignment = np.clip(0.4 * confounding * size + rng.normal(0, 0.4, n_accounts), -1, 1)
+    scored = rng.random(n_accounts) > 0.1
+    eroding_total = rng.poisson(np.exp(0.2 + 0.6 * confounding * size))
+    eroding_by_type = rng.multinomial(eroding_total, [1 / len(ERODING_TYPES)] * len(ERODING_TYPES))
+    deals_created = 1 + rng.poisson(np.exp(0.5 + 0.3 * size))
+    log_outcome = (
+        6.0 + 1.2 * size + 0.3 * np.sin(2 * size)
+        + alignment_effect * np.where(scored, mean_alignment, 0.0)
+        + eroding_effect * eroding_total
+        + rng.normal(0, 0.6, n_accounts)
+    )
+    observed = rng.random(n_accounts) > censored_share
+    frame = pd.DataFrame({
+        "account_id": [f"acc{i:05d}" for i in range(n_accounts)],
+        "segment": segment,
+        "industry": rng.choice(["retail", "tech", "health", None], n_accounts),
+        "region": rng.choice(["emea", "na", "apac"], n_accounts),
+        "log_employee_count": 5 + 1.5 * size,
+        "cohort_year": rng.integers(2019, 2023, n_accounts),
+        "is_outcome_observed": observed,
+        "mean_alignment": np.where(scored, mean_alignment, np.nan),
+        "n_deals_scored": np.where(scored, deals_created, 0),
+        "deals_created": deals_created,
+        "deals_won": rng.binomial(deals_created, 0.4),
+        "value_won": np.expm1(5 + size + rng.normal(0, 1, n_accounts)),
+        "n_trust_eroding_events": eroding_total,
+        "trust_eroding_severity": eroding_total + rng.binomial(eroding_total, 0.5),
+        "n_trust_building_events": rng.poisson(np.exp(0.3 + 0.3 * size)),
+        "n_competitive_events": rng.poisson(0.3, n_accounts),
+        "early_revenue": np.expm1(4.5 + size + rng.normal(0, 0.8, n_accounts)),
+        "early_gross_margin": rng.normal(100, 200, n_accounts),
+        "outcome_revenue": np.where(observed, np.expm1(log_outcome), np.nan),
+    })
+    for index, event_type in enumerate(ERODING_TYPES):
+        frame[f"n_trust_eroding__{event_type}"] = eroding_by_type[:, index]
+    return frame
+
+
+def adjusted_alignment_effect(features: pd.DataFrame, kind: str, seed: int) -> tuple[float, float, float, float]:
+    """(estimate, ci_low, ci_high, p_value) of the DML alignment effect, straight from the estimator."""
+    blocks = build_feature_blocks(features)
+    keep = blocks.frame["mean_alignment"].notna().to_numpy()
+    frame, y = blocks.frame.loc[keep], blocks.y[keep]
+    categorical, numeric = ["segment", "industry", "region"], ["log_employee_count", "cohort_year", "deals_created"]
+    learner = make_learner(categorical, numeric, kind, seed)
+    fitted = PartiallingOutEffect(learner, learner, n_splits=5, random_state=seed).fit(
+        design_frame(frame, categorical, numeric), y, frame["mean_alignment"].to_numpy(),
+        groups=frame["account_id"].to_numpy())
+    effect = fitted.effect_
+    return effect.estimate, effect.ci_low, effect.ci_high, effect.p_value
+
+
+@pytest.fixture(scope="module")
+def planted_world() -> pd.DataFrame:
+    return simulate_features(1500, alignment_effect=0.5, eroding_effect=-0.15, seed=7)
+
+
+@pytest.fixture(scope="module")
+def planted_results(planted_world: pd.DataFrame) -> pd.DataFrame:
+    return run_hypothesis_tests(planted_world, random_state=0)
+
+
+def _row(results: pd.DataFrame, hypothesis: str, test: str = "adjusted_effect") -> pd.Series:
+    match = results[(results["hypothesis"] == hypothesis) & (results["test"] == test)]
+    assert len(match) == 1
+    return match.iloc[0]
+
+
+def test_adjusted_effects_recover_planted_effects(planted_results: pd.DataFrame) -> None:
+    alignment = _row(planted_results, "H1_strategic_alignment")
+    assert alignment["ci_low"] <= 0.5 <= alignment["ci_high"]
+    assert alignment["supported"]
+    eroding = _row(planted_results, "H2_trust_eroding_events")
+    assert eroding["ci_low"] <= -0.15 <= eroding["ci_high"]
+    assert eroding["supported"]
+
+
+def test_naive_slopes_are_biased_by_the_confounder(planted_results: pd.DataFrame) -> None:
+    alignment = _row(planted_results, "H1_strategic_alignment")
+    assert not alignment["ci_low"] <= alignment["naive_estimate"] <= alignment["ci_high"]
+    assert alignment["naive_estimate"] > 1.0  # truth 0.5: big accounts are both aligned and valuable
+    eroding = _row(planted_results, "H2_trust_eroding_events")
+    assert eroding["naive_estimate"] > 0  # truth -0.15: the naive sign is even wrong
+
+
+def test_predictive_value_rows(planted_results: pd.DataFrame) -> None:
+    for hypothesis in ("H1_strategic_alignment", "H2_trust_eroding_events"):
+        row = _row(planted_results, hypothesis, "predictive_value")
+        assert row["estimate"] > 0 and row["ci_low"] <= row["estimate"] <= row["ci_high"]
+        assert 0 <= row["p_value"] <= 1
+
+
+def test_event_type_rows_are_holm_adjusted(planted_results: pd.DataFrame) -> None:
+    type_rows = planted_results[planted_results["hypothesis"].str.startswith("H2_trust_eroding_events:")]
+    assert sorted(type_rows["treatment"]) == sorted(f"n_trust_eroding__{t}" for t in ERODING_TYPES)
+    assert (type_rows["p_value_holm"] >= type_rows["p_value"]).all()
+    # every type carries the same planted effect, so each should be found after correction
+    assert type_rows["supported"].all()
+    assert ((type_rows["ci_low"] <= -0.15) & (-0.15 <= type_rows["ci_high"])).all()
+
+
+def test_censored_accounts_are_excluded_and_counted(planted_world: pd.DataFrame,
+                                                    planted_results: pd.DataFrame) -> None:
+    n_censored = int((~planted_world["is_outcome_observed"]).sum())
+    assert n_censored > 0
+    assert (planted_results["n_excluded_censored"] == n_censored).all()
+    n_unscored_observed = int((planted_world["is_outcome_observed"] & planted_world["mean_alignment"].isna()).sum())
+    alignment = _row(planted_results, "H1_strategic_alignment")
+    assert alignment["n_accounts"] == len(planted_world) - n_censored - n_unscored_observed
+    assert alignment["n_excluded_other"] == n_unscored_observed
+    assert _row(planted_results, "H2_trust_eroding_events")["n_accounts"] == len(planted_world) - n_censored
+
+
+def test_deterministic_for_a_random_state() -> None:
+    world = simulate_features(300, 0.3, -0.1, seed=3)
+    first = run_hypothesis_tests(world, random_state=11, n_repeats=1, test_event_types=False)
+    second = run_hypothesis_tests(world, random_state=11, n_repeats=1, test_event_types=False)
+    pd.testing.assert_frame_equal(first, second)
+
+
+def test_null_world_is_not_supported_and_ci_covers_zero() -> None:
+    results = run_hypothesis_tests(simulate_features(800, 0.0, 0.0, seed=21), random_state=0,
+                                   test_event_types=False)
+    adjusted = results[results["test"] == "adjusted_effect"]
+    assert not adjusted["supported"].any()
+    assert ((adjusted["ci_low"] <= 0) & (adjusted["ci_high"] >= 0)).all()
+
+
+def test_null_rejection_rate_is_near_nominal() -> None:
+    """40 confounded null worlds, boosting nuisances (the default learner).
+
+    With 40 worlds the rejection count is Binomial(40, 0.05) if the test is calibrated:
+    P(count >= 7) = P(rate >= 0.175) is about 1.3%, so the bound 0.15 (6/40) fails a calibrated
+    test rarely, while a test biased by the confounder (the naive slope rejects almost always
+    here) or a badly anti-conservative one (true size >= 0.2) fails it most of the time.
+    """
+    rejections = [
+        adjusted_alignment_effect(simulate_features(300, 0.0, 0.0, seed=1000 + world), "hgb", world)[3] < 0.05
+        for world in range(40)
+    ]
+    assert np.mean(rejections) <= 0.15
+
+
+def test_corrected_ttest_is_wider_than_the_naive_one() -> None:
+    differences = np.array([0.02, 0.01, 0.03, 0.00, 0.02, 0.015, 0.025, 0.01, 0.02, 0.005])
+    corrected = corrected_resampled_ttest(differences, n_train=800, n_test=200)
+    naive_half_width = 2.262 * differences.std(ddof=1) / np.sqrt(len(differences))
+    assert corrected.ci_high - corrected.mean_difference > naive_half_width
+    assert corrected.mean_difference == pytest.approx(differences.mean())
+    assert 0 < corrected.p_value_greater < 0.05
+
+
+def test_holm_adjust_matches_the_step_down_definition() -> None:
+    adjusted = holm_adjust(np.array([0.01, 0.04, np.nan, 0.03]))
+    np.testing.assert_allclose(adjusted[[0, 3, 1]], [0.03, 0.06, 0.06])
+    assert np.isnan(adjusted[2])
+
+
+def test_naive_slope_is_ols() -> None:
+    x = np.array([0.0, 1.0, 2.0, 3.0])
+    assert naive_slope(2 * x + 1, x) == pytest.approx(2.0)
+
+
+def test_too_few_accounts_gives_rows_without_estimates() -> None:
+    results = run_hypothesis_tests(simulate_features(12, 0.5, -0.1, seed=1), random_state=0)
+    assert set(results["hypothesis"]) >= {"H1_strategic_alignment", "H2_trust_eroding_events"}
+    assert results["estimate"].isna().all() and not results["supported"].any()
+    assert results["note"].str.contains("too few accounts").all()
+
+
+def test_write_hypothesis_tests_replaces_the_warehouse_table(tmp_path) -> None:
+    world = simulate_features(300, 0.5, -0.15, seed=5)
+    with duckdb.connect(str(tmp_path / "warehouse.duckdb")) as con:
+        con.execute("create schema analytics")
+        con.register("world", world)
+        con.execute("create table analytics.ml_account_features as select * from world")
+        con.execute("create table main.hypothesis_tests as select 'stale' as hypothesis")
+        written = write_hypothesis_tests(con, random_state=0)
+        stored = con.execute("select * from main.hypothesis_tests order by hypothesis, test").df()
+    assert len(stored) == len(written) >= 4
+    contract_columns = ["hypothesis", "feature_block", "estimate", "ci_low", "ci_high", "p_value",
+                        "n_accounts", "method", "supported"]
+    assert set(contract_columns) <= set(stored.columns)
+    assert "stale" not in set(stored["hypothesis"])
+    assert stored["supported"].dtype == bool
+    assert {"H1_strategic_alignment", "H2_trust_eroding_events"} <= set(stored["hypothesis"])
