@@ -24,6 +24,7 @@ from typing import Literal
 import numpy as np
 import pandas as pd
 from scipy import stats
+from threadpoolctl import threadpool_limits  # a scikit-learn dependency
 from sklearn.base import BaseEstimator, clone
 from sklearn.compose import ColumnTransformer
 from sklearn.ensemble import HistGradientBoostingRegressor
@@ -32,7 +33,7 @@ from sklearn.linear_model import RidgeCV
 from sklearn.metrics import r2_score
 from sklearn.model_selection import GroupKFold
 from sklearn.pipeline import Pipeline, make_pipeline
-from sklearn.preprocessing import OneHotEncoder, StandardScaler
+from sklearn.preprocessing import OneHotEncoder, SplineTransformer
 
 from models.features import (
     ACTIVITY_COLUMNS,
@@ -47,7 +48,7 @@ from models.features import (
     build_feature_blocks,
 )
 
-LearnerKind = Literal["hgb", "ridge"]
+LearnerKind = Literal["spline_ridge", "hgb"]
 MISSING_CATEGORY = "(missing)"
 # Money columns enter models on a signed-log scale (monotone, so trees are unaffected;
 # it keeps a linear learner from being dominated by a few huge accounts).
@@ -66,12 +67,18 @@ RESULT_COLUMNS: tuple[str, ...] = (
 
 
 def make_learner(
-    categorical: list[str], numeric: list[str], kind: LearnerKind = "hgb", random_state: int = 0
+    categorical: list[str], numeric: list[str], kind: LearnerKind = "spline_ridge", random_state: int = 0
 ) -> Pipeline:
-    """A regressor over the named columns; imputation and encoding are fitted per fold."""
+    """A regressor over the named columns; imputation and encoding are fitted per fold.
+
+    spline_ridge (default): one-hot categories + cubic B-splines of each number, ridge with
+    the penalty chosen by efficient leave-one-out CV. Flexible in each control, fast
+    (~0.02 s a fit), deterministic. hgb: histogram gradient boosting, which also learns
+    interactions but costs ~20x more per fit; a sensitivity option.
+    """
     numeric_steps = [SimpleImputer(strategy="median", add_indicator=True, keep_empty_features=True)]
-    if kind == "ridge":
-        numeric_steps.append(StandardScaler())
+    if kind == "spline_ridge":
+        numeric_steps.append(SplineTransformer(n_knots=5, degree=3, knots="uniform"))
     preprocess = ColumnTransformer(
         [
             ("categorical", OneHotEncoder(handle_unknown="ignore", sparse_output=False), categorical),
@@ -85,8 +92,8 @@ def make_learner(
             max_iter=100, learning_rate=0.1, max_leaf_nodes=15, min_samples_leaf=20,
             l2_regularization=1.0, early_stopping=False, random_state=random_state,
         )
-    elif kind == "ridge":
-        model = RidgeCV(alphas=np.logspace(-3, 3, 13))
+    elif kind == "spline_ridge":
+        model = RidgeCV(alphas=np.logspace(-3, 3, 13), gcv_mode="svd")
     else:
         raise ValueError(f"unknown learner kind {kind!r}")
     return Pipeline([("preprocess", preprocess), ("model", model)])
@@ -160,16 +167,22 @@ class PartiallingOutEffect(BaseEstimator):
         groups = np.arange(len(y)) if groups is None else np.asarray(groups)
         outcome_residuals = np.empty_like(y)
         treatment_residuals = np.empty_like(treatment)
-        for train, test in grouped_folds(groups, self.n_splits, self.random_state):
-            outcome_model = clone(self.outcome_learner).fit(X.iloc[train], y[train])
-            treatment_model = clone(self.treatment_learner).fit(X.iloc[train], treatment[train])
-            outcome_residuals[test] = y[test] - outcome_model.predict(X.iloc[test])
-            treatment_residuals[test] = treatment[test] - treatment_model.predict(X.iloc[test])
+        with threadpool_limits(limits=1):  # small matrices: threaded BLAS only adds contention
+            self._cross_fit(X, y, treatment, groups, outcome_residuals, treatment_residuals)
         self.outcome_residuals_ = outcome_residuals
         self.treatment_residuals_ = treatment_residuals
         self.treatment_residual_share_ = float(np.var(treatment_residuals) / np.var(treatment))
         self.effect_ = residual_on_residual_ols(outcome_residuals, treatment_residuals, self.alpha)
         return self
+
+    def _cross_fit(self, X: pd.DataFrame, y: np.ndarray, treatment: np.ndarray, groups: np.ndarray,
+                   outcome_residuals: np.ndarray, treatment_residuals: np.ndarray) -> None:
+        """Fill the residual arrays with out-of-fold residuals."""
+        for train, test in grouped_folds(groups, self.n_splits, self.random_state):
+            outcome_model = clone(self.outcome_learner).fit(X.iloc[train], y[train])
+            treatment_model = clone(self.treatment_learner).fit(X.iloc[train], treatment[train])
+            outcome_residuals[test] = y[test] - outcome_model.predict(X.iloc[test])
+            treatment_residuals[test] = treatment[test] - treatment_model.predict(X.iloc[test])
 
 
 def naive_slope(y: np.ndarray, treatment: np.ndarray) -> float:
@@ -220,8 +233,9 @@ def nested_r2_differences(frame: pd.DataFrame, y: np.ndarray, groups: np.ndarray
     base_x = design_frame(frame, categorical, numeric)
     full_x = design_frame(frame, categorical, numeric + block)
     differences, train_sizes, test_sizes = [], [], []
-    for repeat in range(n_repeats):
-        for train, test in grouped_folds(groups, n_splits, random_state + repeat):
+    splits = [split for repeat in range(n_repeats) for split in grouped_folds(groups, n_splits, random_state + repeat)]
+    with threadpool_limits(limits=1):  # small matrices: threaded BLAS only adds contention
+        for train, test in splits:
             scores = []
             for x, columns in ((base_x, numeric), (full_x, numeric + block)):
                 model = make_learner(categorical, columns, kind, random_state).fit(x.iloc[train], y[train])
@@ -358,7 +372,7 @@ def run_hypothesis_tests(
     *,
     n_repeats: int = 2,
     outcome: Outcome = "revenue",
-    learner: LearnerKind = "hgb",
+    learner: LearnerKind = "spline_ridge",
     alpha: float = 0.05,
     test_event_types: bool = True,
 ) -> pd.DataFrame:
@@ -376,6 +390,17 @@ def run_hypothesis_tests(
     specs = hypothesis_specs(blocks, outcome_unit)
     if not test_event_types:
         specs = [s for s in specs if ":" not in s.hypothesis]
+    rows = _run_specs(specs, blocks, learner, n_splits, n_repeats, random_state, alpha)
+    results = pd.DataFrame(rows)
+    results = _apply_holm_to_event_types(results, alpha)
+    results["n_excluded_censored"] = blocks.n_excluded_censored
+    results["outcome"] = outcome
+    results["random_state"] = random_state
+    return results.loc[:, list(RESULT_COLUMNS)]
+
+
+def _run_specs(specs: list[HypothesisSpec], blocks: FeatureBlocks, learner: LearnerKind, n_splits: int,
+               n_repeats: int, random_state: int, alpha: float) -> list[dict]:
     rows = []
     for spec in specs:
         frame, y, n_excluded = _analysis_sample(spec, blocks)
@@ -383,12 +408,7 @@ def run_hypothesis_tests(
         if spec.predictive_block:
             rows.append(_predictive_value_row(spec, frame, y, n_excluded, learner, n_splits, n_repeats,
                                               random_state, alpha))
-    results = pd.DataFrame(rows)
-    results = _apply_holm_to_event_types(results, alpha)
-    results["n_excluded_censored"] = blocks.n_excluded_censored
-    results["outcome"] = outcome
-    results["random_state"] = random_state
-    return results.loc[:, list(RESULT_COLUMNS)]
+    return rows
 
 
 def _apply_holm_to_event_types(results: pd.DataFrame, alpha: float) -> pd.DataFrame:

@@ -20,6 +20,8 @@ from dbt_fixtures import DBT_PROJECT_DIR, create_raw_fixture, run_dbt
 WILSON_Z = 1.959964
 # The analytics folder belongs to the statistics models; these tests cover the layers below it.
 EXCLUDE_ANALYTICS = ["--exclude", "path:models/analytics"]
+# Named like the pipeline's build file (dealscope/settings.py).
+BUILD_DB_NAME = ".dealscope.build.duckdb"
 
 
 def wilson_interval(successes: int, trials: int, z: float = WILSON_Z) -> tuple[float, float]:
@@ -46,7 +48,7 @@ def rows_by(db_path: Path, sql: str, key: str) -> dict:
 def warehouse_with_revenue(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """Full `dbt build` (models, data tests, unit tests) with the account_revenue file present."""
     work = tmp_path_factory.mktemp("dbt_with_revenue")
-    db_path = work / "build.duckdb"
+    db_path = work / BUILD_DB_NAME
     create_raw_fixture(db_path, with_account_revenue=True)
     run_dbt(["build", *EXCLUDE_ANALYTICS], build_db=db_path,
             target_path=work / "target", log_path=work / "logs")
@@ -57,7 +59,7 @@ def warehouse_with_revenue(tmp_path_factory: pytest.TempPathFactory) -> Path:
 def warehouse_without_revenue(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """`dbt run` of account_value and its parents without the account_revenue file, as of 2024-03-31."""
     work = tmp_path_factory.mktemp("dbt_without_revenue")
-    db_path = work / "build.duckdb"
+    db_path = work / BUILD_DB_NAME
     create_raw_fixture(db_path, with_account_revenue=False)
     # `run`, not `build`: the data tests already ran in the other fixture's build.
     run_dbt(["run", "--select", "+account_value", *EXCLUDE_ANALYTICS,
@@ -98,6 +100,21 @@ def test_alignment_under_two_weighted_plan_versions(warehouse_with_revenue: Path
     # Flagged strategic: D2 (aligned) and D3 (misaligned -> strategic in name only).
     assert deals["D3"]["is_strategic_in_name_only"] is True
     assert deals["D2"]["is_strategic_in_name_only"] is False
+
+
+def test_alignment_agrees_with_the_generators_implementation(warehouse_with_revenue: Path) -> None:
+    """Same scores as dealscope.sample.alignment, an independent (pandas) reading of the contract."""
+    from dealscope.sample.alignment import strategic_alignment
+
+    with duckdb.connect(str(warehouse_with_revenue), read_only=True) as con:
+        deals = con.execute(
+            "select d.deal_id, d.created_at, a.segment, a.industry, a.region, d.product_line, d.deal_type, "
+            "f.alignment_score from raw.deals d join raw.accounts a using (account_id) "
+            "join main.fct_deals f using (deal_id) order by d.deal_id").df()
+        plan = con.execute("select effective_from, dimension, value, stance, weight from raw.strategy_plan").df()
+    expected = strategic_alignment(deals, plan)
+    assert deals["alignment_score"].isna().tolist() == expected.isna().tolist()
+    assert deals["alignment_score"].dropna().tolist() == pytest.approx(expected.dropna().tolist())
 
 
 def test_deal_measures(warehouse_with_revenue: Path) -> None:
@@ -233,7 +250,8 @@ def test_marts_live_in_main_with_enforced_types(warehouse_with_revenue: Path) ->
 
 
 def test_dbt_parse_writes_the_manifest_dagster_loads(tmp_path: Path) -> None:
-    run_dbt(["parse"], build_db=tmp_path / "unused.duckdb", log_path=tmp_path / "logs")
+    # The build file's name gives dbt its database name ("dealscope"), recorded in the manifest.
+    run_dbt(["parse"], build_db=tmp_path / BUILD_DB_NAME, log_path=tmp_path / "logs")
     manifest = json.loads((DBT_PROJECT_DIR / "target" / "manifest.json").read_text())
     models = {node["name"] for node in manifest["nodes"].values()
               if node["resource_type"] == "model"}
@@ -243,4 +261,4 @@ def test_dbt_parse_writes_the_manifest_dagster_loads(tmp_path: Path) -> None:
     assert ("raw", "load_summary") in sources and ("raw", "event_types") in sources
     fct_deals = manifest["nodes"]["model.dealscope.fct_deals"]
     assert fct_deals["config"]["contract"]["enforced"] is True
-    assert fct_deals["schema"] == "main"
+    assert (fct_deals["database"], fct_deals["schema"]) == ("dealscope", "main")

@@ -111,6 +111,8 @@ def detect_delimiter(line: str) -> str:
 def read_csv_header(source: SourceFile, contract_columns: set[str]) -> Header:
     with source.path.open("rb") as handle:
         head = handle.read(_HEADER_READ_LIMIT)
+    if head.startswith((b"\xff\xfe", b"\xfe\xff")):
+        raise InputFileError(source.name, "is not UTF-8 text (it starts with a UTF-16 byte-order mark)")
     if head.startswith(b"\xef\xbb\xbf"):
         head = head[3:]
     lines = head.split(b"\n")
@@ -152,10 +154,15 @@ def _first_line(error: Exception) -> str:
     return str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
 
 
+def extra_field_margin(n: int) -> int:
+    """Columns scanned for a header of n fields: a record with up to n + 8 extra fields keeps them all."""
+    return 2 * n + 8
+
+
 def land_csv(con: duckdb.DuckDBPyConnection, source: SourceFile, header: Header, landing: str) -> None:
     """Create ``landing``: one row per record, every field as read (untrimmed text)."""
     n = len(header.columns)
-    width = 2 * n + 2  # margin: a record with up to n + 2 extra fields keeps them all in the record
+    width = extra_field_margin(n)
     scan_columns = "{" + ", ".join(f"'c{i}': 'VARCHAR'" for i in range(width)) + "}"
     read = (
         f"read_csv({literal(str(source.path))}, header=false, skip={header.lines_before_data}, "

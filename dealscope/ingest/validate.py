@@ -13,6 +13,7 @@
 
 from __future__ import annotations
 
+from .reader import extra_field_margin
 from .spec import Column, Reference, TableSpec
 from .sql import ident, literal, shown
 from .values import UNREADABLE_REASON, parse_expression, range_check, unreadable_detail
@@ -77,7 +78,7 @@ def typed_sql(spec: TableSpec, landing: str, present: set[str], field_count: int
     ]
     details: list[str] = [
         "'The record has ' || CASE WHEN len(_extra_fields) > 0 AND _field_count >= "
-        f"{2 * field_count + 2} THEN 'at least ' ELSE '' END || _field_count || "
+        f"{extra_field_margin(field_count)} THEN 'at least ' ELSE '' END || _field_count || "
         f"' fields but the header has {field_count}: fix its quoting or delimiters (see record).'"
     ]
     per_column = [(c, _check_conditions(c)) for c in spec.columns]
@@ -189,10 +190,12 @@ def keyed_sql(spec: TableSpec) -> str:
 
 def _rejected_ids_sql(reference: Reference) -> str:
     """The target's ids that appear only on rejected rows, with the first such row and reason."""
+    # Cite the row's own failure rather than a duplicate or a cascade (history of a rejected deal).
     target_id = f"nullif(trim(_l.{ident(reference.target_column)}, ' ' || chr(9)), '')"
+    citation = "(_r.reason IN ('duplicate_id', 'unknown_deal'), _r.row_number)"
     return f"""
-        SELECT {target_id} AS id, min(_r.row_number) AS row_number,
-               arg_min(_r.reason, _r.row_number) AS reason, any_value(_r.source_file) AS source_file
+        SELECT {target_id} AS id, arg_min(_r.row_number, {citation}) AS row_number,
+               arg_min(_r.reason, {citation}) AS reason, any_value(_r.source_file) AS source_file
         FROM raw.{ident('landing_' + reference.target)} AS _l
         JOIN main.rejected_rows AS _r ON _r.source = {literal(reference.target)} AND _r.row_number = _l._row_number
         WHERE {target_id} IS NOT NULL

@@ -27,8 +27,13 @@ def normalise_plan(plan: pd.DataFrame) -> pd.DataFrame:
     )
 
 
-def _lowered(values: pd.Series) -> pd.Series:
-    return values.astype("string").str.strip().str.lower()
+def _coded(values: pd.Series) -> tuple[np.ndarray, pd.Index]:
+    """Codes per row (-1 = missing) and the distinct values trimmed and lower-cased.
+
+    Normalising the few distinct values instead of every row keeps this fast at millions of deals.
+    """
+    codes, distinct = pd.factorize(values, use_na_sentinel=True)
+    return codes, pd.Index(distinct).astype(str).str.strip().str.lower()
 
 
 def strategic_alignment(deals: pd.DataFrame, plan: pd.DataFrame) -> pd.Series:
@@ -43,6 +48,7 @@ def strategic_alignment(deals: pd.DataFrame, plan: pd.DataFrame) -> pd.Series:
     created = pd.to_datetime(deals["created_at"]).to_numpy()
     version_of_deal = np.searchsorted(versions, created, side="right") - 1
     alignment = np.full(len(deals), np.nan)
+    coded = {dimension: _coded(deals[dimension]) for dimension in rules["dimension"].unique()}
     for version_number, effective_from in enumerate(versions):
         in_force = version_of_deal == version_number
         if not in_force.any():
@@ -55,8 +61,9 @@ def strategic_alignment(deals: pd.DataFrame, plan: pd.DataFrame) -> pd.Series:
                 dimension_rules["stance"] == "target", dimension_rules["weight"], -dimension_rules["weight"]
             )
             lookup = pd.Series(signed_weight, index=dimension_rules["value"].to_numpy())
-            deal_values = _lowered(deals[dimension][in_force])
-            score_sum += deal_values.map(lookup).astype(float).fillna(0.0).to_numpy()
+            codes, distinct = coded[dimension]
+            score_of_value = np.append(distinct.map(lookup).to_numpy(dtype=float, na_value=np.nan), np.nan)
+            score_sum += np.nan_to_num(score_of_value[codes[in_force]])  # code -1 (missing) -> appended NaN -> 0
             max_weight_sum += float(dimension_rules["weight"].max())
         alignment[in_force] = score_sum / max_weight_sum
     return pd.Series(alignment, index=deals.index, name="alignment_score")

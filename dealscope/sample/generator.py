@@ -37,6 +37,8 @@ CONTRACT_COLUMNS: dict[str, tuple[str, ...]] = {
 }
 
 SEGMENTS = ("enterprise", "mid_market", "smb")
+DEAL_TYPES = ("new_business", "expansion", "renewal")
+STAGES = ("won", "lost", "open")
 INDUSTRIES = ("software", "financial_services", "healthcare", "manufacturing", "retail", "public_sector",
               "education", "logistics")
 INDUSTRY_SHARES = (0.18, 0.15, 0.13, 0.16, 0.12, 0.08, 0.08, 0.10)
@@ -122,8 +124,19 @@ def add_months(days: np.ndarray, months: int) -> np.ndarray:
 
 
 def _ids(prefix: str, count: int, width: int, start: int = 1) -> np.ndarray:
-    numbers = pd.Series(np.arange(start, start + count)).astype(str).str.zfill(width)
-    return (prefix + numbers).to_numpy(dtype=object)
+    """prefix + zero-padded sequence numbers, e.g. D-0000001 (wider when the numbers need it)."""
+    numbers = np.arange(start, start + count, dtype=np.int64)
+    width = max(width, len(str(start + count - 1)))
+    # 10**width + n prints as "1" + the padded digits; swap that leading "1" for the prefix's code points
+    digits = (numbers + 10**width).astype(f"U{width + 1}").view(np.uint32).reshape(count, width + 1)
+    prefix_codes = np.frombuffer(prefix.encode("utf-32-le"), dtype=np.uint32)
+    codes = np.hstack([np.broadcast_to(prefix_codes, (count, len(prefix_codes))), digits[:, 1:]])
+    return np.ascontiguousarray(codes).view(f"U{len(prefix) + width}").ravel().astype(object)
+
+
+def _labels(names: tuple[str, ...], codes: np.ndarray) -> np.ndarray:
+    """Object array of shared label strings (one Python string per label, not per row)."""
+    return np.array(names, dtype=object)[codes]
 
 
 def _sigmoid(x: np.ndarray) -> np.ndarray:
@@ -231,7 +244,8 @@ def _make_accounts(n: int, rng: np.random.Generator) -> _Accounts:
     size = (log_employees - MEDIAN_LOG_EMPLOYEES) / SD_LOG_EMPLOYEES
     # segment follows size, with the fuzz of a CRM field set by hand
     size_signal = log_employees + rng.normal(0.0, 0.3, n)
-    segment = np.select([size_signal >= np.log(1000), size_signal >= np.log(100)], ["enterprise", "mid_market"], "smb")
+    segment_code = np.select([size_signal >= np.log(1000), size_signal >= np.log(100)], [0, 1], 2)
+    segment = _labels(SEGMENTS, segment_code)
     industry = rng.choice(np.array(INDUSTRIES, dtype=object), n, p=INDUSTRY_SHARES)
     region = rng.choice(np.array(REGIONS, dtype=object), n, p=REGION_SHARES)
     industry[rng.random(n) < 0.02] = None
@@ -244,7 +258,7 @@ def _make_accounts(n: int, rng: np.random.Generator) -> _Accounts:
         {
             "account_id": _ids("A-", n, 6),
             "account_name": _company_names(rng, n),
-            "segment": segment.astype(object),
+            "segment": segment,
             "industry": industry,
             "region": region,
             "employee_count": exported_employees,
@@ -266,6 +280,7 @@ class _Deals:
     closed_day: np.ndarray  # NaN when open
     alignment: np.ndarray
     base_margin: np.ndarray
+    sequence: np.ndarray  # position in deal_id order
 
 
 def _deal_counts(accounts: _Accounts, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
@@ -292,8 +307,8 @@ def _make_deals(accounts: _Accounts, plan: pd.DataFrame, rng: np.random.Generato
     account, created_day, is_first = account[order], created_day[order], is_first[order]
     size = accounts.size[account]
 
-    later_type = np.where(rng.random(n) < 0.55, "expansion", "renewal")
-    deal_type = np.where(is_first, "new_business", later_type).astype(object)
+    later_type = np.where(rng.random(n) < 0.55, 1, 2)
+    deal_type = _labels(DEAL_TYPES, np.where(is_first, 0, later_type))
 
     # Strategic attention (confounder): the larger the account, the likelier its deal is
     # steered onto a product line the plan in force targets.
@@ -330,7 +345,7 @@ def _make_deals(accounts: _Accounts, plan: pd.DataFrame, rng: np.random.Generato
     win_logit = (0.1 + 0.25 * size + 0.9 * (deal_type == "renewal") + 0.4 * (deal_type == "expansion")
                  - 0.5 * has_competitor + 1.5 * discount)
     won = ~is_open & (rng.random(n) < _sigmoid(win_logit))
-    stage = np.where(is_open, "open", np.where(won, "won", "lost")).astype(object)
+    stage = _labels(STAGES, np.where(is_open, 2, np.where(won, 0, 1)))
     lost = stage == "lost"
 
     log_list = (9.6 + 0.55 * size + np.asarray(PRODUCT_LOG_PRICE)[product]
@@ -347,8 +362,9 @@ def _make_deals(accounts: _Accounts, plan: pd.DataFrame, rng: np.random.Generato
 
     # CRM ids follow creation order
     id_order = np.lexsort((account, created_day))
-    deal_id = np.empty(n, dtype=object)
-    deal_id[id_order] = _ids("D-", n, 7)
+    deal_sequence = np.empty(n, dtype=np.int64)
+    deal_sequence[id_order] = np.arange(n)
+    deal_id = _ids("D-", n, 7)[deal_sequence]
 
     frame = pd.DataFrame(
         {
@@ -369,11 +385,11 @@ def _make_deals(accounts: _Accounts, plan: pd.DataFrame, rng: np.random.Generato
             "updated_at": pd.Series(pd.NaT, index=range(n), dtype="datetime64[ns]"),
         }
     )
-    return _Deals(frame, account, created_day, closed_day, alignment, base_margin), first_day
+    return _Deals(frame, account, created_day, closed_day, alignment, base_margin, deal_sequence), first_day
 
 
-def _updated_at_and_history(deals: pd.DataFrame, created_day: np.ndarray, closed_day: np.ndarray,
-                            rng: np.random.Generator) -> pd.DataFrame:
+def _updated_at_and_history(deals: pd.DataFrame, deal_sequence: np.ndarray, created_day: np.ndarray,
+                            closed_day: np.ndarray, rng: np.random.Generator) -> pd.DataFrame:
     """Stamp updated_at on most deals and add older CRM snapshots (open, pre-close) for a few closed ones."""
     n = len(deals)
     snapshot = day_number(SNAPSHOT_DATE)
@@ -386,7 +402,7 @@ def _updated_at_and_history(deals: pd.DataFrame, created_day: np.ndarray, closed
     seconds = rng.integers(7 * 3600, 20 * 3600, n)
     stamped = rng.random(n) < 0.7
     updated = last_change_day.astype("datetime64[D]").astype("datetime64[s]") + seconds.astype("timedelta64[s]")
-    latest = deals.copy()
+    latest = deals  # the caller's own copy
     latest["updated_at"] = pd.Series(np.where(stamped, updated, np.datetime64("NaT")).astype("datetime64[ns]"))
 
     with_history = stamped & ~is_open & (rng.random(n) < 0.04)
@@ -405,8 +421,9 @@ def _updated_at_and_history(deals: pd.DataFrame, created_day: np.ndarray, closed
 
     # history rows land before or after their deal's latest row, as exports do
     both = pd.concat([latest, history], ignore_index=True)
+    deal_number = np.concatenate([deal_sequence, deal_sequence[with_history]])
     tie_break = rng.random(len(both))
-    return both.iloc[np.lexsort((tie_break, both["deal_id"].to_numpy().astype(str)))].reset_index(drop=True)
+    return both.iloc[np.lexsort((tie_break, deal_number))].reset_index(drop=True)
 
 
 # ------------------------------------------------------------------------- events
@@ -653,9 +670,9 @@ def generate_world_with_truth(
     eroding_before_deal = _count_before(_sorted_keys(events.account[events.eroding], events.day[events.eroding]),
                                         deals.account, deals.created_day, side="left")
     margin = np.clip(deals.base_margin + effects.eroding_margin_pct * eroding_before_deal, -1.0, 1.0)
-    deal_frame = deals.frame.copy()
+    deal_frame = deals.frame  # internal frame, no longer shared
     deal_frame["gross_margin_pct"] = np.where(history_rng.random(len(margin)) < 0.02, np.nan, np.round(margin, 4))
-    deal_frame = _updated_at_and_history(deal_frame, deals.created_day, deals.closed_day, history_rng)
+    deal_frame = _updated_at_and_history(deal_frame, deals.sequence, deals.created_day, deals.closed_day, history_rng)
 
     window_end_day = truth["obs_window_end"].to_numpy().astype("datetime64[D]").astype(np.int64)
     revenue, churn_month = _make_revenue(

@@ -1,14 +1,19 @@
 {#- One row: where account value comes from in this build. The account_revenue file decides
-    (raw.load_summary.file_present); if the loader wrote no summary row for it, the presence of
+    (raw.load_summary.file_present of its latest load); if the loader wrote no summary row for it, the presence of
     any revenue row decides. A header-only file counts as present (its accounts have no revenue). -#}
 with load_summary as (
-    select * from {{ ref('stg_load_summary') }}
+    select
+        *,
+        -- the latest load decides, should the summary ever keep older loads too
+        row_number() over (order by loaded_at desc) as recency_rank
+    from {{ ref('stg_load_summary') }}
     where source = 'account_revenue'
 ),
 
 summary_flag as (
     select max(case when file_present then 1 else 0 end) as file_present_flag
     from load_summary
+    where recency_rank = 1
 ),
 
 revenue_rows as (
