@@ -35,11 +35,10 @@ def execute(settings: Settings) -> RunOutcome:
         for event in result.all_events
         if event.is_step_failure and event.step_failure_data.error is not None
     ]
-    starts = {e.step_key: e.timestamp for e in result.all_events if e.is_step_start}
     step_seconds = {
-        e.step_key: e.timestamp - starts[e.step_key]
-        for e in result.all_events
-        if (e.is_step_success or e.is_step_failure) and e.step_key in starts
+        stats.step_key: stats.end_time - stats.start_time
+        for stats in instance.get_run_step_stats(result.run_id)
+        if stats.start_time is not None and stats.end_time is not None
     }
     return RunOutcome(success=result.success, errors=errors, step_seconds=step_seconds)
 

@@ -1,6 +1,5 @@
 """Running unattended: the pipeline job, a daily schedule and an input-folder sensor."""
 
-from __future__ import annotations
 
 import dagster as dg
 

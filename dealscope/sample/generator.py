@@ -176,6 +176,7 @@ def strategy_plan() -> pd.DataFrame:
         # version 2: pivot to healthcare and security, grow existing customers, stop selling training
         ("2023-07-01", "segment", "enterprise", "target", 1.0),
         ("2023-07-01", "segment", "mid_market", "target", 1.0),
+        ("2023-07-01", "segment", "SMB", "avoid", 1.0),
         ("2023-07-01", "industry", "healthcare", "target", 1.5),
         ("2023-07-01", "industry", "software", "target", 1.0),
         ("2023-07-01", "industry", "retail", "avoid", 1.0),

@@ -52,7 +52,9 @@ def _both(*mutations: Mutation) -> Mutation:
 
 def _thousands(column: str) -> Mutation:
     def mutate(rows: Rows, ctx: _Context) -> Rows:
-        rows[column] = pd.to_numeric(rows[column]).map("{:,.2f}".format).to_numpy()
+        # at least 1,000 so a separator is really there
+        rows[column] = np.maximum(pd.to_numeric(rows[column]).to_numpy(), 1234.5)
+        rows[column] = rows[column].map("{:,.2f}".format).to_numpy()
         return rows
 
     return mutate
@@ -183,6 +185,8 @@ def _bad_rows(table: str, text: pd.DataFrame, count: int, ctx: _Context) -> tupl
     if table == "deals":
         # closed, won and never re-stamped: a copy is then a plain duplicate, not CRM history
         candidates = text[(text["stage"] == "won") & (text["updated_at"] == "")]
+        if candidates.empty:  # tiny worlds only
+            candidates = text
     picked = candidates.iloc[ctx.rng.integers(0, len(candidates), count)].copy().reset_index(drop=True)
     kinds = BAD_ROW_KINDS[table]
     kind_of_row = np.arange(count) % len(kinds)

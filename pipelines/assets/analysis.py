@@ -1,6 +1,5 @@
 """Statistics: the hypothesis tests, a thin call into models/."""
 
-from __future__ import annotations
 
 import dagster as dg
 

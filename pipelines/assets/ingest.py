@@ -1,6 +1,5 @@
 """Loading: one asset per input table, each a thin call into dealscope.ingest."""
 
-from __future__ import annotations
 
 from datetime import datetime, timezone
 

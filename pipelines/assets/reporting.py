@@ -1,6 +1,5 @@
 """Presentation and publication: the dashboard site, then the warehouse readers open."""
 
-from __future__ import annotations
 
 import dagster as dg
 
