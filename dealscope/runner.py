@@ -19,7 +19,7 @@ class RunOutcome:
     step_seconds: dict[str, float] = field(default_factory=dict)
 
 
-def execute(settings: Settings) -> RunOutcome:
+def execute(settings: Settings, log_level: str = "INFO") -> RunOutcome:
     """Execute the whole job in this process against `settings`' paths."""
     # Imported late: loading the definitions parses the dbt project on first use.
     import dagster as dg
@@ -29,7 +29,11 @@ def execute(settings: Settings) -> RunOutcome:
     defs = build_definitions(settings)
 
     instance = dg.DagsterInstance.get() if os.environ.get("DAGSTER_HOME") else dg.DagsterInstance.ephemeral()
-    result = defs.get_job_def(PIPELINE_JOB).execute_in_process(instance=instance, raise_on_error=False)
+    result = defs.resolve_job_def(PIPELINE_JOB).execute_in_process(
+        instance=instance,
+        raise_on_error=False,
+        run_config={"loggers": {"console": {"config": {"log_level": log_level}}}},
+    )
     errors = [
         f"{event.step_key}: {event.step_failure_data.error.message.strip()}"
         for event in result.all_events

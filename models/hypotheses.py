@@ -32,8 +32,8 @@ from sklearn.impute import SimpleImputer
 from sklearn.linear_model import RidgeCV
 from sklearn.metrics import r2_score
 from sklearn.model_selection import GroupKFold
-from sklearn.pipeline import Pipeline, make_pipeline
-from sklearn.preprocessing import OneHotEncoder, SplineTransformer
+from sklearn.pipeline import Pipeline, make_pipeline, make_union
+from sklearn.preprocessing import OneHotEncoder, SplineTransformer, StandardScaler
 
 from models.features import (
     ACTIVITY_COLUMNS,
@@ -78,7 +78,9 @@ def make_learner(
     """
     numeric_steps = [SimpleImputer(strategy="median", add_indicator=True, keep_empty_features=True)]
     if kind == "spline_ridge":
-        numeric_steps.append(SplineTransformer(n_knots=5, degree=3, knots="uniform"))
+        # the standardised linear term carries the main trend at little penalty; the
+        # spline basis bends it where the data ask
+        numeric_steps.append(make_union(StandardScaler(), SplineTransformer(n_knots=5, degree=3, knots="uniform")))
     preprocess = ColumnTransformer(
         [
             ("categorical", OneHotEncoder(handle_unknown="ignore", sparse_output=False), categorical),

@@ -43,6 +43,6 @@ def test_sensor_requests_a_run_only_on_change(tmp_path):
 def test_schedule_targets_the_pipeline():
     from pipelines.definitions import defs
 
-    schedule = defs.get_schedule_def("dealscope_daily")
+    schedule = defs.resolve_schedule_def("dealscope_daily")
     assert schedule.job_name == "dealscope_pipeline"
     assert schedule.cron_schedule == "0 6 * * *"

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import csv
 import shutil
 
 import duckdb
@@ -62,13 +63,12 @@ def test_every_input_row_is_loaded_or_rejected(pipeline_run, small_export):
             assert read == loaded + rejected, source
             assert con.execute("SELECT count(*) FROM rejected_rows WHERE source = ?", [source]).fetchone()[0] \
                 == rejected, source
-        # rows_read is the file's record count, independently counted by DuckDB's CSV reader
+        # rows_read is the file's record count, counted independently by Python's csv module
         for source, read, _, _ in summary:
             path = small_export / f"{source}.csv"
             if path.exists():
-                records = duckdb.sql(
-                    f"SELECT count(*) FROM read_csv('{path}', all_varchar=true, header=true, "
-                    "ignore_errors=false, null_padding=true, strict_mode=false)").fetchone()[0]
+                with open(path, newline="", encoding="utf-8-sig") as handle:
+                    records = sum(1 for fields in csv.reader(handle) if fields) - 1  # header
                 assert read == records, source
     finally:
         con.close()
@@ -127,6 +127,6 @@ def test_definitions_hold_the_graph(key):
 
     graph = defs.resolve_asset_graph()
     assert dg.AssetKey(key) in graph.get_all_asset_keys()
-    assert defs.get_job_def("dealscope_pipeline") is not None
-    assert defs.get_schedule_def("dealscope_daily") is not None
-    assert defs.get_sensor_def("input_folder_sensor") is not None
+    assert defs.resolve_job_def("dealscope_pipeline") is not None
+    assert defs.resolve_schedule_def("dealscope_daily") is not None
+    assert defs.resolve_sensor_def("input_folder_sensor") is not None

@@ -35,7 +35,9 @@ def _text(value: str) -> pa.Scalar:
 
 def _column_as_text(values: pd.Series, is_date: bool) -> pa.Array:
     """One column as the strings an export file holds ("" when missing); text columns pass through."""
-    if pd.api.types.is_datetime64_any_dtype(values):
+    if isinstance(values.dtype, pd.StringDtype):  # text frames from frame_as_text / add_messy_rows
+        text = pc.cast(pa.array(values.array), _TEXT)
+    elif pd.api.types.is_datetime64_any_dtype(values):
         unit = "datetime64[D]" if is_date else "datetime64[s]"
         typed = pa.array(values.to_numpy().astype(unit))  # date32 / timestamp[s]; NaT -> null
         text = pc.cast(typed, _TEXT)  # ISO: YYYY-MM-DD / YYYY-MM-DD HH:MM:SS
@@ -55,9 +57,13 @@ def table_as_text(frame: pd.DataFrame, table: str) -> pa.Table:
 
 
 def frame_as_text(frame: pd.DataFrame, table: str) -> pd.DataFrame:
-    """Every column as the string the export file holds (missing = empty string)."""
+    """Every column as the string the export file holds (missing = empty string).
+
+    Columns are Arrow-backed pandas strings (`string[pyarrow]`): a million-row table as Python
+    str objects would cost gigabytes.
+    """
     text = table_as_text(frame, table)
-    return pd.DataFrame({c: text.column(c).to_numpy(zero_copy_only=False).astype(object) for c in frame.columns},
+    return pd.DataFrame({c: pd.arrays.ArrowStringArray(text.column(c)) for c in frame.columns},
                         index=range(len(frame)))
 
 

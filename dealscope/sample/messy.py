@@ -228,6 +228,6 @@ def add_messy_rows(frames: dict[str, pd.DataFrame], rate: float, seed: int) -> d
             np.arange(len(clean), dtype=float),
             np.where(after_original, len(clean) + np.arange(count), rng.uniform(0, len(clean), count)),
         ])
-        combined = pd.concat([untidy, bad], ignore_index=True)
+        combined = pd.concat([untidy, bad.astype(untidy.dtypes.to_dict())], ignore_index=True)
         out[table] = combined.iloc[np.argsort(position, kind="stable")].reset_index(drop=True)
     return out
