@@ -19,6 +19,13 @@ class RunOutcome:
     step_seconds: dict[str, float] = field(default_factory=dict)
 
 
+def root_cause(error) -> str:
+    """The innermost error's message: what went wrong, not Dagster's wrapper around it."""
+    while error.cause is not None:
+        error = error.cause
+    return error.message.strip()
+
+
 def execute(settings: Settings, log_level: str = "INFO") -> RunOutcome:
     """Execute the whole job in this process against `settings`' paths."""
     # Imported late: loading the definitions parses the dbt project on first use.
@@ -35,7 +42,7 @@ def execute(settings: Settings, log_level: str = "INFO") -> RunOutcome:
         run_config={"loggers": {"console": {"config": {"log_level": log_level}}}},
     )
     errors = [
-        f"{event.step_key}: {event.step_failure_data.error.message.strip()}"
+        f"{event.step_key}: {root_cause(event.step_failure_data.error)}"
         for event in result.all_events
         if event.is_step_failure and event.step_failure_data.error is not None
     ]

@@ -71,10 +71,11 @@ def make_learner(
 ) -> Pipeline:
     """A regressor over the named columns; imputation and encoding are fitted per fold.
 
-    spline_ridge (default): one-hot categories + cubic B-splines of each number, ridge with
-    the penalty chosen by efficient leave-one-out CV. Flexible in each control, fast
-    (~0.02 s a fit), deterministic. hgb: histogram gradient boosting, which also learns
-    interactions but costs ~20x more per fit; a sensitivity option.
+    spline_ridge (default): one-hot categories + each number standardised and as a cubic
+    B-spline basis, ridge with the penalty chosen by efficient leave-one-out CV. Flexible in
+    each control, fast (a few hundredths of a second a fit), deterministic.
+    hgb: histogram gradient boosting, which also learns interactions but costs ~10-20x more
+    per fit; a sensitivity option.
     """
     numeric_steps = [SimpleImputer(strategy="median", add_indicator=True, keep_empty_features=True)]
     if kind == "spline_ridge":
