@@ -6,11 +6,12 @@ This module defines no `@dbt_assets`, so `dagster-dbt project prepare-and-packag
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 from dagster_dbt import DbtProject
 
-from dealscope.settings import DBT_PROJECT_DIR
+from dealscope.settings import DBT_PROJECT_DIR, ENV_BUILD_DB, Settings
 
 dbt_project = DbtProject(project_dir=DBT_PROJECT_DIR, profiles_dir=DBT_PROJECT_DIR)
 
@@ -35,6 +36,8 @@ def ensure_manifest() -> None:
     `dagster dev` re-parses on every load (prepare_if_dev); CLI runs, tests and CI parse
     only when a model, macro or YAML file is newer than the manifest.
     """
+    # Parsing renders profiles.yml, which needs the build file's path.
+    os.environ.setdefault(ENV_BUILD_DB, str(Settings.from_env().build_db))
     dbt_project.prepare_if_dev()
     manifest = dbt_project.manifest_path
     if not manifest.exists() or manifest.stat().st_mtime < newest_source_mtime(dbt_project.project_dir):

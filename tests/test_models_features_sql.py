@@ -1,7 +1,7 @@
 """The dbt model analytics.ml_account_features, run by real dbt against hand-built inputs.
 
 The upstream models (stg_accounts, fct_deals, stg_negotiation_events,
-int_account_monthly_value) are replaced by views over fixture tables with the
+int_account_monthly_value, int_as_of_date) are replaced by views over fixture tables with the
 columns the model relies on, so the window, leakage and censoring rules are checked
 on rows whose right answer is known, independently of the staging layer.
 """
@@ -64,7 +64,9 @@ create table fixtures.account_monthly_value as select * from (values
     ('A', date '2023-03-01', 100.0, 30.0),
     ('A', date '2025-02-01', 200.0, -50.0),
     ('A', date '2025-03-01', 5000.0, 5000.0),
-    ('D', date '2025-06-01', 7.0, 1.0)
+    ('D', date '2025-06-01', 7.0, 1.0),
+    -- after the as-of month: not covered, so the data's last month is the as-of month 2025-06
+    ('D', date '2025-07-01', 70.0, 10.0)
 ) as t(account_id, month, revenue, gross_margin);
 """
 
@@ -73,6 +75,7 @@ STUB_MODELS = {
     "fct_deals": "select * from fixtures.deals",
     "stg_negotiation_events": "select * from fixtures.negotiation_events",
     "int_account_monthly_value": "select * from fixtures.account_monthly_value",
+    "int_as_of_date": "select date '2025-06-20' as as_of_date",
 }
 
 DBT_PROJECT_YML = """
@@ -101,6 +104,7 @@ def _write_stub_project(project: Path, db_path: Path) -> None:
         (project / "models" / "stubs" / f"{name}.sql").write_text(sql)
     (project / "dbt_project.yml").write_text(DBT_PROJECT_YML)
     (project / "macros" / "schema.sql").write_text(SCHEMA_MACRO)
+    shutil.copytree(REPO_ROOT / "dbt_project" / "tests" / "generic", project / "tests" / "generic")
     (project / "profiles.yml").write_text(
         f"stub:\n  target: dev\n  outputs:\n    dev:\n      type: duckdb\n      path: '{db_path}'\n      threads: 1\n"
     )
@@ -166,8 +170,10 @@ def test_revenue_windows_and_outcome(rows: dict[str, dict]) -> None:
 
 
 def test_censoring_flag_and_null_outcome(rows: dict[str, dict]) -> None:
+    # value data runs to 2025-07 but the warehouse is as of 2025-06-20: the earlier month wins
     assert str(rows["D"]["data_last_month"])[:10] == "2025-06-01"
     assert rows["D"]["is_outcome_observed"]  # last outcome month == data's last month
+    assert rows["D"]["outcome_revenue"] == pytest.approx(7.0)  # 2025-07 is after the outcome window
     assert not rows["E"]["is_outcome_observed"]  # one month short
     assert not rows["B"]["is_outcome_observed"]
     assert rows["E"]["outcome_revenue"] is None or math.isnan(rows["E"]["outcome_revenue"])

@@ -52,10 +52,27 @@ windows as (
     from anchor_months
 ),
 
--- The last month the value data covers: an outcome window ending after it is right-censored.
-data_coverage as (
-    select max(month) as data_last_month
+value_coverage as (
+    select max(month) as value_last_month
     from {{ ref('int_account_monthly_value') }}
+),
+
+as_of_month as (
+    select cast({{ dbt.date_trunc('month', 'as_of_date') }} as date) as as_of_month
+    from {{ ref('int_as_of_date') }}
+),
+
+-- The last month both the value data and the warehouse's as-of date cover: an outcome window
+-- ending after it is right-censored (NULL when there is no value data: everything is censored).
+data_coverage as (
+    select
+        case
+            when v.value_last_month is null then null
+            when a.as_of_month is null or v.value_last_month <= a.as_of_month then v.value_last_month
+            else a.as_of_month
+        end as data_last_month
+    from value_coverage as v
+    cross join as_of_month as a
 ),
 
 observed_windows as (
