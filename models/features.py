@@ -18,8 +18,12 @@ import pandas as pd
 
 FEATURES_TABLE = "analytics.ml_account_features"
 
-Outcome = Literal["revenue", "gross_margin"]
-OUTCOME_COLUMNS: dict[str, str] = {"revenue": "outcome_revenue", "gross_margin": "outcome_gross_margin"}
+Outcome = Literal["revenue", "gross_margin", "any_revenue"]
+OUTCOME_COLUMNS: dict[str, str] = {
+    "revenue": "outcome_revenue",
+    "gross_margin": "outcome_gross_margin",
+    "any_revenue": "outcome_revenue",
+}
 
 # Confounders known at (or fixed before) the anchor, plus the number of deals created in
 # the window: the account's exposure, i.e. how many occasions it had to be scored or to
@@ -77,6 +81,9 @@ def transform_outcome(values: np.ndarray | pd.Series, outcome: Outcome = "revenu
                   proportional and tames the heavy right tail of account value.
     gross_margin: sign(m) * log(1 + |m|), because margin may be negative; the transform is
                   monotone, continuous at 0 and log-like in both tails.
+    any_revenue:  1 if the outcome window has any revenue, else 0 (the extensive margin:
+                  churned or never-won accounts). log(1 + revenue) mixes this margin with the
+                  intensive one; this outcome separates it (see docs/statistics.md).
     """
     values = np.asarray(values, dtype=float)
     if outcome == "revenue":
@@ -85,6 +92,8 @@ def transform_outcome(values: np.ndarray | pd.Series, outcome: Outcome = "revenu
         return np.log1p(values)
     if outcome == "gross_margin":
         return np.sign(values) * np.log1p(np.abs(values))
+    if outcome == "any_revenue":
+        return (values > 0).astype(float)
     raise ValueError(f"unknown outcome {outcome!r}; expected one of {sorted(OUTCOME_COLUMNS)}")
 
 

@@ -55,6 +55,11 @@ MISSING_CATEGORY = "(missing)"
 SIGNED_LOG_COLUMNS: tuple[str, ...] = ("value_won", "early_revenue", "early_gross_margin")
 OTHER_TRUST_ERODING = "n_other_trust_eroding_events"
 MIN_ACCOUNTS_PER_FOLD = 4
+OUTCOME_UNITS: dict[str, str] = {
+    "revenue": "log(1 + outcome-window revenue)",
+    "gross_margin": "sign(m)*log(1 + |m|) of outcome-window gross margin m",
+    "any_revenue": "probability of any outcome-window revenue",
+}
 
 RESULT_COLUMNS: tuple[str, ...] = (
     "hypothesis", "test", "feature_block", "treatment", "direction", "estimate", "ci_low", "ci_high",
@@ -149,43 +154,65 @@ class PartiallingOutEffect(BaseEstimator):
 
     fit(X, y, treatment, groups): X holds the controls; outcome and treatment are
     residualised on X with out-of-fold predictions (cross-fitting on folds grouped by
-    `groups`), then regressed on each other. Fitted attributes: `effect_`
-    (an EffectEstimate), `outcome_residuals_`, `treatment_residuals_`,
-    `treatment_residual_share_` (residual / raw treatment variance: how much of the
-    treatment the controls leave to identify the effect).
+    `groups`), then regressed on each other. With n_repeats > 1 the cross-fitting is
+    repeated on differently shuffled folds and the estimates are aggregated by the median,
+    with variance median(se_s^2 + (theta_s - theta)^2) (Chernozhukov et al. 2018, sec. 3.4),
+    so the result depends less on one random split.
+
+    Fitted attributes: `effect_` (an EffectEstimate), `repeat_effects_` (one per repeat),
+    `outcome_residuals_` / `treatment_residuals_` (first repeat), and
+    `treatment_residual_share_` (median over repeats of residual / raw treatment variance:
+    how much of the treatment the controls leave to identify the effect).
     """
 
     def __init__(self, outcome_learner: Pipeline, treatment_learner: Pipeline, n_splits: int = 5,
-                 random_state: int = 0, alpha: float = 0.05) -> None:
+                 random_state: int = 0, alpha: float = 0.05, n_repeats: int = 1) -> None:
         self.outcome_learner = outcome_learner
         self.treatment_learner = treatment_learner
         self.n_splits = n_splits
         self.random_state = random_state
         self.alpha = alpha
+        self.n_repeats = n_repeats
 
     def fit(self, X: pd.DataFrame, y: np.ndarray, treatment: np.ndarray,
             groups: np.ndarray | None = None) -> "PartiallingOutEffect":
         y = np.asarray(y, dtype=float)
         treatment = np.asarray(treatment, dtype=float)
         groups = np.arange(len(y)) if groups is None else np.asarray(groups)
-        outcome_residuals = np.empty_like(y)
-        treatment_residuals = np.empty_like(treatment)
+        residuals = []
         with threadpool_limits(limits=1):  # small matrices: threaded BLAS only adds contention
-            self._cross_fit(X, y, treatment, groups, outcome_residuals, treatment_residuals)
-        self.outcome_residuals_ = outcome_residuals
-        self.treatment_residuals_ = treatment_residuals
-        self.treatment_residual_share_ = float(np.var(treatment_residuals) / np.var(treatment))
-        self.effect_ = residual_on_residual_ols(outcome_residuals, treatment_residuals, self.alpha)
+            for repeat in range(self.n_repeats):
+                residuals.append(self._cross_fit(X, y, treatment, groups, self.random_state + repeat))
+        self.outcome_residuals_, self.treatment_residuals_ = residuals[0]
+        self.repeat_effects_ = [residual_on_residual_ols(u, v, self.alpha) for u, v in residuals]
+        self.treatment_residual_share_ = float(np.median([np.var(v) for _, v in residuals]) / np.var(treatment))
+        self.effect_ = median_aggregate(self.repeat_effects_, self.alpha)
         return self
 
     def _cross_fit(self, X: pd.DataFrame, y: np.ndarray, treatment: np.ndarray, groups: np.ndarray,
-                   outcome_residuals: np.ndarray, treatment_residuals: np.ndarray) -> None:
-        """Fill the residual arrays with out-of-fold residuals."""
-        for train, test in grouped_folds(groups, self.n_splits, self.random_state):
+                   seed: int) -> tuple[np.ndarray, np.ndarray]:
+        """Out-of-fold residuals of the outcome and of the treatment."""
+        outcome_residuals = np.empty_like(y)
+        treatment_residuals = np.empty_like(treatment)
+        for train, test in grouped_folds(groups, self.n_splits, seed):
             outcome_model = clone(self.outcome_learner).fit(X.iloc[train], y[train])
             treatment_model = clone(self.treatment_learner).fit(X.iloc[train], treatment[train])
             outcome_residuals[test] = y[test] - outcome_model.predict(X.iloc[test])
             treatment_residuals[test] = treatment[test] - treatment_model.predict(X.iloc[test])
+        return outcome_residuals, treatment_residuals
+
+
+def median_aggregate(effects: list[EffectEstimate], alpha: float = 0.05) -> EffectEstimate:
+    """Median over repeated cross-fits, the spread between splits added to the variance."""
+    if len(effects) == 1:
+        return effects[0]
+    estimates = np.array([e.estimate for e in effects])
+    estimate = float(np.median(estimates))
+    variances = np.array([e.std_error ** 2 for e in effects]) + (estimates - estimate) ** 2
+    std_error = float(np.sqrt(np.median(variances)))
+    z = stats.norm.ppf(1 - alpha / 2)
+    p_value = float(2 * stats.norm.sf(abs(estimate) / std_error)) if std_error > 0 else float("nan")
+    return EffectEstimate(estimate, std_error, estimate - z * std_error, estimate + z * std_error, p_value)
 
 
 def naive_slope(y: np.ndarray, treatment: np.ndarray) -> float:
@@ -309,8 +336,10 @@ def _empty_row(spec: HypothesisSpec, test: str, method: str, note: str) -> dict:
 
 
 def _adjusted_effect_row(spec: HypothesisSpec, frame: pd.DataFrame, y: np.ndarray, n_excluded: int,
-                         kind: LearnerKind, n_splits: int, random_state: int, alpha: float) -> dict:
-    method = f"partialling-out DML, {n_splits}-fold account-grouped cross-fitting, {kind} nuisances, HC1 SE"
+                         kind: LearnerKind, n_splits: int, n_repeats: int, random_state: int,
+                         alpha: float) -> dict:
+    method = (f"partialling-out DML, {n_splits}-fold account-grouped cross-fitting repeated {n_repeats}x "
+              f"(median), {kind} nuisances, HC1 SE")
     row = _empty_row(spec, "adjusted_effect", method, "")
     row.update(n_accounts=len(frame), n_excluded_other=n_excluded)
     treatment = frame[spec.treatment].to_numpy(dtype=float)
@@ -322,7 +351,7 @@ def _adjusted_effect_row(spec: HypothesisSpec, frame: pd.DataFrame, y: np.ndarra
     numeric = list(NUMERIC_CONTROLS + spec.extra_controls)
     x = design_frame(frame, categorical, numeric)
     learner = make_learner(categorical, numeric, kind, random_state)
-    fitted = PartiallingOutEffect(learner, learner, n_splits, random_state, alpha).fit(
+    fitted = PartiallingOutEffect(learner, learner, n_splits, random_state, alpha, n_repeats).fit(
         x, y, treatment, groups=frame["account_id"].to_numpy())
     effect = fitted.effect_
     significant = bool(effect.p_value < alpha) if np.isfinite(effect.p_value) else False
@@ -341,7 +370,7 @@ def _predictive_value_row(spec: HypothesisSpec, frame: pd.DataFrame, y: np.ndarr
               f"folds, {kind}, Nadeau-Bengio corrected resampled t-test (one-sided)")
     row = _empty_row(spec, "predictive_value", method, "")
     row.update(n_accounts=len(frame), n_excluded_other=n_excluded,
-               unit="out-of-fold R2 (on the log outcome) added by the block over the baseline")
+               unit="out-of-fold R2 (on the transformed outcome) added by the block over the baseline")
     if len(frame) < n_splits * MIN_ACCOUNTS_PER_FOLD:
         return {**row, "note": f"too few accounts ({len(frame)}) for {n_splits}-fold cross-validation"}
     block = [c for c in spec.predictive_block if frame[c].nunique(dropna=True) > 1]
@@ -381,6 +410,8 @@ def run_hypothesis_tests(
 ) -> pd.DataFrame:
     """Test H1 and H2 on the rows of analytics.ml_account_features.
 
+    n_repeats: how many differently shuffled fold sets both tests use (DML: median over
+    repeated cross-fits; predictive value: n_repeats x n_splits R^2 differences).
     Returns one row per (hypothesis, test): `test` is 'adjusted_effect' (DML; decides
     `supported`: two-sided p < alpha with the hypothesised sign) or 'predictive_value'
     (R^2 gain; `supported`: one-sided corrected t-test p < alpha). Per event-type rows
@@ -388,8 +419,7 @@ def run_hypothesis_tests(
     Censored accounts are dropped and counted in `n_excluded_censored`.
     """
     blocks = build_feature_blocks(features, outcome)
-    outcome_unit = "log(1 + outcome-window revenue)" if outcome == "revenue" else \
-        "sign(m)*log(1 + |m|) of outcome-window gross margin m"
+    outcome_unit = OUTCOME_UNITS[outcome]
     specs = hypothesis_specs(blocks, outcome_unit)
     if not test_event_types:
         specs = [s for s in specs if ":" not in s.hypothesis]
@@ -407,7 +437,8 @@ def _run_specs(specs: list[HypothesisSpec], blocks: FeatureBlocks, learner: Lear
     rows = []
     for spec in specs:
         frame, y, n_excluded = _analysis_sample(spec, blocks)
-        rows.append(_adjusted_effect_row(spec, frame, y, n_excluded, learner, n_splits, random_state, alpha))
+        rows.append(_adjusted_effect_row(spec, frame, y, n_excluded, learner, n_splits, n_repeats, random_state,
+                                         alpha))
         if spec.predictive_block:
             rows.append(_predictive_value_row(spec, frame, y, n_excluded, learner, n_splits, n_repeats,
                                               random_state, alpha))

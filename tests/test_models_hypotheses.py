@@ -227,3 +227,34 @@ def test_write_hypothesis_tests_replaces_the_warehouse_table(tmp_path) -> None:
     assert "stale" not in set(stored["hypothesis"])
     assert stored["supported"].dtype == bool
     assert {"H1_strategic_alignment", "H2_trust_eroding_events"} <= set(stored["hypothesis"])
+
+
+def test_outcome_transforms() -> None:
+    from models.features import transform_outcome
+
+    np.testing.assert_allclose(transform_outcome(np.array([0.0, np.e - 1]), "revenue"), [0.0, 1.0])
+    np.testing.assert_allclose(transform_outcome(np.array([-(np.e - 1), 0.0, np.e - 1]), "gross_margin"),
+                               [-1.0, 0.0, 1.0])
+    np.testing.assert_array_equal(transform_outcome(np.array([0.0, 5.0]), "any_revenue"), [0.0, 1.0])
+    with pytest.raises(ValueError, match="revenue must be >= 0"):
+        transform_outcome(np.array([-1.0]), "revenue")
+
+
+def test_models_package_does_not_import_dagster() -> None:
+    import subprocess
+    import sys
+
+    code = "import sys, models.pipeline_stage; assert not any(m.startswith('dagster') for m in sys.modules)"
+    assert subprocess.run([sys.executable, "-c", code], capture_output=True).returncode == 0
+
+
+def test_median_aggregate_adds_the_spread_between_cross_fits() -> None:
+    from models.hypotheses import EffectEstimate, median_aggregate
+
+    same = [EffectEstimate(0.2, 0.1, 0.0, 0.4, 0.05)] * 3
+    assert median_aggregate(same).std_error == pytest.approx(0.1)
+    spread = [EffectEstimate(estimate, 0.1, 0.0, 0.0, 0.0) for estimate in (0.0, 0.2, 0.4)]
+    aggregated = median_aggregate(spread)
+    assert aggregated.estimate == pytest.approx(0.2)
+    assert aggregated.std_error == pytest.approx(np.sqrt(0.01 + 0.04))  # median of 0.05, 0.01, 0.05
+    assert aggregated.ci_low < aggregated.estimate < aggregated.ci_high
