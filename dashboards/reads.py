@@ -1,15 +1,18 @@
 """The warehouse reads behind the dashboards: plain SELECTs of documented tables.
 
 Metrics (win rates, Wilson intervals, account value, test results) are computed by dbt
-and `models/`; this module only fetches them. Columns the pages can live without are
-selected when present and filled with NULL when not, so an older or partial warehouse
-still renders. `negotiation_events` is never read (its notes are confidential), and
-of `rejected_rows` only source and reason are read (the raw record may hold notes).
+and `models/`; this module only fetches them (plus counts and totals a page states
+as coverage). Columns the pages can live without are selected when present and filled
+with NULL when not, so an older or partial warehouse still renders; a section whose
+table is absent gets an `Unavailable` that says so, never an exception.
+`negotiation_events` is never read (its notes are confidential), and of `rejected_rows`
+only source and reason are read (the raw record and detail may hold notes).
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 
 import duckdb
 import pandas as pd
@@ -17,30 +20,51 @@ import pandas as pd
 # win_loss carries the company-wide rate as one row with this dimension (dbt convention);
 # the aliases tolerate other spellings of the same idea.
 OVERALL_DIMENSIONS: tuple[str, ...] = ("overall", "all", "company", "total")
+# Where the pipeline writes marts (main) and analysis tables (analytics).
+SEARCHED_SCHEMAS: tuple[str, ...] = ("main", "analytics")
+# Columns that may carry confidential free text: never selected by any read.
+CONFIDENTIAL_COLUMNS: frozenset[str] = frozenset({"notes", "note_text", "record", "detail"})
 
 WIN_LOSS_COLUMNS = (
     "dimension", "value", "deals_closed", "deals_won", "win_rate",
     "win_rate_ci_low", "win_rate_ci_high", "value_won", "value_lost",
 )
-WIN_LOSS_OPTIONAL = ("deals_lost", "is_small_sample")
+WIN_LOSS_OPTIONAL = (
+    "deals_lost", "is_small_sample", "value_win_rate", "avg_discount_pct", "median_cycle_days",
+    "deal_velocity", "win_rate_diff_vs_overall", "diff_p_value", "strength_rank",
+)
 FCT_DEALS_COLUMNS = ("deal_id", "stage", "created_at", "closed_at")
 ACCOUNT_VALUE_COLUMNS = (
     "account_id", "segment", "deals_won", "lifetime_revenue",
     "lifetime_gross_margin", "mean_alignment",
 )
-ACCOUNT_VALUE_OPTIONAL = ("value_source",)
-HYPOTHESIS_COLUMNS = (
-    "hypothesis", "feature_block", "estimate", "ci_low", "ci_high",
-    "p_value", "p_value_holm", "n_accounts", "method", "supported", "unit",
+ACCOUNT_VALUE_OPTIONAL = (
+    "value_source", "is_active", "is_churned", "discounted_lifetime_value", "horizon_value",
+    "is_horizon_observed",
 )
-LOAD_SUMMARY_COLUMNS = (
-    "source", "source_file", "file_present", "rows_read", "rows_loaded",
-    "rows_rejected", "loaded_at",
+HYPOTHESIS_COLUMNS = (
+    "hypothesis", "test", "feature_block", "estimate", "ci_low", "ci_high",
+    "p_value", "p_value_holm", "n_accounts", "method", "supported", "unit", "naive_estimate",
+    "n_excluded_censored", "verdict",
 )
 
 
 class MissingWarehouseData(RuntimeError):
-    """A table or column the dashboards need is not in the warehouse."""
+    """A table or column the dashboards cannot do without is not in the warehouse."""
+
+
+@dataclass(frozen=True)
+class Unavailable:
+    """A section's table (or a column it needs) is not in the warehouse: said, not drawn."""
+
+    table: str
+    reason: str
+
+    def sentence(self, what: str) -> str:
+        return f"Not available yet: {what} ({self.reason})."
+
+
+TableRead = pd.DataFrame | Unavailable
 
 
 def _quote(identifier: str) -> str:
@@ -58,6 +82,22 @@ def table_columns(con: duckdb.DuckDBPyConnection, schema: str, table: str) -> se
         [schema, table],
     ).fetchall()
     return {name for (name,) in rows} or None
+
+
+def find_tables(con: duckdb.DuckDBPyConnection, name_prefix: str) -> list[tuple[str, str]]:
+    """(schema, table) of every table or view in main/analytics whose name starts with the prefix."""
+    rows = con.execute(
+        f"""
+        SELECT DISTINCT table_schema, table_name
+        FROM information_schema.tables
+        WHERE table_catalog = current_database()
+          AND table_schema IN ({", ".join("?" for _ in SEARCHED_SCHEMAS)})
+          AND starts_with(lower(table_name), ?)
+        ORDER BY table_schema, table_name
+        """,
+        [*SEARCHED_SCHEMAS, name_prefix.lower()],
+    ).fetchall()
+    return [(schema, table) for schema, table in rows]
 
 
 def select_columns(
@@ -91,6 +131,45 @@ def select_columns(
     return con.execute(f"SELECT {select_list} FROM {_quote(schema)}.{_quote(table)}{order}").df()
 
 
+def read_optional(
+    con: duckdb.DuckDBPyConnection,
+    table: str,
+    required: Sequence[str],
+    optional: Sequence[str] = (),
+    *,
+    schema: str = "main",
+    order_by: Sequence[str] = (),
+) -> TableRead:
+    """Like select_columns, but an absent table or required column is an Unavailable."""
+    try:
+        return select_columns(con, schema, table, required, optional, order_by=order_by)
+    except MissingWarehouseData as missing:
+        return Unavailable(f"{schema}.{table}", str(missing))
+
+
+def read_discovered(con: duckdb.DuckDBPyConnection, name_prefix: str) -> TableRead:
+    """Every (non-confidential) column of the first table named name_prefix* in main/analytics.
+
+    For results whose table names are not fixed yet: the page adapts to the columns found.
+    """
+    found = find_tables(con, name_prefix)
+    if not found:
+        return Unavailable(
+            f"{name_prefix}*", f"no table named {name_prefix}* is in schema main or analytics"
+        )
+    schema, table = found[0]
+    columns = [name for (name,) in con.execute(
+        "SELECT lower(column_name) FROM information_schema.columns WHERE table_catalog = "
+        "current_database() AND table_schema = ? AND table_name = ? ORDER BY ordinal_position",
+        [schema, table]).fetchall()]
+    shown = [column for column in columns if column not in CONFIDENTIAL_COLUMNS]
+    frame = con.execute(
+        f"SELECT {', '.join(_quote(c) for c in shown)} FROM {_quote(schema)}.{_quote(table)}"
+    ).df()
+    frame.attrs["table"] = f"{schema}.{table}"
+    return frame
+
+
 def read_win_loss(con: duckdb.DuckDBPyConnection) -> pd.DataFrame:
     return select_columns(
         con, "main", "win_loss", WIN_LOSS_COLUMNS, WIN_LOSS_OPTIONAL,
@@ -112,7 +191,7 @@ def read_hypothesis_tests(con: duckdb.DuckDBPyConnection) -> pd.DataFrame:
     """Every column optional except the hypothesis name: models/ may not fill them all."""
     return select_columns(
         con, "main", "hypothesis_tests", ("hypothesis",), HYPOTHESIS_COLUMNS[1:],
-        table_optional=True, order_by=("hypothesis",),
+        table_optional=True, order_by=("hypothesis", "test"),
     )
 
 

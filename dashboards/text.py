@@ -148,8 +148,8 @@ def won_deals_disclosure(account_value: pd.DataFrame) -> str | None:
 
 
 def readable(identifier: object) -> str:
-    """'trust_eroding_events' -> 'Trust eroding events'."""
-    words = str(identifier).replace("_", " ").strip()
+    """'trust_eroding_events' -> 'Trust eroding events'; 'a:b_c' -> 'A: b c'."""
+    words = str(identifier).replace("_", " ").replace(":", ": ").strip()
     return words[:1].upper() + words[1:]
 
 
@@ -193,3 +193,69 @@ def hypothesis_verdict(row: Mapping[str, Any]) -> str:
         f"{hypothesis_label(row)}: estimated effect {format_number(estimate)}{unit_text}; "
         f"{'; '.join(details)}. {verdict}"
     )
+
+
+# --- whole-column formatting for tables ----------------------------------------------------
+
+_PERCENT_HINTS = ("_pct", "share", "rate", "retention", "coverage")
+_AMOUNT_HINTS = ("value", "amount", "margin", "revenue", "stake", "velocity")
+
+
+def column_kind(name: str, dtype: object) -> str:
+    """How a column is shown, from its name and type: 'pct', 'amount', 'count', 'p', 'date',
+    'bool', 'number' or 'text'."""
+    lowered = name.lower()
+    if pd.api.types.is_bool_dtype(dtype):
+        return "bool"
+    if pd.api.types.is_datetime64_any_dtype(dtype):
+        return "date"
+    if not pd.api.types.is_numeric_dtype(dtype):
+        return "text"
+    if lowered.startswith("p_value") or lowered.endswith("p_value"):
+        return "p"
+    if any(hint in lowered for hint in _PERCENT_HINTS) and "ci" not in lowered.split("_")[:1]:
+        return "pct"
+    if any(hint in lowered for hint in _AMOUNT_HINTS):
+        return "amount"
+    if pd.api.types.is_integer_dtype(dtype):
+        return "count"
+    return "number"
+
+
+def format_column(values: pd.Series, kind: str) -> pd.Series:
+    formatter = {
+        "pct": format_pct, "amount": format_amount, "count": format_count,
+        "p": lambda v: NOT_AVAILABLE if is_missing(v) else f"{float(v):.3f}",
+        "date": format_date, "bool": lambda v: NOT_AVAILABLE if is_missing(v) else ("yes" if v else "no"),
+        "number": format_number,
+        "text": lambda v: NOT_AVAILABLE if is_missing(v) else str(v),
+    }[kind]
+    return values.map(formatter)
+
+
+def format_frame(frame: pd.DataFrame, kinds: Mapping[str, str] | None = None) -> pd.DataFrame:
+    """Every column formatted for reading; headers lose their underscores."""
+    kinds = dict(kinds or {})
+    return pd.DataFrame(
+        {
+            column.replace("_", " "): format_column(
+                frame[column], kinds.get(column, column_kind(column, frame[column].dtype))
+            )
+            for column in frame.columns
+        }
+    )
+
+
+def short_verdict(row: Mapping[str, Any]) -> str:
+    """The verdict first, then the estimate and interval: for the overview."""
+    supported = to_bool(row.get("supported"))
+    verdict = {True: "supported", False: "not supported", None: "no result"}[supported]
+    interval = (
+        f" (95% CI {format_number(row.get('ci_low'))} to {format_number(row.get('ci_high'))})"
+        if not (is_missing(row.get("ci_low")) or is_missing(row.get("ci_high"))) else ""
+    )
+    unit = row.get("unit")
+    unit_text = "" if is_missing(unit) else f", in {unit}"
+    sample = "" if is_missing(row.get("n_accounts")) else f"; {format_count(row.get('n_accounts'))} accounts"
+    return (f"{hypothesis_label(row)}: {verdict}. Estimated effect {format_number(row.get('estimate'))}"
+            f"{interval}{unit_text}; {format_p_value(row.get('p_value'))}{sample}.")

@@ -29,7 +29,8 @@ OUTCOME_COLUMNS: dict[str, str] = {
 # the window: the account's exposure, i.e. how many occasions it had to be scored or to
 # have negotiation events at all.
 CATEGORICAL_CONTROLS: tuple[str, ...] = ("segment", "industry", "region")
-NUMERIC_CONTROLS: tuple[str, ...] = ("log_employee_count", "cohort_year", "deals_created")
+# months_to_first_win: how long the account was a prospect before its first win (exposure, pre-outcome).
+NUMERIC_CONTROLS: tuple[str, ...] = ("log_employee_count", "cohort_year", "deals_created", "months_to_first_win")
 # Early value and wins in the window: in the predictive baseline ("what we already know
 # after the observation window"), not in the adjustment set, because the treatment can
 # act on later value through them (adjusting for a mediator would hide part of the effect).
@@ -40,6 +41,7 @@ TRUST_ERODING_SEVERITY = "trust_eroding_severity"
 TRUST_ERODING_TYPE_PREFIX = "n_trust_eroding__"
 OTHER_EVENT_COLUMNS: tuple[str, ...] = ("n_trust_building_events", "n_competitive_events")
 CENSORING_FLAG = "is_outcome_observed"
+CUSTOMER_FLAG = "is_customer"
 
 
 @dataclass(frozen=True)
@@ -50,6 +52,7 @@ class FeatureBlocks:
     y: np.ndarray  # transformed outcome, aligned with `frame`
     outcome: Outcome
     n_excluded_censored: int
+    n_excluded_not_customer: int
     trust_eroding_type_columns: tuple[str, ...]
 
     @property
@@ -98,16 +101,23 @@ def transform_outcome(values: np.ndarray | pd.Series, outcome: Outcome = "revenu
 
 
 def build_feature_blocks(features: pd.DataFrame, outcome: Outcome = "revenue") -> FeatureBlocks:
-    """Keep accounts whose whole outcome window is observed; count the ones dropped."""
+    """Keep customers whose whole outcome window is observed; count the ones dropped.
+
+    Never-won accounts (no customer relationship, hence no windows) are counted in
+    n_excluded_not_customer, customers whose outcome window is not over in n_excluded_censored.
+    """
     if outcome not in OUTCOME_COLUMNS:
         raise ValueError(f"unknown outcome {outcome!r}; expected one of {sorted(OUTCOME_COLUMNS)}")
-    observed_mask = features[CENSORING_FLAG].fillna(False).astype(bool).to_numpy()
+    customer_mask = (features[CUSTOMER_FLAG].fillna(False).astype(bool).to_numpy() if CUSTOMER_FLAG in features
+                     else np.ones(len(features), dtype=bool))
+    observed_mask = features[CENSORING_FLAG].fillna(False).astype(bool).to_numpy() & customer_mask
     observed = features.loc[observed_mask].reset_index(drop=True)
     type_columns = tuple(sorted(c for c in features.columns if c.startswith(TRUST_ERODING_TYPE_PREFIX)))
     return FeatureBlocks(
         frame=observed,
         y=transform_outcome(observed[OUTCOME_COLUMNS[outcome]], outcome),
         outcome=outcome,
-        n_excluded_censored=int((~observed_mask).sum()),
+        n_excluded_censored=int((customer_mask & ~observed_mask).sum()),
+        n_excluded_not_customer=int((~customer_mask).sum()),
         trust_eroding_type_columns=type_columns,
     )

@@ -29,7 +29,7 @@ from sklearn.base import BaseEstimator, clone
 from sklearn.compose import ColumnTransformer
 from sklearn.ensemble import HistGradientBoostingRegressor
 from sklearn.impute import SimpleImputer
-from sklearn.linear_model import RidgeCV
+from sklearn.linear_model import PoissonRegressor, RidgeCV
 from sklearn.metrics import r2_score
 from sklearn.model_selection import GroupKFold
 from sklearn.pipeline import Pipeline, make_pipeline, make_union
@@ -43,6 +43,7 @@ from models.features import (
     OTHER_EVENT_COLUMNS,
     TRUST_ERODING_TOTAL,
     TRUST_ERODING_TYPE_PREFIX,
+    OUTCOME_COLUMNS,
     FeatureBlocks,
     Outcome,
     build_feature_blocks,
@@ -56,14 +57,15 @@ SIGNED_LOG_COLUMNS: tuple[str, ...] = ("value_won", "early_revenue", "early_gros
 OTHER_TRUST_ERODING = "n_other_trust_eroding_events"
 MIN_ACCOUNTS_PER_FOLD = 4
 OUTCOME_UNITS: dict[str, str] = {
-    "revenue": "log(1 + outcome-window revenue)",
+    "revenue": "log of the ratio of expected outcome-window revenue (zeros included; 100*(exp(x)-1) = % change)",
     "gross_margin": "sign(m)*log(1 + |m|) of outcome-window gross margin m",
     "any_revenue": "probability of any outcome-window revenue",
 }
 
 RESULT_COLUMNS: tuple[str, ...] = (
     "hypothesis", "test", "feature_block", "treatment", "direction", "estimate", "ci_low", "ci_high",
-    "p_value", "p_value_holm", "n_accounts", "n_excluded_censored", "n_excluded_other", "method", "unit",
+    "p_value", "p_value_holm", "n_accounts", "n_excluded_censored", "n_excluded_not_customer", "n_excluded_other",
+    "method", "unit",
     "supported", "naive_estimate", "treatment_residual_share", "outcome", "random_state", "note",
 )
 
@@ -202,6 +204,122 @@ class PartiallingOutEffect(BaseEstimator):
         return outcome_residuals, treatment_residuals
 
 
+def make_level_learner(categorical: list[str], numeric: list[str]) -> Pipeline:
+    """E[Y | X] for a non-negative outcome in levels: log link (Poisson quasi-likelihood) over the same
+    one-hot + standardised + B-spline basis as `make_learner`, lightly penalised. Multiplicative in the
+    controls, as revenue is; zeros are fine."""
+    numeric_steps = make_pipeline(
+        SimpleImputer(strategy="median", add_indicator=True, keep_empty_features=True),
+        make_union(StandardScaler(), SplineTransformer(n_knots=5, degree=3, knots="uniform")),
+    )
+    preprocess = ColumnTransformer(
+        [("categorical", OneHotEncoder(handle_unknown="ignore", sparse_output=False), categorical),
+         ("numeric", numeric_steps, numeric)],
+        verbose_feature_names_out=False,
+    )
+    return Pipeline([("preprocess", preprocess), ("model", PoissonRegressor(alpha=1e-3, solver="newton-cholesky", max_iter=100))])
+
+
+class ProportionalEffect(BaseEstimator):
+    """Cross-fitted DML for a multiplicative (Poisson-type) partially linear model in levels:
+
+        E[Y | D, X] = exp(theta * D) * h(X),   Y >= 0, zeros allowed,
+
+    so exp(theta) is the ratio of expected outcomes per unit of treatment (a proportional effect,
+    free of the currency unit; Chen & Roth 2024 recommend it for outcomes with zeros). Estimating
+    equation (Neyman-orthogonal in both nuisances h and m = E[D | X], and scale-free: each account
+    contributes its relative deviation):
+
+        mean[(Y exp(-theta D) / h(X) - 1) (D - m(X))] = 0,  h(X) = E[Y exp(-theta D) | X].
+
+    Any h(X) that differs from the true one by a factor depending on X only leaves the equation
+    unbiased (E[D - m(X) | X] = 0). So h is first fitted as E[Y | X] (a log-link learner), giving a
+    consistent theta_1; then refitted once on Y exp(-theta_1 D), which brings the factor close to 1
+    (less variance), and theta re-solved. No further iteration is needed for consistency. Cross-fitting on `groups` folds, repeated `n_repeats`
+    times (median), and a sandwich standard error, as `PartiallingOutEffect`.
+    """
+
+    def __init__(self, outcome_learner: Pipeline, treatment_learner: Pipeline, n_splits: int = 5,
+                 random_state: int = 0, alpha: float = 0.05, n_repeats: int = 1) -> None:
+        self.outcome_learner = outcome_learner
+        self.treatment_learner = treatment_learner
+        self.n_splits = n_splits
+        self.random_state = random_state
+        self.alpha = alpha
+        self.n_repeats = n_repeats
+
+    def fit(self, X: pd.DataFrame, y: np.ndarray, treatment: np.ndarray,
+            groups: np.ndarray | None = None) -> "ProportionalEffect":
+        y = np.asarray(y, dtype=float)
+        if np.any(y < 0):
+            raise ValueError("a proportional effect needs a non-negative outcome")
+        y = y / y.mean()  # scale-free; keeps the solver well conditioned
+        treatment = np.asarray(treatment, dtype=float)
+        groups = np.arange(len(y)) if groups is None else np.asarray(groups)
+        effects, shares = [], []
+        with threadpool_limits(limits=1):
+            for repeat in range(self.n_repeats):
+                effect, treatment_residuals = self._fit_once(X, y, treatment, groups, self.random_state + repeat)
+                effects.append(effect)
+                shares.append(np.var(treatment_residuals))
+        self.repeat_effects_ = effects
+        self.treatment_residual_share_ = float(np.median(shares) / np.var(treatment))
+        self.effect_ = median_aggregate(effects, self.alpha)
+        return self
+
+    def _fit_once(self, X: pd.DataFrame, y: np.ndarray, treatment: np.ndarray, groups: np.ndarray,
+                  seed: int) -> tuple[EffectEstimate, np.ndarray]:
+        folds = grouped_folds(groups, self.n_splits, seed)
+        treatment_residuals = treatment - self._cross_fit(self.treatment_learner, X, treatment, folds)
+        theta = 0.0
+        for _ in range(2):  # h = E[Y | X], then h = E[Y exp(-theta_1 D) | X]
+            outcome_hat = np.maximum(self._cross_fit(self.outcome_learner, X, y * np.exp(-theta * treatment),
+                                                     folds), 1e-8)
+            theta = solve_proportional_moment(y, treatment, treatment_residuals, outcome_hat, theta)
+        ratio = y * np.exp(-theta * treatment) / outcome_hat
+        scores = (ratio - 1.0) * treatment_residuals
+        jacobian = float(np.mean(-treatment * treatment_residuals * ratio))
+        n = len(y)
+        std_error = float(np.sqrt(np.mean(scores ** 2) / (n * jacobian ** 2) * n / (n - 1)))
+        z = stats.norm.ppf(1 - self.alpha / 2)
+        p_value = float(2 * stats.norm.sf(abs(theta) / std_error)) if std_error > 0 else float("nan")
+        return EffectEstimate(theta, std_error, theta - z * std_error, theta + z * std_error, p_value), \
+            treatment_residuals
+
+    @staticmethod
+    def _cross_fit(learner: Pipeline, X: pd.DataFrame, target: np.ndarray,
+                   folds: list[tuple[np.ndarray, np.ndarray]]) -> np.ndarray:
+        """Out-of-fold predictions of target from X."""
+        predictions = np.empty_like(target)
+        for train, test in folds:
+            predictions[test] = clone(learner).fit(X.iloc[train], target[train]).predict(X.iloc[test])
+        return predictions
+
+
+def solve_proportional_moment(y: np.ndarray, treatment: np.ndarray, treatment_residuals: np.ndarray,
+                              outcome_hat: np.ndarray, start: float, steps: int = 50) -> float:
+    """theta with mean[(y exp(-theta D) / h - 1)(D - m)] = 0 for fixed h, by damped Newton steps."""
+    theta = start
+    for _ in range(steps):
+        ratio = y * np.exp(-theta * treatment) / outcome_hat
+        value = np.mean((ratio - 1.0) * treatment_residuals)
+        slope = np.mean(-treatment * treatment_residuals * ratio)
+        if slope == 0 or not np.isfinite(slope):
+            break
+        step = float(np.clip(value / slope, -1.0, 1.0))
+        theta -= step
+        if abs(step) < 1e-10:
+            break
+    return float(theta)
+
+
+def naive_proportional_slope(y: np.ndarray, treatment: np.ndarray) -> float:
+    """Unadjusted log-link slope of the outcome on the treatment alone (what a dashboard would show)."""
+    y = np.asarray(y, dtype=float)
+    model = PoissonRegressor(alpha=0.0, max_iter=500).fit(np.asarray(treatment, dtype=float)[:, None], y / y.mean())
+    return float(model.coef_[0])
+
+
 def median_aggregate(effects: list[EffectEstimate], alpha: float = 0.05) -> EffectEstimate:
     """Median over repeated cross-fits, the spread between splits added to the variance."""
     if len(effects) == 1:
@@ -337,9 +455,14 @@ def _empty_row(spec: HypothesisSpec, test: str, method: str, note: str) -> dict:
 
 def _adjusted_effect_row(spec: HypothesisSpec, frame: pd.DataFrame, y: np.ndarray, n_excluded: int,
                          kind: LearnerKind, n_splits: int, n_repeats: int, random_state: int,
-                         alpha: float) -> dict:
-    method = (f"partialling-out DML, {n_splits}-fold account-grouped cross-fitting repeated {n_repeats}x "
-              f"(median), {kind} nuisances, HC1 SE")
+                         alpha: float, level_outcome: np.ndarray | None = None) -> dict:
+    if level_outcome is not None:
+        method = (f"proportional (Poisson-type partially linear) DML in levels, zeros included, {n_splits}-fold "
+                  f"account-grouped cross-fitting repeated {n_repeats}x (median), log-link spline outcome and "
+                  f"{kind} treatment nuisances, sandwich SE")
+    else:
+        method = (f"partialling-out DML, {n_splits}-fold account-grouped cross-fitting repeated {n_repeats}x "
+                  f"(median), {kind} nuisances, HC1 SE")
     row = _empty_row(spec, "adjusted_effect", method, "")
     row.update(n_accounts=len(frame), n_excluded_other=n_excluded)
     treatment = frame[spec.treatment].to_numpy(dtype=float)
@@ -351,13 +474,20 @@ def _adjusted_effect_row(spec: HypothesisSpec, frame: pd.DataFrame, y: np.ndarra
     numeric = list(NUMERIC_CONTROLS + spec.extra_controls)
     x = design_frame(frame, categorical, numeric)
     learner = make_learner(categorical, numeric, kind, random_state)
-    fitted = PartiallingOutEffect(learner, learner, n_splits, random_state, alpha, n_repeats).fit(
-        x, y, treatment, groups=frame["account_id"].to_numpy())
+    groups = frame["account_id"].to_numpy()
+    if level_outcome is not None:
+        fitted = ProportionalEffect(make_level_learner(categorical, numeric), learner, n_splits, random_state,
+                                    alpha, n_repeats).fit(x, level_outcome, treatment, groups=groups)
+        naive = naive_proportional_slope(level_outcome, treatment)
+    else:
+        fitted = PartiallingOutEffect(learner, learner, n_splits, random_state, alpha, n_repeats).fit(
+            x, y, treatment, groups=groups)
+        naive = naive_slope(y, treatment)
     effect = fitted.effect_
     significant = bool(effect.p_value < alpha) if np.isfinite(effect.p_value) else False
     return {
         **row, "estimate": effect.estimate, "ci_low": effect.ci_low, "ci_high": effect.ci_high,
-        "p_value": effect.p_value, "naive_estimate": naive_slope(y, treatment),
+        "p_value": effect.p_value, "naive_estimate": naive,
         "treatment_residual_share": fitted.treatment_residual_share_,
         "supported": significant and np.sign(effect.estimate) == spec.direction,
     }
@@ -427,6 +557,7 @@ def run_hypothesis_tests(
     results = pd.DataFrame(rows)
     results = _apply_holm_to_event_types(results, alpha)
     results["n_excluded_censored"] = blocks.n_excluded_censored
+    results["n_excluded_not_customer"] = blocks.n_excluded_not_customer
     results["outcome"] = outcome
     results["random_state"] = random_state
     return results.loc[:, list(RESULT_COLUMNS)]
@@ -437,8 +568,12 @@ def _run_specs(specs: list[HypothesisSpec], blocks: FeatureBlocks, learner: Lear
     rows = []
     for spec in specs:
         frame, y, n_excluded = _analysis_sample(spec, blocks)
+        # revenue: the adjusted effect is proportional, in levels (zeros included); the predictive
+        # test keeps the log1p scale (an R^2 on levels would be dominated by the largest accounts)
+        level_outcome = (frame[OUTCOME_COLUMNS["revenue"]].to_numpy(dtype=float)
+                         if blocks.outcome == "revenue" else None)
         rows.append(_adjusted_effect_row(spec, frame, y, n_excluded, learner, n_splits, n_repeats, random_state,
-                                         alpha))
+                                         alpha, level_outcome))
         if spec.predictive_block:
             rows.append(_predictive_value_row(spec, frame, y, n_excluded, learner, n_splits, n_repeats,
                                               random_state, alpha))

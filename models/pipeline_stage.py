@@ -28,6 +28,7 @@ create or replace table {HYPOTHESIS_TESTS_TABLE} (
     p_value_holm DOUBLE,
     n_accounts BIGINT NOT NULL,
     n_excluded_censored BIGINT NOT NULL,
+    n_excluded_not_customer BIGINT NOT NULL,
     n_excluded_other BIGINT NOT NULL,
     method VARCHAR NOT NULL,
     unit VARCHAR NOT NULL,

@@ -7,6 +7,7 @@ This module defines no `@dbt_assets`, so `dagster-dbt project prepare-and-packag
 from __future__ import annotations
 
 import os
+import sys
 from pathlib import Path
 
 from dagster_dbt import DbtProject
@@ -38,6 +39,11 @@ def ensure_manifest() -> None:
     """
     # Parsing renders profiles.yml, which needs the build file's path.
     os.environ.setdefault(ENV_BUILD_DB, str(Settings.from_env().build_db))
+    # dagster-dbt's preparer runs `dbt` from PATH: find the one installed beside this Python
+    # even when the virtualenv is not activated (`.venv/bin/dealscope run`).
+    interpreter_bin = str(Path(sys.executable).parent)
+    if interpreter_bin not in os.environ.get("PATH", "").split(os.pathsep):
+        os.environ["PATH"] = interpreter_bin + os.pathsep + os.environ.get("PATH", "")
     dbt_project.prepare_if_dev()
     manifest = dbt_project.manifest_path
     if not manifest.exists() or manifest.stat().st_mtime < newest_source_mtime(dbt_project.project_dir):

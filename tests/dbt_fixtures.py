@@ -164,3 +164,110 @@ def run_dbt(args: list[str], *, build_db: Path, target_path: Path | None = None,
     if result.returncode != 0:
         raise AssertionError(f"dbt {' '.join(args)} failed:\n{result.stdout}\n{result.stderr}")
     return result
+
+
+# ------------------------------------------------------------------ timeline fixture (issue 3)
+# A second, time-based raw fixture for the metrics that follow accounts over months: the event
+# study, escalation paths, "won the deal, lost the customer", horizon value, cohort retention,
+# competitor response and move precedents. Every expected number is worked out by hand in
+# tests/test_dbt_metrics.py. Built with TIMELINE_VARS (short windows, as of 2024-12-31).
+#
+# smb accounts T1, T2 (escalated in June 2024), C1, C2 (comparison; C2 escalates in November,
+# too late to be followed), L1 (first deal in November); enterprise R1, R2 (2022 revenue cohort).
+
+TIMELINE_VARS = {
+    "as_of_date": "2024-12-31",
+    "event_window_months": 2,
+    "takeover_window_months": 3,
+    "second_source_window_months": 6,
+    "won_lost_window_months": 2,
+    "value_horizon_months": 3,
+    "move_window_months": 2,
+}
+
+TIMELINE_ROWS = """
+insert into raw.accounts values
+    ('T1', 'Treated One', 'smb', 'Retail', 'EMEA', 10, '2023-12-01', 1, 'accounts.csv'),
+    ('T2', 'Treated Two', 'smb', 'Retail', 'EMEA', 10, '2023-12-01', 2, 'accounts.csv'),
+    ('C1', 'Control One', 'smb', 'Retail', 'EMEA', 10, '2023-12-01', 3, 'accounts.csv'),
+    ('C2', 'Control Two', 'smb', 'Retail', 'EMEA', 10, '2023-12-01', 4, 'accounts.csv'),
+    ('L1', 'Late One', 'smb', 'Retail', 'EMEA', 10, '2024-10-01', 5, 'accounts.csv'),
+    ('R1', 'Retained One', 'enterprise', 'Finance', 'NA', 2000, '2021-11-01', 6, 'accounts.csv'),
+    ('R2', 'Retained Two', 'enterprise', 'Finance', 'NA', 2000, '2022-06-01', 7, 'accounts.csv');
+
+-- One plan: enterprise targeted, smb avoided -> enterprise deals aligned (1), smb deals misaligned (-1).
+insert into raw.strategy_plan values
+    ('2021-01-01', 'segment', 'enterprise', 'target', 1, 1, 'strategy_plan.csv'),
+    ('2021-01-01', 'segment', 'smb', 'avoid', 1, 2, 'strategy_plan.csv');
+
+-- (deal_id, account, type, product, created, closed, stage, list, final, margin, competitor, reason, flagged, owner)
+insert into raw.deals
+select *, null::timestamptz, row_number() over (), 'deals.csv' from (values
+    ('T1-JAN', 'T1', 'new_business', 'core', '2024-01-05'::date, '2024-01-20'::date, 'won', 100.0, 100.0, 0.5, 'Rival', null, false, 'ann'),
+    ('T2-JAN', 'T2', 'new_business', 'core', '2024-01-05', '2024-01-20', 'won', 100, 100, 0.5, null, null, false, 'ann'),
+    ('C1-JAN', 'C1', 'new_business', 'core', '2024-01-05', '2024-01-20', 'won', 100, 100, 0.5, null, null, false, 'bob'),
+    ('C2-JAN', 'C2', 'new_business', 'core', '2024-01-05', '2024-01-20', 'won', 100, 100, 0.5, null, null, false, 'bob'),
+    ('T1-APR', 'T1', 'renewal', 'core', '2024-04-10', '2024-04-30', 'won', 100, 80, 0.5, 'Rival', null, false, 'ann'),
+    ('T1-JUL', 'T1', 'expansion', 'core', '2024-07-10', '2024-07-31', 'won', 100, 60, 0.3, null, null, true, 'ann'),
+    ('T1-AUG', 'T1', 'renewal', 'core', '2024-08-01', '2024-08-21', 'lost', 50, null, null, 'Rival', 'price', false, 'ann'),
+    ('C1-MAY', 'C1', 'renewal', 'core', '2024-05-05', '2024-05-25', 'won', 100, 90, 0.4, null, null, false, 'bob'),
+    ('C1-AUG', 'C1', 'renewal', 'core', '2024-08-05', '2024-08-25', 'won', 100, 90, 0.4, null, null, false, 'bob'),
+    ('C2-OCT', 'C2', 'renewal', 'core', '2024-10-01', '2024-10-15', 'won', 100, 100, 0.4, null, null, false, 'bob'),
+    ('L1-NOV', 'L1', 'new_business', 'core', '2024-11-01', '2024-11-20', 'won', 100, 100, 0.5, null, null, false, 'bob'),
+    ('R1-DEC', 'R1', 'new_business', 'core', '2021-12-01', '2022-01-10', 'won', 1000, 900, 0.5, null, null, false, 'cy')
+) as d;
+
+insert into raw.negotiation_events
+select *, null, row_number() over (), 'negotiation_events.csv' from (values
+    ('EV1', 'T1', null, '2024-06-15'::date, 'escalated_over_buyer', 'escalated_over_buyer', 2),
+    ('EV2', 'T1', null, '2024-07-20', 'buyer_management_took_over', 'buyer_management_took_over', 1),
+    ('EV3', 'T1', null, '2024-09-10', 'second_source_added', 'second_source_added', 1),
+    ('EV4', 'T1', 'T1-JAN', '2024-01-10', 'competitor_price_cut', 'competitor_price_cut', 1),
+    ('EV5', 'T1', 'T1-AUG', '2024-08-10', 'competitor_price_cut', 'competitor_price_cut', 1),
+    ('EV6', 'T2', null, '2024-06-03', 'escalated_over_buyer', 'escalated_over_buyer', 1),
+    ('EV7', 'T2', null, '2024-07-15', 'joint_planning', 'joint_planning', 1),
+    ('EV8', 'C2', null, '2024-11-05', 'escalated_over_buyer', 'escalated_over_buyer', 1)
+) as e;
+
+-- Revenue as runs of equal months: (account, first month, last month, revenue, gross margin).
+insert into raw.account_revenue
+select run.account_id, cast(months.month as date), run.revenue, run.gross_margin,
+       row_number() over (), 'account_revenue.csv'
+from (values
+    ('T1', '2024-01-01'::date, '2024-05-01'::date, 100.0, 50.0),
+    ('T1', '2024-06-01', '2024-06-01', 80, 40),
+    ('T1', '2024-07-01', '2024-08-01', 50, 25),
+    ('T1', '2024-09-01', '2024-12-01', 50, 10),
+    ('T2', '2024-01-01', '2024-06-01', 300, 150),
+    ('T2', '2024-07-01', '2024-07-01', 310, 124),
+    ('T2', '2024-08-01', '2024-12-01', 290, 116),
+    ('C1', '2024-01-01', '2024-12-01', 100, 50),
+    ('C2', '2024-01-01', '2024-06-01', 200, 100),
+    ('C2', '2024-07-01', '2024-10-01', 220, 110),
+    ('C2', '2024-11-01', '2024-12-01', 230, 115),
+    ('R1', '2022-01-01', '2022-12-01', 100, 50),
+    ('R1', '2023-01-01', '2023-12-01', 150, 75),
+    ('R2', '2022-07-01', '2023-06-01', 100, 50),
+    ('R2', '2023-07-01', '2024-06-01', 50, 25)
+) as run (account_id, first_month, last_month, revenue, gross_margin)
+cross join lateral generate_series(run.first_month, run.last_month, interval 1 month) as months (month);
+"""
+
+
+def create_timeline_fixture(db_path: Path) -> None:
+    """Write the timeline raw schema (all files present) into a new DuckDB file."""
+    with duckdb.connect(str(db_path)) as con:
+        con.execute(RAW_DDL)
+        con.executemany("insert into raw.event_types values (?, ?)", list(EVENT_TYPES.items()))
+        con.execute(TIMELINE_ROWS)
+        con.execute(
+            """
+            insert into raw.load_summary
+            select source, source || '.csv', true, n, n, 0, now()
+            from (select 'accounts', count(*) from raw.accounts
+                  union all select 'deals', count(*) from raw.deals
+                  union all select 'negotiation_events', count(*) from raw.negotiation_events
+                  union all select 'strategy_plan', count(*) from raw.strategy_plan
+                  union all select 'account_revenue', count(*) from raw.account_revenue) as t(source, n)
+            """
+        )

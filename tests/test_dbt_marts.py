@@ -262,3 +262,83 @@ def test_dbt_parse_writes_the_manifest_dagster_loads(tmp_path: Path) -> None:
     fct_deals = manifest["nodes"]["model.dealscope.fct_deals"]
     assert fct_deals["config"]["contract"]["enforced"] is True
     assert (fct_deals["database"], fct_deals["schema"]) == ("dealscope", "main")
+
+
+# ---------------------------------------------------------------- issue 3 on this fixture
+
+
+def test_win_loss_depth_velocity_and_comparison_with_overall(warehouse_with_revenue: Path) -> None:
+    from scipy.stats import norm
+
+    cells = {(row["dimension"], row["value"]): row
+             for row in query(warehouse_with_revenue, "select * from main.win_loss")}
+    overall = cells[("overall", "all")]
+    # List value won (1000 + 2000 + 1000 + 0) / list value closed (+ 3000 + 500).
+    assert overall["value_win_rate"] == pytest.approx(4000 / 7500)
+    # Discounts of won deals: 0.2, 0.25, 0 (D7 has list 0: no discount).
+    assert overall["avg_discount_pct"] == pytest.approx(0.15)
+    # Cycles 39, 45, 46, 61, 71, 106 -> median (46 + 61) / 2.
+    assert overall["median_cycle_days"] == pytest.approx(53.5)
+    # 6 closed x 4/6 x (3300 / 4) / 53.5 = value won per cycle day.
+    assert overall["deal_velocity"] == pytest.approx(3300 / 53.5)
+    assert (overall["win_rate_diff_vs_overall"], overall["diff_z"], overall["diff_p_value"]) == (0, None, None)
+
+    # enterprise 3/4 vs the rest (smb) 1/2, pooled p = 4/6.
+    enterprise, smb = cells[("segment", "enterprise")], cells[("segment", "smb")]
+    z = (3 / 4 - 1 / 2) / math.sqrt((4 / 6) * (2 / 6) * (1 / 4 + 1 / 2))
+    assert enterprise["diff_z"] == pytest.approx(z)
+    assert smb["diff_z"] == pytest.approx(-z)
+    assert enterprise["diff_p_value"] == pytest.approx(2 * norm.sf(z), abs=2e-7)
+    assert enterprise["win_rate_diff_vs_overall"] == pytest.approx(3 / 4 - 4 / 6)
+    # Not significant: nothing of the gap is assured; the tie is broken by z.
+    assert (enterprise["assured_diff_vs_overall"], smb["assured_diff_vs_overall"]) == (0, 0)
+    assert (enterprise["strength_rank"], smb["strength_rank"]) == (1, 2)
+    assert enterprise["median_cycle_days"] == pytest.approx(45.5)  # 39, 45, 46, 106
+    assert cells[("competitor", "Acme")]["deal_velocity"] is None  # no win
+
+
+def test_normal_cdf_macro_against_scipy(warehouse_with_revenue: Path) -> None:
+    """diff_p_value over every cell equals scipy's two-sided normal p-value of diff_z."""
+    from scipy.stats import norm
+
+    rows = query(warehouse_with_revenue,
+                 "select diff_z, diff_p_value from main.win_loss where diff_z is not null")
+    assert rows
+    for row in rows:
+        assert row["diff_p_value"] == pytest.approx(2 * norm.sf(abs(row["diff_z"])), abs=2e-7)  # A&S 26.2.17: 7.5e-8 per tail
+
+
+def test_loss_drivers_ranked_by_value_lost(warehouse_with_revenue: Path) -> None:
+    drivers = rows_by(warehouse_with_revenue,
+                      "select driver_kind || ':' || driver as key, * from main.loss_drivers", "key")
+    # Lost: D3 (Acme, price, list 3000, 2024-Q2) and D5 (Acme, timing, list 500, 2024-Q3).
+    assert set(drivers) == {"loss_reason:price", "loss_reason:timing", "competitor:Acme"}
+    price = drivers["loss_reason:price"]
+    assert (price["deals_lost"], price["value_lost"], price["rank"]) == (1, 3000, 1)
+    assert price["share_of_value_lost"] == pytest.approx(3000 / 3500)
+    assert drivers["loss_reason:timing"]["rank"] == 2
+    acme = drivers["competitor:Acme"]
+    assert (acme["deals_lost"], acme["value_lost"], acme["share_of_value_lost"]) == (2, 3500, 1.0)
+    by_quarter = {(row["driver"], row["close_quarter"]): row["value_lost"] for row in query(
+        warehouse_with_revenue, "select * from main.loss_drivers_by_quarter where driver_kind = 'competitor'")}
+    assert by_quarter == {("Acme", "2024-Q2"): 3000, ("Acme", "2024-Q3"): 500}
+
+
+def test_strategic_in_name_only_audit(warehouse_with_revenue: Path) -> None:
+    audit = query(warehouse_with_revenue, "select * from main.strategic_fit_audit")
+    # Only D3 is flagged and misaligned; the one aligned deal (D2) is flagged.
+    assert [(row["deal_id"], row["audit_finding"]) for row in audit] == [("D3", "strategic_in_name_only")]
+    assert audit[0]["alignment_score"] == pytest.approx(-0.25)
+
+
+def test_account_value_discounting_and_censoring(warehouse_with_revenue: Path) -> None:
+    accounts = rows_by(warehouse_with_revenue, "select * from main.account_value", "account_id")
+    # A1: 100 in September 2024 (first revenue month) and 200 two months later.
+    assert accounts["A1"]["discounted_lifetime_value"] == pytest.approx(100 + 200 * 1.1 ** (-2 / 12))
+    assert accounts["A1"]["discounted_lifetime_gross_margin"] == pytest.approx(40 + 50 * 1.1 ** (-2 / 12))
+    # The 36-month horizon after a 2023/2024 first win is not over by 2024-11-15: censored, NULL.
+    assert {row["horizon_status"] for key, row in accounts.items() if key != "A3"} == {"censored"}
+    assert all(row["horizon_value"] is None for row in accounts.values())
+    assert accounts["A3"]["horizon_status"] == "no_won_deal"
+    # A2 had revenue in March 2024 only: churned; A3 never had revenue: not churned.
+    assert (accounts["A2"]["is_churned"], accounts["A3"]["is_churned"], accounts["A1"]["is_churned"]) == (True, False, False)

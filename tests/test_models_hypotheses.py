@@ -53,6 +53,7 @@ def simulate_features(n_accounts: int, alignment_effect: float, eroding_effect: 
         "region": rng.choice(["emea", "na", "apac"], n_accounts),
         "log_employee_count": 5 + 1.5 * size,
         "cohort_year": rng.integers(2019, 2023, n_accounts),
+        "months_to_first_win": rng.integers(0, 6, n_accounts),
         "is_outcome_observed": observed,
         "mean_alignment": np.where(scored, mean_alignment, np.nan),
         "n_deals_scored": np.where(scored, deals_created, 0),
@@ -135,7 +136,10 @@ def test_event_type_rows_are_holm_adjusted(planted_results: pd.DataFrame) -> Non
     assert (type_rows["p_value_holm"] >= type_rows["p_value"]).all()
     # every type carries the same planted effect, so each should be found after correction
     assert type_rows["supported"].all()
-    assert ((type_rows["ci_low"] <= -0.15) & (-0.15 <= type_rows["ci_high"])).all()
+    # each 95% interval misses the truth with probability 0.05, so all three cover only ~86% of the
+    # time: require all but at most one
+    covers = (type_rows["ci_low"] <= -0.15) & (-0.15 <= type_rows["ci_high"])
+    assert covers.sum() >= len(type_rows) - 1
 
 
 def test_censored_accounts_are_excluded_and_counted(planted_world: pd.DataFrame,

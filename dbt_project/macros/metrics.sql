@@ -87,3 +87,114 @@
 {% macro default__type_double() -%}double precision{%- endmacro %}
 
 {% macro duckdb__type_double() -%}double{%- endmacro %}
+
+{#- ------------------------------------------------------------------------------------------
+    Aggregate metrics (issue 3). Each is written here once; marts call them.
+------------------------------------------------------------------------------------------ -#}
+
+{#- Safe ratio: numerator / denominator as a double, NULL when the denominator is 0 or NULL. -#}
+{% macro ratio(numerator, denominator) -%}
+    case when ({{ denominator }}) <> 0
+        then cast({{ numerator }} as {{ type_double() }}) / ({{ denominator }})
+    end
+{%- endmacro %}
+
+{#- Median of a column (an ordered-set aggregate, standard SQL). -#}
+{% macro median(column) -%}
+    percentile_cont(0.5) within group (order by {{ column }})
+{%- endmacro %}
+
+{#- Value win rate: list value of won deals / list value of closed deals. List price on both
+    sides, so a discount does not read as a partial loss. -#}
+{% macro value_win_rate(won_list_value, closed_list_value) -%}
+    {{ ratio(won_list_value, closed_list_value) }}
+{%- endmacro %}
+
+{#- Deal velocity, value won per day of sales cycle: closed deals x win rate x average won size
+    / median cycle days (= value_won / median_cycle_days). NULL without a won deal or a cycle > 0. -#}
+{% macro deal_velocity(deals_closed, win_rate, value_won, deals_won, median_cycle_days) -%}
+    case when ({{ deals_won }}) > 0 and ({{ median_cycle_days }}) > 0 then
+        ({{ deals_closed }}) * ({{ win_rate }})
+        * (cast({{ value_won }} as {{ type_double() }}) / ({{ deals_won }}))
+        / ({{ median_cycle_days }})
+    end
+{%- endmacro %}
+
+{#- Standard normal CDF, Abramowitz & Stegun 26.2.17 (absolute error < 7.5e-8); SQL has no erf. -#}
+{% macro normal_cdf(x) -%}
+    (case when ({{ x }}) >= 0 then 1.0 else 0.0 end
+     + case when ({{ x }}) >= 0 then -1.0 else 1.0 end
+       * exp(-0.5 * ({{ x }}) * ({{ x }})) / sqrt(2.0 * pi())
+       * (1.0 / (1.0 + 0.2316419 * abs({{ x }})))
+       * (0.319381530 + (1.0 / (1.0 + 0.2316419 * abs({{ x }})))
+         * (-0.356563782 + (1.0 / (1.0 + 0.2316419 * abs({{ x }})))
+           * (1.781477937 + (1.0 / (1.0 + 0.2316419 * abs({{ x }})))
+             * (-1.821255978 + (1.0 / (1.0 + 0.2316419 * abs({{ x }}))) * 1.330274429)))))
+{%- endmacro %}
+
+{#- Two-sided p-value of a z statistic. -#}
+{% macro two_sided_p_value(z) -%}
+    case when ({{ z }}) is not null then 2.0 * (1.0 - {{ normal_cdf('abs(' ~ z ~ ')') }}) end
+{%- endmacro %}
+
+{#- z of a two-proportion test, cell vs the rest of its population (pooled standard error):
+    (p_cell - p_rest) / sqrt(p_all (1 - p_all) (1/n_cell + 1/n_rest)). NULL when the rest is empty
+    or p_all is 0 or 1 (no variance). -#}
+{% macro two_proportion_z(cell_successes, cell_trials, all_successes, all_trials) -%}
+    case when ({{ cell_trials }}) > 0 and ({{ all_trials }}) - ({{ cell_trials }}) > 0
+              and ({{ all_successes }}) > 0 and ({{ all_successes }}) < ({{ all_trials }}) then
+        (
+            cast({{ cell_successes }} as {{ type_double() }}) / ({{ cell_trials }})
+            - cast(({{ all_successes }}) - ({{ cell_successes }}) as {{ type_double() }})
+              / (({{ all_trials }}) - ({{ cell_trials }}))
+        ) / sqrt(
+            (cast({{ all_successes }} as {{ type_double() }}) / ({{ all_trials }}))
+            * (1.0 - cast({{ all_successes }} as {{ type_double() }}) / ({{ all_trials }}))
+            * (1.0 / ({{ cell_trials }}) + 1.0 / (({{ all_trials }}) - ({{ cell_trials }})))
+        )
+    end
+{%- endmacro %}
+
+{#- Normal-approximation 95% interval of a mean: mean -/+ z sd / sqrt(n); NULL below 2 observations. -#}
+{% macro mean_ci_low(mean, sd, n) -%}
+    case when ({{ n }}) >= 2 then ({{ mean }}) - {{ wilson_z() }} * ({{ sd }}) / sqrt({{ n }}) end
+{%- endmacro %}
+
+{% macro mean_ci_high(mean, sd, n) -%}
+    case when ({{ n }}) >= 2 then ({{ mean }}) + {{ wilson_z() }} * ({{ sd }}) / sqrt({{ n }}) end
+{%- endmacro %}
+
+{#- Discount factor of a cash flow months_after months after the start, at var annual_discount_rate
+    compounded monthly in equivalent terms: (1 + annual_rate) ^ (-months_after / 12). -#}
+{% macro discount_factor(months_after) -%}
+    power(1.0 + {{ var('annual_discount_rate') }}, -cast({{ months_after }} as {{ type_double() }}) / 12.0)
+{%- endmacro %}
+
+{#- Whole calendar months from month_a to month_b (both first days of months). -#}
+{% macro months_between(month_a, month_b) -%}
+    {{ dbt.datediff(month_a, month_b, 'month') }}
+{%- endmacro %}
+
+{#- Sum of a monthly panel column over the `months` months before the current row (the current
+    month excluded); the panel must be dense (one row per account and month). -#}
+{% macro trailing_sum(column, months, partition='account_id') -%}
+    sum({{ column }}) over (partition by {{ partition }} order by month
+        rows between {{ months | int }} preceding and 1 preceding)
+{%- endmacro %}
+
+{#- Sum over the `months` months after the current row (the current month excluded). -#}
+{% macro leading_sum(column, months, partition='account_id') -%}
+    sum({{ column }}) over (partition by {{ partition }} order by month
+        rows between 1 following and {{ months | int }} following)
+{%- endmacro %}
+
+{#- Panel rows present in those windows: equals `months` only when the window is fully observed. -#}
+{% macro trailing_months(months, partition='account_id') -%}
+    count(*) over (partition by {{ partition }} order by month
+        rows between {{ months | int }} preceding and 1 preceding)
+{%- endmacro %}
+
+{% macro leading_months(months, partition='account_id') -%}
+    count(*) over (partition by {{ partition }} order by month
+        rows between 1 following and {{ months | int }} following)
+{%- endmacro %}

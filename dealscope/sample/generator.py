@@ -68,6 +68,7 @@ MEDIAN_LOG_EMPLOYEES = 5.0
 SD_LOG_EMPLOYEES = 1.6
 EXTRA_DEALS_PER_YEAR = 3.1
 AE_COUNT = 40
+AE_PLAN_ADHERENCE_SD = 1.5  # logit scale: how much AEs differ in steering deals onto targeted lines
 
 
 @dataclass(frozen=True)
@@ -84,7 +85,9 @@ class EffectSizes:
     eroding_log_revenue: float = -0.08  # + to log monthly revenue per trust-eroding event, from the event's month on
     building_log_revenue: float = 0.04  # + to log monthly revenue per trust-building event, from its month on
     eroding_margin_pct: float = -0.02  # + to gross margin share (revenue and deals) per trust-eroding event, from its month on
-    eroding_churn_hazard: float = 0.25  # monthly churn hazard x (1 + this) per trust-eroding event so far
+    # monthly churn hazard x (1 + this) per trust-eroding event so far; 0 in the default planted world so that
+    # the per-event effect on later revenue is the level effect alone (a known true value for calibration)
+    eroding_churn_hazard: float = 0.0
     escalation_chain_prob: tuple[float, float] = (0.45, 0.35)  # P(takeover | escalation), P(second source | takeover)
 
     @classmethod
@@ -168,9 +171,9 @@ def strategy_plan() -> pd.DataFrame:
         ("2021-04-01", "industry", "software", "target", None),
         ("2021-04-01", "industry", "financial_services", "target", None),
         ("2021-04-01", "industry", "public_sector", "avoid", None),
-        ("2021-04-01", "product_line", "Platform", "target", 1.0),
-        ("2021-04-01", "product_line", "analytics", "target", 1.5),
-        ("2021-04-01", "product_line", "services", "avoid", 0.5),
+        ("2021-04-01", "product_line", "Platform", "target", 2.0),
+        ("2021-04-01", "product_line", "analytics", "target", 3.0),
+        ("2021-04-01", "product_line", "services", "avoid", 1.0),
         ("2021-04-01", "region", "north_america", "target", 1.0),
         ("2021-04-01", "region", "emea", "target", 1.0),
         # version 2: pivot to healthcare and security, grow existing customers, stop selling training
@@ -181,10 +184,10 @@ def strategy_plan() -> pd.DataFrame:
         ("2023-07-01", "industry", "software", "target", 1.0),
         ("2023-07-01", "industry", "retail", "avoid", 1.0),
         ("2023-07-01", "industry", "defense", "avoid", 1.0),  # named in the plan, absent from the data
-        ("2023-07-01", "product_line", "security", "target", 2.0),
-        ("2023-07-01", "product_line", "Analytics", "target", 1.0),
-        ("2023-07-01", "product_line", "training", "avoid", 1.0),
-        ("2023-07-01", "deal_type", "expansion", "target", 1.0),
+        ("2023-07-01", "product_line", "security", "target", 3.0),
+        ("2023-07-01", "product_line", "Analytics", "target", 2.0),
+        ("2023-07-01", "product_line", "training", "avoid", 2.0),
+        ("2023-07-01", "deal_type", "expansion", "target", 2.0),
         ("2023-07-01", "region", "apac", "avoid", 0.5),
     ]
     plan = pd.DataFrame(rows, columns=list(CONTRACT_COLUMNS["strategy_plan"]))
@@ -316,7 +319,10 @@ def _make_deals(accounts: _Accounts, plan: pd.DataFrame, rng: np.random.Generato
     product_line = rng.choice(np.array(PRODUCT_LINES, dtype=object), n, p=PRODUCT_SHARES)
     version_days, version_targets = _target_product_lines(plan)
     version = np.searchsorted(version_days, created_day, side="right") - 1
-    steered = rng.random(n) < _sigmoid(-1.0 + 1.2 * size)
+    # Account executives differ in how closely they follow the plan (one adherence per AE, applied to
+    # the account's AE): alignment varies between accounts of the same size, segment and industry.
+    ae_plan_adherence = rng.normal(0.0, AE_PLAN_ADHERENCE_SD, AE_COUNT)
+    steered = rng.random(n) < _sigmoid(-1.0 + 1.2 * size + ae_plan_adherence[accounts.owner[account]])
     for number, (targets, weights) in enumerate(version_targets):
         rows = steered & (version == number)
         product_line[rows] = rng.choice(targets, int(rows.sum()), p=weights)
@@ -484,8 +490,10 @@ def _make_events(accounts: _Accounts, deals: _Deals, first_day: np.ndarray, has_
     n_accounts = len(first_day)
     snapshot = day_number(SNAPSHOT_DATE)
     span_days = np.where(has_deals, snapshot - first_day + 1, 0)
-    # account-level frailty: some relationships are simply rougher or warmer than their size suggests
-    eroding_frailty = rng.gamma(3.0, 1.0 / 3.0, n_accounts)
+    # account-level frailty: some relationships are simply warmer than their size suggests. Eroding events
+    # have none (only size and the escalation chain): an unobserved frailty would make early eroding events
+    # predict later ones, so their per-event effect on later value would not be identified from the data.
+    eroding_frailty = np.ones(n_accounts)
     building_frailty = rng.gamma(3.0, 1.0 / 3.0, n_accounts)
     rate = np.empty((n_accounts, len(EVENT_TYPES)))
     for column, event_type in enumerate(EVENT_TYPES):
@@ -561,14 +569,20 @@ def _sorted_keys(account: np.ndarray, time: np.ndarray) -> np.ndarray:
     return np.sort(account * KEY_SPAN + time)
 
 
+def _first_won_day(deals: _Deals, n_accounts: int) -> np.ndarray:
+    """Per account the earliest closed_at of a won deal (inf when never won): the customer relationship starts."""
+    won = deals.frame["stage"].to_numpy() == "won"
+    first_won_day = np.full(n_accounts, np.inf)
+    np.minimum.at(first_won_day, deals.account[won], deals.closed_day[won])
+    return first_won_day
+
+
 def _make_revenue(accounts: _Accounts, deals: _Deals, events: _Events, obs_alignment_for_effect: np.ndarray,
                   window_end_day: np.ndarray, effects: EffectSizes,
                   rng: np.random.Generator) -> tuple[pd.DataFrame, np.ndarray]:
     """Monthly revenue from the first won deal's month until churn or the snapshot month; returns (frame, churn month)."""
     n_accounts = len(accounts.size)
-    won = deals.frame["stage"].to_numpy() == "won"
-    first_won_day = np.full(n_accounts, np.inf)
-    np.minimum.at(first_won_day, deals.account[won], deals.closed_day[won])
+    first_won_day = _first_won_day(deals, n_accounts)
     customer = np.isfinite(first_won_day)
     start_month = np.where(customer, month_index(np.nan_to_num(first_won_day, posinf=0).astype(np.int64)), 0)
     last_month = month_index(np.array([day_number(SNAPSHOT_DATE)]))[0]
@@ -622,8 +636,14 @@ def _make_revenue(accounts: _Accounts, deals: _Deals, events: _Events, obs_align
 
 def _observation_truth(accounts: _Accounts, deals: _Deals, events: _Events, first_day: np.ndarray,
                        has_deals: np.ndarray, observation_months: int) -> pd.DataFrame:
+    """The window the effects act on: from the first deal to `observation_months` after the month the
+    account became a customer (its first won deal closed); never-won accounts have no window (NaT)."""
     n_accounts = len(first_day)
-    window_end = np.where(has_deals, add_months(first_day, observation_months), first_day)
+    first_won_day = _first_won_day(deals, n_accounts)
+    customer = np.isfinite(first_won_day)
+    customer_since = np.where(customer, month_start_day(month_index(np.where(customer, first_won_day, 0))), 0)
+    # never-won accounts get an empty window (end = first day) for the counts below
+    window_end = np.where(customer, add_months(customer_since, observation_months), first_day)
     in_window = deals.created_day < window_end[deals.account]  # every deal is on/after its account's first day
     aligned = in_window & ~np.isnan(deals.alignment)
     alignment_sum = np.bincount(deals.account[aligned], weights=deals.alignment[aligned], minlength=n_accounts)
@@ -635,7 +655,8 @@ def _observation_truth(accounts: _Accounts, deals: _Deals, events: _Events, firs
         {
             "account_id": accounts.frame["account_id"].to_numpy(),
             "first_deal_at": to_datetime(np.where(has_deals, first_day, np.nan)),
-            "obs_window_end": to_datetime(np.where(has_deals, window_end, np.nan)),
+            "customer_since": to_datetime(np.where(customer, customer_since, np.nan)),
+            "obs_window_end": to_datetime(np.where(customer, window_end, np.nan)),
             "obs_deals": np.bincount(deals.account[in_window], minlength=n_accounts),
             "obs_aligned_deals": aligned_count,
             "obs_mean_alignment": mean_alignment,
@@ -651,7 +672,9 @@ def generate_world_with_truth(
 ) -> tuple[dict[str, pd.DataFrame], pd.DataFrame]:
     """The five contract tables and, per account, the true quantities the effects were planted on.
 
-    Truth columns: account_id, first_deal_at, obs_window_end (exclusive), obs_deals, obs_aligned_deals,
+    Truth columns: account_id, first_deal_at, customer_since (month of the first won deal's close; NaT if
+    never won), obs_window_end (exclusive: customer_since + observation_months; NaT if never won), obs_deals,
+    obs_aligned_deals,
     obs_mean_alignment (NaN when no deal in the window has an alignment), obs_eroding_events,
     obs_building_events, log_employee_count (true, also where the export hides employee_count),
     churn_month (first month without revenue, NaT if none).

@@ -2,12 +2,17 @@
   One row per account with at least one deal: features from the account's
   observation window, outcome from the window that follows it.
 
-  Windows are aligned to calendar months so that no revenue month straddles the
-  boundary between observation and outcome:
+  The customer relationship starts when the account's first deal is won: every
+  account's outcome window starts the same number of months after that, so accounts
+  are compared at the same customer tenure. Accounts never won are not customers
+  (`is_customer` false, no windows): excluded from the tests and counted, a selection
+  made before any outcome. Windows are aligned to calendar months so that no revenue
+  month straddles the boundary between observation and outcome:
     anchor_date           = the account's first deal created_at
+    customer_since        = first day of the month of the first won deal's closed_at
     observation_start     = first day of the anchor's month
-    observation_end       = observation_start + observation_months   (exclusive)
-    outcome_end           = observation_end   + outcome_months       (exclusive)
+    observation_end       = customer_since + observation_months      (exclusive)
+    outcome_end           = observation_end + outcome_months         (exclusive)
   Deals and events count from anchor_date (inclusive) to observation_end (exclusive);
   revenue months from observation_start to observation_end. The outcome sums the
   months in [observation_end, outcome_end). A deal counts as won in the window only
@@ -17,7 +22,7 @@
 {{ config(materialized='table') }}
 
 {%- set observation_months = var('observation_months', 12) | int -%}
-{%- set outcome_months = var('outcome_months', 24) | int -%}
+{%- set outcome_months = var('outcome_months', 12) | int -%}
 {#- One count column per event type, named n_<polarity>__<event_type>; event types
     outside this list still count in the per-polarity totals. -#}
 {%- set event_types_by_polarity = var('ml_event_types', {
@@ -34,21 +39,25 @@ with deals as (
 ),
 
 anchors as (
-    select account_id, min(created_at) as anchor_date
+    select account_id,
+           min(created_at) as anchor_date,
+           min(case when is_won then closed_at end) as first_won_at
     from deals
     group by account_id
 ),
 
 anchor_months as (
     select account_id, anchor_date,
-           cast({{ dbt.date_trunc('month', 'anchor_date') }} as date) as observation_start
+           cast({{ dbt.date_trunc('month', 'anchor_date') }} as date) as observation_start,
+           cast({{ dbt.date_trunc('month', 'first_won_at') }} as date) as customer_since
     from anchors
 ),
 
 windows as (
-    select account_id, anchor_date, observation_start,
-           cast({{ dbt.dateadd('month', observation_months, 'observation_start') }} as date) as observation_end,
-           cast({{ dbt.dateadd('month', observation_months + outcome_months, 'observation_start') }} as date) as outcome_end
+    select account_id, anchor_date, observation_start, customer_since,
+           customer_since is not null as is_customer,
+           cast({{ dbt.dateadd('month', observation_months, 'customer_since') }} as date) as observation_end,
+           cast({{ dbt.dateadd('month', observation_months + outcome_months, 'customer_since') }} as date) as outcome_end
     from anchor_months
 ),
 
@@ -77,8 +86,8 @@ data_coverage as (
 
 observed_windows as (
     select
-        w.account_id, w.anchor_date, w.observation_start, w.observation_end, w.outcome_end,
-        c.data_last_month,
+        w.account_id, w.anchor_date, w.observation_start, w.customer_since, w.is_customer,
+        w.observation_end, w.outcome_end, c.data_last_month,
         -- observed when the outcome window's last month is on or before the data's last month
         coalesce(w.outcome_end <= cast({{ dbt.dateadd('month', 1, 'c.data_last_month') }} as date), false)
             as is_outcome_observed
@@ -148,8 +157,12 @@ assembled as (
         a.region,
         a.employee_count,
         case when a.employee_count is not null then ln(1 + a.employee_count) end as log_employee_count,
-        cast(extract(year from w.anchor_date) as integer) as cohort_year,
+        cast(extract(year from coalesce(w.customer_since, w.anchor_date)) as integer) as cohort_year,
         w.anchor_date,
+        w.customer_since,
+        w.is_customer,
+        -- months from the first deal to the first win: how long the account was a prospect (exposure)
+        {{ dbt.datediff('w.observation_start', 'w.customer_since', 'month') }} as months_to_first_win,
         w.observation_start,
         w.observation_end,
         w.outcome_end,

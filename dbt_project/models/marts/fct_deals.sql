@@ -45,7 +45,17 @@ select
     trust_events.trust_building_events,
     trust_events.competitive_events,
     cast(deals.competitor as {{ dbt.type_string() }}) as competitor,
-    cast(deals.loss_reason as {{ dbt.type_string() }}) as loss_reason
+    cast(deals.loss_reason as {{ dbt.type_string() }}) as loss_reason,
+    -- The value a closed deal adds to value_won / value_lost (win_loss, loss_drivers): the agreed
+    -- final_amount when won; the list_amount when lost (no price was agreed); NULL while open.
+    cast(case
+        when deals.is_won then coalesce(deals.final_amount, 0)
+        when deals.is_closed then 0
+    end as {{ type_double() }}) as won_value,
+    cast(case
+        when deals.is_won then 0
+        when deals.is_closed then deals.list_amount
+    end as {{ type_double() }}) as lost_value
 from deals
 inner join accounts
     on deals.account_id = accounts.account_id

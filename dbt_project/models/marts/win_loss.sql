@@ -16,7 +16,7 @@
 
 with closed_deals as (
     select * from {{ ref('fct_deals') }}
-    where stage in ('won', 'lost')
+    where is_closed
 ),
 
 deal_cells as (
@@ -25,8 +25,11 @@ deal_cells as (
         '{{ dimension }}' as dimension,
         {{ dimension_value(expression, null_label) }} as value,
         is_won,
-        final_amount,
-        list_amount
+        won_value,
+        lost_value,
+        list_amount,
+        discount_pct,
+        cycle_days
     from closed_deals
     {% if not loop.last %}union all{% endif %}
     {% endfor %}
@@ -39,10 +42,50 @@ cell_counts as (
         count(*) as deals_closed,
         sum(case when is_won then 1 else 0 end) as deals_won,
         sum(case when is_won then 0 else 1 end) as deals_lost,
-        coalesce(sum(case when is_won then final_amount end), 0) as value_won,
-        coalesce(sum(case when is_won then 0 else list_amount end), 0) as value_lost
+        coalesce(sum(won_value), 0) as value_won,
+        coalesce(sum(lost_value), 0) as value_lost,
+        coalesce(sum(case when is_won then list_amount end), 0) as won_list_value,
+        coalesce(sum(list_amount), 0) as closed_list_value,
+        avg(discount_pct) as avg_discount_pct,
+        {{ median('cycle_days') }} as median_cycle_days
     from deal_cells
     group by dimension, value
+),
+
+-- Every cell against the company's overall rate: a two-proportion z test of the cell against the
+-- rest of the closed deals (pooled), so "how surely" is a p-value.
+compared as (
+    select
+        cell_counts.*,
+        {{ win_rate('cell_counts.deals_won', 'cell_counts.deals_lost') }} as win_rate,
+        {{ win_rate('cell_counts.deals_won', 'cell_counts.deals_lost') }}
+            - {{ win_rate('overall.deals_won', 'overall.deals_lost') }} as win_rate_diff_vs_overall,
+        case when cell_counts.dimension <> 'overall' then
+            {{ two_proportion_z('cell_counts.deals_won', 'cell_counts.deals_closed',
+                                'overall.deals_won', 'overall.deals_closed') }}
+        end as diff_z,
+        -- 1.96 standard errors of (cell - overall) = (1 - n_cell / n_all) x SE(cell - rest):
+        -- the margin the gap must exceed to be sure at the 5% level.
+        {{ wilson_z() }} * (1.0 - cast(cell_counts.deals_closed as {{ type_double() }}) / overall.deals_closed)
+            * sqrt(
+                {{ ratio('overall.deals_won', 'overall.deals_closed') }}
+                * (1.0 - {{ ratio('overall.deals_won', 'overall.deals_closed') }})
+                * (1.0 / cell_counts.deals_closed
+                   + {{ ratio('1.0', 'overall.deals_closed - cell_counts.deals_closed') }})
+            ) as diff_margin_95
+    from cell_counts
+    cross join (select * from cell_counts where dimension = 'overall') as overall
+),
+
+assured as (
+    select
+        *,
+        -- The part of the gap that is sure at 95%: sign(gap) x max(|gap| - margin, 0); 0 when not
+        -- significant, NULL for the overall row and a dimension with a single value.
+        case when diff_z is not null then
+            sign(win_rate_diff_vs_overall) * greatest(abs(win_rate_diff_vs_overall) - diff_margin_95, 0)
+        end as assured_diff_vs_overall
+    from compared
 )
 
 select
@@ -51,10 +94,25 @@ select
     cast(deals_closed as bigint) as deals_closed,
     cast(deals_won as bigint) as deals_won,
     cast(deals_lost as bigint) as deals_lost,
-    cast({{ win_rate('deals_won', 'deals_lost') }} as {{ type_double() }}) as win_rate,
+    cast(win_rate as {{ type_double() }}) as win_rate,
     cast({{ wilson_low('deals_won', 'deals_closed') }} as {{ type_double() }}) as win_rate_ci_low,
     cast({{ wilson_high('deals_won', 'deals_closed') }} as {{ type_double() }}) as win_rate_ci_high,
     cast(value_won as {{ type_double() }}) as value_won,
     cast(value_lost as {{ type_double() }}) as value_lost,
-    deals_closed < {{ var('min_closed_deals') }} as is_small_sample
-from cell_counts
+    deals_closed < {{ var('min_closed_deals') }} as is_small_sample,
+    cast({{ value_win_rate('won_list_value', 'closed_list_value') }} as {{ type_double() }}) as value_win_rate,
+    cast(avg_discount_pct as {{ type_double() }}) as avg_discount_pct,
+    cast(median_cycle_days as {{ type_double() }}) as median_cycle_days,
+    cast({{ deal_velocity('deals_closed', 'win_rate', 'value_won', 'deals_won', 'median_cycle_days') }}
+        as {{ type_double() }}) as deal_velocity,
+    cast(win_rate_diff_vs_overall as {{ type_double() }}) as win_rate_diff_vs_overall,
+    cast(diff_z as {{ type_double() }}) as diff_z,
+    cast({{ two_sided_p_value('diff_z') }} as {{ type_double() }}) as diff_p_value,
+    cast(assured_diff_vs_overall as {{ type_double() }}) as assured_diff_vs_overall,
+    -- 1 = the most surely established strength of the dimension, last = the most surely established
+    -- weakness: by assured_diff_vs_overall, then by diff_z (ties among non-significant cells).
+    cast(rank() over (
+        partition by dimension
+        order by assured_diff_vs_overall desc nulls last, diff_z desc nulls last
+    ) as bigint) as strength_rank
+from assured

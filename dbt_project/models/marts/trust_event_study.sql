@@ -1,0 +1,219 @@
+{#- Event study with matched comparison accounts (difference in differences), per event type and
+    per polarity (event_type 'any'). Method (docs/metrics.md):
+    - treated account: its first event of the type; anchor = that event's calendar month m0;
+    - windows: the var event_window_months (W) months before m0 and the W months after it (m0 in
+      neither), values from int_account_event_windows (NULL when a window is not fully observed or
+      holds no deal to measure);
+    - comparison accounts: same segment, no event of the type in months [m0 - W, m0 + W], measured
+      at the same anchor month m0; their mean change is the treated account's counterfactual change
+      (computed as segment totals minus the accounts with such an event, so the cost grows with
+      the number of events, not cells x accounts);
+    - per treated account d = (after - before) - mean comparison (after - before) in its cell;
+      difference_in_differences = mean d; interval = mean d -/+ 1.96 sd(d) / sqrt(n) (normal
+      approximation over treated accounts; the comparison means' own sampling error is not added).
+    Only established account-months count (int_account_event_windows.is_established: the first deal
+    was created by the start of the before window), so a change is not just the relationship
+    starting. Treated accounts with no comparison account measured in their cell are left out. -#}
+{%- set window_months = var('event_window_months') | int -%}
+{%- set metrics = ['gross_margin_pct', 'discount_pct', 'win_rate', 'cycle_days', 'monthly_revenue'] -%}
+
+with events as (
+    select * from {{ ref('stg_negotiation_events') }}
+    where polarity is not null
+),
+
+accounts as (
+    select account_id, segment from {{ ref('stg_accounts') }}
+),
+
+windows as (
+    select * from {{ ref('int_account_event_windows') }}
+    where is_established
+),
+
+-- every event under its own type and under its polarity
+event_keys as (
+    select account_id, event_type, polarity,
+           cast({{ dbt.date_trunc('month', 'occurred_at') }} as date) as event_month
+    from events
+    union all
+    select account_id, 'any', polarity,
+           cast({{ dbt.date_trunc('month', 'occurred_at') }} as date)
+    from events
+),
+
+treated as (
+    select
+        event_keys.event_type,
+        event_keys.polarity,
+        event_keys.account_id,
+        accounts.segment,
+        min(event_keys.event_month) as anchor_month
+    from event_keys
+    inner join accounts
+        on event_keys.account_id = accounts.account_id
+    group by 1, 2, 3, 4
+),
+
+cells as (
+    select distinct event_type, polarity, segment, anchor_month from treated
+),
+
+-- Comparison means by subtraction, so the cost grows with events, not cells x accounts:
+-- (all established accounts of the segment at the anchor month) minus (those with an event of
+-- the key within W months of it).
+segment_totals as (
+    select
+        segment,
+        anchor_month,
+        {% for metric in metrics %}
+        sum(case when after_{{ metric }} is not null then before_{{ metric }} end) as before_sum_{{ metric }},
+        sum(case when before_{{ metric }} is not null then after_{{ metric }} end) as after_sum_{{ metric }},
+        count(after_{{ metric }} - before_{{ metric }}) as accounts_{{ metric }}{{ ',' if not loop.last }}
+        {% endfor %}
+    from windows
+    group by 1, 2
+),
+
+excluded_members as (
+    select distinct
+        cells.event_type,
+        cells.polarity,
+        cells.segment,
+        cells.anchor_month,
+        event_keys.account_id
+    from cells
+    inner join event_keys
+        on cells.event_type = event_keys.event_type
+        and cells.polarity = event_keys.polarity
+        and event_keys.event_month >= {{ dbt.dateadd('month', -window_months, 'cells.anchor_month') }}
+        and event_keys.event_month <= {{ dbt.dateadd('month', window_months, 'cells.anchor_month') }}
+),
+
+excluded_totals as (
+    select
+        excluded_members.event_type,
+        excluded_members.polarity,
+        excluded_members.segment,
+        excluded_members.anchor_month,
+        {% for metric in metrics %}
+        sum(case when windows.after_{{ metric }} is not null then windows.before_{{ metric }} end) as before_sum_{{ metric }},
+        sum(case when windows.before_{{ metric }} is not null then windows.after_{{ metric }} end) as after_sum_{{ metric }},
+        count(windows.after_{{ metric }} - windows.before_{{ metric }}) as accounts_{{ metric }}{{ ',' if not loop.last }}
+        {% endfor %}
+    from excluded_members
+    inner join windows
+        on excluded_members.account_id = windows.account_id
+        and excluded_members.anchor_month = windows.anchor_month
+        and excluded_members.segment = windows.segment
+    group by 1, 2, 3, 4
+),
+
+comparison_cells as (
+    select
+        cells.event_type,
+        cells.polarity,
+        cells.segment,
+        cells.anchor_month,
+        {% for metric in metrics %}
+        {{ ratio('segment_totals.before_sum_' ~ metric ~ ' - coalesce(excluded_totals.before_sum_' ~ metric ~ ', 0)',
+                 'segment_totals.accounts_' ~ metric ~ ' - coalesce(excluded_totals.accounts_' ~ metric ~ ', 0)') }} as before_{{ metric }},
+        {{ ratio('segment_totals.after_sum_' ~ metric ~ ' - coalesce(excluded_totals.after_sum_' ~ metric ~ ', 0)',
+                 'segment_totals.accounts_' ~ metric ~ ' - coalesce(excluded_totals.accounts_' ~ metric ~ ', 0)') }} as after_{{ metric }},
+        segment_totals.accounts_{{ metric }} - coalesce(excluded_totals.accounts_{{ metric }}, 0) as accounts_{{ metric }}{{ ',' if not loop.last }}
+        {% endfor %}
+    from cells
+    inner join segment_totals
+        on cells.segment = segment_totals.segment
+        and cells.anchor_month = segment_totals.anchor_month
+    left join excluded_totals
+        on cells.event_type = excluded_totals.event_type
+        and cells.polarity = excluded_totals.polarity
+        and cells.segment = excluded_totals.segment
+        and cells.anchor_month = excluded_totals.anchor_month
+),
+
+treated_changes as (
+    {% for metric in metrics %}
+    select
+        treated.event_type,
+        treated.polarity,
+        '{{ metric }}' as metric,
+        treated.account_id,
+        windows.before_{{ metric }} as treated_before,
+        windows.after_{{ metric }} as treated_after,
+        comparison_cells.before_{{ metric }} as comparison_before,
+        comparison_cells.after_{{ metric }} as comparison_after,
+        treated.segment,
+        treated.anchor_month,
+        comparison_cells.accounts_{{ metric }} as cell_comparison_accounts
+    from treated
+    inner join windows
+        on treated.account_id = windows.account_id
+        and treated.anchor_month = windows.anchor_month
+    inner join comparison_cells
+        on treated.event_type = comparison_cells.event_type
+        and treated.polarity = comparison_cells.polarity
+        and treated.segment = comparison_cells.segment
+        and treated.anchor_month = comparison_cells.anchor_month
+    where windows.before_{{ metric }} is not null
+      and windows.after_{{ metric }} is not null
+      and comparison_cells.accounts_{{ metric }} > 0
+    {% if not loop.last %}union all{% endif %}
+    {% endfor %}
+),
+
+estimates as (
+    select
+        event_type,
+        polarity,
+        metric,
+        count(*) as treated_accounts,
+        avg(treated_before) as treated_before,
+        avg(treated_after) as treated_after,
+        avg(comparison_before) as comparison_before,
+        avg(comparison_after) as comparison_after,
+        avg((treated_after - treated_before) - (comparison_after - comparison_before)) as difference_in_differences,
+        stddev_samp((treated_after - treated_before) - (comparison_after - comparison_before)) as sd_difference
+    from treated_changes
+    group by 1, 2, 3
+),
+
+-- comparison accounts measured in the cells the treated accounts used, summed over those cells
+-- (an account serving as comparison at two anchor months counts twice)
+comparison_accounts as (
+    select event_type, polarity, metric, sum(cell_comparison_accounts) as comparison_accounts
+    from (
+        select distinct event_type, polarity, metric, segment, anchor_month, cell_comparison_accounts
+        from treated_changes
+    ) as used_cells
+    group by 1, 2, 3
+),
+
+sides as (
+    select 'before' as window_side union all select 'after'
+)
+
+select
+    cast(estimates.event_type as {{ dbt.type_string() }}) as event_type,
+    cast(estimates.polarity as {{ dbt.type_string() }}) as polarity,
+    cast(estimates.metric as {{ dbt.type_string() }}) as metric,
+    cast(sides.window_side as {{ dbt.type_string() }}) as {{ adapter.quote('window') }},
+    cast(estimates.treated_accounts as bigint) as treated_accounts,
+    cast(case sides.window_side when 'before' then estimates.treated_before else estimates.treated_after end
+        as {{ type_double() }}) as treated_value,
+    cast(coalesce(comparison_accounts.comparison_accounts, 0) as bigint) as comparison_accounts,
+    cast(case sides.window_side when 'before' then estimates.comparison_before else estimates.comparison_after end
+        as {{ type_double() }}) as comparison_value,
+    cast(estimates.difference_in_differences as {{ type_double() }}) as difference_in_differences,
+    cast({{ mean_ci_low('estimates.difference_in_differences', 'estimates.sd_difference', 'estimates.treated_accounts') }}
+        as {{ type_double() }}) as ci_low,
+    cast({{ mean_ci_high('estimates.difference_in_differences', 'estimates.sd_difference', 'estimates.treated_accounts') }}
+        as {{ type_double() }}) as ci_high,
+    {{ window_months }} as window_months
+from estimates
+cross join sides
+left join comparison_accounts
+    on estimates.event_type = comparison_accounts.event_type
+    and estimates.polarity = comparison_accounts.polarity
+    and estimates.metric = comparison_accounts.metric
