@@ -445,12 +445,32 @@ def first_column(frame: pd.DataFrame, *candidates: str) -> str | None:
 
 def hypothesis_table(tests: pd.DataFrame) -> pd.DataFrame:
     """Text columns first (they wrap); hypotheses by their readable names."""
-    kept = [c for c in ("hypothesis", "test", "unit", "estimate", "ci_low", "ci_high", "p_value",
+    # The unit is long: it is in each verdict sentence below the table, not in a column.
+    kept = [c for c in ("hypothesis", "test", "estimate", "ci_low", "ci_high", "p_value",
                         "p_value_holm", "n_accounts", "supported") if tests[c].notna().any()]
     readable = tests.assign(hypothesis=tests["hypothesis"].map(text.readable),
                             test=tests["test"].astype("string").str.replace("_", " "))
     return text.format_frame(readable.loc[:, kept], {"estimate": "number", "ci_low": "number",
                                                      "ci_high": "number"})
+
+
+# Calibration measures drawn when the statistics stage's table has them (issue 4 names).
+CALIBRATION_MEASURES = ("supported_rate", "rejection_rate", "two_sided_rejection_rate", "coverage",
+                        "power")
+
+
+def interval_columns(frame: pd.DataFrame, measure: str) -> tuple[pd.Series | None, pd.Series | None]:
+    """A measure's 95% interval: `<measure>_ci_low/_high`, `<stem>_ci_low/_high` (stem without
+    '_rate'), or a two-element `<stem>_ci` column; (None, None) when there is none."""
+    stem = measure.removesuffix("_rate")
+    for base in (measure, stem):
+        if f"{base}_ci_low" in frame and f"{base}_ci_high" in frame:
+            return frame[f"{base}_ci_low"], frame[f"{base}_ci_high"]
+    pair = next((c for c in (f"{measure}_ci", f"{stem}_ci") if c in frame), None)
+    if pair is not None and frame[pair].map(lambda v: hasattr(v, "__len__") and len(v) == 2).all():
+        bounds = pd.DataFrame(frame[pair].map(list).tolist(), index=frame.index)
+        return bounds[0].astype("float64"), bounds[1].astype("float64")
+    return None, None
 
 
 def evidence_page(data: SiteData) -> str:
@@ -463,7 +483,8 @@ def evidence_page(data: SiteData) -> str:
                  "industry, region, size, early revenue) decide the verdict; predictive value is "
                  "the out-of-fold R\u00b2 the block adds over the baseline.</p>")
         page.figure(figures.hypothesis_forest_figure(tests))
-        page.add(table_html(hypothesis_table(tests), text_columns=3, table_id="hypothesis-table"))
+        page.add(table_html(hypothesis_table(tests), text_columns=2, table_id="hypothesis-table"))
+        page.add('<p class="muted">Units: see each verdict below.</p>')
     else:
         page.add(unavailable_html(Unavailable("main.hypothesis_tests",
                                               "main.hypothesis_tests holds no estimates"),
@@ -489,18 +510,28 @@ def evidence_page(data: SiteData) -> str:
 
     def draw_calibration(calibration: pd.DataFrame) -> None:
         source = calibration.attrs.get("table", "")
-        rate = first_column(calibration, "rejection_rate", "coverage", "rate", "power")
         group_cols = [c for c in ("world", "scenario", "hypothesis", "test", "metric")
                       if c in calibration.columns]
-        page.add(f'<p class="muted">From {esc(source)}.</p>')
-        if rate is not None and group_cols:
+        page.add(f'<p class="muted">From {esc(source)}. Rejection rates in the no-effect world '
+                 "should be near 5%; in worlds with planted effects the rejection rate is the "
+                 "power, and 95% intervals should cover the true effect about 95% of the time.</p>")
+        measures = [c for c in CALIBRATION_MEASURES if c in calibration.columns][:3]
+        if group_cols and measures:
             labelled = calibration.assign(
                 label=calibration[group_cols].astype(str).agg(" / ".join, axis=1))
-            low = first_column(calibration, f"{rate}_ci_low", "ci_low")
-            high = first_column(calibration, f"{rate}_ci_high", "ci_high")
-            page.figure(figures.calibration_figure(labelled, "label", rate, low, high, "label",
-                                                   None, f"Calibration: {rate.replace('_', ' ')}"))
-        page.add(table_html(text.format_frame(calibration), text_columns=2, table_id="calibration-table"))
+            for measure in measures:
+                low, high = interval_columns(labelled, measure)
+                labelled_with_ci = labelled.assign(**{f"{measure}__low": low, f"{measure}__high": high})
+                page.figure(figures.calibration_figure(
+                    labelled_with_ci, "label", measure,
+                    f"{measure}__low" if low is not None else None,
+                    f"{measure}__high" if high is not None else None, "label",
+                    0.95 if "coverage" in measure else 0.05,
+                    f"Calibration: {measure.replace('_', ' ')}"))
+        plain = calibration.loc[:, [c for c in calibration.columns
+                                    if not calibration[c].map(lambda v: isinstance(v, (list, tuple))).any()]]
+        page.add(table_html(text.format_frame(plain), text_columns=len(group_cols) or 1,
+                            table_id="calibration-table"))
 
     page.section("Calibration: do the tests keep their promises?", data.calibration,
                  "the calibration results (simulation study)", draw_calibration)

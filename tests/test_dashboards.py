@@ -203,10 +203,11 @@ CREATE TABLE main.cohort_retention AS SELECT * FROM (VALUES
 -- The statistics stage's results (issue 4; names discovered by prefix).
 CREATE SCHEMA IF NOT EXISTS analytics;
 CREATE TABLE analytics.calibration_results AS SELECT * FROM (VALUES
-    ('null', 'adjusted_effect', 0.048, 0.031, 0.073, 200),
-    ('null', 'predictive_value', 0.055, 0.035, 0.082, 200),
-    ('planted', 'adjusted_effect', 0.91, 0.86, 0.94, 200)
-) AS t(world, test, rejection_rate, rejection_rate_ci_low, rejection_rate_ci_high, n_worlds);
+    ('null', 'H1_strategic_alignment', 200, 0.0, 0.048, 0.031, 0.073, 0.955, 0.917, 0.976),
+    ('null', 'H2_trust_eroding_events', 200, 0.0, 0.055, 0.035, 0.082, 0.94, 0.898, 0.966),
+    ('planted', 'H1_strategic_alignment', 200, 0.4, 0.91, 0.86, 0.94, 0.93, 0.886, 0.958)
+) AS t(world, hypothesis, worlds, truth, supported_rate, supported_rate_ci_low,
+       supported_rate_ci_high, coverage, coverage_ci_low, coverage_ci_high);
 
 CREATE TABLE analytics.account_value_forecast AS SELECT
     'A' || i::VARCHAR AS account_id, 1000.0 * i AS predicted_value, 700.0 * i AS predicted_low,
@@ -333,10 +334,11 @@ def test_every_section_is_drawn_when_every_table_is_there(built_site):
     assert all('class="unavailable"' not in page for page in html.values())
     # Charts per page: rejections; win rate, strengths, loss drivers, trend, loss trend;
     # band win rate, band outcomes; event study, DiD forest, escalation, histogram, scatter,
-    # cohorts; forest, null distribution, calibration, predicted vs actual.
+    # cohorts; forest, null distribution, calibration (rejection rate, coverage), predicted
+    # vs actual.
     counts = {name: page.count("Plotly.newPlot(") for name, page in html.items()}
     assert counts == {"index.html": 1, "win_loss.html": 5, "strategic_fit.html": 2,
-                      "trust.html": 6, "evidence.html": 4}
+                      "trust.html": 6, "evidence.html": 5}
 
 
 # --- numbers against the warehouse -----------------------------------------------------------
@@ -674,6 +676,18 @@ def test_alignment_scatter_leaves_out_accounts_without_alignment(site_data):
     figure = figures.alignment_value_figure(accounts)
     assert sum(len(trace.x) for trace in figure.data) == accounts["mean_alignment"].notna().sum()
     assert "1 accounts without alignment" in figure.layout.title.subtitle.text
+
+
+def test_calibration_rates_are_drawn_with_their_intervals(site_data):
+    calibration = site_data.calibration
+    low, high = pages.interval_columns(calibration, "supported_rate")
+    assert list(low) == list(calibration["supported_rate_ci_low"])
+    as_pairs = calibration.assign(coverage_ci=[[lo, hi] for lo, hi in zip(
+        calibration["coverage_ci_low"], calibration["coverage_ci_high"])]).drop(
+        columns=["coverage_ci_low", "coverage_ci_high"])
+    low, high = pages.interval_columns(as_pairs, "coverage")
+    assert list(high) == list(calibration["coverage_ci_high"])
+    assert pages.interval_columns(calibration, "worlds") == (None, None)
 
 
 def test_dashboards_do_not_import_dagster():

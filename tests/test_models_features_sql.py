@@ -15,6 +15,7 @@ import sys
 from pathlib import Path
 
 import duckdb
+import pandas as pd
 import pytest
 
 from models.features import build_feature_blocks, read_account_features
@@ -34,17 +35,20 @@ create table fixtures.accounts as select * from (values
 ) as t(account_id, segment, industry, region, employee_count, created_at);
 
 create table fixtures.deals as select * from (values
-    -- A: anchor 2022-03-15, observation window [2022-03-15, 2023-03-01)
-    ('a1', 'A', date '2022-03-15', date '2022-06-01', 'won', true, 100.0, 120.0, 0.5, true),
+    -- A: anchor 2022-03-15, first win closes 2022-03-20 (customer since 2022-03), observation
+    -- window [2022-03-15, 2023-03-01), outcome window [2023-03-01, 2024-03-01)
+    ('a1', 'A', date '2022-03-15', date '2022-03-20', 'won', true, 100.0, 120.0, 0.5, true),
     ('a2', 'A', date '2022-12-20', date '2023-04-01', 'won', true, 1000.0, 1000.0, -0.5, false),
     ('a3', 'A', date '2023-03-01', date '2023-05-01', 'won', true, 5000.0, 5000.0, 1.0, true),
     ('a4', 'A', date '2022-05-01', null, 'open', false, null, 50.0, null, false),
-    -- B: anchor 2024-01-10, no score, censored
+    -- B: anchor 2024-01-10, no score, never won: not a customer, no windows
     ('b1', 'B', date '2024-01-10', null, 'open', false, null, 10.0, null, false),
-    -- D: outcome window ends exactly with the data's last month (observed)
-    ('d1', 'D', date '2022-07-05', date '2022-07-20', 'lost', false, null, 10.0, 0.25, false),
-    -- E: outcome window ends one month after it (censored)
-    ('e1', 'E', date '2022-08-01', date '2022-08-20', 'lost', false, null, 10.0, 0.75, false)
+    -- D: a lost deal, then the first win in 2023-07: outcome window [2024-07, 2025-07) ends
+    -- exactly with the data's last month (observed)
+    ('d0', 'D', date '2023-01-05', date '2023-02-20', 'lost', false, null, 10.0, 0.25, false),
+    ('d1', 'D', date '2023-07-05', date '2023-07-20', 'won', true, 10.0, 10.0, 0.25, false),
+    -- E: first win in 2023-08: the outcome window ends one month after the data (censored)
+    ('e1', 'E', date '2023-08-01', date '2023-08-20', 'won', true, 10.0, 10.0, 0.75, false)
 ) as t(deal_id, account_id, created_at, closed_at, stage, is_won, final_amount, list_amount,
        alignment_score, flagged_strategic);
 
@@ -62,8 +66,8 @@ create table fixtures.account_monthly_value as select * from (values
     ('A', date '2022-03-01', 10.0, -5.0),
     ('A', date '2023-02-01', 20.0, 4.0),
     ('A', date '2023-03-01', 100.0, 30.0),
-    ('A', date '2025-02-01', 200.0, -50.0),
-    ('A', date '2025-03-01', 5000.0, 5000.0),
+    ('A', date '2024-02-01', 200.0, -50.0),
+    ('A', date '2024-03-01', 5000.0, 5000.0),
     ('D', date '2025-06-01', 7.0, 1.0),
     -- after the as-of month: not covered, so the data's last month is the as-of month 2025-06
     ('D', date '2025-07-01', 70.0, 10.0)
@@ -165,7 +169,7 @@ def test_revenue_windows_and_outcome(rows: dict[str, dict]) -> None:
     assert a["early_revenue"] == pytest.approx(30.0)  # 2022-03 + 2023-02; 2022-02 precedes the window
     assert a["early_gross_margin"] == pytest.approx(-1.0)
     assert a["is_outcome_observed"]
-    assert a["outcome_revenue"] == pytest.approx(300.0)  # 2023-03 .. 2025-02; 2025-03 is after it
+    assert a["outcome_revenue"] == pytest.approx(300.0)  # 2023-03 .. 2024-02; 2024-03 is after it
     assert a["outcome_gross_margin"] == pytest.approx(-20.0)
 
 
@@ -179,6 +183,19 @@ def test_censoring_flag_and_null_outcome(rows: dict[str, dict]) -> None:
     assert rows["E"]["outcome_revenue"] is None or math.isnan(rows["E"]["outcome_revenue"])
 
 
+def test_windows_start_at_the_first_win_and_never_won_accounts_have_none(rows: dict[str, dict]) -> None:
+    d = rows["D"]
+    assert str(d["anchor_date"])[:10] == "2023-01-05"  # the lost deal: features count from here
+    assert str(d["customer_since"])[:10] == "2023-07-01"
+    assert str(d["observation_end"])[:10] == "2024-07-01"  # customer_since + 12 months
+    assert str(d["outcome_end"])[:10] == "2025-07-01"  # + 12 more
+    assert d["months_to_first_win"] == 6 and d["deals_created"] == 2
+    assert rows["A"]["months_to_first_win"] == 0 and rows["A"]["is_customer"]
+    b = rows["B"]
+    assert not b["is_customer"] and pd.isna(b["customer_since"])
+    assert pd.isna(b["observation_end"]) and b["deals_created"] == 0 and not b["is_outcome_observed"]
+
+
 def test_controls(rows: dict[str, dict]) -> None:
     assert rows["A"]["log_employee_count"] == pytest.approx(math.log(1000))
     assert rows["A"]["cohort_year"] == 2022
@@ -188,9 +205,10 @@ def test_controls(rows: dict[str, dict]) -> None:
     assert b["n_deals_scored"] == 0
 
 
-def test_python_reader_excludes_and_counts_censored(built_db: Path) -> None:
+def test_python_reader_excludes_and_counts_censored_and_non_customers(built_db: Path) -> None:
     with duckdb.connect(str(built_db), read_only=True) as con:
         features = read_account_features(con)
     blocks = build_feature_blocks(features)
-    assert blocks.n_excluded_censored == 2  # B and E
+    assert blocks.n_excluded_censored == 1  # E
+    assert blocks.n_excluded_not_customer == 1  # B
     assert sorted(blocks.account_ids) == ["A", "D"]
