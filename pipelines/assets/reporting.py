@@ -5,14 +5,14 @@ import dagster as dg
 
 from dashboards import build_site
 from dealscope import warehouse as warehouse_files
+from pipelines.assets.analysis import hypothesis_tests
+from pipelines.assets.transform import dealscope_dbt_models
 from pipelines.resources import WarehouseResource
-
-MARTS = [["main", "fct_deals"], ["main", "win_loss"], ["main", "account_value"], ["main", "hypothesis_tests"]]
 
 
 @dg.asset(
     group_name="reporting",
-    deps=[dg.AssetKey(key) for key in MARTS],
+    deps=[dealscope_dbt_models, hypothesis_tests],  # every mart the pages read, and the statistics
     description="Self-contained Plotly pages (one shared plotly.min.js beside them; no network needed).",
 )
 def dashboards(context: dg.AssetExecutionContext, warehouse: WarehouseResource) -> dg.MaterializeResult:
