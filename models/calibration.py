@@ -141,20 +141,27 @@ def summarize(runs: pd.DataFrame) -> pd.DataFrame:
         rejected = int((valid["p_value"] < 0.05).sum())
         covered = int(((valid["ci_low"] <= valid["truth"]) & (valid["truth"] <= valid["ci_high"])).sum())
         truth = float(valid["truth"].iloc[0]) if n else float("nan")
+        supported_ci, rejection_ci, coverage_ci = (wilson_interval(supported, n), wilson_interval(rejected, n),
+                                                   wilson_interval(covered, n))
         out.append({
             "world": world, "hypothesis": hypothesis, "worlds": n, "truth": truth,
             "supported_rate": supported / n if n else float("nan"),
-            "supported_ci": wilson_interval(supported, n),
+            "supported_rate_ci_low": supported_ci[0], "supported_rate_ci_high": supported_ci[1],
             "two_sided_rejection_rate": rejected / n if n else float("nan"),
-            "two_sided_rejection_ci": wilson_interval(rejected, n),
+            "two_sided_rejection_rate_ci_low": rejection_ci[0], "two_sided_rejection_rate_ci_high": rejection_ci[1],
             "coverage": covered / n if n else float("nan"),
-            "coverage_ci": wilson_interval(covered, n),
+            "coverage_ci_low": coverage_ci[0], "coverage_ci_high": coverage_ci[1],
             "mean_estimate": float(valid["estimate"].mean()),
             "bias_adjusted": float(valid["estimate"].mean() - truth),
             "sd_estimate": float(valid["estimate"].std(ddof=1)) if n > 1 else float("nan"),
             "bias_naive": float(valid["naive_estimate"].mean() - truth),
         })
     return pd.DataFrame(out)
+
+
+def read_runs(path: Path) -> pd.DataFrame:
+    """A runs CSV written by `main --out`; the world name "null" must stay a string, not NaN."""
+    return pd.read_csv(path, keep_default_na=False, na_values=[""])
 
 
 @dataclass(frozen=True)
@@ -180,7 +187,13 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--accounts", type=int, default=2000, help="accounts per world")
     parser.add_argument("--first-seed", type=int, default=1000)
     parser.add_argument("--out", type=Path, default=None, help="CSV of every world's rows")
+    parser.add_argument("--summarize", type=Path, default=None,
+                        help="only summarise a runs CSV written by an earlier --out (e.g. several batches)")
     args = parser.parse_args(argv)
+    if args.summarize is not None:
+        with pd.option_context("display.width", 250, "display.max_columns", 30):
+            print(summarize(read_runs(args.summarize)).to_string(index=False))
+        return 0
     result = run_study(args.worlds, args.accounts, args.first_seed)
     if args.out is not None:
         result.runs.to_csv(args.out, index=False)

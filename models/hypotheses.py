@@ -3,11 +3,13 @@ negotiation events (H2) lower, an account's later value?
 
 Two questions per hypothesis, answered on the same uncensored accounts:
 
-* adjusted effect: partialling-out double machine learning (Robinson 1988;
-  Chernozhukov et al. 2018). Outcome and treatment are each residualised on the
-  controls with a flexible learner, cross-fitted on account-grouped folds; the effect
-  is the OLS slope of outcome residuals on treatment residuals, with an HC1
-  heteroskedasticity-robust standard error. `supported` comes from this test.
+* adjusted effect: double machine learning with cross-fitting on account-grouped folds
+  (Chernozhukov et al. 2018). For revenue (default) a proportional effect in levels, zeros
+  included: the multiplicative partially linear model E[Y | D, X] = exp(theta D) h(X),
+  solved from a Neyman-orthogonal moment (`ProportionalEffect`). For the other outcomes
+  Robinson's partialling-out: outcome and treatment residualised on the controls, OLS
+  slope of residual on residual, HC1 standard error (`PartiallingOutEffect`).
+  `supported` comes from this test.
 * predictive value: out-of-fold R^2 of baseline vs baseline + the hypothesis's block
   on identical grouped folds (repeated), tested with the Nadeau-Bengio corrected
   resampled t-test (one-sided: the block adds R^2).
@@ -57,7 +59,8 @@ SIGNED_LOG_COLUMNS: tuple[str, ...] = ("value_won", "early_revenue", "early_gros
 OTHER_TRUST_ERODING = "n_other_trust_eroding_events"
 MIN_ACCOUNTS_PER_FOLD = 4
 OUTCOME_UNITS: dict[str, str] = {
-    "revenue": "log of the ratio of expected outcome-window revenue (zeros included; 100*(exp(x)-1) = % change)",
+    "revenue": ("log of expected outcome-window revenue (a proportional effect, zeros included; "
+                "100*(exp(x)-1) = % change)"),
     "gross_margin": "sign(m)*log(1 + |m|) of outcome-window gross margin m",
     "any_revenue": "probability of any outcome-window revenue",
 }
@@ -217,7 +220,8 @@ def make_level_learner(categorical: list[str], numeric: list[str]) -> Pipeline:
          ("numeric", numeric_steps, numeric)],
         verbose_feature_names_out=False,
     )
-    return Pipeline([("preprocess", preprocess), ("model", PoissonRegressor(alpha=1e-3, solver="newton-cholesky", max_iter=100))])
+    model = PoissonRegressor(alpha=1e-3, solver="newton-cholesky", max_iter=100)  # ~6 Newton steps
+    return Pipeline([("preprocess", preprocess), ("model", model)])
 
 
 class ProportionalEffect(BaseEstimator):
@@ -235,8 +239,9 @@ class ProportionalEffect(BaseEstimator):
     Any h(X) that differs from the true one by a factor depending on X only leaves the equation
     unbiased (E[D - m(X) | X] = 0). So h is first fitted as E[Y | X] (a log-link learner), giving a
     consistent theta_1; then refitted once on Y exp(-theta_1 D), which brings the factor close to 1
-    (less variance), and theta re-solved. No further iteration is needed for consistency. Cross-fitting on `groups` folds, repeated `n_repeats`
-    times (median), and a sandwich standard error, as `PartiallingOutEffect`.
+    (less variance), and theta re-solved. No further iteration is needed for consistency.
+    Cross-fitting on `groups` folds, repeated `n_repeats` times (median), and a sandwich
+    standard error, as `PartiallingOutEffect`.
     """
 
     def __init__(self, outcome_learner: Pipeline, treatment_learner: Pipeline, n_splits: int = 5,

@@ -215,23 +215,31 @@ def test_deals_before_the_first_plan_have_no_alignment(small_world) -> None:
 
 def test_truth_table_matches_the_exported_tables(small_world) -> None:
     frames, truth = small_world
-    assert {"account_id", "first_deal_at", "obs_mean_alignment", "obs_eroding_events", "obs_building_events",
-            "log_employee_count"} <= set(truth.columns)
+    assert {"account_id", "first_deal_at", "customer_since", "obs_window_end", "obs_mean_alignment",
+            "obs_eroding_events", "obs_building_events", "log_employee_count"} <= set(truth.columns)
     deals = deals_with_account_dimensions(frames)
     deals["alignment"] = strategic_alignment(deals, frames["strategy_plan"]).to_numpy()
-    deals = deals.merge(truth[["account_id", "first_deal_at"]], on="account_id")
-    window_end = deals["first_deal_at"] + pd.DateOffset(months=12)
-    in_window = deals[deals["created_at"] < window_end]
-    recomputed = in_window.groupby("account_id")["alignment"].mean()
+    # the customer relationship starts in the month the first won deal closed; the window ends 12 months later
+    first_won = deals[deals["stage"] == "won"].groupby("account_id")["closed_at"].min().dt.to_period("M")
+    customer_since = first_won.dt.to_timestamp().rename("customer_since")
     indexed = truth.set_index("account_id")
+    customers = indexed[indexed["customer_since"].notna()]
+    assert customers.index.sort_values().equals(customer_since.index.sort_values())
+    assert customers.loc[customer_since.index, "customer_since"].equals(customer_since)
+    assert (customers["obs_window_end"] == customers["customer_since"] + pd.DateOffset(months=12)).all()
+    assert indexed.loc[indexed["customer_since"].isna(), "obs_window_end"].isna().all()
+
+    deals = deals.merge(customers["obs_window_end"], left_on="account_id", right_index=True)
+    in_window = deals[deals["created_at"] < deals["obs_window_end"]]
+    recomputed = in_window.groupby("account_id")["alignment"].mean()
     np.testing.assert_allclose(indexed.loc[recomputed.index, "obs_mean_alignment"], recomputed)
-    first_deal = deals.groupby("account_id")["created_at"].min()
+    first_deal = deals_with_account_dimensions(frames).groupby("account_id")["created_at"].min()
     assert indexed.loc[first_deal.index, "first_deal_at"].equals(first_deal.rename("first_deal_at"))
 
-    events = frames["negotiation_events"].merge(truth[["account_id", "first_deal_at"]], on="account_id")
-    in_window_events = events[events["occurred_at"] < events["first_deal_at"] + pd.DateOffset(months=12)]
+    events = frames["negotiation_events"].merge(customers["obs_window_end"], left_on="account_id", right_index=True)
+    in_window_events = events[events["occurred_at"] < events["obs_window_end"]]
     eroding = in_window_events[in_window_events["event_type"].isin(TRUST_ERODING)].groupby("account_id").size()
-    counted = indexed["obs_eroding_events"]
+    counted = customers["obs_eroding_events"]
     assert counted[counted > 0].sort_index().equals(eroding.sort_index().astype(counted.dtype).rename(counted.name))
     exported = frames["accounts"].set_index("account_id")["employee_count"].dropna()
     np.testing.assert_allclose(indexed.loc[exported.index, "log_employee_count"], np.log(exported.astype(float)))
@@ -301,9 +309,13 @@ def test_revenue_differs_between_worlds_by_exactly_the_documented_effects(paired
     np.testing.assert_allclose(margin_shift, effects.eroding_margin_pct * eroding, atol=2e-3)
 
 
-def test_eroding_events_raise_churn_and_cut_deal_margins(paired_worlds) -> None:
+def test_eroding_events_raise_churn_when_asked_and_cut_deal_margins(paired_worlds) -> None:
     planted, truth, null, null_truth = paired_worlds
-    assert truth["churn_month"].notna().sum() > null_truth["churn_month"].notna().sum()
+    # the default planted world keeps churn independent of events (docs/statistics.md: a known estimand)
+    assert EffectSizes().eroding_churn_hazard == 0
+    assert truth["churn_month"].equals(null_truth["churn_month"])
+    _, churny_truth = generate_world(SMALL, seed=5, effects=EffectSizes(eroding_churn_hazard=0.25), return_truth=True)
+    assert churny_truth["churn_month"].notna().sum() > null_truth["churn_month"].notna().sum()
     margins = planted["deals"]["gross_margin_pct"] - null["deals"]["gross_margin_pct"]
     assert (margins.dropna() <= 1e-12).all() and (margins.dropna() < -0.01).any()
 
