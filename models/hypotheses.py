@@ -20,7 +20,7 @@ correction across the types. See docs/statistics.md for estimands and units.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Literal
 
 import numpy as np
@@ -50,6 +50,9 @@ from models.features import (
     Outcome,
     build_feature_blocks,
 )
+from models.permutation import basis_matrix, block_permutation_test, subsample
+from models.strata import permutation_within_strata, stratum_codes
+from models.verdicts import add_verdicts
 
 LearnerKind = Literal["spline_ridge", "hgb"]
 MISSING_CATEGORY = "(missing)"
@@ -69,8 +72,19 @@ RESULT_COLUMNS: tuple[str, ...] = (
     "hypothesis", "test", "feature_block", "treatment", "direction", "estimate", "ci_low", "ci_high",
     "p_value", "p_value_holm", "n_accounts", "n_excluded_censored", "n_excluded_not_customer", "n_excluded_other",
     "method", "unit",
-    "supported", "naive_estimate", "treatment_residual_share", "outcome", "random_state", "note",
+    "supported", "naive_estimate", "treatment_residual_share", "outcome", "outcome_months", "n_permutations",
+    "random_state", "note", "verdict",
 )
+PERMUTATION_NULL_COLUMNS: tuple[str, ...] = ("hypothesis", "permutation", "statistic", "observed")
+DEFAULT_PERMUTATIONS = 199
+# The block permutation test refits the full model n_permutations x n_splits times: above this many
+# accounts it runs on a seeded random subsample (its n_accounts says how many).
+PERMUTATION_MAX_ACCOUNTS = 20_000
+# Repeated cross-fitting (median over fold shuffles) guards against one unlucky split, which matters
+# in small samples; above this many analysed accounts one shuffle is used (half the fits: the
+# statistical stage at 100,000 accounts, docs/statistics.md section 6).
+DEFAULT_REPEATS = 2
+SINGLE_REPEAT_ABOVE_ACCOUNTS = 20_000
 
 
 # --------------------------------------------------------------------------- learners
@@ -454,7 +468,7 @@ def _empty_row(spec: HypothesisSpec, test: str, method: str, note: str) -> dict:
         "treatment": spec.treatment, "direction": "positive" if spec.direction > 0 else "negative",
         "estimate": np.nan, "ci_low": np.nan, "ci_high": np.nan, "p_value": np.nan, "p_value_holm": np.nan,
         "n_accounts": 0, "n_excluded_other": 0, "method": method, "unit": spec.unit, "supported": False,
-        "naive_estimate": np.nan, "treatment_residual_share": np.nan, "note": note,
+        "naive_estimate": np.nan, "treatment_residual_share": np.nan, "n_permutations": np.nan, "note": note,
     }
 
 
@@ -532,40 +546,150 @@ def _analysis_sample(spec: HypothesisSpec, blocks: FeatureBlocks) -> tuple[pd.Da
     return frame.loc[keep].reset_index(drop=True), blocks.y[keep], int((~keep).sum())
 
 
-def run_hypothesis_tests(
+@dataclass(frozen=True)
+class StatisticsResults:
+    tests: pd.DataFrame  # one row per hypothesis key (RESULT_COLUMNS), the rows of main.hypothesis_tests
+    permutation_null: pd.DataFrame  # PERMUTATION_NULL_COLUMNS: the block permutation null distributions
+
+
+def run_statistics(
     features: pd.DataFrame,
     random_state: int = 0,
     n_splits: int = 5,
     *,
-    n_repeats: int = 2,
+    n_repeats: int | None = None,
     outcome: Outcome = "revenue",
     learner: LearnerKind = "spline_ridge",
     alpha: float = 0.05,
     test_event_types: bool = True,
-) -> pd.DataFrame:
+    placebo: bool = True,
+    n_permutations: int = DEFAULT_PERMUTATIONS,
+    permutation_max_accounts: int = PERMUTATION_MAX_ACCOUNTS,
+) -> StatisticsResults:
     """Test H1 and H2 on the rows of analytics.ml_account_features.
 
-    n_repeats: how many differently shuffled fold sets both tests use (DML: median over
-    repeated cross-fits; predictive value: n_repeats x n_splits R^2 differences).
-    Returns one row per (hypothesis, test): `test` is 'adjusted_effect' (DML; decides
-    `supported`: two-sided p < alpha with the hypothesised sign) or 'predictive_value'
-    (R^2 gain; `supported`: one-sided corrected t-test p < alpha). Per event-type rows
-    carry Holm-adjusted p-values, and `supported` for them uses the adjusted p-value.
-    Censored accounts are dropped and counted in `n_excluded_censored`.
+    Per primary hypothesis (H1_strategic_alignment, H2_trust_eroding_events) the rows are, by `test`:
+    'adjusted_effect' (DML; decides `supported`: two-sided p < alpha with the hypothesised sign),
+    'predictive_value' (R^2 gain, corrected resampled t-test), 'placebo' (the same estimator on the
+    treatment permuted within segment x cohort-year strata: must find nothing; `supported` is
+    always false) and 'block_permutation' (the R^2 gain against its null with the block permuted
+    within strata; n_permutations = 0 skips it). Per event type an 'adjusted_effect' row with
+    Holm-adjusted p-values (`supported` uses them).
+    The `hypothesis` column is unique: the adjusted effect keeps the hypothesis's name, every
+    other row is '<hypothesis>:<test>' (per-type rows: 'H2_trust_eroding_events:<event_type>').
+    n_repeats: how many differently shuffled fold sets the DML and the t-test use; None = 2, or 1 above
+    SINGLE_REPEAT_ABOVE_ACCOUNTS analysed accounts.
+    Censored accounts are dropped and counted in `n_excluded_censored`. Each row carries a
+    generated plain-language `verdict`.
     """
     blocks = build_feature_blocks(features, outcome)
-    outcome_unit = OUTCOME_UNITS[outcome]
-    specs = hypothesis_specs(blocks, outcome_unit)
+    if n_repeats is None:
+        n_repeats = DEFAULT_REPEATS if len(blocks.frame) <= SINGLE_REPEAT_ABOVE_ACCOUNTS else 1
+    specs = hypothesis_specs(blocks, OUTCOME_UNITS[outcome])
     if not test_event_types:
         specs = [s for s in specs if ":" not in s.hypothesis]
     rows = _run_specs(specs, blocks, learner, n_splits, n_repeats, random_state, alpha)
-    results = pd.DataFrame(rows)
-    results = _apply_holm_to_event_types(results, alpha)
+    results = _apply_holm_to_event_types(pd.DataFrame(rows), alpha)
+    extra_rows, null_frames = [], []
+    for spec in specs:
+        if ":" in spec.hypothesis:
+            continue
+        frame, y, n_excluded = _analysis_sample(spec, blocks)
+        if placebo:
+            extra_rows.append(_placebo_row(spec, frame, y, n_excluded, blocks.outcome, learner, n_splits, n_repeats,
+                                           random_state, alpha))
+        if n_permutations > 0 and spec.predictive_block:
+            row, null = _block_permutation_row(spec, frame, y, n_excluded, n_splits, n_permutations,
+                                               permutation_max_accounts, random_state, alpha)
+            extra_rows.append(row)
+            null_frames.append(null)
+    if extra_rows:
+        results = pd.concat([results, pd.DataFrame(extra_rows)], ignore_index=True)
+    results["hypothesis"] = unique_hypothesis_keys(results["hypothesis"], results["test"])
     results["n_excluded_censored"] = blocks.n_excluded_censored
     results["n_excluded_not_customer"] = blocks.n_excluded_not_customer
     results["outcome"] = outcome
+    results["outcome_months"] = outcome_window_months(blocks.frame)
     results["random_state"] = random_state
-    return results.loc[:, list(RESULT_COLUMNS)]
+    if "n_permutations" not in results:
+        results["n_permutations"] = np.nan
+    results = add_verdicts(results)
+    null_frame = (pd.concat(null_frames, ignore_index=True) if null_frames
+                  else pd.DataFrame({c: pd.Series(dtype=float) for c in PERMUTATION_NULL_COLUMNS}))
+    return StatisticsResults(results.loc[:, list(RESULT_COLUMNS)], null_frame.loc[:, list(PERMUTATION_NULL_COLUMNS)])
+
+
+def run_hypothesis_tests(features: pd.DataFrame, random_state: int = 0, n_splits: int = 5, **options) -> pd.DataFrame:
+    """The rows of main.hypothesis_tests (`run_statistics(...).tests`); options as run_statistics."""
+    return run_statistics(features, random_state, n_splits, **options).tests
+
+
+def unique_hypothesis_keys(hypotheses: pd.Series, tests: pd.Series) -> pd.Series:
+    """The table's key: an adjusted effect keeps the hypothesis's name, any other test is '<name>:<test>'."""
+    keys = hypotheses.where(tests == "adjusted_effect", hypotheses + ":" + tests)
+    if keys.duplicated().any():
+        raise ValueError(f"hypothesis keys repeat: {sorted(keys[keys.duplicated()])}")
+    return keys
+
+
+def outcome_window_months(frame: pd.DataFrame) -> float:
+    """Length of the outcome window in months (the dbt var outcome_months), or NaN if the table does not say."""
+    if not {"observation_end", "outcome_end"} <= set(frame.columns) or frame.empty:
+        return float("nan")
+    start, end = pd.to_datetime(frame["observation_end"]), pd.to_datetime(frame["outcome_end"])
+    months = (end.dt.year - start.dt.year) * 12 + (end.dt.month - start.dt.month)
+    return float(months.median()) if months.notna().any() else float("nan")
+
+
+def _placebo_row(spec: HypothesisSpec, frame: pd.DataFrame, y: np.ndarray, n_excluded: int, outcome: Outcome,
+                 kind: LearnerKind, n_splits: int, n_repeats: int, random_state: int, alpha: float) -> dict:
+    """The adjusted-effect estimator on a fake treatment: the real one shuffled within segment x cohort-year
+    strata (seeded). The controls include segment and cohort year, so its true effect is 0 by construction."""
+    rng = np.random.default_rng([random_state, 1])
+    fake = f"placebo__{spec.treatment}"
+    shuffled = frame[spec.treatment].to_numpy()[permutation_within_strata(stratum_codes(frame), rng)]
+    placebo_spec = replace(spec, treatment=fake)
+    level_outcome = frame[OUTCOME_COLUMNS["revenue"]].to_numpy(dtype=float) if outcome == "revenue" else None
+    row = _adjusted_effect_row(placebo_spec, frame.assign(**{fake: shuffled}), y, n_excluded, kind, n_splits,
+                               n_repeats, random_state, alpha, level_outcome)
+    found_effect = bool(np.isfinite(row["p_value"]) and row["p_value"] < alpha)
+    note = row["note"] or ("placebo FAILED: an effect was found where none exists" if found_effect
+                           else "placebo passed: no effect found, as expected")
+    return {**row, "test": "placebo", "supported": False, "note": note,
+            "method": "placebo refuter (treatment permuted within segment x cohort-year strata, seeded), "
+                      + row["method"]}
+
+
+def _block_permutation_row(spec: HypothesisSpec, frame: pd.DataFrame, y: np.ndarray, n_excluded: int, n_splits: int,
+                           n_permutations: int, max_accounts: int, random_state: int,
+                           alpha: float) -> tuple[dict, pd.DataFrame]:
+    key = f"{spec.hypothesis}:block_permutation"
+    used = subsample(len(frame), max_accounts, random_state)
+    subsampled = len(used) < len(frame)
+    frame, y = frame.iloc[used].reset_index(drop=True), y[used]
+    method = (f"block permutation test: out-of-fold R2 gain of ridge(baseline+block) over ridge(baseline), "
+              f"{n_splits} account-grouped folds, block rows permuted {n_permutations}x within segment x "
+              f"cohort-year strata, p = (1 + #null >= observed) / (1 + n)"
+              + (f"; seeded random subsample of {max_accounts} accounts" if subsampled else ""))
+    row = _empty_row(spec, "block_permutation", method, "")
+    row.update(n_accounts=len(frame), n_excluded_other=n_excluded, n_permutations=n_permutations,
+               unit="out-of-fold R2 (on log(1 + revenue)) added by the block over the baseline")
+    empty_null = pd.DataFrame({c: pd.Series(dtype=float) for c in PERMUTATION_NULL_COLUMNS})
+    block = [c for c in spec.predictive_block if frame[c].nunique(dropna=True) > 1]
+    if len(frame) < n_splits * MIN_ACCOUNTS_PER_FOLD:
+        return {**row, "note": f"too few accounts ({len(frame)}) for {n_splits}-fold cross-validation"}, empty_null
+    if not block:
+        return {**row, "note": "the block does not vary: no predictive value can be tested"}, empty_null
+    categorical, numeric = list(CATEGORICAL_CONTROLS), list(NUMERIC_CONTROLS + ACTIVITY_COLUMNS + spec.extra_controls)
+    base = basis_matrix(design_frame(frame, categorical, numeric), categorical, numeric)
+    block_basis = basis_matrix(design_frame(frame, [], block), [], block)
+    result = block_permutation_test(base, block_basis, y, stratum_codes(frame),
+                                    grouped_folds(frame["account_id"].to_numpy(), n_splits, random_state),
+                                    n_permutations, random_state)
+    null = pd.DataFrame({"hypothesis": key, "permutation": np.arange(1, n_permutations + 1),
+                         "statistic": result.null, "observed": result.observed})
+    return {**row, "estimate": result.observed, "p_value": result.p_value,
+            "supported": bool(result.p_value < alpha)}, null
 
 
 def _run_specs(specs: list[HypothesisSpec], blocks: FeatureBlocks, learner: LearnerKind, n_splits: int,
@@ -587,7 +711,8 @@ def _run_specs(specs: list[HypothesisSpec], blocks: FeatureBlocks, learner: Lear
 
 def _apply_holm_to_event_types(results: pd.DataFrame, alpha: float) -> pd.DataFrame:
     results = results.copy()
-    is_type_row = results["hypothesis"].str.contains(":", regex=False).to_numpy()
+    is_type_row = (results["hypothesis"].str.contains(":", regex=False)
+                   & (results["test"] == "adjusted_effect")).to_numpy()
     if not is_type_row.any():
         return results
     adjusted = holm_adjust(results.loc[is_type_row, "p_value"].to_numpy())

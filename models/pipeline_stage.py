@@ -9,9 +9,10 @@ import duckdb
 import pandas as pd
 
 from models.features import FEATURES_TABLE, Outcome, read_account_features
-from models.hypotheses import run_hypothesis_tests
+from models.hypotheses import DEFAULT_PERMUTATIONS, run_statistics
 
 HYPOTHESIS_TESTS_TABLE = "main.hypothesis_tests"
+PERMUTATION_NULL_TABLE = "main.permutation_null"
 
 # Explicit types, so the table keeps its schema even when every estimate is NULL.
 HYPOTHESIS_TESTS_DDL = f"""
@@ -36,9 +37,21 @@ create or replace table {HYPOTHESIS_TESTS_TABLE} (
     naive_estimate DOUBLE,
     treatment_residual_share DOUBLE,
     outcome VARCHAR NOT NULL,
+    outcome_months DOUBLE,
+    n_permutations BIGINT,
     random_state BIGINT NOT NULL,
     note VARCHAR,
-    PRIMARY KEY (hypothesis, test)
+    verdict VARCHAR NOT NULL,
+    PRIMARY KEY (hypothesis)
+)
+"""
+PERMUTATION_NULL_DDL = f"""
+create or replace table {PERMUTATION_NULL_TABLE} (
+    hypothesis VARCHAR NOT NULL,
+    permutation BIGINT NOT NULL,
+    statistic DOUBLE NOT NULL,
+    observed DOUBLE NOT NULL,
+    PRIMARY KEY (hypothesis, permutation)
 )
 """
 
@@ -49,23 +62,29 @@ def write_hypothesis_tests(
     *,
     features_table: str = FEATURES_TABLE,
     outcome: Outcome = "revenue",
+    n_permutations: int = DEFAULT_PERMUTATIONS,
 ) -> pd.DataFrame:
-    """Read the account features, run the hypothesis tests, replace main.hypothesis_tests.
-
-    Returns the rows written.
+    """Read the account features, run the tests, replace main.hypothesis_tests (one row per
+    hypothesis key, with a generated `verdict`) and main.permutation_null (the block permutation
+    null distributions, for the Evidence page). Returns the hypothesis_tests rows written.
     """
-    results = run_hypothesis_tests(read_account_features(con, features_table), random_state, outcome=outcome)
-    results["note"] = results["note"].replace("", None)
-    con.register("hypothesis_test_rows", results)
-    # One transaction: readers never see the table replaced but still empty.
+    results = run_statistics(read_account_features(con, features_table), random_state, outcome=outcome,
+                             n_permutations=n_permutations)
+    tests = results.tests.assign(note=results.tests["note"].replace("", None))
+    con.register("hypothesis_test_rows", tests)
+    con.register("permutation_null_rows", results.permutation_null)
+    # One transaction: readers never see a table replaced but still empty.
     con.execute("begin transaction")
     try:
         con.execute(HYPOTHESIS_TESTS_DDL)
         con.execute(f"insert into {HYPOTHESIS_TESTS_TABLE} by name select * from hypothesis_test_rows")
+        con.execute(PERMUTATION_NULL_DDL)
+        con.execute(f"insert into {PERMUTATION_NULL_TABLE} by name select * from permutation_null_rows")
         con.execute("commit")
     except Exception:
         con.execute("rollback")
         raise
     finally:
         con.unregister("hypothesis_test_rows")
-    return results
+        con.unregister("permutation_null_rows")
+    return tests

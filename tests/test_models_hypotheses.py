@@ -111,7 +111,8 @@ def planted_results(planted_world: pd.DataFrame) -> pd.DataFrame:
 
 
 def _row(results: pd.DataFrame, hypothesis: str, test: str = "adjusted_effect") -> pd.Series:
-    match = results[(results["hypothesis"] == hypothesis) & (results["test"] == test)]
+    key = hypothesis if test == "adjusted_effect" else f"{hypothesis}:{test}"
+    match = results[(results["hypothesis"] == key) & (results["test"] == test)]
     assert len(match) == 1
     return match.iloc[0]
 
@@ -141,7 +142,8 @@ def test_predictive_value_rows(planted_results: pd.DataFrame) -> None:
 
 
 def test_event_type_rows_are_holm_adjusted(planted_results: pd.DataFrame) -> None:
-    type_rows = planted_results[planted_results["hypothesis"].str.startswith("H2_trust_eroding_events:")]
+    type_rows = planted_results[planted_results["hypothesis"].str.startswith("H2_trust_eroding_events:")
+                                & (planted_results["test"] == "adjusted_effect")]
     assert sorted(type_rows["treatment"]) == sorted(f"n_trust_eroding__{t}" for t in ERODING_TYPES)
     assert (type_rows["p_value_holm"] >= type_rows["p_value"]).all()
     # every type carries the same planted effect, so each should be found after correction
@@ -150,6 +152,50 @@ def test_event_type_rows_are_holm_adjusted(planted_results: pd.DataFrame) -> Non
     # time: require all but at most one
     covers = (type_rows["ci_low"] <= -0.15) & (-0.15 <= type_rows["ci_high"])
     assert covers.sum() >= len(type_rows) - 1
+
+
+def test_one_row_per_hypothesis_key_with_every_test(planted_results: pd.DataFrame) -> None:
+    """Contract grain: `hypothesis` is unique; the test is kept in its own column."""
+    assert planted_results["hypothesis"].is_unique
+    for hypothesis in ("H1_strategic_alignment", "H2_trust_eroding_events"):
+        for test in ("adjusted_effect", "predictive_value", "placebo", "block_permutation"):
+            _row(planted_results, hypothesis, test)
+    assert planted_results["verdict"].str.len().gt(40).all()
+
+
+def test_placebo_treatment_shows_no_effect(planted_results: pd.DataFrame) -> None:
+    for hypothesis in ("H1_strategic_alignment", "H2_trust_eroding_events"):
+        placebo, real = _row(planted_results, hypothesis, "placebo"), _row(planted_results, hypothesis)
+        assert not placebo["supported"] and placebo["p_value"] >= 0.05
+        assert placebo["ci_low"] <= 0 <= placebo["ci_high"]
+        assert abs(placebo["estimate"]) < abs(real["estimate"])
+        assert placebo["n_accounts"] == real["n_accounts"] and "placebo passed" in placebo["note"]
+
+
+def test_placebo_rejection_rate_is_near_nominal() -> None:
+    """The placebo row is the same estimator on a within-strata shuffled treatment: over 12 worlds
+    with planted effects it may reject by chance (5% each), 3 or more is a ~2% event."""
+    rejections = []
+    for seed in range(12):
+        results = run_hypothesis_tests(simulate_features(300, 0.5, -0.15, seed=300 + seed), random_state=seed,
+                                       n_repeats=1, test_event_types=False, n_permutations=0)
+        rejections += list(results.loc[results["test"] == "placebo", "p_value"] < 0.05)
+    assert len(rejections) == 24 and sum(rejections) <= 3
+
+
+def test_block_permutation_rows_and_null_distribution(planted_world: pd.DataFrame) -> None:
+    from models.hypotheses import run_statistics
+
+    results = run_statistics(planted_world.head(400), random_state=0, n_repeats=1, test_event_types=False,
+                             n_permutations=39)
+    null = results.permutation_null
+    for hypothesis in ("H1_strategic_alignment", "H2_trust_eroding_events"):
+        row = _row(results.tests, hypothesis, "block_permutation")
+        mine = null[null["hypothesis"] == row["hypothesis"]]
+        assert len(mine) == 39 and row["n_permutations"] == 39
+        assert (mine["observed"] == row["estimate"]).all()
+        assert row["p_value"] == (1 + (mine["statistic"] >= row["estimate"]).sum()) / 40
+    assert _row(results.tests, "H2_trust_eroding_events", "block_permutation")["supported"]
 
 
 def test_censored_accounts_are_excluded_and_counted(planted_world: pd.DataFrame,
@@ -168,7 +214,8 @@ def test_censored_accounts_are_excluded_and_counted(planted_world: pd.DataFrame,
 def test_deterministic_for_a_random_state(learner: str) -> None:
     """Fold shuffling (both learners) and boosting (hgb) are seeded by random_state."""
     world = simulate_features(200, 0.3, -0.1, seed=3)
-    runs = [run_hypothesis_tests(world, random_state=seed, n_repeats=1, learner=learner, test_event_types=False)
+    runs = [run_hypothesis_tests(world, random_state=seed, n_repeats=1, learner=learner, test_event_types=False,
+                                 n_permutations=19)
             for seed in (11, 11, 12)]
     pd.testing.assert_frame_equal(runs[0], runs[1])
     assert not np.allclose(runs[0]["estimate"], runs[2]["estimate"])  # the seed is actually used
@@ -176,7 +223,7 @@ def test_deterministic_for_a_random_state(learner: str) -> None:
 
 def test_null_world_is_not_supported_and_ci_covers_zero() -> None:
     results = run_hypothesis_tests(simulate_features(800, 0.0, 0.0, seed=21), random_state=0,
-                                   test_event_types=False)
+                                   test_event_types=False, n_permutations=0)
     adjusted = results[results["test"] == "adjusted_effect"]
     assert not adjusted["supported"].any()
     assert ((adjusted["ci_low"] <= 0) & (adjusted["ci_high"] >= 0)).all()
@@ -248,8 +295,9 @@ def test_write_hypothesis_tests_replaces_the_warehouse_table(tmp_path) -> None:
         con.register("world", world)
         con.execute("create table analytics.ml_account_features as select * from world")
         con.execute("create table main.hypothesis_tests as select 'stale' as hypothesis")
-        written = write_hypothesis_tests(con, random_state=0)
+        written = write_hypothesis_tests(con, random_state=0, n_permutations=19)
         stored = con.execute("select * from main.hypothesis_tests order by hypothesis, test").df()
+        null = con.execute("select * from main.permutation_null").df()
     assert len(stored) == len(written) >= 4
     contract_columns = ["hypothesis", "feature_block", "estimate", "ci_low", "ci_high", "p_value",
                         "n_accounts", "method", "supported"]
@@ -257,6 +305,8 @@ def test_write_hypothesis_tests_replaces_the_warehouse_table(tmp_path) -> None:
     assert "stale" not in set(stored["hypothesis"])
     assert stored["supported"].dtype == bool
     assert {"H1_strategic_alignment", "H2_trust_eroding_events"} <= set(stored["hypothesis"])
+    assert stored["hypothesis"].is_unique and stored["verdict"].notna().all()
+    assert list(null.columns) == ["hypothesis", "permutation", "statistic", "observed"] and len(null) == 2 * 19
 
 
 def test_outcome_transforms() -> None:

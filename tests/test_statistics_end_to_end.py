@@ -25,22 +25,35 @@ N_ACCOUNTS = 2500
 SEED = 7
 
 
-def _hypothesis_tests(tmp_path_factory: pytest.TempPathFactory, world: str, effects: EffectSizes) -> pd.DataFrame:
+def _world_tables(tmp_path_factory: pytest.TempPathFactory, world: str,
+                  effects: EffectSizes) -> dict[str, pd.DataFrame]:
+    """main.hypothesis_tests and main.permutation_null of one generated world, as the pipeline writes them."""
     workdir = tmp_path_factory.mktemp(f"statistics_{world}")
     build_db = build_world_warehouse(N_ACCOUNTS, SEED, effects, workdir, fmt="csv", dbt_command="build")
     with duckdb.connect(str(build_db)) as con:
         write_hypothesis_tests(con, random_state=0)
-        return con.execute("select * from main.hypothesis_tests").df()
+        return {table: con.execute(f"select * from main.{table}").df()
+                for table in ("hypothesis_tests", "permutation_null")}
 
 
 @pytest.fixture(scope="module")
-def planted_tests(tmp_path_factory: pytest.TempPathFactory) -> pd.DataFrame:
-    return _hypothesis_tests(tmp_path_factory, "planted", EffectSizes())
+def planted_world(tmp_path_factory: pytest.TempPathFactory) -> dict[str, pd.DataFrame]:
+    return _world_tables(tmp_path_factory, "planted", EffectSizes())
 
 
 @pytest.fixture(scope="module")
-def null_tests(tmp_path_factory: pytest.TempPathFactory) -> pd.DataFrame:
-    return _hypothesis_tests(tmp_path_factory, "null", EffectSizes.null())
+def null_world(tmp_path_factory: pytest.TempPathFactory) -> dict[str, pd.DataFrame]:
+    return _world_tables(tmp_path_factory, "null", EffectSizes.null())
+
+
+@pytest.fixture(scope="module")
+def planted_tests(planted_world: dict[str, pd.DataFrame]) -> pd.DataFrame:
+    return planted_world["hypothesis_tests"]
+
+
+@pytest.fixture(scope="module")
+def null_tests(null_world: dict[str, pd.DataFrame]) -> pd.DataFrame:
+    return null_world["hypothesis_tests"]
 
 
 def _adjusted(results: pd.DataFrame, hypothesis: str) -> pd.Series:
@@ -76,3 +89,36 @@ def test_exclusions_are_counted_and_the_unit_is_stated(planted_tests: pd.DataFra
     assert row["n_excluded_censored"] > 0 and row["n_excluded_not_customer"] > 0
     assert "expected outcome-window revenue" in row["unit"]
     assert "proportional" in row["method"]
+
+
+@pytest.mark.parametrize("world", ["planted", "null"])
+def test_one_row_per_hypothesis_with_a_generated_verdict(world: str, planted_tests: pd.DataFrame,
+                                                        null_tests: pd.DataFrame) -> None:
+    tests = planted_tests if world == "planted" else null_tests
+    assert tests["hypothesis"].is_unique  # the contract's grain
+    assert tests["verdict"].notna().all()
+    for hypothesis in ("H1_strategic_alignment", "H2_trust_eroding_events"):
+        verdict = _adjusted(tests, hypothesis)["verdict"]
+        supported = _adjusted(tests, hypothesis)["supported"]
+        assert ("support the hypothesis at the 5% level" in verdict) == bool(supported), verdict
+        assert "in the following 12 months" in verdict
+
+
+@pytest.mark.parametrize("world", ["planted", "null"])
+def test_placebo_rows_find_nothing(world: str, planted_tests: pd.DataFrame, null_tests: pd.DataFrame) -> None:
+    tests = planted_tests if world == "planted" else null_tests
+    placebo = tests[tests["test"] == "placebo"].set_index("hypothesis")
+    assert set(placebo.index) == {"H1_strategic_alignment:placebo", "H2_trust_eroding_events:placebo"}
+    assert not placebo["supported"].any()
+    assert ((placebo["ci_low"] <= 0) & (placebo["ci_high"] >= 0)).all(), placebo.to_dict("records")
+
+
+def test_block_permutation_finds_the_planted_trust_block(planted_world: dict[str, pd.DataFrame],
+                                                        null_world: dict[str, pd.DataFrame]) -> None:
+    planted = planted_world["hypothesis_tests"].set_index("hypothesis")
+    assert planted.loc["H2_trust_eroding_events:block_permutation", "supported"]
+    null = planted_world["permutation_null"]
+    assert null.groupby("hypothesis").size().to_dict() == {
+        "H1_strategic_alignment:block_permutation": 199, "H2_trust_eroding_events:block_permutation": 199}
+    null_rows = null_world["hypothesis_tests"].set_index("hypothesis")
+    assert not null_rows.loc["H2_trust_eroding_events:block_permutation", "supported"]

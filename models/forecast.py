@@ -1,0 +1,261 @@
+"""Forward-looking account value (issue 4, item 5): each active account's revenue over the next horizon.
+
+Design (docs/statistics.md, section 8). With E = the month after the data's last month and H the horizon:
+
+* features at a cutoff c use only what is known before c: revenue in the last 3 / 12 months and
+  the 12 before those, months with revenue, tenure, account attributes, deals won and the mean
+  alignment of deals created in the last 24 months, trust-eroding / -building events in the last 12
+  months. An account is *active* at c if it had revenue in the 12 months before c.
+* target: revenue in [c, c + H).
+* evaluation: trained at c = E - 2H (target [E - 2H, E - H)), evaluated at c = E - H (target
+  [E - H, E)), a later period the model never saw; error against the naive forecast "the next H
+  months bring what the last 12 did" (scaled to H), interval coverage and decile calibration.
+* forecast: refitted at c = E - H (the latest complete target) and applied at c = E; the actual is
+  unknown (NULL).
+
+Model: gradient-boosted quantile regressions (10%, 50%, 90%) of log(1 + revenue), made exact by
+split conformal calibration (conformalised quantile regression, Romano et al. 2019) on a held-out
+quarter of the training accounts; quantiles survive the monotone back-transform, so the interval
+and the median hold in currency units too.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import duckdb
+import numpy as np
+import pandas as pd
+from sklearn.compose import ColumnTransformer
+from sklearn.ensemble import HistGradientBoostingRegressor
+from sklearn.pipeline import Pipeline
+from sklearn.preprocessing import OrdinalEncoder
+
+MONTHLY_VALUE_TABLE = "intermediate.int_account_monthly_value"
+FORECAST_TABLE = "main.account_value_forecast"
+EVALUATION_TABLE = "main.account_value_forecast_evaluation"
+DECILES_TABLE = "main.account_value_forecast_deciles"
+HORIZON_MONTHS = 12
+INTERVAL_LEVEL = 0.8
+CATEGORICAL = ["segment", "industry", "region"]
+NUMERIC = ["revenue_last_3m", "revenue_last_12m", "revenue_prior_12m", "active_months_last_12m", "tenure_months",
+           "log_employee_count", "deals_won_last_12m", "value_won_last_12m", "mean_alignment_last_24m",
+           "trust_eroding_last_12m", "trust_building_last_12m"]
+
+FEATURES_SQL = f"""
+with monthly as (
+    select account_id, month, revenue from {MONTHLY_VALUE_TABLE}
+),
+history as (
+    select account_id,
+           sum(case when month >= $cutoff - interval 3 month then revenue else 0 end) as revenue_last_3m,
+           sum(case when month >= $cutoff - interval 12 month then revenue else 0 end) as revenue_last_12m,
+           sum(case when month >= $cutoff - interval 24 month and month < $cutoff - interval 12 month
+                    then revenue else 0 end) as revenue_prior_12m,
+           count(case when month >= $cutoff - interval 12 month and revenue > 0 then 1 end) as active_months_last_12m,
+           date_diff('month', min(case when revenue > 0 then month end), $cutoff) as tenure_months
+    from monthly
+    where month < $cutoff
+    group by account_id
+),
+deals as (
+    select account_id,
+           count(case when is_won and closed_at >= $cutoff - interval 12 month and closed_at < $cutoff then 1 end)
+               as deals_won_last_12m,
+           sum(case when is_won and closed_at >= $cutoff - interval 12 month and closed_at < $cutoff
+                    then coalesce(final_amount, 0) else 0 end) as value_won_last_12m,
+           avg(case when created_at >= $cutoff - interval 24 month and created_at < $cutoff then alignment_score end)
+               as mean_alignment_last_24m
+    from main.fct_deals
+    group by account_id
+),
+events as (
+    select account_id,
+           count(case when polarity = 'trust_eroding' then 1 end) as trust_eroding_last_12m,
+           count(case when polarity = 'trust_building' then 1 end) as trust_building_last_12m
+    from staging.stg_negotiation_events
+    where occurred_at >= $cutoff - interval 12 month and occurred_at < $cutoff
+    group by account_id
+),
+target as (
+    select account_id, sum(revenue) as actual_value
+    from monthly
+    where month >= $cutoff and month < $cutoff + to_months($horizon)
+    group by account_id
+)
+select h.account_id, a.segment, a.industry, a.region,
+       case when a.employee_count is not null then ln(1 + a.employee_count) end as log_employee_count,
+       h.revenue_last_3m, h.revenue_last_12m, h.revenue_prior_12m, h.active_months_last_12m, h.tenure_months,
+       coalesce(d.deals_won_last_12m, 0) as deals_won_last_12m, coalesce(d.value_won_last_12m, 0) as value_won_last_12m,
+       d.mean_alignment_last_24m,
+       coalesce(e.trust_eroding_last_12m, 0) as trust_eroding_last_12m,
+       coalesce(e.trust_building_last_12m, 0) as trust_building_last_12m,
+       case when $observed then coalesce(t.actual_value, 0) end as actual_value
+from history as h
+inner join staging.stg_accounts as a on a.account_id = h.account_id
+left join deals as d on d.account_id = h.account_id
+left join events as e on e.account_id = h.account_id
+left join target as t on t.account_id = h.account_id
+where h.revenue_last_12m > 0
+order by h.account_id
+"""
+
+
+def data_end_month(con: duckdb.DuckDBPyConnection) -> pd.Timestamp | None:
+    """The month after the last month with value (exclusive end of the data), or None without data."""
+    last = con.execute(f"select max(month) from {MONTHLY_VALUE_TABLE}").fetchone()[0]
+    return None if last is None else pd.Timestamp(last) + pd.DateOffset(months=1)
+
+
+def account_features_at(con: duckdb.DuckDBPyConnection, cutoff: pd.Timestamp, horizon: int,
+                        observed: bool) -> pd.DataFrame:
+    """Active accounts at `cutoff` with what was known before it, and (if observed) the next horizon's revenue."""
+    return con.execute(FEATURES_SQL, {"cutoff": cutoff.date(), "horizon": horizon, "observed": observed}).df()
+
+
+def quantile_model(quantile: float, random_state: int) -> Pipeline:
+    preprocess = ColumnTransformer(
+        [("categorical", OrdinalEncoder(handle_unknown="use_encoded_value", unknown_value=-1,
+                                        encoded_missing_value=-1), CATEGORICAL),
+         ("numeric", "passthrough", NUMERIC)])
+    model = HistGradientBoostingRegressor(loss="quantile", quantile=quantile, max_iter=200, learning_rate=0.05,
+                                          max_leaf_nodes=31, min_samples_leaf=20, random_state=random_state,
+                                          categorical_features=[0, 1, 2])
+    return Pipeline([("preprocess", preprocess), ("model", model)])
+
+
+def _model_input(frame: pd.DataFrame) -> pd.DataFrame:
+    categories = frame[CATEGORICAL].astype(object).where(frame[CATEGORICAL].notna(), "(missing)").astype(str)
+    numbers = frame[NUMERIC].astype(float)
+    money = ["revenue_last_3m", "revenue_last_12m", "revenue_prior_12m", "value_won_last_12m"]
+    numbers[money] = np.log1p(numbers[money].clip(lower=0))
+    return pd.concat([categories, numbers], axis=1)
+
+
+def conformal_margin(low: np.ndarray, high: np.ndarray, y: np.ndarray, level: float) -> float:
+    """Split-conformal widening of a quantile interval (CQR): the ceil((n+1) level)-th smallest
+    conformity score max(low - y, y - high) on calibration rows."""
+    scores = np.sort(np.maximum(low - y, y - high))
+    rank = int(np.ceil((len(scores) + 1) * level)) - 1
+    return float(scores[min(rank, len(scores) - 1)])
+
+
+@dataclass(frozen=True)
+class FittedForecaster:
+    low: Pipeline
+    median: Pipeline
+    high: Pipeline
+    margin: float  # conformal widening on the log1p scale
+
+    def predict(self, frame: pd.DataFrame) -> pd.DataFrame:
+        x = _model_input(frame)
+        median = self.median.predict(x)
+        low = np.minimum(self.low.predict(x) - self.margin, median)
+        high = np.maximum(self.high.predict(x) + self.margin, median)
+        to_value = lambda v: np.expm1(np.maximum(v, 0.0))  # noqa: E731 - revenue >= 0
+        return pd.DataFrame({"predicted_value": to_value(median), "predicted_low": to_value(low),
+                             "predicted_high": to_value(high)}, index=frame.index)
+
+
+def fit_forecaster(train: pd.DataFrame, level: float, random_state: int) -> FittedForecaster:
+    """Quantile models on three quarters of the training accounts, conformal margin on the rest."""
+    rng = np.random.default_rng(random_state)
+    calibration = rng.random(len(train)) < 0.25
+    x, y = _model_input(train), np.log1p(train["actual_value"].to_numpy(dtype=float))
+    tail = (1 - level) / 2
+    models = [quantile_model(q, random_state).fit(x[~calibration], y[~calibration])
+              for q in (tail, 0.5, 1 - tail)]
+    margin = conformal_margin(models[0].predict(x[calibration]), models[2].predict(x[calibration]),
+                              y[calibration], level)
+    return FittedForecaster(models[0], models[1], models[2], margin)
+
+
+def naive_forecast(frame: pd.DataFrame, horizon: int) -> np.ndarray:
+    """'The next horizon brings what the last 12 months did', scaled to the horizon."""
+    return frame["revenue_last_12m"].to_numpy(dtype=float) * horizon / 12
+
+
+def evaluation_metrics(actual: np.ndarray, predicted: np.ndarray, naive: np.ndarray, low: np.ndarray,
+                       high: np.ndarray) -> pd.DataFrame:
+    """Error of the model and of the naive forecast on the evaluation period, and interval coverage."""
+    def rows(name: str, forecast: np.ndarray) -> list[dict]:
+        return [{"forecaster": name, "metric": "mean_absolute_error", "value": float(np.mean(np.abs(actual - forecast)))},
+                {"forecaster": name, "metric": "rmse_log1p",
+                 "value": float(np.sqrt(np.mean((np.log1p(actual) - np.log1p(forecast)) ** 2)))},
+                {"forecaster": name, "metric": "total_error_pct",
+                 "value": float(100 * (forecast.sum() - actual.sum()) / actual.sum()) if actual.sum() else np.nan}]
+    interval = [{"forecaster": "model", "metric": "interval_coverage",
+                 "value": float(np.mean((actual >= low) & (actual <= high)))},
+                {"forecaster": "model", "metric": "median_interval_width", "value": float(np.median(high - low))},
+                {"forecaster": "model", "metric": "n_accounts", "value": float(len(actual))}]
+    return pd.DataFrame(rows("model", predicted) + rows("naive_last_12_months", naive) + interval)
+
+
+def decile_calibration(actual: np.ndarray, predicted: np.ndarray) -> pd.DataFrame:
+    """Mean predicted vs mean actual value per decile of the prediction (calibration plot data)."""
+    deciles = pd.qcut(pd.Series(predicted).rank(method="first"), 10, labels=False) + 1
+    frame = pd.DataFrame({"decile": deciles, "predicted": predicted, "actual": actual})
+    return (frame.groupby("decile", as_index=False)
+            .agg(mean_predicted=("predicted", "mean"), mean_actual=("actual", "mean"), n_accounts=("actual", "size")))
+
+
+@dataclass(frozen=True)
+class ForecastResults:
+    forecast: pd.DataFrame  # evaluation rows (actual known) and forecast rows (actual NULL)
+    evaluation: pd.DataFrame
+    deciles: pd.DataFrame
+
+
+def run_forecast(con: duckdb.DuckDBPyConnection, random_state: int = 0, horizon: int = HORIZON_MONTHS,
+                 level: float = INTERVAL_LEVEL, min_accounts: int = 50) -> ForecastResults | None:
+    """Train at E - 2H, evaluate at E - H, forecast at E; None when there is not enough history."""
+    end = data_end_month(con)
+    if end is None:
+        return None
+    cutoffs = {name: end - pd.DateOffset(months=horizon * k) for name, k in (("train", 2), ("evaluation", 1))}
+    train = account_features_at(con, cutoffs["train"], horizon, observed=True)
+    evaluation = account_features_at(con, cutoffs["evaluation"], horizon, observed=True)
+    if min(len(train), len(evaluation)) < min_accounts:
+        return None
+    evaluated = fit_forecaster(train, level, random_state).predict(evaluation)
+    current = account_features_at(con, end, horizon, observed=False)
+    forecasted = fit_forecaster(evaluation, level, random_state).predict(current)
+
+    def rows(frame: pd.DataFrame, predictions: pd.DataFrame, period: str, cutoff: pd.Timestamp) -> pd.DataFrame:
+        return pd.concat([frame[["account_id", "segment"]], predictions], axis=1).assign(
+            period=period, cutoff_month=cutoff.date(), horizon_months=horizon, interval_level=level,
+            naive_value=naive_forecast(frame, horizon), actual_value=frame["actual_value"].astype(float))
+
+    actual = evaluation["actual_value"].to_numpy(dtype=float)
+    return ForecastResults(
+        forecast=pd.concat([rows(evaluation, evaluated, "evaluation", cutoffs["evaluation"]),
+                            rows(current, forecasted, "forecast", end)], ignore_index=True),
+        evaluation=evaluation_metrics(actual, evaluated["predicted_value"].to_numpy(), naive_forecast(evaluation, horizon),
+                                      evaluated["predicted_low"].to_numpy(), evaluated["predicted_high"].to_numpy())
+        .assign(cutoff_month=cutoffs["evaluation"].date(), trained_at=cutoffs["train"].date(), horizon_months=horizon),
+        deciles=decile_calibration(actual, evaluated["predicted_value"].to_numpy()),
+    )
+
+
+def write_account_value_forecast(con: duckdb.DuckDBPyConnection, random_state: int = 0) -> ForecastResults | None:
+    """Replace main.account_value_forecast (+ _evaluation, _deciles); nothing is written (and any
+    earlier tables are dropped) when the warehouse has no monthly value or too little history."""
+    has_source = con.execute(
+        "select count(*) from information_schema.tables where table_catalog = current_database() "
+        "and table_schema = 'intermediate' and table_name = 'int_account_monthly_value'").fetchone()[0]
+    results = run_forecast(con, random_state) if has_source else None
+    con.execute("begin transaction")
+    try:
+        for table in (FORECAST_TABLE, EVALUATION_TABLE, DECILES_TABLE):
+            con.execute(f"drop table if exists {table}")
+        if results is not None:
+            for table, frame in ((FORECAST_TABLE, results.forecast), (EVALUATION_TABLE, results.evaluation),
+                                 (DECILES_TABLE, results.deciles)):
+                con.register("forecast_rows", frame)
+                con.execute(f"create table {table} as select * from forecast_rows")
+                con.unregister("forecast_rows")
+        con.execute("commit")
+    except Exception:
+        con.execute("rollback")
+        raise
+    return results
