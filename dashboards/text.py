@@ -141,7 +141,7 @@ def won_deals_disclosure(account_value: pd.DataFrame) -> str | None:
         return None
     return (
         f"Account value for {derived_accounts:,} of {len(account_value):,} accounts is derived "
-        "from won deals (final amount x gross margin %, spread over the contract's months), "
+        "from won deals (final amount x gross margin %, booked in the month each deal closed), "
         "because no account revenue export was loaded for them. It is contracted value, "
         "not realised revenue."
     )

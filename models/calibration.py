@@ -101,10 +101,10 @@ def build_world_warehouse(n_accounts: int, seed: int, effects: EffectSizes, work
 def primary_results(build_db: Path, random_state: int = 0) -> pd.DataFrame:
     """Write main.hypothesis_tests and return its adjusted-effect rows for H1 and H2.
 
-    The block permutation test is skipped (n_permutations=0): it does not touch the adjusted-effect
+    The block permutation test and the forecast are skipped: they do not touch the adjusted-effect
     rows studied here and would double each world's time."""
     with duckdb.connect(str(build_db)) as con:
-        results = write_hypothesis_tests(con, random_state=random_state, n_permutations=0)
+        results = write_hypothesis_tests(con, random_state=random_state, n_permutations=0, forecast=False)
     primary = results[results["hypothesis"].isin(PRIMARY_HYPOTHESES) & (results["test"] == "adjusted_effect")]
     return primary.reset_index(drop=True)
 

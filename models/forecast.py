@@ -30,6 +30,7 @@ from sklearn.compose import ColumnTransformer
 from sklearn.ensemble import HistGradientBoostingRegressor
 from sklearn.pipeline import Pipeline
 from sklearn.preprocessing import OrdinalEncoder
+from threadpoolctl import threadpool_limits
 
 MONTHLY_VALUE_TABLE = "intermediate.int_account_monthly_value"
 FORECAST_TABLE = "main.account_value_forecast"
@@ -118,7 +119,7 @@ def quantile_model(quantile: float, random_state: int) -> Pipeline:
         [("categorical", OrdinalEncoder(handle_unknown="use_encoded_value", unknown_value=-1,
                                         encoded_missing_value=-1), CATEGORICAL),
          ("numeric", "passthrough", NUMERIC)])
-    model = HistGradientBoostingRegressor(loss="quantile", quantile=quantile, max_iter=200, learning_rate=0.05,
+    model = HistGradientBoostingRegressor(loss="quantile", quantile=quantile, max_iter=100, learning_rate=0.1,
                                           max_leaf_nodes=31, min_samples_leaf=20, random_state=random_state,
                                           categorical_features=[0, 1, 2])
     return Pipeline([("preprocess", preprocess), ("model", model)])
@@ -129,6 +130,9 @@ def _model_input(frame: pd.DataFrame) -> pd.DataFrame:
     numbers = frame[NUMERIC].astype(float)
     money = ["revenue_last_3m", "revenue_last_12m", "revenue_prior_12m", "value_won_last_12m"]
     numbers[money] = np.log1p(numbers[money].clip(lower=0))
+    # a column missing everywhere (e.g. no deal scored in the window) carries no information, and
+    # the boosting's binning rejects it: make it a constant
+    numbers.loc[:, numbers.isna().all()] = 0.0
     return pd.concat([categories, numbers], axis=1)
 
 
@@ -243,7 +247,8 @@ def write_account_value_forecast(con: duckdb.DuckDBPyConnection, random_state: i
     has_source = con.execute(
         "select count(*) from information_schema.tables where table_catalog = current_database() "
         "and table_schema = 'intermediate' and table_name = 'int_account_monthly_value'").fetchone()[0]
-    results = run_forecast(con, random_state) if has_source else None
+    with threadpool_limits(limits=1):  # small models on a shared machine: OpenMP threads only contend
+        results = run_forecast(con, random_state) if has_source else None
     con.execute("begin transaction")
     try:
         for table in (FORECAST_TABLE, EVALUATION_TABLE, DECILES_TABLE):
@@ -254,6 +259,8 @@ def write_account_value_forecast(con: duckdb.DuckDBPyConnection, random_state: i
                 con.register("forecast_rows", frame)
                 con.execute(f"create table {table} as select * from forecast_rows")
                 con.unregister("forecast_rows")
+                for column in {"cutoff_month", "trained_at"} & set(frame.columns):  # months are dates
+                    con.execute(f"alter table {table} alter column {column} type date")
         con.execute("commit")
     except Exception:
         con.execute("rollback")

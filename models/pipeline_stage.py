@@ -9,6 +9,7 @@ import duckdb
 import pandas as pd
 
 from models.features import FEATURES_TABLE, Outcome, read_account_features
+from models.forecast import write_account_value_forecast
 from models.hypotheses import DEFAULT_PERMUTATIONS, run_statistics
 
 HYPOTHESIS_TESTS_TABLE = "main.hypothesis_tests"
@@ -63,10 +64,13 @@ def write_hypothesis_tests(
     features_table: str = FEATURES_TABLE,
     outcome: Outcome = "revenue",
     n_permutations: int = DEFAULT_PERMUTATIONS,
+    forecast: bool = True,
 ) -> pd.DataFrame:
     """Read the account features, run the tests, replace main.hypothesis_tests (one row per
     hypothesis key, with a generated `verdict`) and main.permutation_null (the block permutation
-    null distributions, for the Evidence page). Returns the hypothesis_tests rows written.
+    null distributions, for the Evidence page); then (forecast=True) the forward-looking
+    main.account_value_forecast tables (`models.forecast.write_account_value_forecast`).
+    Returns the hypothesis_tests rows written.
     """
     results = run_statistics(read_account_features(con, features_table), random_state, outcome=outcome,
                              n_permutations=n_permutations)
@@ -87,4 +91,6 @@ def write_hypothesis_tests(
     finally:
         con.unregister("hypothesis_test_rows")
         con.unregister("permutation_null_rows")
+    if forecast:
+        write_account_value_forecast(con, random_state)
     return tests

@@ -33,7 +33,8 @@ def _world_tables(tmp_path_factory: pytest.TempPathFactory, world: str,
     with duckdb.connect(str(build_db)) as con:
         write_hypothesis_tests(con, random_state=0)
         return {table: con.execute(f"select * from main.{table}").df()
-                for table in ("hypothesis_tests", "permutation_null")}
+                for table in ("hypothesis_tests", "permutation_null", "account_value_forecast",
+                              "account_value_forecast_evaluation", "account_value_forecast_deciles")}
 
 
 @pytest.fixture(scope="module")
@@ -122,3 +123,19 @@ def test_block_permutation_finds_the_planted_trust_block(planted_world: dict[str
         "H1_strategic_alignment:block_permutation": 199, "H2_trust_eroding_events:block_permutation": 199}
     null_rows = null_world["hypothesis_tests"].set_index("hypothesis")
     assert not null_rows.loc["H2_trust_eroding_events:block_permutation", "supported"]
+
+
+def test_forecast_is_evaluated_on_a_later_period_and_beats_the_naive_one(planted_world) -> None:
+    forecast, evaluation = planted_world["account_value_forecast"], planted_world["account_value_forecast_evaluation"]
+    evaluated = forecast[forecast["period"] == "evaluation"]
+    future = forecast[forecast["period"] == "forecast"]
+    assert len(evaluated) > 500 and evaluated["actual_value"].notna().all()
+    assert len(future) > 500 and future["actual_value"].isna().all()
+    assert (future["cutoff_month"] > evaluated["cutoff_month"].max()).all()
+    assert ((forecast["predicted_low"] <= forecast["predicted_value"])
+            & (forecast["predicted_value"] <= forecast["predicted_high"])).all()
+    metric = evaluation.set_index(["forecaster", "metric"])["value"]
+    assert (evaluation["trained_at"] < evaluation["cutoff_month"]).all()
+    assert metric[("model", "rmse_log1p")] < metric[("naive_last_12_months", "rmse_log1p")]
+    assert 0.7 <= metric[("model", "interval_coverage")] <= 0.95  # an 80% interval, on a period it never saw
+    assert len(planted_world["account_value_forecast_deciles"]) == 10
