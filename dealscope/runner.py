@@ -65,6 +65,22 @@ def load_counts(settings: Settings) -> list[tuple]:
         con.close()
 
 
+def headline_verdicts(settings: Settings) -> list[str]:
+    """The sentence of each primary hypothesis (no ':' in its name), as the statistics wrote it."""
+    con = open_readonly(settings.warehouse)
+    try:
+        columns = {row[0] for row in con.execute(
+            "SELECT column_name FROM information_schema.columns "
+            "WHERE table_schema = 'main' AND table_name = 'hypothesis_tests'").fetchall()}
+        if "verdict" not in columns:
+            return []
+        return [row[0] for row in con.execute(
+            "SELECT verdict FROM main.hypothesis_tests WHERE hypothesis NOT LIKE '%:%' ORDER BY hypothesis"
+        ).fetchall()]
+    finally:
+        con.close()
+
+
 def run_pipeline(settings: Settings, out: TextIO) -> int:
     print(f"dealscope: loading {settings.data_dir}", file=out, flush=True)
     outcome = execute(settings)
@@ -76,6 +92,8 @@ def run_pipeline(settings: Settings, out: TextIO) -> int:
     print(f"\n{'table':<20} {'file':<26} {'read':>10} {'loaded':>10} {'rejected':>10}", file=out)
     for source, source_file, read, loaded, rejected in load_counts(settings):
         print(f"{source:<20} {source_file:<26} {read:>10,} {loaded:>10,} {rejected:>10,}", file=out)
+    for verdict in headline_verdicts(settings):
+        print(f"\n{verdict}", file=out)
     print(f"\nwarehouse:  {settings.warehouse}", file=out)
     print(f"dashboards: {settings.dashboards_dir / 'index.html'}", file=out)
     print("rejected rows: SELECT reason, count(*) FROM rejected_rows GROUP BY ALL;", file=out)

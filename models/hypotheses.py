@@ -139,7 +139,10 @@ def grouped_folds(groups: np.ndarray, n_splits: int, random_state: int) -> list[
     """Account-grouped folds: no account is ever on both sides of a split."""
     splitter = GroupKFold(n_splits=n_splits, shuffle=True, random_state=random_state)
     placeholder = np.zeros((len(groups), 1))
-    return list(splitter.split(placeholder, groups=groups))
+    # integer codes: on text ids GroupKFold's shuffled split (np.isin on objects) took ~80% of the
+    # stage's time at 30,000 accounts; on codes it is instant. Same groups, so the same partition.
+    codes = pd.factorize(np.asarray(groups))[0]
+    return list(splitter.split(placeholder, groups=codes))
 
 
 # --------------------------------------------------------------------------- adjusted effect

@@ -20,8 +20,7 @@ def stratum_codes(frame: pd.DataFrame, columns: tuple[str, ...] = STRATA_COLUMNS
     if not present:
         return np.zeros(len(frame), dtype=np.int64)
     labels = frame[present].astype(object).where(frame[present].notna(), MISSING_LEVEL).astype(str)
-    return labels.agg("\x1f".join, axis=1).factorize()[0].astype(np.int64) if len(present) > 1 \
-        else labels[present[0]].factorize()[0].astype(np.int64)
+    return labels.groupby(present, sort=True).ngroup().to_numpy(dtype=np.int64)
 
 
 def permutation_within_strata(strata: np.ndarray, rng: np.random.Generator) -> np.ndarray:

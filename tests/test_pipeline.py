@@ -110,6 +110,14 @@ def test_cli_run_prints_counts_and_fails_clearly(pipeline_run, small_export, tmp
     for table in ("accounts", "deals", "negotiation_events", "account_revenue", "strategy_plan"):
         assert table in printed
     assert str(tmp_path / "w" / "d.duckdb") in printed
+    con = duckdb.connect(str(tmp_path / "w" / "d.duckdb"), read_only=True)
+    verdicts = [row[0] for row in con.execute(
+        "SELECT verdict FROM hypothesis_tests WHERE hypothesis IN ('H1_strategic_alignment', 'H2_trust_eroding_events')"
+    ).fetchall()]
+    con.close()
+    assert len(verdicts) == 2
+    for verdict in verdicts:
+        assert verdict in printed
 
     missing = tmp_path / "empty_export"
     missing.mkdir()
