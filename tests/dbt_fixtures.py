@@ -6,6 +6,7 @@ live in tests/test_dbt_marts.py next to the reasoning for them.
 
 from __future__ import annotations
 
+import math
 import os
 import subprocess
 import sys
@@ -271,3 +272,26 @@ def create_timeline_fixture(db_path: Path) -> None:
                   union all select 'account_revenue', count(*) from raw.account_revenue) as t(source, n)
             """
         )
+
+
+# --- shared by the dbt test files -----------------------------------------------------------
+
+WILSON_Z = 1.959964
+# The analytics folder belongs to the statistics models; the dbt tests cover the layers below it.
+EXCLUDE_ANALYTICS = ["--exclude", "path:models/analytics"]
+
+
+def wilson_interval(successes: int, trials: int, z: float = WILSON_Z) -> tuple[float, float]:
+    """Reference Wilson score interval, written independently of the SQL macro."""
+    p = successes / trials
+    denominator = 1 + z**2 / trials
+    centre = (p + z**2 / (2 * trials)) / denominator
+    half_width = z * math.sqrt(p * (1 - p) / trials + z**2 / (4 * trials**2)) / denominator
+    return max(0.0, centre - half_width), min(1.0, centre + half_width)
+
+
+def query(db_path: Path, sql: str) -> list[dict]:
+    with duckdb.connect(str(db_path), read_only=True) as con:
+        cursor = con.execute(sql)
+        names = [column[0] for column in cursor.description]
+        return [dict(zip(names, row)) for row in cursor.fetchall()]

@@ -15,29 +15,17 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from dbt_fixtures import DBT_PROJECT_DIR, create_raw_fixture, run_dbt
+from dbt_fixtures import (
+    DBT_PROJECT_DIR,
+    EXCLUDE_ANALYTICS,
+    create_raw_fixture,
+    query,
+    run_dbt,
+    wilson_interval,
+)
 
-WILSON_Z = 1.959964
-# The analytics folder belongs to the statistics models; these tests cover the layers below it.
-EXCLUDE_ANALYTICS = ["--exclude", "path:models/analytics"]
 # Named like the pipeline's build file (dealscope/settings.py).
 BUILD_DB_NAME = ".dealscope.build.duckdb"
-
-
-def wilson_interval(successes: int, trials: int, z: float = WILSON_Z) -> tuple[float, float]:
-    """Reference Wilson score interval, written independently of the SQL macro."""
-    p = successes / trials
-    denominator = 1 + z**2 / trials
-    centre = (p + z**2 / (2 * trials)) / denominator
-    half_width = z * math.sqrt(p * (1 - p) / trials + z**2 / (4 * trials**2)) / denominator
-    return max(0.0, centre - half_width), min(1.0, centre + half_width)
-
-
-def query(db_path: Path, sql: str) -> list[dict]:
-    with duckdb.connect(str(db_path), read_only=True) as con:
-        cursor = con.execute(sql)
-        names = [column[0] for column in cursor.description]
-        return [dict(zip(names, row)) for row in cursor.fetchall()]
 
 
 def rows_by(db_path: Path, sql: str, key: str) -> dict:
