@@ -171,7 +171,21 @@ def residual_on_residual_ols(outcome_residuals: np.ndarray, treatment_residuals:
     return EffectEstimate(slope, std_error, slope - z * std_error, slope + z * std_error, p_value)
 
 
-class PartiallingOutEffect(BaseEstimator):
+class CrossFittedEffect(BaseEstimator):
+    """What both DML estimators are configured with: the two nuisance learners, account-grouped
+    folds (`n_splits`), how many differently shuffled repeats, the seed and the interval level."""
+
+    def __init__(self, outcome_learner: Pipeline, treatment_learner: Pipeline, n_splits: int = 5,
+                 random_state: int = 0, alpha: float = 0.05, n_repeats: int = 1) -> None:
+        self.outcome_learner = outcome_learner
+        self.treatment_learner = treatment_learner
+        self.n_splits = n_splits
+        self.random_state = random_state
+        self.alpha = alpha
+        self.n_repeats = n_repeats
+
+
+class PartiallingOutEffect(CrossFittedEffect):
     """Partialling-out DML for one continuous or count treatment.
 
     fit(X, y, treatment, groups): X holds the controls; outcome and treatment are
@@ -186,15 +200,6 @@ class PartiallingOutEffect(BaseEstimator):
     `treatment_residual_share_` (median over repeats of residual / raw treatment variance:
     how much of the treatment the controls leave to identify the effect).
     """
-
-    def __init__(self, outcome_learner: Pipeline, treatment_learner: Pipeline, n_splits: int = 5,
-                 random_state: int = 0, alpha: float = 0.05, n_repeats: int = 1) -> None:
-        self.outcome_learner = outcome_learner
-        self.treatment_learner = treatment_learner
-        self.n_splits = n_splits
-        self.random_state = random_state
-        self.alpha = alpha
-        self.n_repeats = n_repeats
 
     def fit(self, X: pd.DataFrame, y: np.ndarray, treatment: np.ndarray,
             groups: np.ndarray | None = None) -> "PartiallingOutEffect":
@@ -241,7 +246,7 @@ def make_level_learner(categorical: list[str], numeric: list[str]) -> Pipeline:
     return Pipeline([("preprocess", preprocess), ("model", model)])
 
 
-class ProportionalEffect(BaseEstimator):
+class ProportionalEffect(CrossFittedEffect):
     """Cross-fitted DML for a multiplicative (Poisson-type) partially linear model in levels:
 
         E[Y | D, X] = exp(theta * D) * h(X),   Y >= 0, zeros allowed,
@@ -260,15 +265,6 @@ class ProportionalEffect(BaseEstimator):
     Cross-fitting on `groups` folds, repeated `n_repeats` times (median), and a sandwich
     standard error, as `PartiallingOutEffect`.
     """
-
-    def __init__(self, outcome_learner: Pipeline, treatment_learner: Pipeline, n_splits: int = 5,
-                 random_state: int = 0, alpha: float = 0.05, n_repeats: int = 1) -> None:
-        self.outcome_learner = outcome_learner
-        self.treatment_learner = treatment_learner
-        self.n_splits = n_splits
-        self.random_state = random_state
-        self.alpha = alpha
-        self.n_repeats = n_repeats
 
     def fit(self, X: pd.DataFrame, y: np.ndarray, treatment: np.ndarray,
             groups: np.ndarray | None = None) -> "ProportionalEffect":
