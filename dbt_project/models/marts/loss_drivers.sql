@@ -1,23 +1,14 @@
 {#- Loss reasons and competitors ranked by the value lost (sum of fct_deals.lost_value: the list
-    price of lost deals). A lost deal with no reason is driver 'unknown', with no competitor 'none'. -#}
-{% set driver_kinds = [('loss_reason', 'loss_reason', 'unknown'), ('competitor', 'competitor', 'none')] %}
-
-with lost_deals as (
-    select * from {{ ref('fct_deals') }}
-    where is_closed and not is_won
-),
-
-drivers as (
-    {% for kind, column, null_label in driver_kinds %}
+    price of lost deals). A lost deal with no reason is driver 'unknown', with no competitor 'none'.
+    The totals over all quarters of loss_drivers_by_quarter, so both marts count the same deals. -#}
+with drivers as (
     select
-        '{{ kind }}' as driver_kind,
-        {{ dimension_value(column, null_label) }} as driver,
-        count(*) as deals_lost,
-        coalesce(sum(lost_value), 0) as value_lost
-    from lost_deals
+        driver_kind,
+        driver,
+        sum(deals_lost) as deals_lost,
+        sum(value_lost) as value_lost
+    from {{ ref('loss_drivers_by_quarter') }}
     group by 1, 2
-    {% if not loop.last %}union all{% endif %}
-    {% endfor %}
 )
 
 select

@@ -1,4 +1,5 @@
-{#- loss_drivers per calendar quarter of closed_at: the trend of each driver. -#}
+{#- Lost deals per driver (loss reason, competitor) and calendar quarter of closed_at: the trend
+    of each driver; loss_drivers sums it over quarters. -#}
 {% set driver_kinds = [('loss_reason', 'loss_reason', 'unknown'), ('competitor', 'competitor', 'none')] %}
 
 with lost_deals as (
