@@ -70,7 +70,7 @@ OUTCOME_UNITS: dict[str, str] = {
 
 RESULT_COLUMNS: tuple[str, ...] = (
     "hypothesis", "test", "feature_block", "treatment", "direction", "estimate", "ci_low", "ci_high",
-    "p_value", "p_value_holm", "n_accounts", "n_excluded_censored", "n_excluded_not_customer", "n_excluded_other",
+    "bootstrap_ci_low", "bootstrap_ci_high", "p_value", "p_value_holm", "n_accounts", "n_excluded_censored", "n_excluded_not_customer", "n_excluded_other",
     "method", "unit",
     "supported", "naive_estimate", "treatment_residual_share", "outcome", "outcome_months", "n_permutations",
     "random_state", "note", "verdict",
@@ -155,6 +155,32 @@ class EffectEstimate:
     ci_low: float
     ci_high: float
     p_value: float  # two-sided, H0: effect = 0
+    # percentile interval of the account bootstrap (`account_bootstrap_weights`); NaN when not run
+    bootstrap_ci_low: float = float("nan")
+    bootstrap_ci_high: float = float("nan")
+
+
+BOOTSTRAP_DRAWS = 999
+
+
+def account_bootstrap_weights(groups: np.ndarray, n_draws: int, random_state: int, chunk: int = 50):
+    """Nonparametric bootstrap over accounts: yields (draws x rows) matrices of how often each row's
+    account was drawn (accounts drawn with replacement, all rows of an account together), in chunks."""
+    codes, uniques = pd.factorize(pd.Series(groups), sort=False)
+    n_groups = len(uniques)
+    rng = np.random.default_rng([random_state, 2])
+    for start in range(0, n_draws, chunk):
+        drawn = rng.integers(0, n_groups, size=(min(chunk, n_draws - start), n_groups))
+        counts = np.stack([np.bincount(draw, minlength=n_groups) for draw in drawn])
+        yield counts[:, codes].astype(float)
+
+
+def percentile_interval(draws: np.ndarray, alpha: float) -> tuple[float, float]:
+    finite = draws[np.isfinite(draws)]
+    if len(finite) == 0:
+        return float("nan"), float("nan")
+    low, high = np.quantile(finite, [alpha / 2, 1 - alpha / 2])
+    return float(low), float(high)
 
 
 def residual_on_residual_ols(outcome_residuals: np.ndarray, treatment_residuals: np.ndarray,
@@ -176,13 +202,15 @@ class CrossFittedEffect(BaseEstimator):
     folds (`n_splits`), how many differently shuffled repeats, the seed and the interval level."""
 
     def __init__(self, outcome_learner: Pipeline, treatment_learner: Pipeline, n_splits: int = 5,
-                 random_state: int = 0, alpha: float = 0.05, n_repeats: int = 1) -> None:
+                 random_state: int = 0, alpha: float = 0.05, n_repeats: int = 1,
+                 n_bootstrap: int = BOOTSTRAP_DRAWS) -> None:
         self.outcome_learner = outcome_learner
         self.treatment_learner = treatment_learner
         self.n_splits = n_splits
         self.random_state = random_state
         self.alpha = alpha
         self.n_repeats = n_repeats
+        self.n_bootstrap = n_bootstrap
 
 
 class PartiallingOutEffect(CrossFittedEffect):
@@ -213,8 +241,22 @@ class PartiallingOutEffect(CrossFittedEffect):
         self.outcome_residuals_, self.treatment_residuals_ = residuals[0]
         self.repeat_effects_ = [residual_on_residual_ols(u, v, self.alpha) for u, v in residuals]
         self.treatment_residual_share_ = float(np.median([np.var(v) for _, v in residuals]) / np.var(treatment))
-        self.effect_ = median_aggregate(self.repeat_effects_, self.alpha)
+        draws = self._bootstrap(residuals, groups)
+        self.bootstrap_draws_ = draws
+        low, high = percentile_interval(draws, self.alpha)
+        self.effect_ = replace(median_aggregate(self.repeat_effects_, self.alpha),
+                               bootstrap_ci_low=low, bootstrap_ci_high=high)
         return self
+
+    def _bootstrap(self, residuals: list[tuple[np.ndarray, np.ndarray]], groups: np.ndarray) -> np.ndarray:
+        """Account-bootstrap draws of the estimate: the residual-on-residual slope re-solved on each
+        resample with the cross-fitted nuisances held fixed (orthogonality makes their re-estimation
+        a second-order effect), median over the repeats as for the estimate itself."""
+        draws = []
+        for weights in account_bootstrap_weights(groups, self.n_bootstrap, self.random_state):
+            per_repeat = [(weights @ (u * v)) / (weights @ (v * v)) for u, v in residuals]
+            draws.append(np.median(np.stack(per_repeat), axis=0))
+        return np.concatenate(draws) if draws else np.array([])
 
     def _cross_fit(self, X: pd.DataFrame, y: np.ndarray, treatment: np.ndarray, groups: np.ndarray,
                    seed: int) -> tuple[np.ndarray, np.ndarray]:
@@ -274,16 +316,40 @@ class ProportionalEffect(CrossFittedEffect):
         y = y / y.mean()  # scale-free; keeps the solver well conditioned
         treatment = np.asarray(treatment, dtype=float)
         groups = np.arange(len(y)) if groups is None else np.asarray(groups)
-        effects, shares = [], []
+        effects, shares, parts = [], [], []
         with threadpool_limits(limits=1):
             for repeat in range(self.n_repeats):
-                effect, treatment_residuals = self._fit_once(X, y, treatment, groups, self.random_state + repeat)
+                effect, treatment_residuals, outcome_hat = self._fit_once(X, y, treatment, groups,
+                                                                          self.random_state + repeat)
                 effects.append(effect)
                 shares.append(np.var(treatment_residuals))
+                parts.append((effect.estimate, y / outcome_hat, treatment_residuals))
         self.repeat_effects_ = effects
         self.treatment_residual_share_ = float(np.median(shares) / np.var(treatment))
-        self.effect_ = median_aggregate(effects, self.alpha)
+        draws = self._bootstrap(parts, treatment, groups)
+        self.bootstrap_draws_ = draws
+        low, high = percentile_interval(draws, self.alpha)
+        self.effect_ = replace(median_aggregate(effects, self.alpha), bootstrap_ci_low=low, bootstrap_ci_high=high)
         return self
+
+    def _bootstrap(self, parts: list[tuple[float, np.ndarray, np.ndarray]], treatment: np.ndarray,
+                   groups: np.ndarray, newton_steps: int = 4) -> np.ndarray:
+        """Account-bootstrap draws of theta: the moment re-solved on each resample (Newton from the
+        estimate) with the cross-fitted h and m held fixed, median over the repeats."""
+        draws = []
+        for weights in account_bootstrap_weights(groups, self.n_bootstrap, self.random_state):
+            per_repeat = []
+            for estimate, scaled_y, residuals in parts:
+                theta = np.full(len(weights), estimate)
+                for _ in range(newton_steps):
+                    ratio = scaled_y * np.exp(-np.outer(theta, treatment))  # draws x rows
+                    value = (weights * (ratio - 1.0) * residuals).sum(axis=1)
+                    slope = -(weights * ratio * treatment * residuals).sum(axis=1)
+                    with np.errstate(divide="ignore", invalid="ignore"):
+                        theta = theta - np.clip(value / slope, -1.0, 1.0)
+                per_repeat.append(theta)
+            draws.append(np.median(np.stack(per_repeat), axis=0))
+        return np.concatenate(draws) if draws else np.array([])
 
     def _fit_once(self, X: pd.DataFrame, y: np.ndarray, treatment: np.ndarray, groups: np.ndarray,
                   seed: int) -> tuple[EffectEstimate, np.ndarray]:
@@ -302,7 +368,7 @@ class ProportionalEffect(CrossFittedEffect):
         z = stats.norm.ppf(1 - self.alpha / 2)
         p_value = float(2 * stats.norm.sf(abs(theta) / std_error)) if std_error > 0 else float("nan")
         return EffectEstimate(theta, std_error, theta - z * std_error, theta + z * std_error, p_value), \
-            treatment_residuals
+            treatment_residuals, outcome_hat
 
     @staticmethod
     def _cross_fit(learner: Pipeline, X: pd.DataFrame, target: np.ndarray,
@@ -465,7 +531,8 @@ def _empty_row(spec: HypothesisSpec, test: str, method: str, note: str) -> dict:
     return {
         "hypothesis": spec.hypothesis, "test": test, "feature_block": spec.feature_block,
         "treatment": spec.treatment, "direction": "positive" if spec.direction > 0 else "negative",
-        "estimate": np.nan, "ci_low": np.nan, "ci_high": np.nan, "p_value": np.nan, "p_value_holm": np.nan,
+        "estimate": np.nan, "ci_low": np.nan, "ci_high": np.nan, "bootstrap_ci_low": np.nan,
+        "bootstrap_ci_high": np.nan, "p_value": np.nan, "p_value_holm": np.nan,
         "n_accounts": 0, "n_excluded_other": 0, "method": method, "unit": spec.unit, "supported": False,
         "naive_estimate": np.nan, "treatment_residual_share": np.nan, "n_permutations": np.nan, "note": note,
     }
@@ -477,19 +544,31 @@ def _adjusted_effect_row(spec: HypothesisSpec, frame: pd.DataFrame, y: np.ndarra
     if level_outcome is not None:
         method = (f"proportional (Poisson-type partially linear) DML in levels, zeros included, {n_splits}-fold "
                   f"account-grouped cross-fitting repeated {n_repeats}x (median), log-link spline outcome and "
-                  f"{kind} treatment nuisances, sandwich SE")
+                  f"{kind} treatment nuisances, sandwich SE; {BOOTSTRAP_DRAWS}-draw account bootstrap interval")
     else:
         method = (f"partialling-out DML, {n_splits}-fold account-grouped cross-fitting repeated {n_repeats}x "
-                  f"(median), {kind} nuisances, HC1 SE")
-    row = _empty_row(spec, "adjusted_effect", method, "")
-    row.update(n_accounts=len(frame), n_excluded_other=n_excluded)
-    treatment = frame[spec.treatment].to_numpy(dtype=float)
-    if len(frame) < n_splits * MIN_ACCOUNTS_PER_FOLD:
-        return {**row, "note": f"too few accounts ({len(frame)}) for {n_splits}-fold cross-fitting"}
-    if np.var(treatment) == 0:
-        return {**row, "note": "treatment does not vary: no effect can be estimated"}
+                  f"(median), {kind} nuisances, HC1 SE; {BOOTSTRAP_DRAWS}-draw account bootstrap interval")
     categorical = list(CATEGORICAL_CONTROLS)
     numeric = list(NUMERIC_CONTROLS + spec.extra_controls)
+    # A confounder that is not recorded for an account cannot be adjusted for: imputing it (even with a
+    # missingness indicator) leaves that account's confounding in the estimate (docs/statistics.md, 7).
+    known = frame[categorical + numeric].notna().all(axis=1).to_numpy()
+    missing_control = int((~known).sum())
+    if missing_control:
+        frame = frame.loc[known].reset_index(drop=True)
+        y = y[known]
+        level_outcome = None if level_outcome is None else level_outcome[known]
+    row = _empty_row(spec, "adjusted_effect", method, "")
+    row.update(n_accounts=len(frame), n_excluded_other=n_excluded + missing_control)
+    missing_note = (f"{missing_control} accounts without a recorded control excluded from the adjustment"
+                    if missing_control else "")
+    treatment = frame[spec.treatment].to_numpy(dtype=float)
+    if len(frame) < n_splits * MIN_ACCOUNTS_PER_FOLD:
+        return {**row, "note": "; ".join(filter(None, [
+            f"too few accounts ({len(frame)}) for {n_splits}-fold cross-fitting", missing_note]))}
+    if np.var(treatment) == 0:
+        return {**row, "note": "; ".join(filter(None, [
+            "treatment does not vary: no effect can be estimated", missing_note]))}
     x = design_frame(frame, categorical, numeric)
     learner = make_learner(categorical, numeric, kind, random_state)
     groups = frame["account_id"].to_numpy()
@@ -505,9 +584,10 @@ def _adjusted_effect_row(spec: HypothesisSpec, frame: pd.DataFrame, y: np.ndarra
     significant = bool(effect.p_value < alpha) if np.isfinite(effect.p_value) else False
     return {
         **row, "estimate": effect.estimate, "ci_low": effect.ci_low, "ci_high": effect.ci_high,
+        "bootstrap_ci_low": effect.bootstrap_ci_low, "bootstrap_ci_high": effect.bootstrap_ci_high,
         "p_value": effect.p_value, "naive_estimate": naive,
         "treatment_residual_share": fitted.treatment_residual_share_,
-        "supported": significant and np.sign(effect.estimate) == spec.direction,
+        "supported": significant and np.sign(effect.estimate) == spec.direction, "note": missing_note,
     }
 
 
@@ -652,8 +732,9 @@ def _placebo_row(spec: HypothesisSpec, frame: pd.DataFrame, y: np.ndarray, n_exc
     row = _adjusted_effect_row(placebo_spec, frame.assign(**{fake: shuffled}), y, n_excluded, kind, n_splits,
                                n_repeats, random_state, alpha, level_outcome)
     found_effect = bool(np.isfinite(row["p_value"]) and row["p_value"] < alpha)
-    note = row["note"] or ("placebo FAILED: an effect was found where none exists" if found_effect
-                           else "placebo passed: no effect found, as expected")
+    verdict = ("placebo FAILED: an effect was found where none exists" if found_effect
+               else "placebo passed: no effect found, as expected")
+    note = row["note"] if not np.isfinite(row["p_value"]) else "; ".join(filter(None, [verdict, row["note"]]))
     return {**row, "test": "placebo", "supported": False, "note": note,
             "method": "placebo refuter (treatment permuted within segment x cohort-year strata, seeded), "
                       + row["method"]}

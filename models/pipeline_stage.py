@@ -26,6 +26,8 @@ create or replace table {HYPOTHESIS_TESTS_TABLE} (
     estimate DOUBLE,
     ci_low DOUBLE,
     ci_high DOUBLE,
+    bootstrap_ci_low DOUBLE,
+    bootstrap_ci_high DOUBLE,
     p_value DOUBLE,
     p_value_holm DOUBLE,
     n_accounts BIGINT NOT NULL,

@@ -13,7 +13,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from models.features import build_feature_blocks
+from models.features import CATEGORICAL_CONTROLS, NUMERIC_CONTROLS, build_feature_blocks
 from models.hypotheses import (
     PartiallingOutEffect,
     ProportionalEffect,
@@ -203,11 +203,21 @@ def test_censored_accounts_are_excluded_and_counted(planted_world: pd.DataFrame,
     n_censored = int((~planted_world["is_outcome_observed"]).sum())
     assert n_censored > 0
     assert (planted_results["n_excluded_censored"] == n_censored).all()
-    n_unscored_observed = int((planted_world["is_outcome_observed"] & planted_world["mean_alignment"].isna()).sum())
+    observed = planted_world["is_outcome_observed"]
+    n_unscored_observed = int((observed & planted_world["mean_alignment"].isna()).sum())
+    # a control that is not recorded cannot be adjusted for: those accounts leave the adjusted effect
+    missing_control = planted_world[list(CATEGORICAL_CONTROLS + NUMERIC_CONTROLS)].isna().any(axis=1)
+    assert missing_control[observed].any()
+    n_missing_scored = int((observed & planted_world["mean_alignment"].notna() & missing_control).sum())
     alignment = _row(planted_results, "H1_strategic_alignment")
-    assert alignment["n_accounts"] == len(planted_world) - n_censored - n_unscored_observed
-    assert alignment["n_excluded_other"] == n_unscored_observed
-    assert _row(planted_results, "H2_trust_eroding_events")["n_accounts"] == len(planted_world) - n_censored
+    assert alignment["n_accounts"] == len(planted_world) - n_censored - n_unscored_observed - n_missing_scored
+    assert alignment["n_excluded_other"] == n_unscored_observed + n_missing_scored
+    assert f"{n_missing_scored} accounts without a recorded control" in alignment["note"]
+    eroding = _row(planted_results, "H2_trust_eroding_events")
+    assert eroding["n_accounts"] == len(planted_world) - n_censored - int((observed & missing_control).sum())
+    # the predictive test may impute: it does not claim to adjust for anything
+    assert _row(planted_results, "H2_trust_eroding_events", "predictive_value")["n_accounts"] == \
+        len(planted_world) - n_censored
 
 
 @pytest.mark.parametrize("learner", ["spline_ridge", "hgb"])
