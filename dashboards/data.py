@@ -51,6 +51,68 @@ COHORT_RETENTION = (
     ("cohort_year", "years_since_start", "net_revenue_retention"),
     ("accounts", "starting_revenue", "gross_revenue_retention"),
 )
+_BEFORE_AFTER = tuple(
+    f"{measure}_{side}{bound}"
+    for side in ("before", "after")
+    for measure in ("appearances_per_deal", "price_cuts_per_appearance")
+    for bound in ("", "_ci_low", "_ci_high")
+)
+COMPETITOR_RESPONSE = (
+    ("competitor", "segment", "deals_before", "appearances_before", "deals_after",
+     "appearances_after", *_BEFORE_AFTER),
+    ("wins_against", "first_win_at", "price_cuts_before", "price_cuts_after"),
+)
+MOVE_PRECEDENTS = (
+    ("move_kind", "move", "accounts",
+     *(f"{prefix}share_with_{outcome}{bound}" for outcome in ("trust_building", "expansion")
+       for prefix in ("", "baseline_") for bound in ("", "_ci_low", "_ci_high"))),
+    ("accounts_with_trust_building", "accounts_with_expansion", "baseline_account_months",
+     "window_months"),
+)
+
+# Statistics-stage tables (docs/statistics.md). Their columns may still change: other
+# spellings are accepted (reads.select_columns aliases); a required column missing from
+# every spelling gives the section's "not available" notice.
+CALIBRATION_SUMMARY = (
+    ("world", "hypothesis", "worlds", "truth", "supported_rate", "supported_rate_ci_low",
+     "supported_rate_ci_high", "coverage", "coverage_ci_low", "coverage_ci_high"),
+    ("test", "accounts_per_world", "two_sided_rejection_rate", "two_sided_rejection_rate_ci_low",
+     "two_sided_rejection_rate_ci_high", "mean_estimate", "sd_estimate", "bias_adjusted",
+     "bias_naive", "study_command", "studied_at"),
+)
+CALIBRATION_SUMMARY_ALIASES = {
+    "worlds": ("n_worlds",), "accounts_per_world": ("n_accounts", "accounts"),
+    "two_sided_rejection_rate": ("rejection_rate",),
+    "two_sided_rejection_rate_ci_low": ("rejection_rate_ci_low",),
+    "two_sided_rejection_rate_ci_high": ("rejection_rate_ci_high",),
+    "studied_at": ("created_at", "computed_at"), "study_command": ("command",),
+}
+CALIBRATION_WORLDS = (
+    ("world", "seed", "hypothesis", "truth", "estimate", "ci_low", "ci_high"),
+    ("test", "accounts_per_world", "p_value", "supported", "naive_estimate", "n_accounts"),
+)
+MODEL_COMPARISON = (
+    ("learner", "feature_set", "r2_mean"),
+    ("r2_ci_low", "r2_ci_high", "n_accounts", "n_folds", "gain_vs_baseline", "gain_ci_low",
+     "gain_ci_high", "gain_p_value", "estimator", "method", "note"),
+)
+MODEL_COMPARISON_ALIASES = {
+    "r2_mean": ("r2", "oof_r2", "r2_oof", "mean_r2"), "r2_ci_low": ("r2_low",),
+    "r2_ci_high": ("r2_high",), "gain_vs_baseline": ("gain", "r2_gain"),
+    "gain_p_value": ("p_value",), "n_folds": ("folds",), "learner": ("model",),
+}
+FEATURE_IMPORTANCE = (
+    ("learner", "feature_group", "importance_mean"),
+    ("features", "block", "importance_ci_low", "importance_ci_high", "n_folds", "n_repeats",
+     "method", "note"),
+)
+FORECAST_DECILES = (("decile", "mean_predicted", "mean_actual"), ("n_accounts",))
+FORECAST_EVALUATION = (("forecaster", "metric", "value"), ("cutoff_month", "horizon_months"))
+FEATURE_IMPORTANCE_ALIASES = {
+    "importance_mean": ("importance", "mean_importance"), "feature_group": ("group",),
+    "block": ("feature_block",), "learner": ("model",),
+    "importance_ci_low": ("importance_low",), "importance_ci_high": ("importance_high",),
+}
 
 
 @dataclass(frozen=True)
@@ -66,6 +128,8 @@ class SiteData:
     win_loss: pd.DataFrame
     deals: pd.DataFrame
     account_value: pd.DataFrame
+    account_value_bins: pd.DataFrame
+    alignment_value_bins: pd.DataFrame
     account_totals: AccountTotals
     hypothesis_tests: pd.DataFrame
     load_summary: pd.DataFrame
@@ -78,9 +142,16 @@ class SiteData:
     escalation_paths: TableRead
     won_deal_lost_customer: TableRead
     cohort_retention: TableRead
+    competitor_response: TableRead
+    move_precedents: TableRead
     permutation_null: TableRead
-    calibration: TableRead
+    calibration_summary: TableRead
+    calibration_worlds: TableRead
+    model_comparison: TableRead
+    feature_importance: TableRead
     forecast: TableRead
+    forecast_deciles: TableRead
+    forecast_evaluation: TableRead
 
 
 def read_account_totals(con: duckdb.DuckDBPyConnection) -> AccountTotals:
@@ -100,6 +171,8 @@ def read_site_data(con: duckdb.DuckDBPyConnection) -> SiteData:
         win_loss=reads.read_win_loss(con),
         deals=reads.read_deals(con),
         account_value=reads.read_account_value(con),
+        account_value_bins=reads.read_account_value_bins(con),
+        alignment_value_bins=reads.read_alignment_value_bins(con),
         account_totals=read_account_totals(con),
         hypothesis_tests=reads.read_hypothesis_tests(con),
         load_summary=reads.read_load_summary(con),
@@ -112,7 +185,21 @@ def read_site_data(con: duckdb.DuckDBPyConnection) -> SiteData:
         escalation_paths=optional(con, "escalation_paths", *ESCALATION_PATHS),
         won_deal_lost_customer=optional(con, "won_deal_lost_customer", *WON_DEAL_LOST_CUSTOMER),
         cohort_retention=optional(con, "cohort_retention", *COHORT_RETENTION),
+        competitor_response=optional(con, "competitor_response", *COMPETITOR_RESPONSE,
+                                     order_by=("segment", "competitor")),
+        move_precedents=optional(con, "move_precedents", *MOVE_PRECEDENTS),
         permutation_null=reads.read_discovered(con, "permutation"),
-        calibration=reads.read_discovered(con, "calibration"),
+        calibration_summary=optional(con, "calibration_summary", *CALIBRATION_SUMMARY,
+                                     aliases=CALIBRATION_SUMMARY_ALIASES,
+                                     order_by=("hypothesis", "world")),
+        calibration_worlds=optional(con, "calibration_worlds", *CALIBRATION_WORLDS,
+                                    order_by=("hypothesis", "world", "seed")),
+        model_comparison=optional(con, "model_comparison", *MODEL_COMPARISON,
+                                  aliases=MODEL_COMPARISON_ALIASES),
+        feature_importance=optional(con, "feature_importance", *FEATURE_IMPORTANCE,
+                                    aliases=FEATURE_IMPORTANCE_ALIASES),
         forecast=reads.read_discovered(con, "account_value_forecast"),
+        forecast_deciles=optional(con, "account_value_forecast_deciles", *FORECAST_DECILES,
+                                  order_by=("decile",)),
+        forecast_evaluation=optional(con, "account_value_forecast_evaluation", *FORECAST_EVALUATION),
     )

@@ -235,6 +235,26 @@ def win_loss_page(data: SiteData) -> str:
     page.section("Top priorities: what we lose, by value", data.loss_drivers,
                  "loss reasons and competitors ranked by value lost", draw_loss_drivers)
 
+    def draw_competitor_response(response: pd.DataFrame) -> None:
+        page.add("<p>For each competitor and segment: before and after our first win against it "
+                 "there, how often it shows up on the segment's deals (grey: before, blue: after) "
+                 "and how often it cuts its price on the deals it is on (competitor price-cut "
+                 "events). Bars are 95% intervals; hollow markers rest on fewer than "
+                 f"{figures.SMALL_SAMPLE} deals or appearances: shown, but not reliable. "
+                 "Pick the segment in the drop-down. Descriptive: it shows what followed, "
+                 "not what caused it.</p>")
+        summary = text.competitor_response_summary(response, figures.SMALL_SAMPLE)
+        page.add(f'<p id="competitor-response-summary">{esc(summary)}</p>')
+        page.figure(figures.competitor_response_figure(response))
+        long = competitor_response_rows(response)
+        filters = long[["segment", "competitor", "side"]].fillna("unknown").astype(str) \
+            .rename(columns={"side": "before_or_after"}).reset_index(drop=True)
+        page.add(filterable_table_html(competitor_response_table(long), filters,
+                                       "competitor-response-table", text_columns=2))
+
+    page.section("How competitors respond after we beat them", data.competitor_response,
+                 "competitor response before and after our first win", draw_competitor_response)
+
     page.add("<h2>Trend by quarter</h2>")
     quarters = by_dimension[by_dimension["dimension"] == "close_quarter"]
     if quarters["win_rate"].notna().any():
@@ -247,6 +267,60 @@ def win_loss_page(data: SiteData) -> str:
     elif len(data.loss_drivers_by_quarter):
         page.figure(figures.loss_trend_figure(data.loss_drivers_by_quarter))
     return page_html("win_loss.html", "Win / loss", page.html())
+
+
+def interval_cell(value: pd.Series, low: pd.Series, high: pd.Series, count: pd.Series,
+                  formatter: Callable[[object], str]) -> pd.Series:
+    """'9.1% (3.9% to 19.6%)', with 'small sample' when count < figures.SMALL_SAMPLE."""
+    cells = []
+    for v, lo, hi, n in zip(value, low, high, count):
+        if text.is_missing(v):
+            cells.append(text.NOT_AVAILABLE)
+            continue
+        cell = f"{formatter(v)} ({formatter(lo)} to {formatter(hi)})"
+        cells.append(cell + (", small sample" if not text.is_missing(n) and n < figures.SMALL_SAMPLE else ""))
+    return pd.Series(cells, index=value.index, dtype="object")
+
+
+def competitor_response_rows(response: pd.DataFrame) -> pd.DataFrame:
+    """Long form: one row per competitor, segment and side of our first win (before, after)."""
+    sides = []
+    for side in ("before", "after"):
+        rows = response.assign(
+            side=side,
+            deals=response[f"deals_{side}"], appearances=response[f"appearances_{side}"],
+            price_cuts=response[f"price_cuts_{side}"],
+            **{f"{measure}{bound}": response[f"{measure}_{side}{bound}"]
+               for measure in ("appearances_per_deal", "price_cuts_per_appearance")
+               for bound in ("", "_ci_low", "_ci_high")},
+        )
+        sides.append(rows[rows["deals"].astype("float64").fillna(0) > 0])
+    long = pd.concat(sides)
+    long["side_rank"] = long["side"].map({"before": 0, "after": 1})
+    return long.sort_values(["segment", "competitor", "side_rank"], na_position="last")
+
+
+def competitor_response_table(long: pd.DataFrame) -> pd.DataFrame:
+    def per_100(v: object) -> str:
+        return text.NOT_AVAILABLE if text.is_missing(v) else f"{float(v) * 100:.1f}"
+
+    first_win = long["first_win_at"].map(text.format_date)
+    when = [("before our first win" if date == text.NOT_AVAILABLE else f"before {date}")
+            if side == "before" else f"after {date}" for side, date in zip(long["side"], first_win)]
+    return pd.DataFrame({
+        "competitor": long["competitor"].astype(str),
+        "segment": long["segment"].fillna("unknown").astype(str),
+        "when (our first win)": when,
+        "deals": long["deals"].map(text.format_count),
+        "it appears on (95% interval)": interval_cell(
+            long["appearances_per_deal"], long["appearances_per_deal_ci_low"],
+            long["appearances_per_deal_ci_high"], long["deals"], text.format_pct),
+        "price cuts / deals it is on": [f"{text.format_count(c)} / {text.format_count(a)}"
+                                        for c, a in zip(long["price_cuts"], long["appearances"])],
+        "price cuts per 100 deals it is on (95% interval)": interval_cell(
+            long["price_cuts_per_appearance"], long["price_cuts_per_appearance_ci_low"],
+            long["price_cuts_per_appearance_ci_high"], long["appearances"], per_100),
+    })
 
 
 # --- Strategic fit -------------------------------------------------------------------------
@@ -364,7 +438,8 @@ def trust_page(data: SiteData) -> str:
         estimates = estimates.assign(label=label.where(
             polarities <= 1, label + " (" + estimates["polarity"].astype(str).str.replace("_", " ") + ")"))
         page.add("<p>All event types at once, one measure at a time (drop-down): an interval "
-                 "crossing the dashed line at 0 is no clear effect.</p>")
+                 "crossing the dashed line at 0 is no clear effect. Red: trust-eroding events; "
+                 "green: trust-building; orange: competitive.</p>")
         page.figure(figures.interval_forest_figure(
             estimates, "label", "difference_in_differences", "ci_low", "ci_high", "metric",
             "Difference in differences", "difference in differences (with event - without)",
@@ -410,13 +485,37 @@ def trust_page(data: SiteData) -> str:
     page.section("Won the deal, lost the customer", data.won_deal_lost_customer,
                  "the won-the-deal-lost-the-customer list", draw_won_lost)
 
+    def draw_moves(moves: pd.DataFrame) -> None:
+        months = moves["window_months"].dropna()
+        window = f"{int(months.iloc[0])} months" if len(months) else "the following months"
+        page.add("<p>Which of our moves came before a warmer relationship? For each move (an event "
+                 "type we cause, or a won deal by type), the share of accounts with a "
+                 f"trust-building event, or a new expansion deal, within {esc(window)} after the "
+                 "move's month (first move per account). The dashed red line and band are the same "
+                 "share after an arbitrary month, the baseline. Bars are 95% intervals; hollow "
+                 f"markers rest on fewer than {figures.SMALL_SAMPLE} accounts.</p>")
+        summary = text.move_precedents_summary(moves, figures.SMALL_SAMPLE)
+        page.add(f'<p id="move-precedents-summary">{esc(summary)}</p>')
+        page.figure(figures.move_precedents_figure(moves))
+        page.add(table_html(move_precedents_table(moves), text_columns=2, table_id="move-precedents-table"))
+
+    page.section("What followed our moves", data.move_precedents,
+                 "what followed our moves (move precedents)", draw_moves)
+
     page.add("<h2>Account value</h2>")
     page.add(f"<p>{data.account_totals.accounts:,} accounts, with or without deals. Lifetime value is "
-             "the account's realised gross margin to date; pick a segment in the drop-down.</p>")
-    page.figure(figures.segment_histogram_figure(
-        data.account_value, "lifetime_gross_margin", "Account lifetime value (gross margin)",
+             "the account's realised gross margin to date. Pick all segments or one in the "
+             "drop-down. The value axis is logarithmic (each labelled step is ten times the one "
+             "before), so small and very large accounts both show; the bar at 0 counts accounts "
+             "with no gross margin yet.</p>")
+    page.figure(figures.account_value_histogram_figure(
+        data.account_value_bins, "Account lifetime value (gross margin)",
         "lifetime gross margin per account"))
-    page.figure(figures.alignment_value_figure(data.account_value))
+    page.add("<p>Does strategic fit go with value? Accounts are grouped by the mean alignment of "
+             "their deals, in steps of 0.1: each group's mean lifetime value with its 95% interval, "
+             "its median, and the band holding the middle half of its accounts; the bars below "
+             "count the accounts in each group.</p>")
+    page.figure(figures.alignment_value_figure(data.alignment_value_bins))
 
     def draw_cohorts(cohorts: pd.DataFrame) -> None:
         page.add("<p>Revenue of each yearly cohort of accounts, as a share of its first-year revenue: "
@@ -427,6 +526,23 @@ def trust_page(data: SiteData) -> str:
     page.section("Cohort retention", data.cohort_retention, "revenue retention by yearly cohort",
                  draw_cohorts)
     return page_html("trust.html", "Trust and relationship", page.html())
+
+
+def move_precedents_table(moves: pd.DataFrame) -> pd.DataFrame:
+    """One row per move; the baseline (any month) is in the sentence above and the chart."""
+    rows = moves.sort_values(["move_kind", "share_with_trust_building"], ascending=[False, False])
+    columns = {
+        "move": [figures.move_label(k, m) for k, m in zip(rows["move_kind"], rows["move"])],
+        "kind": rows["move_kind"].map({"event_type": "event", "deal_type": "won deal"})
+                                 .fillna(rows["move_kind"]),
+        "accounts": rows["accounts"].map(text.format_count),
+    }
+    for outcome, label in (("trust_building", "trust-building event after"),
+                           ("expansion", "expansion deal after")):
+        columns[f"{label} (95% interval)"] = interval_cell(
+            rows[f"share_with_{outcome}"], rows[f"share_with_{outcome}_ci_low"],
+            rows[f"share_with_{outcome}_ci_high"], rows["accounts"], text.format_pct)
+    return pd.DataFrame(columns)
 
 
 # --- Evidence ------------------------------------------------------------------------------
@@ -454,23 +570,97 @@ def hypothesis_table(tests: pd.DataFrame) -> pd.DataFrame:
                                                      "ci_high": "number"})
 
 
-# Calibration measures drawn when the statistics stage's table has them (issue 4 names).
-CALIBRATION_MEASURES = ("supported_rate", "rejection_rate", "two_sided_rejection_rate", "coverage",
-                        "power")
+def calibration_table(summary: pd.DataFrame) -> pd.DataFrame:
+    """The summary as read, one row per world kind and hypothesis, rates with their intervals."""
+    rows = summary.sort_values(["world", "hypothesis"])
+    count = rows["worlds"]
+    columns = {
+        "worlds": rows["world"].map(figures.world_label),
+        "hypothesis": rows["hypothesis"].map(text.readable),
+        "simulated worlds": count.map(text.format_count),
+        "true effect": rows["truth"].map(text.format_signed_number),
+        "'supported' rate (95% interval)": interval_cell(
+            rows["supported_rate"], rows["supported_rate_ci_low"], rows["supported_rate_ci_high"],
+            pd.Series(float("inf"), index=rows.index), text.format_pct),
+    }
+    if rows["two_sided_rejection_rate"].notna().any():
+        columns["two-sided p < 0.05 (95% interval)"] = interval_cell(
+            rows["two_sided_rejection_rate"], rows["two_sided_rejection_rate_ci_low"],
+            rows["two_sided_rejection_rate_ci_high"], pd.Series(float("inf"), index=rows.index),
+            text.format_pct)
+    columns["coverage (95% interval)"] = interval_cell(
+        rows["coverage"], rows["coverage_ci_low"], rows["coverage_ci_high"],
+        pd.Series(float("inf"), index=rows.index), text.format_pct)
+    for column, label in (("mean_estimate", "mean estimate"), ("bias_adjusted", "bias, adjusted"),
+                          ("bias_naive", "bias, naive")):
+        if rows[column].notna().any():
+            columns[label] = rows[column].map(text.format_number)
+    return pd.DataFrame(columns)
 
 
-def interval_columns(frame: pd.DataFrame, measure: str) -> tuple[pd.Series | None, pd.Series | None]:
-    """A measure's 95% interval: `<measure>_ci_low/_high`, `<stem>_ci_low/_high` (stem without
-    '_rate'), or a two-element `<stem>_ci` column; (None, None) when there is none."""
-    stem = measure.removesuffix("_rate")
-    for base in (measure, stem):
-        if f"{base}_ci_low" in frame and f"{base}_ci_high" in frame:
-            return frame[f"{base}_ci_low"], frame[f"{base}_ci_high"]
-    pair = next((c for c in (f"{measure}_ci", f"{stem}_ci") if c in frame), None)
-    if pair is not None and frame[pair].map(lambda v: hasattr(v, "__len__") and len(v) == 2).all():
-        bounds = pd.DataFrame(frame[pair].map(list).tolist(), index=frame.index)
-        return bounds[0].astype("float64"), bounds[1].astype("float64")
-    return None, None
+def model_comparison_table(comparison: pd.DataFrame) -> pd.DataFrame:
+    order = {name: position for position, name in enumerate(figures.FEATURE_SET_ORDER)}
+    rows = comparison.assign(order=comparison["feature_set"].map(order).fillna(len(order))) \
+        .sort_values(["learner", "order"])
+    signed = text.format_signed_number
+    columns = {
+        "model": rows["learner"].astype(str),
+        "features": rows["feature_set"].map(figures.feature_set_label),
+        "out-of-fold R²": rows["r2_mean"].map(text.format_number),
+        "95% interval": interval_text(rows["r2_ci_low"], rows["r2_ci_high"], text.format_number),
+        "gain over baseline": rows["gain_vs_baseline"].map(signed),
+        "gain 95% interval": interval_text(rows["gain_ci_low"], rows["gain_ci_high"], signed),
+        "gain p-value": rows["gain_p_value"].map(lambda v: text.NOT_AVAILABLE if text.is_missing(v)
+                                                 else f"{float(v):.3f}"),
+        "accounts": rows["n_accounts"].map(text.format_count),
+        "folds": rows["n_folds"].map(text.format_count),
+    }
+    frame = pd.DataFrame(columns)
+    # A gain is not defined for the baseline itself.
+    frame.loc[rows["gain_vs_baseline"].isna().to_numpy(), ["gain 95% interval", "gain p-value"]] = "-"
+    frame.loc[rows["gain_vs_baseline"].isna().to_numpy(), "gain over baseline"] = "-"
+    return frame
+
+
+def feature_importance_table(importance: pd.DataFrame) -> pd.DataFrame:
+    rows = importance.sort_values(["learner", "importance_mean"], ascending=[True, False],
+                                  na_position="last")
+    table = pd.DataFrame({
+        "model": rows["learner"].astype(str),
+        "feature group": rows["feature_group"].map(figures.feature_group_label),
+        "block": rows["block"].map(lambda b: text.NOT_AVAILABLE if text.is_missing(b)
+                                   else figures.block_label(b)),
+        "features": rows["features"].fillna(text.NOT_AVAILABLE).astype(str)
+                                    .str.replace(r",\s*", ", ", regex=True),
+        "importance": rows["importance_mean"].map(text.format_number),
+        "95% interval": interval_text(rows["importance_ci_low"], rows["importance_ci_high"],
+                                      text.format_number),
+        "folds x repeats": [f"{text.format_count(f)} x {text.format_count(r)}"
+                            for f, r in zip(rows["n_folds"], rows["n_repeats"])],
+    })
+    if rows["note"].notna().any():
+        table["note"] = rows["note"].fillna("").astype(str).to_numpy()
+    return table
+
+
+def notes_html(frame: pd.DataFrame, per_row: bool = False) -> str:
+    """The table's own method text (the `method` column) and, unless they are listed per row,
+    its notes, once each."""
+    texts = [("Method", frame["method"] if "method" in frame else pd.Series(dtype="object"))]
+    if not per_row:
+        texts.append(("Note", frame["note"] if "note" in frame else pd.Series(dtype="object")))
+    return "".join(f'<p class="muted">{label}: {esc(value)}</p>'
+                   for label, values in texts for value in values.dropna().astype(str).unique())
+
+
+def learners_html(comparison: pd.DataFrame) -> str:
+    """Which estimator each learner is, when the table says."""
+    pairs = comparison[["learner", "estimator"]].dropna().drop_duplicates()
+    if pairs.empty:
+        return ""
+    items = "".join(f"<li>{esc(learner)} model: {esc(estimator)}</li>"
+                    for learner, estimator in pairs.itertuples(index=False))
+    return f'<ul class="muted">{items}</ul>'
 
 
 def evidence_page(data: SiteData) -> str:
@@ -508,33 +698,40 @@ def evidence_page(data: SiteData) -> str:
     page.section("Permutation test: the null distribution and the observed statistic",
                  data.permutation_null, "the permutation null distribution", draw_null)
 
-    def draw_calibration(calibration: pd.DataFrame) -> None:
-        source = calibration.attrs.get("table", "")
-        group_cols = [c for c in ("world", "scenario", "hypothesis", "test", "metric")
-                      if c in calibration.columns]
-        page.add(f'<p class="muted">From {esc(source)}. Rejection rates in the no-effect world '
-                 "should be near 5%; in worlds with planted effects the rejection rate is the "
-                 "power, and 95% intervals should cover the true effect about 95% of the time.</p>")
-        measures = [c for c in CALIBRATION_MEASURES if c in calibration.columns][:3]
-        if group_cols and measures:
-            labelled = calibration.assign(
-                label=calibration[group_cols].astype(str).agg(" / ".join, axis=1))
-            for measure in measures:
-                low, high = interval_columns(labelled, measure)
-                labelled_with_ci = labelled.assign(**{f"{measure}__low": low, f"{measure}__high": high})
-                page.figure(figures.calibration_figure(
-                    labelled_with_ci, "label", measure,
-                    f"{measure}__low" if low is not None else None,
-                    f"{measure}__high" if high is not None else None, "label",
-                    0.95 if "coverage" in measure else 0.05,
-                    f"Calibration: {measure.replace('_', ' ')}"))
-        plain = calibration.loc[:, [c for c in calibration.columns
-                                    if not calibration[c].map(lambda v: isinstance(v, (list, tuple))).any()]]
-        page.add(table_html(text.format_frame(plain), text_columns=len(group_cols) or 1,
-                            table_id="calibration-table"))
+    draw_calibration_section(page, data.calibration_summary, data.calibration_worlds)
 
-    page.section("Calibration: do the tests keep their promises?", data.calibration,
-                 "the calibration results (simulation study)", draw_calibration)
+    def draw_model_comparison(comparison: pd.DataFrame) -> None:
+        page.add("<p>How well each set of features predicts an account's later value on accounts "
+                 "the model was not fitted on (out-of-fold R\u00b2: 0 is no better than the "
+                 "average, 1 is perfect), for a linear and a nonlinear model. The baseline holds "
+                 "the controls and the early activity; the other sets add strategic alignment, "
+                 "trust-eroding events, or both. The right panel is each set's gain over the "
+                 "baseline; an interval crossing 0 is no clear gain.</p>")
+        page.add(f'<p id="model-comparison-verdict"><strong>'
+                 f"{esc(text.model_comparison_sentence(comparison))}</strong></p>")
+        page.figure(figures.model_comparison_figure(comparison))
+        page.add(learners_html(comparison))
+        page.add(table_html(model_comparison_table(comparison), text_columns=2,
+                            table_id="model-comparison-table"))
+        page.add(notes_html(comparison))
+
+    page.section("Does alignment or trust improve prediction?", data.model_comparison,
+                 "the model comparison (out-of-fold R\u00b2 per feature set)", draw_model_comparison)
+
+    def draw_importance(importance: pd.DataFrame) -> None:
+        page.add("<p>How much the models' out-of-fold predictions suffer when a group of features "
+                 "is scrambled: the larger, the more the model leans on it. Each dot has a 95% "
+                 "interval over folds; colour gives the block (controls, early activity, strategic "
+                 "alignment, trust-eroding events, other events). Hover for the features in a "
+                 "group; the table lists every group.</p>")
+        page.figure(figures.feature_importance_figure(importance))
+        page.add("<details><summary>The same numbers as a table</summary>"
+                 + table_html(feature_importance_table(importance), text_columns=4,
+                              table_id="feature-importance-table") + "</details>")
+        page.add(notes_html(importance, per_row=True))
+
+    page.section("Which features matter", data.feature_importance,
+                 "the feature importance per model", draw_importance)
 
     def draw_forecast(forecast: pd.DataFrame) -> None:
         predicted = first_column(forecast, "predicted_value", "predicted", "prediction")
@@ -542,6 +739,19 @@ def evidence_page(data: SiteData) -> str:
         low = first_column(forecast, "predicted_low", "pi_low", "prediction_low", "lower")
         high = first_column(forecast, "predicted_high", "pi_high", "prediction_high", "upper")
         page.add(f'<p class="muted">From {esc(forecast.attrs.get("table", ""))}.</p>')
+        deciles = data.forecast_deciles
+        if isinstance(deciles, pd.DataFrame) and len(deciles):
+            # Aggregated by the statistics stage: readable at any account count, constant size.
+            page.add("<p>How well the model's predictions matched what accounts went on to be "
+                     "worth, on a past cutoff: accounts are sorted by predicted value and cut into "
+                     "ten groups; each dot is a group's mean predicted and mean actual value. On the "
+                     "dashed diagonal the predictions are right on average.</p>")
+            page.figure(figures.forecast_deciles_figure(deciles))
+            evaluation = data.forecast_evaluation
+            if isinstance(evaluation, pd.DataFrame) and len(evaluation):
+                page.add(table_html(forecast_evaluation_table(evaluation), text_columns=1,
+                                    table_id="forecast-evaluation-table"))
+            return
         if predicted is None or actual is None or forecast[actual].isna().all():
             page.add(unavailable_html(Unavailable(forecast.attrs.get("table", "account_value_forecast*"),
                                                   "it holds no predicted and actual value side by side "
@@ -554,6 +764,109 @@ def evidence_page(data: SiteData) -> str:
     page.section("Forward-looking model: predicted vs actual value", data.forecast,
                  "predictions of the forward-looking model", draw_forecast)
     return page_html("evidence.html", "Evidence", page.html())
+
+
+def forecast_evaluation_table(evaluation: pd.DataFrame) -> pd.DataFrame:
+    """Metric by forecaster (the model vs the naive last-12-months forecast), as the table has them."""
+    def formatted(metric: str, value: object) -> str:
+        if metric.endswith("_pct"):
+            return "n/a" if text.is_missing(value) else f"{float(value):+.1f}%"
+        if metric in ("interval_coverage",):
+            return text.format_pct(value)
+        if metric.startswith("n_"):
+            return text.format_count(value)
+        return text.format_number(value)
+
+    wide = evaluation.assign(shown=[formatted(str(m), v) for m, v in
+                                    zip(evaluation["metric"], evaluation["value"])]) \
+        .pivot_table(index="metric", columns="forecaster", values="shown", aggfunc="first", sort=False)
+    wide = wide.fillna("-")
+    wide.columns = [str(c).replace("naive_last_12_months", "naive (last 12 months)").replace("_", " ")
+                    for c in wide.columns]
+    wide.insert(0, "measure", [str(m).replace("_", " ") for m in wide.index])
+    return wide.reset_index(drop=True).rename_axis(columns=None)
+
+
+CALIBRATED_TEST = "adjusted_effect"  # the test whose verdict the hypotheses rest on
+
+
+def calibration_selection(summary: TableRead, worlds: TableRead) -> tuple[TableRead, TableRead, str]:
+    """The rows the section draws, and a sentence on what was left out.
+
+    The study may cover several tests per hypothesis (`test`: adjusted effect, placebo, ...)
+    and several world sizes (`accounts_per_world`): the section checks the adjusted effect's
+    promises at the size with the most worlds (the larger on a tie); the rest stay in the
+    warehouse tables."""
+    notes = []
+    size = None
+    if isinstance(summary, pd.DataFrame) and len(summary):
+        tests = summary["test"].dropna().astype(str)
+        if CALIBRATED_TEST in set(tests):
+            others = sorted(set(tests) - {CALIBRATED_TEST})
+            summary = summary[summary["test"].astype(str) == CALIBRATED_TEST]
+            if others:
+                notes.append("The study also covers the " + ", ".join(o.replace("_", " ") for o in others)
+                             + " test(s): see main.calibration_summary.")
+        sizes = summary.dropna(subset=["accounts_per_world"]).groupby("accounts_per_world")["worlds"].sum()
+        if len(sizes) > 1:
+            size = max(sizes.index, key=lambda s: (sizes[s], s))
+            others = ", ".join(f"{int(s):,}" for s in sorted(sizes.index) if s != size)
+            summary = summary[summary["accounts_per_world"] == size]
+            notes.append(f"Shown: worlds of {int(size):,} accounts; also studied: {others} accounts "
+                         "per world (see main.calibration_summary).")
+    if isinstance(worlds, pd.DataFrame) and len(worlds):
+        if CALIBRATED_TEST in set(worlds["test"].dropna().astype(str)):
+            worlds = worlds[worlds["test"].astype(str) == CALIBRATED_TEST]
+        if size is not None and worlds["accounts_per_world"].notna().any():
+            worlds = worlds[worlds["accounts_per_world"] == size]
+    return summary, worlds, " ".join(notes)
+
+
+def draw_calibration_section(page: PageBuilder, summary: TableRead, worlds: TableRead) -> None:
+    """The calibration study: the promises checked (summary) and every world drawn (worlds)."""
+    summary, worlds, selection_note = calibration_selection(summary, worlds)
+    page.add("<h2>Calibration: do the tests keep their promises?</h2>")
+    page.add("<p>A test makes two promises: when there is no effect, it says 'supported' at most "
+             "5% of the time (false alarms), and its 95% interval contains the true effect 95% of "
+             "the time (coverage). It should also find a real effect often (power; 80% is a common "
+             "target). "
+             "The calibration study checks them on simulated data where the truth is known. "
+             "Each rate has a 95% interval: with few worlds it is wide, so a promise counts as "
+             "kept when the interval reaches the promised line.</p>")
+    if isinstance(summary, Unavailable):
+        page.add(unavailable_html(summary, "the calibration study's summary"))
+    elif summary.empty:
+        page.add('<p class="muted">Nothing to show: the table holding the calibration study\'s '
+                 "summary is empty.</p>")
+    else:
+        page.add(f'<p id="calibration-study">{esc(text.calibration_study_sentence(summary))}</p>')
+        if selection_note:
+            page.add(f'<p class="muted">{esc(selection_note)}</p>')
+        page.figure(figures.calibration_checks_figure(summary))
+        page.add('<ul id="calibration-findings">' + "".join(
+            f"<li>{esc(sentence)}</li>" for sentence in text.calibration_findings(summary)) + "</ul>")
+    if isinstance(worlds, Unavailable):
+        page.add(unavailable_html(worlds, "each simulated world's estimate"))
+    elif worlds.empty:
+        page.add('<p class="muted">Nothing to show: the table holding each simulated world\'s '
+                 "estimate is empty.</p>")
+    else:
+        page.add("<h3>Every simulated world</h3>")
+        page.add("<p>Each dot is one world's estimate, its bar the 95% interval, sorted from the "
+                 "lowest estimate to the highest; the dashed line is the true effect. Blue intervals "
+                 "contain it, red ones miss it: about 1 in 20 should be red.</p>")
+        page.figure(figures.calibration_worlds_figure(worlds))
+    if isinstance(summary, pd.DataFrame) and not summary.empty:
+        if summary["bias_adjusted"].notna().any() and summary["bias_naive"].notna().any():
+            page.add("<h3>Bias: adjusted estimate vs naive slope</h3>")
+            page.add("<p>The average error of each estimate (estimate minus the true effect), over "
+                     "the simulated worlds. The naive slope compares accounts without the controls, "
+                     "so other differences between accounts (such as their size) pull it away from "
+                     "the truth; the test's adjusted estimate controls for them.</p>")
+            page.figure(figures.calibration_bias_figure(summary))
+        page.add("<details><summary>The study's summary as a table</summary>"
+                 + table_html(calibration_table(summary), text_columns=2, table_id="calibration-table")
+                 + "</details>")
 
 
 PAGE_BUILDERS: dict[str, Callable[[SiteData], str]] = {

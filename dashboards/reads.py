@@ -11,7 +11,7 @@ only source and reason are read (the raw record and detail may hold notes).
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 import duckdb
@@ -109,11 +109,14 @@ def select_columns(
     *,
     table_optional: bool = False,
     order_by: Sequence[str] = (),
+    aliases: Mapping[str, Sequence[str]] | None = None,
 ) -> pd.DataFrame:
     """SELECT the named columns of schema.table; absent optional columns come back as NULL.
 
-    A missing table (unless `table_optional`) or required column raises MissingWarehouseData
-    naming it; a missing optional table gives an empty frame with every column.
+    `aliases` names other spellings of a column (a table whose columns are not settled yet):
+    the first one present is selected under the wanted name. A missing table (unless
+    `table_optional`) or required column raises MissingWarehouseData naming it; a missing
+    optional table gives an empty frame with every column.
     """
     present = table_columns(con, schema, table)
     wanted = [*required, *optional]
@@ -121,11 +124,20 @@ def select_columns(
         if table_optional:
             return pd.DataFrame({name: pd.Series(dtype="object") for name in wanted})
         raise MissingWarehouseData(f"table {schema}.{table} is not in the warehouse")
-    missing = [name for name in required if name.lower() not in present]
+    aliases = aliases or {}
+
+    def source(name: str) -> str | None:
+        spellings = (name, *aliases.get(name, ()))
+        found = next((s for s in spellings if s.lower() in present), None)
+        return None if found is None or found.lower() in CONFIDENTIAL_COLUMNS else found
+
+    missing = [name for name in required if source(name) is None]
     if missing:
         raise MissingWarehouseData(f"{schema}.{table} has no column(s) {', '.join(missing)}")
     select_list = ", ".join(
-        _quote(name) if name.lower() in present else f"NULL AS {_quote(name)}" for name in wanted
+        f"NULL AS {_quote(name)}" if (found := source(name)) is None
+        else _quote(name) if found == name else f"{_quote(found)} AS {_quote(name)}"
+        for name in wanted
     )
     order = f" ORDER BY {', '.join(_quote(name) for name in order_by)}" if order_by else ""
     return con.execute(f"SELECT {select_list} FROM {_quote(schema)}.{_quote(table)}{order}").df()
@@ -139,10 +151,12 @@ def read_optional(
     *,
     schema: str = "main",
     order_by: Sequence[str] = (),
+    aliases: Mapping[str, Sequence[str]] | None = None,
 ) -> TableRead:
     """Like select_columns, but an absent table or required column is an Unavailable."""
     try:
-        return select_columns(con, schema, table, required, optional, order_by=order_by)
+        return select_columns(con, schema, table, required, optional, order_by=order_by,
+                              aliases=aliases)
     except MissingWarehouseData as missing:
         return Unavailable(f"{schema}.{table}", str(missing))
 
@@ -219,5 +233,93 @@ def read_rejection_counts(con: duckdb.DuckDBPyConnection) -> pd.DataFrame:
         FROM main.rejected_rows
         GROUP BY source, reason
         ORDER BY source, rows_rejected DESC, reason
+        """
+    ).df()
+
+
+# --- account distributions, binned in SQL -----------------------------------------------------
+# The trust page draws accounts as bins whose number does not depend on the account count, so
+# the page stays the same size at 2,000 or 100,000 accounts. 'all segments' is one more view.
+
+ALL_SEGMENTS = "all segments"
+VALUE_BINS_PER_DECADE = 5  # lifetime value bins: edges at 10^(k/5), i.e. x1.58 per bin
+ALIGNMENT_BINS_PER_UNIT = 10  # mean alignment in steps of 0.1 over [-1, 1]
+
+
+def read_account_value_bins(con: duckdb.DuckDBPyConnection,
+                            per_decade: int = VALUE_BINS_PER_DECADE) -> pd.DataFrame:
+    """Accounts per bin of lifetime gross margin, for every view (all segments, each segment).
+
+    One row per (view, segment, bin). Bins are equal on a log scale (bin k holds values in
+    [10^(k/per_decade), 10^((k+1)/per_decade))), so accounts of 1,000 and of 10,000,000 both
+    read; accounts with zero or negative margin are one row with is_zero_or_less (bin NULL),
+    accounts without a value one row with bin NULL too. Counts of a view add up to its accounts.
+    """
+    return con.execute(
+        f"""
+        WITH accounts AS (
+            SELECT coalesce(segment, 'unknown') AS segment, lifetime_gross_margin AS v
+            FROM main.account_value
+        ),
+        views AS (
+            SELECT '{ALL_SEGMENTS}' AS view, segment, v FROM accounts
+            UNION ALL
+            SELECT segment AS view, segment, v FROM accounts
+        ),
+        binned AS (
+            SELECT view, segment, v <= 0 AS is_zero_or_less,
+                   CAST(CASE WHEN v > 0 THEN floor(log10(v) * {per_decade} + 1e-9) END AS INTEGER) AS bin
+            FROM views
+        )
+        SELECT view, segment, bin, coalesce(is_zero_or_less, false) AS is_zero_or_less,
+               power(10, bin / {float(per_decade)}) AS bin_low,
+               power(10, (bin + 1) / {float(per_decade)}) AS bin_high,
+               count(*) AS accounts
+        FROM binned
+        GROUP BY view, segment, bin, is_zero_or_less
+        ORDER BY view <> '{ALL_SEGMENTS}', view, segment, bin NULLS FIRST
+        """
+    ).df()
+
+
+def read_alignment_value_bins(con: duckdb.DuckDBPyConnection,
+                              per_unit: int = ALIGNMENT_BINS_PER_UNIT) -> pd.DataFrame:
+    """Lifetime gross margin by bin of the account's mean strategic alignment, for every view.
+
+    One row per (view, bin): accounts, mean value with a normal 95% interval
+    (mean -/+ 1.96 sd / sqrt(n)), and the quartiles. Accounts without alignment (no deal
+    under a plan) or without a value have bin NULL: counted, not placed.
+    """
+    return con.execute(
+        f"""
+        WITH accounts AS (
+            SELECT coalesce(segment, 'unknown') AS segment, mean_alignment AS a,
+                   lifetime_gross_margin AS v
+            FROM main.account_value
+        ),
+        views AS (
+            SELECT '{ALL_SEGMENTS}' AS view, a, v FROM accounts
+            UNION ALL
+            SELECT segment AS view, a, v FROM accounts
+        ),
+        binned AS (
+            SELECT view, v, CAST(CASE WHEN a IS NULL OR v IS NULL THEN NULL
+                ELSE least(greatest(floor(a * {per_unit} + 1e-9), -{per_unit}), {per_unit - 1})
+            END AS INTEGER) AS bin
+            FROM views
+        )
+        SELECT view, bin,
+               bin / {float(per_unit)} AS alignment_low,
+               (bin + 1) / {float(per_unit)} AS alignment_high,
+               count(*) AS accounts,
+               avg(v) AS mean_value,
+               avg(v) - 1.96 * stddev_samp(v) / sqrt(count(v)) AS mean_value_ci_low,
+               avg(v) + 1.96 * stddev_samp(v) / sqrt(count(v)) AS mean_value_ci_high,
+               quantile_cont(v, 0.25) AS value_p25,
+               quantile_cont(v, 0.5) AS value_median,
+               quantile_cont(v, 0.75) AS value_p75
+        FROM binned
+        GROUP BY view, bin
+        ORDER BY view <> '{ALL_SEGMENTS}', view, bin NULLS LAST
         """
     ).df()

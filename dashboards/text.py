@@ -259,3 +259,212 @@ def short_verdict(row: Mapping[str, Any]) -> str:
     sample = "" if is_missing(row.get("n_accounts")) else f"; {format_count(row.get('n_accounts'))} accounts"
     return (f"{hypothesis_label(row)}: {verdict}. Estimated effect {format_number(row.get('estimate'))}"
             f"{interval}{unit_text}; {format_p_value(row.get('p_value'))}{sample}.")
+
+
+# --- Evidence: calibration study and model comparison -----------------------------------------
+
+NOMINAL_FALSE_ALARM = 0.05
+NOMINAL_COVERAGE = 0.95
+
+
+def _rate_with_interval(row: Mapping[str, Any], measure: str) -> str:
+    low, high = row.get(f"{measure}_ci_low"), row.get(f"{measure}_ci_high")
+    interval = ("" if is_missing(low) or is_missing(high)
+                else f" (95% interval {format_pct(low)} to {format_pct(high)})")
+    return f"{format_pct(row.get(measure))}{interval}"
+
+
+def _worlds(row: Mapping[str, Any]) -> str:
+    return f"{format_count(row.get('worlds'))} worlds"
+
+
+def calibration_study_sentence(summary: pd.DataFrame) -> str:
+    """How many worlds of which size, and the command that produced them."""
+    per_kind = summary.groupby("world", sort=True)["worlds"].max()
+    kinds = {"null": "no-effect", "planted": "planted-effect"}
+    counts = " and ".join(f"{format_count(n)} {kinds.get(str(world), str(world))}"
+                          for world, n in per_kind.items())
+    accounts = summary["accounts_per_world"].dropna().unique()
+    size = (f" of {format_count(accounts[0])} accounts each" if len(accounts) == 1
+            else f" of {', '.join(format_count(a) for a in sorted(accounts))} accounts"
+            if len(accounts) else "")
+    sentence = (f"The study generated {counts} worlds{size}: synthetic exports where the true "
+                "effect is known (zero, or planted), each run through the same loader, dbt models "
+                "and hypothesis tests as the real data.")
+    commands = summary["study_command"].dropna().astype(str).unique()
+    when = summary["studied_at"].dropna()
+    if len(commands):
+        sentence += f" Produced by: {'; '.join(commands)}"
+        sentence += f" (run {format_date(when.max())})." if len(when) else "."
+    return sentence
+
+
+def calibration_findings(summary: pd.DataFrame) -> list[str]:
+    """One plain sentence per promise and hypothesis (false alarms, power, coverage), built
+    from the summary's numbers; 'consistent' means the Wilson interval reaches the promise."""
+    rows = summary.to_dict("records")
+    null = [row for row in rows if str(row.get("world")) == "null"]
+    planted = [row for row in rows if str(row.get("world")) != "null"]
+    sentences = []
+    def false_alarms(row: Mapping[str, Any], measure: str) -> str:
+        low = row.get(f"{measure}_ci_low")
+        kept = ("consistent with the promised 5% at most"
+                if is_missing(low) or float(low) <= NOMINAL_FALSE_ALARM
+                else f"more often than the promised {NOMINAL_FALSE_ALARM:.0%}")
+        return f"{_rate_with_interval(row, measure)}: {kept}"
+
+    for row in null:
+        two_sided = ("" if is_missing(row.get("two_sided_rejection_rate")) else
+                     " The two-sided test (p < 0.05) fired in "
+                     f"{false_alarms(row, 'two_sided_rejection_rate')}.")
+        sentences.append(
+            f"False alarms, {readable(row.get('hypothesis'))}: in {_worlds(row)} with no real effect, "
+            f"the verdict 'supported' came out in {false_alarms(row, 'supported_rate')}.{two_sided}")
+    for row in planted:
+        sentences.append(
+            f"Power, {readable(row.get('hypothesis'))}: with a planted effect of "
+            f"{format_signed_number(row.get('truth'))}, the verdict was 'supported' in "
+            f"{_rate_with_interval(row, 'supported_rate')} of {_worlds(row)}.")
+    for row in null + planted:
+        high, low = row.get("coverage_ci_high"), row.get("coverage_ci_low")
+        if not is_missing(high) and float(high) < NOMINAL_COVERAGE:
+            kept = "below the promise: the intervals look too narrow"
+        elif not is_missing(low) and float(low) > NOMINAL_COVERAGE:
+            kept = "above the promise: the intervals are wider than they need to be"
+        else:
+            kept = "consistent with the promise"
+        world = "no-effect" if str(row.get("world")) == "null" else "planted-effect"
+        sentences.append(
+            f"Coverage, {readable(row.get('hypothesis'))}, {world} worlds: the 95% interval "
+            f"contained the true effect in {_rate_with_interval(row, 'coverage')} of {_worlds(row)}. "
+            f"Promised: {NOMINAL_COVERAGE:.0%}; {kept}.")
+    return sentences
+
+
+BLOCK_FEATURE_SETS = (("strategic alignment", "baseline+alignment"), ("trust events", "baseline+trust"))
+
+
+def _gain_verdict(row: Mapping[str, Any]) -> tuple[str, str]:
+    """(verdict, detail) for one learner's gain over the baseline: the interval decides when
+    there is one, else the p-value at the contract's level."""
+    gain, low, high = row.get("gain_vs_baseline"), row.get("gain_ci_low"), row.get("gain_ci_high")
+    p = row.get("gain_p_value")
+    if is_missing(gain):
+        return "has no reported gain", "no gain reported"
+    if not (is_missing(low) or is_missing(high)):
+        clear_up, clear_down = float(low) > 0, float(high) < 0
+        detail = (f"{format_signed_number(gain)} R², 95% CI {format_signed_number(low)} to "
+                  f"{format_signed_number(high)}")
+    else:
+        significant = not is_missing(p) and float(p) < SIGNIFICANCE_LEVEL
+        clear_up, clear_down = significant and float(gain) > 0, significant and float(gain) < 0
+        detail = f"{format_signed_number(gain)} R², {format_p_value(p)}"
+    verdict = ("improves prediction" if clear_up else "makes prediction worse" if clear_down
+               else "does not clearly change prediction")
+    return verdict, detail
+
+
+def format_signed_number(value: Any) -> str:
+    formatted = format_number(value)
+    return formatted if formatted.startswith("-") or formatted in (NOT_AVAILABLE, "0") else f"+{formatted}"
+
+
+def model_comparison_sentence(comparison: pd.DataFrame) -> str:
+    """One sentence: does adding alignment / trust to the baseline features improve out-of-fold
+    prediction, per learner, with the gain and its interval."""
+    parts = []
+    for block, feature_set in BLOCK_FEATURE_SETS:
+        rows = comparison[comparison["feature_set"].astype(str) == feature_set]
+        if rows.empty:
+            continue
+        verdicts = [(learner, *_gain_verdict(row))
+                    for learner, row in zip(rows["learner"].astype(str), rows.to_dict("records"))]
+        if len({verdict for _, verdict, _ in verdicts}) == 1:
+            either = "either model" if len(verdicts) == 2 else (
+                f"the {verdicts[0][0]} model" if len(verdicts) == 1 else "any model")
+            details = "; ".join(f"{learner}: {detail}" for learner, _, detail in verdicts)
+            parts.append(f"adding {block} {verdicts[0][1]} for {either} ({details})")
+        else:
+            parts.append(f"adding {block} " + " but ".join(
+                f"{verdict} for the {learner} model ({detail})" for learner, verdict, detail in verdicts))
+    if not parts:
+        return "The comparison holds no feature set with alignment or trust added to the baseline."
+    sentence = "; ".join(parts) + "."
+    # "improves prediction for both models", but "does not clearly change it for either model".
+    sentence = sentence.replace("for either model", "for both models").replace(
+        "does not clearly change prediction for both models",
+        "does not clearly change prediction for either model")
+    return sentence[:1].upper() + sentence[1:]
+
+
+# --- descriptive marts: competitor response, our moves ----------------------------------------
+
+def _apart(frame: pd.DataFrame, first: str, second: str) -> tuple[pd.Series, pd.Series]:
+    """(second clearly above first, second clearly below first): 95% intervals that do not overlap."""
+    above = frame[f"{second}_ci_low"].astype("float64") > frame[f"{first}_ci_high"].astype("float64")
+    below = frame[f"{second}_ci_high"].astype("float64") < frame[f"{first}_ci_low"].astype("float64")
+    return above.fillna(False), below.fillna(False)
+
+
+def _plural(count: int, word: str) -> str:
+    return f"{count:,} {word}{'' if count == 1 else 's'}"
+
+
+def competitor_response_summary(response: pd.DataFrame, small_sample: int) -> str:
+    """What followed our first win against each competitor, counted over competitor-segment
+    pairs. A pair is compared only when both sides rest on at least `small_sample` deals
+    (appearance share) or appearances (price cuts): a rate of 0 in 5 is not a finding.
+    'Clearly' means the two 95% intervals do not overlap."""
+    beaten = response[response["deals_after"].astype("float64").fillna(0) > 0]
+    sentences = [f"We have beaten the competitor in {_plural(len(beaten), 'competitor-segment pair')}."]
+    for measure, base, what in (("appearances_per_deal", "deals", "Share of the segment's deals it appears on"),
+                                ("price_cuts_per_appearance", "appearances", "Its price cuts per deal it is on")):
+        enough = beaten[(beaten[f"{base}_before"].astype("float64") >= small_sample)
+                        & (beaten[f"{base}_after"].astype("float64") >= small_sample)]
+        left_out = len(beaten) - len(enough)
+        if enough.empty:
+            sentences.append(f"{what}: cannot be compared yet, no pair has {small_sample} {base} or "
+                             "more both before and after our first win.")
+            continue
+        more, less = _apart(enough, f"{measure}_before", f"{measure}_after")
+        unclear = len(enough) - int(more.sum()) - int(less.sum())
+        note = (f"; {_plural(left_out, 'pair')} with fewer than {small_sample} {base} on one side "
+                "left out" if left_out else "")
+        sentences.append(f"{what}: clearly higher after our first win in {int(more.sum()):,}, clearly "
+                         f"lower in {int(less.sum()):,}, no clear change in {unclear:,}{note}.")
+    unbeaten = len(response) - len(beaten)
+    if unbeaten:
+        verb = "has" if unbeaten == 1 else "have"
+        sentences.append(f"{_plural(unbeaten, 'pair')} without a win against the competitor {verb} no 'after'.")
+    sentences.append("(Clearly: the 95% intervals before and after do not overlap.)")
+    return " ".join(sentences)
+
+
+def move_precedents_summary(moves: pd.DataFrame, small_sample: int) -> str:
+    """Which of our moves were followed by trust-building / expansion more or less often than an
+    arbitrary month (95% intervals apart)."""
+    window = moves["window_months"].dropna()
+    months = f"{int(window.iloc[0])} months" if len(window) else "the window"
+    labels = [
+        (f"won {move} deal".replace("_", " ") if str(kind) == "deal_type" else str(move).replace("_", " "))
+        for kind, move in zip(moves["move_kind"], moves["move"])
+    ]
+    moves = moves.assign(label=labels)
+    sentences = []
+    for outcome, what in (("trust_building", "a trust-building event"), ("expansion", "a new expansion deal")):
+        baseline = moves[f"baseline_share_with_{outcome}"].dropna()
+        if baseline.empty:
+            continue
+        above, below = _apart(moves, f"baseline_share_with_{outcome}", f"share_with_{outcome}")
+        above_list = ", ".join(moves.loc[above, "label"]) or "none"
+        below_list = ", ".join(moves.loc[below, "label"]) or "none"
+        sentences.append(
+            f"After an arbitrary month, {format_pct(baseline.iloc[0])} of accounts had {what} within "
+            f"{months}. More often after: {above_list}. Less often after: {below_list}.")
+    small = int((moves["accounts"].astype("float64") < small_sample).sum())
+    if small:
+        verb = "rests" if small == 1 else "rest"
+        sentences.append(f"{_plural(small, 'move')} {verb} on fewer than {small_sample} accounts "
+                         "(small samples: read with care).")
+    return " ".join(sentences) + (" Descriptive: these moves were not assigned at random, so this "
+                                  "shows what followed them, not what they caused.")

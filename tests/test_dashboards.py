@@ -9,6 +9,7 @@ to check escaping.
 
 from __future__ import annotations
 
+import math
 import re
 import subprocess
 import sys
@@ -200,15 +201,122 @@ CREATE TABLE main.cohort_retention AS SELECT * FROM (VALUES
 ) AS t(cohort_year, years_since_start, accounts, starting_revenue, net_revenue_retention,
        gross_revenue_retention);
 
--- The statistics stage's results (issue 4; names discovered by prefix).
-CREATE SCHEMA IF NOT EXISTS analytics;
-CREATE TABLE analytics.calibration_results AS SELECT * FROM (VALUES
-    ('null', 'H1_strategic_alignment', 200, 0.0, 0.048, 0.031, 0.073, 0.955, 0.917, 0.976),
-    ('null', 'H2_trust_eroding_events', 200, 0.0, 0.055, 0.035, 0.082, 0.94, 0.898, 0.966),
-    ('planted', 'H1_strategic_alignment', 200, 0.4, 0.91, 0.86, 0.94, 0.93, 0.886, 0.958)
-) AS t(world, hypothesis, worlds, truth, supported_rate, supported_rate_ci_low,
-       supported_rate_ci_high, coverage, coverage_ci_low, coverage_ci_high);
+-- Issue 3 marts drawn since issue 5: competitor response (win/loss), move precedents (trust).
+-- Initech was beaten (early: a small 'before'); Globex too, with enough deals on both sides;
+-- Hooli never was (no 'after'). The notes column is a planted confidential leak.
+CREATE TABLE main.competitor_response AS SELECT * FROM (VALUES
+    ('Globex', 'enterprise', 4, DATE '2022-06-30', 60, 12, 0.2, 0.1183, 0.3178, 6, 0.5, 0.1, 0.9,
+     240, 96, 0.4, 0.3406, 0.4624, 40, 0.4167, 0.2875, 0.5458, '$secret'),
+    ('Initech', 'enterprise', 2, DATE '2022-02-14', 12, 2, 0.1667, 0.0470, 0.4480, 0, 0.0, 0.0, 0.0,
+     288, 30, 0.1042, 0.0741, 0.1448, 3, 0.1, 0.0, 0.2132, '$secret'),
+    ('Hooli', 'smb', 0, NULL, 50, 5, 0.1, 0.0435, 0.2136, 1, 0.2, 0.0, 0.5920,
+     0, 0, NULL, NULL, NULL, 0, NULL, NULL, NULL, '$secret')
+) AS t(competitor, segment, wins_against, first_win_at, deals_before, appearances_before,
+       appearances_per_deal_before, appearances_per_deal_before_ci_low, appearances_per_deal_before_ci_high,
+       price_cuts_before, price_cuts_per_appearance_before, price_cuts_per_appearance_before_ci_low,
+       price_cuts_per_appearance_before_ci_high, deals_after, appearances_after, appearances_per_deal_after,
+       appearances_per_deal_after_ci_low, appearances_per_deal_after_ci_high, price_cuts_after,
+       price_cuts_per_appearance_after, price_cuts_per_appearance_after_ci_low,
+       price_cuts_per_appearance_after_ci_high, notes);
 
+CREATE TABLE main.move_precedents AS SELECT * FROM (VALUES
+    ('event_type', 'joint_planning', 120, 90, 0.75, 0.6654, 0.8192, 0.55, 0.53, 0.57,
+     60, 0.5, 0.4118, 0.5882, 0.45, 0.43, 0.47, 2400, 6),
+    ('event_type', 'commitment_broken', 80, 38, 0.475, 0.3692, 0.5832, 0.55, 0.53, 0.57,
+     30, 0.375, 0.2782, 0.4829, 0.45, 0.43, 0.47, 2400, 6),
+    ('deal_type', 'expansion', 12, 7, 0.5833, 0.3195, 0.8067, 0.55, 0.53, 0.57,
+     6, 0.5, 0.2538, 0.7462, 0.45, 0.43, 0.47, 2400, 6)
+) AS t(move_kind, move, accounts, accounts_with_trust_building, share_with_trust_building,
+       share_with_trust_building_ci_low, share_with_trust_building_ci_high,
+       baseline_share_with_trust_building, baseline_share_with_trust_building_ci_low,
+       baseline_share_with_trust_building_ci_high, accounts_with_expansion, share_with_expansion,
+       share_with_expansion_ci_low, share_with_expansion_ci_high, baseline_share_with_expansion,
+       baseline_share_with_expansion_ci_low, baseline_share_with_expansion_ci_high,
+       baseline_account_months, window_months);
+
+-- The statistics stage's results (docs/statistics.md): the calibration study, the model
+-- comparison and feature importance under their own names; the rest found by name prefix.
+CREATE TABLE main.calibration_summary AS SELECT * FROM (VALUES
+    ('null', 'H1_strategic_alignment', 10, 1500, 0.0, 0.1, 0.0179, 0.4042, 0.2, 0.0567, 0.5098,
+     0.8, 0.4902, 0.9433, 0.012, 0.15, 0.012, 3.145),
+    ('null', 'H2_trust_eroding_events', 10, 1500, 0.0, 0.0, 0.0, 0.2775, 0.2, 0.0567, 0.5098,
+     0.8, 0.4902, 0.9433, -0.001, 0.021, -0.001, 0.067),
+    ('planted', 'H1_strategic_alignment', 10, 1500, 0.3, 0.6, 0.3127, 0.8318, 0.6, 0.3127, 0.8318,
+     0.8, 0.4902, 0.9433, 0.312, 0.15, 0.012, 3.369),
+    ('planted', 'H2_trust_eroding_events', 10, 1500, -0.08, 1.0, 0.7225, 1.0, 1.0, 0.7225, 1.0,
+     0.9, 0.5958, 0.9821, -0.081, 0.021, -0.001, 0.086)
+) AS t(world, hypothesis, worlds, accounts_per_world, truth, supported_rate, supported_rate_ci_low,
+       supported_rate_ci_high, two_sided_rejection_rate, two_sided_rejection_rate_ci_low,
+       two_sided_rejection_rate_ci_high, coverage, coverage_ci_low, coverage_ci_high, mean_estimate,
+       sd_estimate, bias_adjusted, bias_naive);
+ALTER TABLE main.calibration_summary ADD COLUMN study_command VARCHAR
+    DEFAULT '.venv/bin/python -m models.calibration --worlds 10 --accounts 1500';
+ALTER TABLE main.calibration_summary ADD COLUMN studied_at TIMESTAMP DEFAULT TIMESTAMP '2026-11-20 14:00:00';
+ALTER TABLE main.calibration_summary ADD COLUMN notes VARCHAR DEFAULT '$secret';
+-- The study covers several tests; the section checks the adjusted effect's promises only.
+ALTER TABLE main.calibration_summary ADD COLUMN test VARCHAR DEFAULT 'adjusted_effect';
+INSERT INTO main.calibration_summary (world, hypothesis, test, worlds, accounts_per_world, truth,
+    supported_rate, supported_rate_ci_low, supported_rate_ci_high, coverage, coverage_ci_low,
+    coverage_ci_high)
+VALUES ('null', 'H1_strategic_alignment', 'placebo', 10, 1500, 0.0, 0.9, 0.5958, 0.9821, 0.1, 0.0179, 0.4042);
+
+-- Ten worlds per kind and hypothesis; offsets of -2.27 and +2.27 standard errors miss the truth.
+CREATE TABLE main.calibration_worlds AS
+SELECT world, seed, hypothesis, truth, estimate, estimate - 1.96 * se AS ci_low,
+       estimate + 1.96 * se AS ci_high,
+       CASE WHEN abs(estimate / se) > 1.96 THEN 0.01 ELSE 0.4 END AS p_value,
+       abs(estimate / se) > 1.96 AND sign(estimate) = direction AS supported,
+       estimate + naive_shift AS naive_estimate, 1180 + seed % 40 AS n_accounts,
+       'adjusted_effect' AS test
+FROM (
+    SELECT w.world, 1000 + s.i AS seed, h.hypothesis, h.se, h.direction, h.naive_shift,
+           CASE WHEN w.world = 'null' THEN 0.0 ELSE h.planted END AS truth,
+           CASE WHEN w.world = 'null' THEN 0.0 ELSE h.planted END
+               + h.se * (((s.i * 7) % 11) - 5) / 2.2 AS estimate
+    FROM (VALUES ('null'), ('planted')) AS w(world)
+    CROSS JOIN range(0, 10) AS s(i)
+    CROSS JOIN (VALUES ('H1_strategic_alignment', 0.3, 0.15, 1, 3.1),
+                       ('H2_trust_eroding_events', -0.08, 0.021, -1, 0.07))
+        AS h(hypothesis, planted, se, direction, naive_shift)
+);
+INSERT INTO main.calibration_worlds (world, seed, hypothesis, truth, estimate, ci_low, ci_high,
+    p_value, supported, naive_estimate, n_accounts, test)
+VALUES ('null', 1000, 'H1_strategic_alignment', 0.0, 5.0, 4.0, 6.0, 0.001, true, 5.0, 1200, 'placebo');
+
+CREATE TABLE main.model_comparison AS SELECT * FROM (VALUES
+    ('linear', 'baseline', 1190, 5, 0.412, 0.382, 0.442, NULL, NULL, NULL, NULL),
+    ('linear', 'baseline+alignment', 1190, 5, 0.43, 0.4, 0.46, 0.018, 0.008, 0.028, 0.001),
+    ('linear', 'baseline+trust', 1190, 5, 0.41, 0.38, 0.44, -0.002, -0.01, 0.006, 0.62),
+    ('linear', 'all', 1190, 5, 0.429, 0.399, 0.459, 0.017, 0.005, 0.029, 0.005),
+    ('nonlinear', 'baseline', 1190, 5, 0.455, 0.425, 0.485, NULL, NULL, NULL, NULL),
+    ('nonlinear', 'baseline+alignment', 1190, 5, 0.461, 0.431, 0.491, 0.006, -0.004, 0.016, 0.24),
+    ('nonlinear', 'baseline+trust', 1190, 5, 0.453, 0.423, 0.483, -0.002, -0.01, 0.006, 0.62),
+    ('nonlinear', 'all', 1190, 5, 0.459, 0.429, 0.489, 0.004, -0.008, 0.016, 0.51)
+) AS t(learner, feature_set, n_accounts, n_folds, r2_mean, r2_ci_low, r2_ci_high, gain_vs_baseline,
+       gain_ci_low, gain_ci_high, gain_p_value);
+ALTER TABLE main.model_comparison ADD COLUMN note VARCHAR
+    DEFAULT 'out-of-fold R2 on log(1 + revenue); intervals over 5 folds';
+ALTER TABLE main.model_comparison ADD COLUMN estimator VARCHAR;
+UPDATE main.model_comparison SET estimator = CASE learner WHEN 'linear' THEN 'spline ridge'
+                                                          ELSE 'gradient boosting' END;
+
+CREATE TABLE main.feature_importance AS SELECT * FROM (VALUES
+    ('linear', 'log_employee_count', 'log_employee_count', 'controls', 0.21, 0.17, 0.25, 5, 10, NULL),
+    ('linear', 'mean_alignment', 'mean_alignment', 'alignment', 0.012, 0.004, 0.02, 5, 10, NULL),
+    ('linear', 'n_trust_eroding_events + 1 correlated', 'n_trust_eroding_events, trust_eroding_severity',
+     'trust_eroding', 0.003, -0.002, 0.008, 5, 10, NULL),
+    ('nonlinear', 'log_employee_count', 'log_employee_count', 'controls', 0.25, 0.2, 0.3, 5, 10, NULL),
+    ('nonlinear', 'mean_alignment', 'mean_alignment', 'alignment', 0.015, 0.006, 0.024, 5, 10, NULL),
+    ('nonlinear', 'n_trust_eroding_events + 1 correlated', 'n_trust_eroding_events, trust_eroding_severity',
+     'trust_eroding', -0.001, -0.006, 0.004, 5, 10, NULL),
+    ('nonlinear', 'n_trust_eroding__commitment_broken', 'n_trust_eroding__commitment_broken',
+     'trust_eroding', NULL, NULL, NULL, 5, 10, 'the group does not vary: not in the model')
+) AS t(learner, feature_group, features, block, importance_mean, importance_ci_low,
+       importance_ci_high, n_folds, n_repeats, note);
+ALTER TABLE main.feature_importance ADD COLUMN method VARCHAR
+    DEFAULT 'drop in held-out R2 when the group is permuted';
+
+CREATE SCHEMA IF NOT EXISTS analytics;
 CREATE TABLE analytics.account_value_forecast AS SELECT
     'A' || i::VARCHAR AS account_id, 1000.0 * i AS predicted_value, 700.0 * i AS predicted_low,
     1400.0 * i AS predicted_high, 1000.0 * i + 300.0 * ((i % 3) - 1) AS actual_value
@@ -230,8 +338,10 @@ PAGE_NAMES = ["index.html", "win_loss.html", "strategic_fit.html", "trust.html",
 OPTIONAL_TABLES = (
     "main.loss_drivers", "main.loss_drivers_by_quarter", "main.strategic_fit_audit",
     "main.alignment_band_outcomes", "main.trust_event_study", "main.escalation_paths",
-    "main.won_deal_lost_customer", "main.cohort_retention", "main.permutation_null",
-    "analytics.calibration_results", "analytics.account_value_forecast",
+    "main.won_deal_lost_customer", "main.cohort_retention", "main.competitor_response",
+    "main.move_precedents", "main.permutation_null", "main.calibration_summary",
+    "main.calibration_worlds", "main.model_comparison", "main.feature_importance",
+    "analytics.account_value_forecast",
 )
 
 
@@ -332,13 +442,14 @@ def test_every_section_is_drawn_when_every_table_is_there(built_site):
     _, pages = built_site
     html = page_text(pages)
     assert all('class="unavailable"' not in page for page in html.values())
-    # Charts per page: rejections; win rate, strengths, loss drivers, trend, loss trend;
-    # band win rate, band outcomes; event study, DiD forest, escalation, histogram, scatter,
-    # cohorts; forest, null distribution, calibration (rejection rate, coverage), predicted
-    # vs actual.
+    # Charts per page: rejections; win rate, strengths, loss drivers, competitor response,
+    # trend, loss trend; band win rate, band outcomes; event study, DiD forest, escalation,
+    # move precedents, value histogram, alignment bins, cohorts; forest, null distribution,
+    # calibration (promises, every world, bias), model comparison, feature importance,
+    # predicted vs actual.
     counts = {name: page.count("Plotly.newPlot(") for name, page in html.items()}
-    assert counts == {"index.html": 1, "win_loss.html": 5, "strategic_fit.html": 2,
-                      "trust.html": 6, "evidence.html": 5}
+    assert counts == {"index.html": 1, "win_loss.html": 6, "strategic_fit.html": 2,
+                      "trust.html": 7, "evidence.html": 8}
 
 
 # --- numbers against the warehouse -----------------------------------------------------------
@@ -479,11 +590,14 @@ def test_without_the_newer_tables_every_page_says_what_is_missing(tmp_path):
                for name, page in html.items()}
     assert missing == {
         "index.html": [],
-        "win_loss.html": ["main.win_loss", "main.loss_drivers", "main.loss_drivers_by_quarter"],
+        "win_loss.html": ["main.win_loss", "main.loss_drivers", "main.competitor_response",
+                          "main.loss_drivers_by_quarter"],
         "strategic_fit.html": ["main.alignment_band_outcomes", "main.strategic_fit_audit"],
         "trust.html": ["main.trust_event_study", "main.escalation_paths",
-                       "main.won_deal_lost_customer", "main.cohort_retention"],
-        "evidence.html": ["permutation*", "calibration*", "account_value_forecast*"],
+                       "main.won_deal_lost_customer", "main.move_precedents", "main.cohort_retention"],
+        "evidence.html": ["permutation*", "main.calibration_summary", "main.calibration_worlds",
+                          "main.model_comparison", "main.feature_importance",
+                          "account_value_forecast*"],
     }
     assert ("Not available yet: the trust event study (table main.trust_event_study is not in "
             "the warehouse).") in html["trust.html"]
@@ -541,7 +655,8 @@ def test_hypothesis_verdicts_are_generated_from_the_numbers(built_site, warehous
     _, pages = built_site
     tests = warehouse_con.execute("SELECT * FROM main.hypothesis_tests").df()
     evidence = page_text(pages)["evidence.html"]
-    items = re.findall(r"<li[^>]*>(.*?)</li>", evidence, re.DOTALL)
+    verdicts = evidence.split("<h3>Verdicts</h3>", 1)[1].split("</ul>", 1)[0]
+    items = re.findall(r"<li[^>]*>(.*?)</li>", verdicts, re.DOTALL)
     assert len(items) == len(tests)
     for row in tests.to_dict("records"):
         label = row["hypothesis"].replace("_", " ").capitalize()
@@ -596,8 +711,15 @@ def test_figures_have_data(site_data):
             assert_has_data(figures.win_rate_figure(rows, str(dimension), 0.65))
     assert_has_data(figures.win_rate_by_dimension_figure(by_dimension, 0.65))
     assert_has_data(figures.rejected_rows_figure(site_data.rejection_counts))
-    assert_has_data(figures.account_value_distribution_figure(site_data.account_value))
-    assert_has_data(figures.alignment_value_figure(site_data.account_value))
+    assert_has_data(figures.account_value_histogram_figure(site_data.account_value_bins, "t", "x"))
+    assert_has_data(figures.alignment_value_figure(site_data.alignment_value_bins))
+    assert_has_data(figures.competitor_response_figure(site_data.competitor_response))
+    assert_has_data(figures.move_precedents_figure(site_data.move_precedents))
+    assert_has_data(figures.calibration_checks_figure(site_data.calibration_summary))
+    assert_has_data(figures.calibration_worlds_figure(site_data.calibration_worlds))
+    assert_has_data(figures.calibration_bias_figure(site_data.calibration_summary))
+    assert_has_data(figures.model_comparison_figure(site_data.model_comparison))
+    assert_has_data(figures.feature_importance_figure(site_data.feature_importance))
     assert_has_data(figures.hypothesis_forest_figure(site_data.hypothesis_tests))
     assert_has_data(figures.band_outcomes_figure(site_data.alignment_band_outcomes))
     assert_has_data(figures.event_study_figure(site_data.trust_event_study))
@@ -667,27 +789,9 @@ def test_event_study_shows_before_and_after_with_the_warehouse_difference(site_d
     treated = sorted(y for trace in visible if trace.name == "with the event" for y in trace.y)
     assert treated == sorted(rows["treated_value"])
     did = rows["difference_in_differences"].iloc[0]
-    assert any(f"DiD {did:+.3g}" in annotation.text for annotation in figure.layout.annotations)
+    # Both fixture measures are shares: their differences read as percentage points.
+    assert any(f"DiD {did * 100:+.1f} pts" in annotation.text for annotation in figure.layout.annotations)
     assert len(figure.layout.updatemenus[0].buttons) == study["event_type"].nunique()
-
-
-def test_alignment_scatter_leaves_out_accounts_without_alignment(site_data):
-    accounts = site_data.account_value
-    figure = figures.alignment_value_figure(accounts)
-    assert sum(len(trace.x) for trace in figure.data) == accounts["mean_alignment"].notna().sum()
-    assert "1 accounts without alignment" in figure.layout.title.subtitle.text
-
-
-def test_calibration_rates_are_drawn_with_their_intervals(site_data):
-    calibration = site_data.calibration
-    low, high = pages.interval_columns(calibration, "supported_rate")
-    assert list(low) == list(calibration["supported_rate_ci_low"])
-    as_pairs = calibration.assign(coverage_ci=[[lo, hi] for lo, hi in zip(
-        calibration["coverage_ci_low"], calibration["coverage_ci_high"])]).drop(
-        columns=["coverage_ci_low", "coverage_ci_high"])
-    low, high = pages.interval_columns(as_pairs, "coverage")
-    assert list(high) == list(calibration["coverage_ci_high"])
-    assert pages.interval_columns(calibration, "worlds") == (None, None)
 
 
 def test_dashboards_do_not_import_dagster():
@@ -697,3 +801,248 @@ def test_dashboards_do_not_import_dagster():
         [sys.executable, "-c", probe], capture_output=True, text=True, check=True
     )
     assert result.stdout.strip() == "[]"
+
+
+# --- issue 5: binned account charts, competitor response, move precedents, statistics --------
+
+def test_binned_account_charts_count_every_account(site_data, warehouse_con):
+    accounts = warehouse_con.execute("SELECT * FROM main.account_value").df()
+    by_segment = accounts["segment"].value_counts()
+    value_bins, alignment_bins = site_data.account_value_bins, site_data.alignment_value_bins
+    for bins in (value_bins, alignment_bins):
+        totals = bins.groupby("view")["accounts"].sum()
+        assert totals["all segments"] == len(accounts)
+        assert {k: v for k, v in totals.items() if k != "all segments"} == by_segment.to_dict()
+    # The histogram's visible bars (all segments) plus the accounts it cannot place add up.
+    histogram = figures.account_value_histogram_figure(value_bins, "t", "x")
+    drawn = sum(sum(trace.y) for trace in histogram.data if trace.visible)
+    unplaced = value_bins[(value_bins["view"] == "all segments") & value_bins["bin"].isna()
+                          & ~value_bins["is_zero_or_less"]]["accounts"].sum()
+    assert drawn + unplaced == len(accounts)
+    zero_bar = (accounts["lifetime_gross_margin"] <= 0).sum()
+    assert zero_bar > 0 and value_bins.loc[value_bins["is_zero_or_less"]
+                                           & (value_bins["view"] == "all segments"), "accounts"].sum() == zero_bar
+    # Alignment: the count bars hold every account with an alignment; each bin's mean is the
+    # mean of its accounts' values.
+    alignment = figures.alignment_value_figure(alignment_bins)
+    counted = sum(sum(trace.y) for trace in alignment.data if trace.visible and trace.type == "bar")
+    placed = accounts[accounts["mean_alignment"].notna()]
+    assert counted == len(placed)
+    assert f"{len(accounts) - len(placed)} of {len(accounts)} accounts has no alignment" in \
+        alignment.layout.title.subtitle.text
+    placed = placed.assign(bin=(placed["mean_alignment"] * 10 + 1e-9).apply(math.floor).clip(-10, 9))
+    expected = placed.groupby("bin")["lifetime_gross_margin"].mean()
+    shown = alignment_bins[(alignment_bins["view"] == "all segments") & alignment_bins["bin"].notna()]
+    assert dict(zip(shown["bin"].astype(int), shown["mean_value"])) == pytest.approx(expected.to_dict())
+
+
+def test_trust_page_size_does_not_grow_with_the_accounts(tmp_path):
+    def more_accounts(count: int) -> str:
+        return f"""
+            INSERT INTO main.account_value (account_id, segment, deals_won, lifetime_revenue,
+                lifetime_gross_margin, mean_alignment, is_active, value_source)
+            SELECT 'B' || i::VARCHAR,
+                   CASE i % 3 WHEN 0 THEN 'enterprise' WHEN 1 THEN 'mid_market' ELSE 'smb' END,
+                   i % 4, 1000.0 * (i % 500), 100.0 + 250.0 * (i % 400), ((i % 200) - 100) / 100.0,
+                   i % 2 = 0, 'account_revenue'
+            FROM range(0, {count}) AS r(i);
+        """
+
+    sizes = []
+    for count in (10_000, 40_000):
+        (tmp_path / str(count)).mkdir()
+        sizes.append(build(tmp_path / str(count), alter_sql=more_accounts(count))[3].stat().st_size)
+    # 30,000 more accounts of the same kinds: one point each would add ~1 MB; bins do not.
+    assert abs(sizes[1] - sizes[0]) < 2_000, sizes
+
+
+def test_competitor_response_equals_the_warehouse(built_site, warehouse_con):
+    _, pages = built_site
+    html = page_text(pages)["win_loss.html"]
+    rows = table_records(html, "competitor-response-table")
+    expected = warehouse_con.execute(
+        "SELECT competitor, segment, deals_before, appearances_per_deal_before, "
+        "appearances_per_deal_before_ci_low, appearances_per_deal_before_ci_high, deals_after, "
+        "appearances_per_deal_after, appearances_per_deal_after_ci_low, appearances_per_deal_after_ci_high "
+        "FROM main.competitor_response ORDER BY segment, competitor").fetchall()
+    pct = text.format_pct
+    cells = []
+    for competitor, segment, n_before, before, b_low, b_high, n_after, after, a_low, a_high in expected:
+        small = ", small sample" if n_before < figures.SMALL_SAMPLE else ""
+        cells.append((competitor, segment, f"{n_before:,}",
+                      f"{pct(before)} ({pct(b_low)} to {pct(b_high)}){small}"))
+        if n_after:
+            cells.append((competitor, segment, f"{n_after:,}", f"{pct(after)} ({pct(a_low)} to {pct(a_high)})"))
+    assert [(r["competitor"], r["segment"], r["deals"], r["it appears on (95% interval)"]) for r in rows] == cells
+    initech_before = next(r for r in rows if r["competitor"] == "Initech"
+                          and r["when (our first win)"].startswith("before"))
+    assert initech_before["price cuts per 100 deals it is on (95% interval)"].endswith("small sample")
+    summary = re.search(r'id="competitor-response-summary">(.*?)</p>', html).group(1)
+    assert summary.startswith("We have beaten the competitor in 2 competitor-segment pairs.")
+    assert ("clearly higher after our first win in 1, clearly lower in 0, no clear change in 0; "
+            "1 pair with fewer than 30 deals on one side left out") in summary
+    assert "1 pair without a win against the competitor has no &#x27;after&#x27;" in summary
+
+
+def test_move_precedents_equal_the_warehouse(built_site, warehouse_con):
+    _, pages = built_site
+    html = page_text(pages)["trust.html"]
+    rows = {r["move"]: r for r in table_records(html, "move-precedents-table")}
+    expected = warehouse_con.execute(
+        "SELECT move_kind, move, accounts, share_with_trust_building, share_with_trust_building_ci_low, "
+        "share_with_trust_building_ci_high, baseline_share_with_expansion FROM main.move_precedents").fetchall()
+    pct = text.format_pct
+    for kind, move, accounts, share, low, high, baseline in expected:
+        row = rows[figures.move_label(kind, move)]
+        small = ", small sample" if accounts < figures.SMALL_SAMPLE else ""
+        assert row["accounts"] == f"{accounts:,}"
+        assert row["trust-building event after (95% interval)"] == f"{pct(share)} ({pct(low)} to {pct(high)}){small}"
+        assert f"After an arbitrary month, {pct(baseline)} of accounts had a new expansion deal" in \
+            re.search(r'id="move-precedents-summary">(.*?)</p>', html).group(1)
+    summary = re.search(r'id="move-precedents-summary">(.*?)</p>', html).group(1)
+    assert ("After an arbitrary month, 55.0% of accounts had a trust-building event within 6 months. "
+            "More often after: joint planning. Less often after: none.") in summary
+    assert "1 move rests on fewer than 30 accounts" in summary
+
+
+def test_calibration_section_states_the_study_and_its_numbers(built_site, site_data, warehouse_con):
+    _, pages = built_site
+    html = page_text(pages)["evidence.html"]
+    study = re.search(r'id="calibration-study">(.*?)</p>', html).group(1)
+    assert "10 no-effect and 10 planted-effect worlds of 1,500 accounts each" in study
+    assert "Produced by: .venv/bin/python -m models.calibration --worlds 10 --accounts 1500 (run 2026-11-20)." in study
+    findings = re.findall(r"<li>(.*?)</li>", re.search(r'id="calibration-findings">(.*?)</ul>', html).group(1))
+    rate, low, high = warehouse_con.execute(
+        "SELECT supported_rate, supported_rate_ci_low, supported_rate_ci_high FROM main.calibration_summary "
+        "WHERE world = 'null' AND hypothesis = 'H1_strategic_alignment'").fetchone()
+    pct = text.format_pct
+    assert (f"False alarms, H1 strategic alignment: in 10 worlds with no real effect, the verdict "
+            f"&#x27;supported&#x27; came out in {pct(rate)} (95% interval {pct(low)} to {pct(high)}): "
+            "consistent with the promised 5% at most.") in findings[0]
+    assert any(item.startswith("Power, H2 trust eroding events: with a planted effect of -0.08, the "
+                               "verdict was &#x27;supported&#x27; in 100.0% (95% interval 72.2% to 100.0%)")
+               for item in findings)
+    coverage = [item for item in findings if item.startswith("Coverage")]
+    assert len(coverage) == 4 and coverage[-1] == (
+        "Coverage, H2 trust eroding events, planted-effect worlds: the 95% interval contained the true "
+        "effect in 90.0% (95% interval 59.6% to 98.2%) of 10 worlds. Promised: 95%; consistent with the promise.")
+    assert all("below the promise: the intervals look too narrow" in item for item in coverage[:3])
+    # The chart: false alarms, power and coverage against their lines.
+    figure = figures.calibration_checks_figure(site_data.calibration_summary)
+    supported = [trace for trace in figure.data if trace.name == "verdict 'supported'"]
+    null_rates = warehouse_con.execute(
+        "SELECT supported_rate FROM main.calibration_summary WHERE world = 'null'").fetchall()
+    assert sorted(supported[0].x) == sorted(float(rate) for (rate,) in null_rates)
+    assert sorted(shape.x0 for shape in figure.layout.shapes) == [0.05, 0.8, 0.95]
+    table = table_records(html, "calibration-table")
+    assert [(r["worlds"], r["hypothesis"], r["coverage (95% interval)"]) for r in table][0] == (
+        "no-effect worlds", "H1 strategic alignment", "80.0% (49.0% to 94.3%)")
+
+
+def test_every_simulated_world_is_drawn_with_misses_in_red(site_data, warehouse_con):
+    figure = figures.calibration_worlds_figure(site_data.calibration_worlds)
+    markers = [trace for trace in figure.data if trace.mode == "markers"]
+    assert sum(len(trace.y) for trace in markers) == len(site_data.calibration_worlds)
+    (misses,) = warehouse_con.execute(
+        "SELECT count(*) FROM main.calibration_worlds WHERE NOT (truth BETWEEN ci_low AND ci_high)").fetchone()
+    red = [trace for trace in markers if trace.name == "interval misses the true effect"]
+    assert misses > 0 and sum(len(trace.y) for trace in red) == misses
+    truths = {round(trace.y[0], 6) for trace in figure.data if trace.name == "true effect"}
+    assert truths == {0.0, 0.3, -0.08}
+    assert len(figure.layout.annotations) == 4  # one panel per hypothesis and world kind
+
+
+def test_model_comparison_sentence_and_table_equal_the_warehouse(built_site, warehouse_con):
+    _, pages = built_site
+    html = page_text(pages)["evidence.html"]
+    verdict = re.search(r'id="model-comparison-verdict"><strong>(.*?)</strong>', html).group(1)
+    assert verdict == (
+        "Adding strategic alignment improves prediction for the linear model (+0.018 R², 95% CI "
+        "+0.008 to +0.028) but does not clearly change prediction for the nonlinear model (+0.006 R², "
+        "95% CI -0.004 to +0.016); adding trust events does not clearly change prediction for either "
+        "model (linear: -0.002 R², 95% CI -0.01 to +0.006; nonlinear: -0.002 R², 95% CI -0.01 to +0.006).")
+    rows = {(r["model"], r["features"]): r for r in table_records(html, "model-comparison-table")}
+    for learner, feature_set, r2 in warehouse_con.execute(
+            "SELECT learner, feature_set, r2_mean FROM main.model_comparison").fetchall():
+        assert rows[(learner, figures.feature_set_label(feature_set))]["out-of-fold R²"] == text.format_number(r2)
+    assert "Note: out-of-fold R2 on log(1 + revenue); intervals over 5 folds" in html
+    assert "<li>linear model: spline ridge</li>" in html
+
+
+def test_feature_importance_equals_the_warehouse(built_site, site_data, warehouse_con):
+    _, pages = built_site
+    html = page_text(pages)["evidence.html"]
+    rows = table_records(html, "feature-importance-table")
+    expected = warehouse_con.execute(
+        "SELECT learner, feature_group, block, importance_mean, note FROM main.feature_importance "
+        "ORDER BY learner, importance_mean DESC NULLS LAST").fetchall()
+    assert [(r["model"], r["feature group"], r["block"], r["importance"], r["note"]) for r in rows] == [
+        (learner, figures.feature_group_label(group), figures.block_label(block),
+         text.format_number(value), note or "")
+        for learner, group, block, value, note in expected]
+    assert "n trust eroding: commitment broken" in {r["feature group"] for r in rows}
+    figure = figures.feature_importance_figure(site_data.feature_importance)
+    drawn = sorted(x for trace in figure.data for x in trace.x)
+    assert drawn == sorted(float(v) for *_, v, _ in expected if v is not None)
+    assert {trace.name for trace in figure.data} == {"controls", "strategic alignment", "trust-eroding events"}
+    assert "Method: drop in held-out R2 when the group is permuted" in html
+
+
+def test_statistics_tables_with_other_column_spellings_still_render(tmp_path):
+    html = page_text(build(tmp_path, alter_sql=(
+        "ALTER TABLE main.model_comparison RENAME COLUMN r2_mean TO r2;"
+        "ALTER TABLE main.feature_importance RENAME COLUMN importance_mean TO importance;"
+        "ALTER TABLE main.calibration_summary RENAME COLUMN worlds TO n_worlds;")))
+    assert 'class="unavailable"' not in html["evidence.html"]
+    assert html["evidence.html"].count("Plotly.newPlot(") == 8
+
+
+def test_statistics_tables_without_a_needed_column_say_so(tmp_path):
+    html = page_text(build(tmp_path, alter_sql=(
+        "ALTER TABLE main.model_comparison DROP COLUMN r2_mean;"
+        "ALTER TABLE main.calibration_worlds DROP COLUMN estimate;")))
+    evidence = html["evidence.html"]
+    assert "main.model_comparison has no column(s) r2_mean" in evidence
+    assert "main.calibration_worlds has no column(s) estimate" in evidence
+    # The summary half of the calibration section and the other sections are still drawn.
+    assert 'id="calibration-findings"' in evidence
+    assert evidence.count("Plotly.newPlot(") == 6
+
+
+def test_forecast_is_drawn_by_decile_when_the_statistics_stage_wrote_them(tmp_path):
+    html = page_text(build(tmp_path, alter_sql="""
+        CREATE TABLE main.account_value_forecast_deciles AS
+        SELECT i AS decile, 1000.0 * i * i AS mean_predicted, 1100.0 * i * i AS mean_actual,
+               12 AS n_accounts FROM range(1, 11) AS r(i);
+        CREATE TABLE main.account_value_forecast_evaluation AS SELECT * FROM (VALUES
+            ('model', 'mean_absolute_error', 62601.2), ('naive_last_12_months', 'mean_absolute_error', 63069.7),
+            ('model', 'total_error_pct', -16.2), ('model', 'interval_coverage', 0.837)
+        ) AS t(forecaster, metric, value);
+    """))["evidence.html"]
+    assert "Predicted vs actual value, by tenth of accounts" in html
+    assert "Predicted vs actual account value" not in html  # no per-account scatter
+    rows = {r["measure"]: r for r in table_records(html, "forecast-evaluation-table")}
+    assert rows["mean absolute error"]["model"] == "62,601"
+    assert rows["mean absolute error"]["naive (last 12 months)"] == "63,070"
+    assert rows["interval coverage"]["model"] == "83.7%"
+    assert rows["total error pct"]["model"] == "-16.2%"
+    figure = figures.forecast_deciles_figure(pd.DataFrame({
+        "decile": [1, 2], "mean_predicted": [10.0, 20.0], "mean_actual": [12.0, 18.0], "n_accounts": [5, 5]}))
+    assert list(figure.data[0].x) == [10.0, 20.0] and list(figure.data[0].y) == [12.0, 18.0]
+
+
+def test_calibration_checks_the_adjusted_effect_at_one_world_size(built_site, site_data):
+    summary, worlds, note = pages.calibration_selection(site_data.calibration_summary,
+                                                        site_data.calibration_worlds)
+    assert set(summary["test"]) == {"adjusted_effect"} and set(worlds["test"]) == {"adjusted_effect"}
+    assert len(worlds) == 40 and "placebo" in note
+    evidence = page_text(built_site[1])["evidence.html"]
+    assert "The study also covers the placebo test(s)" in evidence
+    findings = re.search(r'id="calibration-findings">(.*?)</ul>', evidence).group(1)
+    assert "90.0%" not in findings.split("Power")[0]  # the placebo row's rate is not a false-alarm rate
+    # Two world sizes: the one with more worlds is shown, the other named.
+    two_sizes = site_data.calibration_summary.assign(accounts_per_world=1500)
+    extra = two_sizes.head(4).assign(accounts_per_world=500, worlds=3)
+    chosen, _, note = pages.calibration_selection(pd.concat([two_sizes, extra]), site_data.calibration_worlds)
+    assert set(chosen["accounts_per_world"]) == {1500}
+    assert "also studied: 500 accounts per world" in note
