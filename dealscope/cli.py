@@ -19,6 +19,8 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--warehouse", type=Path, default=defaults.warehouse, help="DuckDB file to publish (default: %(default)s)")
     run.add_argument("--dashboards", type=Path, default=defaults.dashboards_dir, help="folder for the HTML pages (default: %(default)s)")
     run.add_argument("--event-types", type=Path, default=defaults.event_types, help="event-type map (default: %(default)s)")
+    run.add_argument("--calibration-results", type=Path, default=defaults.calibration_results,
+                     help="the calibration study's per-world CSV, shown on the Evidence page (default: %(default)s)")
 
     sample = commands.add_parser("sample", help="write a synthetic export folder in the contract's format")
     sample.add_argument("--out", type=Path, required=True)
@@ -48,6 +50,7 @@ def main(argv: list[str] | None = None) -> int:
             warehouse=args.warehouse.expanduser().resolve(),
             dashboards_dir=args.dashboards.expanduser().resolve(),
             event_types=args.event_types.expanduser().resolve(),
+            calibration_results=args.calibration_results.expanduser().resolve(),
         )
         return run_pipeline(settings, out=sys.stdout)
     if args.command == "sample":

@@ -14,11 +14,15 @@ from pathlib import Path
 REPO_ROOT = Path(__file__).resolve().parents[1]
 DBT_PROJECT_DIR = REPO_ROOT / "dbt_project"
 DEFAULT_EVENT_TYPES = REPO_ROOT / "config" / "event_types.yml"
+# The calibration study's per-world results (`python -m models.calibration --out ...`), loaded into
+# main.calibration_worlds / main.calibration_summary for the Evidence page.
+DEFAULT_CALIBRATION_RESULTS = REPO_ROOT / "data" / "calibration" / "calibration_worlds.csv"
 
 ENV_DATA_DIR = "DEALSCOPE_DATA_DIR"
 ENV_WAREHOUSE = "DEALSCOPE_WAREHOUSE"
 ENV_DASHBOARDS = "DEALSCOPE_DASHBOARDS"
 ENV_EVENT_TYPES = "DEALSCOPE_EVENT_TYPES"
+ENV_CALIBRATION_RESULTS = "DEALSCOPE_CALIBRATION_RESULTS"
 # Read by dbt_project/profiles.yml: the working copy dbt builds into (see Settings.build_db).
 ENV_BUILD_DB = "DEALSCOPE_BUILD_DB"
 
@@ -29,6 +33,7 @@ class Settings:
     warehouse: Path
     dashboards_dir: Path
     event_types: Path
+    calibration_results: Path = DEFAULT_CALIBRATION_RESULTS
 
     @property
     def build_db(self) -> Path:
@@ -49,6 +54,7 @@ class Settings:
             warehouse=path(ENV_WAREHOUSE, "warehouse/dealscope.duckdb"),
             dashboards_dir=path(ENV_DASHBOARDS, "site"),
             event_types=path(ENV_EVENT_TYPES, DEFAULT_EVENT_TYPES),
+            calibration_results=path(ENV_CALIBRATION_RESULTS, DEFAULT_CALIBRATION_RESULTS),
         )
 
     def export(self) -> None:
@@ -57,4 +63,5 @@ class Settings:
         os.environ[ENV_WAREHOUSE] = str(self.warehouse)
         os.environ[ENV_DASHBOARDS] = str(self.dashboards_dir)
         os.environ[ENV_EVENT_TYPES] = str(self.event_types)
+        os.environ[ENV_CALIBRATION_RESULTS] = str(self.calibration_results)
         os.environ[ENV_BUILD_DB] = str(self.build_db)

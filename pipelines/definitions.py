@@ -34,6 +34,7 @@ def build_definitions(settings: Settings) -> dg.Definitions:
             *ingest.raw_table_assets,
             transform.dealscope_dbt_models,
             analysis.hypothesis_tests,
+            analysis.calibration_tables,
             reporting.dashboards,
             reporting.published_warehouse,
         ],

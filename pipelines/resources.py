@@ -20,6 +20,7 @@ class WarehouseResource(dg.ConfigurableResource):
     warehouse: str
     dashboards_dir: str
     event_types: str
+    calibration_results: str
 
     @classmethod
     def from_settings(cls, settings: Settings) -> "WarehouseResource":
@@ -28,6 +29,7 @@ class WarehouseResource(dg.ConfigurableResource):
             warehouse=str(settings.warehouse),
             dashboards_dir=str(settings.dashboards_dir),
             event_types=str(settings.event_types),
+            calibration_results=str(settings.calibration_results),
         )
 
     @property
@@ -37,6 +39,7 @@ class WarehouseResource(dg.ConfigurableResource):
             warehouse=Path(self.warehouse),
             dashboards_dir=Path(self.dashboards_dir),
             event_types=Path(self.event_types),
+            calibration_results=Path(self.calibration_results),
         )
 
     @contextlib.contextmanager

@@ -3,12 +3,22 @@ study through the real generator -> loader -> dbt -> hypothesis tests path."""
 
 from __future__ import annotations
 
+import duckdb
 import numpy as np
 import pandas as pd
 import pytest
 
 from dealscope.sample import EffectSizes
-from models.calibration import run_study, summarize, true_effects, wilson_interval
+from models.calibration import (
+    STUDIED_TESTS,
+    read_runs,
+    run_study,
+    summarize,
+    true_effects,
+    wilson_interval,
+    world_rows,
+    write_calibration_tables,
+)
 
 
 def test_wilson_interval_known_values() -> None:
@@ -25,48 +35,114 @@ def test_truth_is_the_generators_planted_parameters() -> None:
     assert set(true_effects(EffectSizes.null()).values()) == {0.0}
 
 
-def test_summarize_counts_rejections_coverage_and_bias() -> None:
-    runs = pd.DataFrame({
+def _hand_built_runs() -> pd.DataFrame:
+    return pd.DataFrame({
         "world": ["null"] * 4,
         "seed": [1, 2, 3, 4],
         "hypothesis": ["H1_strategic_alignment"] * 4,
+        "test": ["adjusted_effect"] * 4,
+        "truth": [0.0] * 4,
         "estimate": [0.1, -0.2, 0.5, np.nan],  # the NaN world (too few accounts) is left out
         "ci_low": [-0.1, -0.4, 0.2, np.nan],
         "ci_high": [0.3, 0.0, 0.8, np.nan],
+        "bootstrap_ci_low": [-0.1, -0.1, 0.2, np.nan],
+        "bootstrap_ci_high": [0.3, -0.01, 0.8, np.nan],
         "p_value": [0.4, 0.06, 0.001, np.nan],
         "supported": [False, False, True, False],
         "naive_estimate": [2.0, 2.2, 2.4, np.nan],
         "n_accounts": [100] * 4,
-        "truth": [0.0] * 4,
+        "accounts_per_world": [500] * 4,
+        "study_command": ["python -m models.calibration --worlds 4"] * 4,
+        "studied_at": ["2026-11-26T08:00:00Z"] * 4,
     })
-    row = summarize(runs).iloc[0]
-    assert row["worlds"] == 3
+
+
+def test_summarize_counts_rejections_coverage_and_bias() -> None:
+    row = summarize(_hand_built_runs()).iloc[0]
+    assert row["worlds"] == 3 and row["accounts_per_world"] == 500
     assert row["supported_rate"] == pytest.approx(1 / 3)
-    assert row["two_sided_rejection_rate"] == pytest.approx(1 / 3)
+    assert row["rejection_rate"] == pytest.approx(1 / 3)
     assert row["coverage"] == pytest.approx(2 / 3)
+    assert row["bootstrap_coverage"] == pytest.approx(1 / 3)  # world 2's bootstrap interval misses 0
     assert row["bias_adjusted"] == pytest.approx(0.4 / 3)
     assert row["bias_naive"] == pytest.approx(2.2)
     assert (row["supported_rate_ci_low"], row["supported_rate_ci_high"]) == pytest.approx(wilson_interval(1, 3))
     assert (row["coverage_ci_low"], row["coverage_ci_high"]) == pytest.approx(wilson_interval(2, 3))
+    assert row["study_command"] == "python -m models.calibration --worlds 4"
+
+
+def test_a_test_without_a_numeric_truth_has_no_coverage() -> None:
+    runs = _hand_built_runs().assign(test="predictive_value", hypothesis="H1_strategic_alignment:predictive_value",
+                                     truth=np.nan)
+    row = summarize(runs).iloc[0]
+    assert row["rejection_rate"] == pytest.approx(1 / 3)
+    assert np.isnan(row["coverage"]) and np.isnan(row["bootstrap_coverage"]) and np.isnan(row["bias_adjusted"])
+
+
+def test_world_rows_keep_the_studied_tests_with_their_truth() -> None:
+    tests = pd.DataFrame({
+        "hypothesis": ["H1_strategic_alignment", "H1_strategic_alignment:placebo",
+                       "H1_strategic_alignment:predictive_value", "H2_trust_eroding_events",
+                       "H2_trust_eroding_events:escalated_over_buyer", "H2_trust_eroding_events:block_permutation"],
+        "test": ["adjusted_effect", "placebo", "predictive_value", "adjusted_effect", "adjusted_effect",
+                 "block_permutation"],
+    })
+    rows = world_rows(tests, EffectSizes()).set_index("hypothesis")["truth"]
+    assert "H2_trust_eroding_events:escalated_over_buyer" not in rows  # per-type rows are not studied
+    assert rows["H1_strategic_alignment"] == 0.30 and rows["H2_trust_eroding_events"] == -0.08
+    assert rows["H1_strategic_alignment:placebo"] == 0.0
+    assert np.isnan(rows["H1_strategic_alignment:predictive_value"])
+    assert np.isnan(rows["H2_trust_eroding_events:block_permutation"])
+
+
+def test_calibration_tables_from_a_results_file(tmp_path) -> None:
+    csv = tmp_path / "runs.csv"
+    _hand_built_runs().to_csv(csv, index=False)
+    with duckdb.connect(str(tmp_path / "w.duckdb")) as con:
+        write_calibration_tables(con, csv)
+        summary = con.execute("select * from main.calibration_summary").df()
+        worlds = con.execute("select * from main.calibration_worlds").df()
+        assert len(worlds) == 4 and len(summary) == 1
+        assert summary.loc[0, "coverage"] == pytest.approx(2 / 3)
+        with pytest.raises(duckdb.ConstraintException):  # one row per world and hypothesis
+            con.execute("insert into main.calibration_worlds select * from main.calibration_worlds limit 1")
+        write_calibration_tables(con, tmp_path / "missing.csv")  # no study yet: empty tables, same columns
+        assert con.execute("select count(*) from main.calibration_summary").fetchone() == (0,)
+        assert list(con.execute("select * from main.calibration_summary").df().columns) == list(summary.columns)
 
 
 @pytest.fixture(scope="module")
-def small_study():
-    # one null and one planted world of 500 accounts through the real pipeline path (~1.5 min on 2
-    # shared cores, mostly dbt start-up)
-    return run_study(n_worlds=1, n_accounts=500, first_seed=3)
+def small_study(tmp_path_factory):
+    # one null and one planted world of 500 accounts through the real pipeline path (~40 s on 2
+    # shared cores: one dbt parse, then in-process dbt runs)
+    out = tmp_path_factory.mktemp("calibration") / "runs.csv"
+    return run_study(n_worlds=1, n_accounts=500, first_seed=3, out=out, study_command="test"), out
 
 
 def test_small_study_runs_every_world_through_the_pipeline(small_study) -> None:
-    runs, summary = small_study.runs, small_study.summary
+    result, _ = small_study
+    runs, summary = result.runs, result.summary
     assert sorted(runs["world"].unique()) == ["null", "planted"]
-    assert len(runs) == 4 and (runs["n_accounts"] > 100).all()
-    assert set(summary["hypothesis"]) == {"H1_strategic_alignment", "H2_trust_eroding_events"}
-    planted = summary[summary["world"] == "planted"].set_index("hypothesis")["truth"]
+    assert len(runs) == 2 * 2 * len(STUDIED_TESTS) and (runs["n_accounts"] > 100).all()
+    assert set(runs["test"]) == set(STUDIED_TESTS)
+    primary = summary[summary["test"] == "adjusted_effect"]
+    assert set(primary["hypothesis"]) == {"H1_strategic_alignment", "H2_trust_eroding_events"}
+    planted = primary[primary["world"] == "planted"].set_index("hypothesis")["truth"]
     assert planted.to_dict() == true_effects(EffectSizes())
+    assert runs.loc[runs["test"].isin(["adjusted_effect", "placebo"]), "bootstrap_ci_low"].notna().all()
+
+
+def test_an_interrupted_study_resumes_from_its_file(small_study) -> None:
+    result, out = small_study
+    again = run_study(n_worlds=1, n_accounts=500, first_seed=3, out=out, study_command="test")
+    assert again.seconds < 5  # nothing simulated again: every world is in the file
+    pd.testing.assert_frame_equal(again.runs.reset_index(drop=True),
+                                  read_runs(out).reset_index(drop=True), check_dtype=False)
+    assert len(again.runs) == len(result.runs)
 
 
 def test_naive_alignment_estimate_is_confounded_and_the_adjusted_one_much_less(small_study) -> None:
-    null_h1 = small_study.summary.query("world == 'null' and hypothesis == 'H1_strategic_alignment'").iloc[0]
+    summary = small_study[0].summary
+    null_h1 = summary.query("world == 'null' and hypothesis == 'H1_strategic_alignment'").iloc[0]
     assert null_h1["bias_naive"] > 1.0  # size drives alignment and revenue
     assert abs(null_h1["bias_adjusted"]) < null_h1["bias_naive"] / 2

@@ -3,6 +3,7 @@
 
 import dagster as dg
 
+from models.calibration import write_calibration_tables
 from models.pipeline_stage import write_hypothesis_tests
 from pipelines.resources import WarehouseResource
 
@@ -22,3 +23,25 @@ def hypothesis_tests(context: dg.AssetExecutionContext, warehouse: WarehouseReso
     return dg.MaterializeResult(
         metadata={"rows": len(results), "results": dg.MetadataValue.text(preview.to_string(index=False))}
     )
+
+
+@dg.multi_asset(
+    specs=[
+        dg.AssetSpec(["main", "calibration_worlds"], group_name="analysis", deps=[hypothesis_tests],
+                     description="Every simulated world's test results from the calibration study (models/calibration.py)."),
+        dg.AssetSpec(["main", "calibration_summary"], group_name="analysis", deps=[hypothesis_tests],
+                     description="Do the tests keep their promises? Rejection rates, power and interval coverage "
+                                 "over the calibration study's worlds."),
+    ],
+)
+def calibration_tables(context: dg.AssetExecutionContext, warehouse: WarehouseResource):
+    """The study is run by its own command (it simulates hundreds of worlds); this loads its results."""
+    results_csv = warehouse.settings.calibration_results
+    with warehouse.build_connection() as con:
+        summary = write_calibration_tables(con, results_csv)
+    if summary.empty:
+        context.log.warning(f"no calibration results at {results_csv}: the calibration tables are empty")
+    worlds = int(summary["worlds"].max()) if not summary.empty else 0
+    for key in (["main", "calibration_worlds"], ["main", "calibration_summary"]):
+        yield dg.MaterializeResult(asset_key=key, metadata={"source": dg.MetadataValue.path(str(results_csv)),
+                                                            "worlds_per_kind": worlds})
