@@ -1,4 +1,5 @@
-"""The statistical stage of the pipeline: warehouse features in, `main.hypothesis_tests` out.
+"""The statistical stage of the pipeline: warehouse features in, `main.hypothesis_tests` out
+(with `main.permutation_null`, `main.model_comparison` and `main.feature_importance`).
 
 The Dagster asset calls only `write_hypothesis_tests`; this module does not import Dagster.
 """
@@ -11,9 +12,12 @@ import pandas as pd
 from models.features import FEATURES_TABLE, Outcome, read_account_features
 from models.forecast import write_account_value_forecast
 from models.hypotheses import DEFAULT_PERMUTATIONS, run_statistics
+from models.predictive import run_predictive_value
 
 HYPOTHESIS_TESTS_TABLE = "main.hypothesis_tests"
 PERMUTATION_NULL_TABLE = "main.permutation_null"
+MODEL_COMPARISON_TABLE = "main.model_comparison"
+FEATURE_IMPORTANCE_TABLE = "main.feature_importance"
 
 # Explicit types, so the table keeps its schema even when every estimate is NULL.
 HYPOTHESIS_TESTS_DDL = f"""
@@ -57,6 +61,53 @@ create or replace table {PERMUTATION_NULL_TABLE} (
     PRIMARY KEY (hypothesis, permutation)
 )
 """
+# models.predictive: one row per (learner, feature_set) and per (learner, feature_group).
+MODEL_COMPARISON_DDL = f"""
+create or replace table {MODEL_COMPARISON_TABLE} (
+    learner VARCHAR NOT NULL,
+    feature_set VARCHAR NOT NULL,
+    estimator VARCHAR NOT NULL,
+    features VARCHAR NOT NULL,
+    n_accounts BIGINT NOT NULL,
+    n_folds BIGINT NOT NULL,
+    r2_mean DOUBLE,
+    r2_ci_low DOUBLE,
+    r2_ci_high DOUBLE,
+    gain_vs_baseline DOUBLE,
+    gain_ci_low DOUBLE,
+    gain_ci_high DOUBLE,
+    gain_p_value DOUBLE,
+    r2_minus_linear DOUBLE,
+    r2_minus_linear_ci_low DOUBLE,
+    r2_minus_linear_ci_high DOUBLE,
+    r2_minus_linear_p_value DOUBLE,
+    outcome VARCHAR NOT NULL,
+    method VARCHAR NOT NULL,
+    random_state BIGINT NOT NULL,
+    note VARCHAR,
+    PRIMARY KEY (learner, feature_set)
+)
+"""
+FEATURE_IMPORTANCE_DDL = f"""
+create or replace table {FEATURE_IMPORTANCE_TABLE} (
+    learner VARCHAR NOT NULL,
+    feature_group VARCHAR NOT NULL,
+    features VARCHAR NOT NULL,
+    block VARCHAR NOT NULL,
+    n_features BIGINT NOT NULL,
+    importance_mean DOUBLE,
+    importance_ci_low DOUBLE,
+    importance_ci_high DOUBLE,
+    n_accounts BIGINT NOT NULL,
+    n_folds BIGINT NOT NULL,
+    n_repeats BIGINT NOT NULL,
+    outcome VARCHAR NOT NULL,
+    method VARCHAR NOT NULL,
+    random_state BIGINT NOT NULL,
+    note VARCHAR,
+    PRIMARY KEY (learner, feature_group)
+)
+"""
 
 
 def write_hypothesis_tests(
@@ -67,32 +118,54 @@ def write_hypothesis_tests(
     outcome: Outcome = "revenue",
     n_permutations: int = DEFAULT_PERMUTATIONS,
     forecast: bool = True,
+    predictive: bool = True,
 ) -> pd.DataFrame:
     """Read the account features, run the tests, replace main.hypothesis_tests (one row per
     hypothesis key, with a generated `verdict`) and main.permutation_null (the block permutation
-    null distributions, for the Evidence page); then (forecast=True) the forward-looking
-    main.account_value_forecast tables (`models.forecast.write_account_value_forecast`).
-    Returns the hypothesis_tests rows written.
+    null distributions, for the Evidence page); with predictive=True also main.model_comparison
+    and main.feature_importance (`models.predictive.run_predictive_value`: linear vs non-linear
+    learners on nested feature sets, grouped permutation importance), in the same transaction;
+    then (forecast=True) the forward-looking main.account_value_forecast tables
+    (`models.forecast.write_account_value_forecast`).
+    predictive=False (the calibration study) leaves main.model_comparison and
+    main.feature_importance as they are. Returns the hypothesis_tests rows written.
     """
-    results = run_statistics(read_account_features(con, features_table), random_state, outcome=outcome,
-                             n_permutations=n_permutations)
+    features = read_account_features(con, features_table)
+    results = run_statistics(features, random_state, outcome=outcome, n_permutations=n_permutations)
     tests = results.tests.assign(note=results.tests["note"].replace("", None))
-    con.register("hypothesis_test_rows", tests)
-    con.register("permutation_null_rows", results.permutation_null)
+    views = {"hypothesis_test_rows": tests, "permutation_null_rows": results.permutation_null}
+    statements = [
+        HYPOTHESIS_TESTS_DDL, f"insert into {HYPOTHESIS_TESTS_TABLE} by name select * from hypothesis_test_rows",
+        PERMUTATION_NULL_DDL, f"insert into {PERMUTATION_NULL_TABLE} by name select * from permutation_null_rows",
+    ]
+    if predictive:
+        value = run_predictive_value(features, random_state, outcome=outcome)
+        views.update(model_comparison_rows=_nulls_for_empty_notes(value.comparison),
+                     feature_importance_rows=_nulls_for_empty_notes(value.importance))
+        statements += [
+            MODEL_COMPARISON_DDL, f"insert into {MODEL_COMPARISON_TABLE} by name select * from model_comparison_rows",
+            FEATURE_IMPORTANCE_DDL,
+            f"insert into {FEATURE_IMPORTANCE_TABLE} by name select * from feature_importance_rows",
+        ]
+    for name, frame in views.items():
+        con.register(name, frame)
     # One transaction: readers never see a table replaced but still empty.
     con.execute("begin transaction")
     try:
-        con.execute(HYPOTHESIS_TESTS_DDL)
-        con.execute(f"insert into {HYPOTHESIS_TESTS_TABLE} by name select * from hypothesis_test_rows")
-        con.execute(PERMUTATION_NULL_DDL)
-        con.execute(f"insert into {PERMUTATION_NULL_TABLE} by name select * from permutation_null_rows")
+        for statement in statements:
+            con.execute(statement)
         con.execute("commit")
     except Exception:
         con.execute("rollback")
         raise
     finally:
-        con.unregister("hypothesis_test_rows")
-        con.unregister("permutation_null_rows")
+        for name in views:
+            con.unregister(name)
     if forecast:
         write_account_value_forecast(con, random_state)
     return tests
+
+
+def _nulls_for_empty_notes(frame: pd.DataFrame) -> pd.DataFrame:
+    """`note` as text or NULL (never an empty string), typed as text even when every note is NULL."""
+    return frame.assign(note=frame["note"].replace("", None).astype(object))
