@@ -10,7 +10,7 @@ import dagster as dg
 import duckdb
 
 from dealscope import warehouse
-from dealscope.settings import Settings
+from dealscope.settings import DEFAULT_CALIBRATION_RESULTS, Settings
 
 
 class WarehouseResource(dg.ConfigurableResource):
@@ -20,7 +20,7 @@ class WarehouseResource(dg.ConfigurableResource):
     warehouse: str
     dashboards_dir: str
     event_types: str
-    calibration_results: str
+    calibration_results: str = str(DEFAULT_CALIBRATION_RESULTS)
 
     @classmethod
     def from_settings(cls, settings: Settings) -> "WarehouseResource":

@@ -14,6 +14,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import duckdb
+import numpy as np
 import pandas as pd
 import pytest
 
@@ -64,12 +65,19 @@ def _adjusted(results: pd.DataFrame, hypothesis: str) -> pd.Series:
 
 
 @pytest.mark.parametrize("hypothesis", ["H1_strategic_alignment", "H2_trust_eroding_events"])
-def test_planted_effects_are_found_and_covered(planted_tests: pd.DataFrame, hypothesis: str) -> None:
+def test_planted_effects_are_covered(planted_tests: pd.DataFrame, hypothesis: str) -> None:
     truth = true_effects(EffectSizes())[hypothesis]
     row = _adjusted(planted_tests, hypothesis)
-    assert row["supported"], row.to_dict()
     assert row["ci_low"] <= truth <= row["ci_high"], row.to_dict()
     assert row["n_accounts"] > 1000
+    assert np.sign(row["estimate"]) == np.sign(truth)
+
+
+def test_planted_trust_effect_is_found(planted_tests: pd.DataFrame) -> None:
+    # H2's power at this size is ~100% (calibration study, docs/statistics.md section 5). H1's is
+    # about 50% at 2,500 accounts, so finding it is tested on a larger world
+    # (tests/test_models_calibration.py::test_planted_alignment_effect_is_found_in_a_larger_world).
+    assert _adjusted(planted_tests, "H2_trust_eroding_events")["supported"]
 
 
 @pytest.mark.parametrize("hypothesis", ["H1_strategic_alignment", "H2_trust_eroding_events"])
