@@ -94,7 +94,7 @@ CALIBRATION_WORLDS = (
 MODEL_COMPARISON = (
     ("learner", "feature_set", "r2_mean"),
     ("r2_ci_low", "r2_ci_high", "n_accounts", "n_folds", "gain_vs_baseline", "gain_ci_low",
-     "gain_ci_high", "gain_p_value", "estimator", "method", "note"),
+     "gain_ci_high", "gain_p_value", "estimator", "method", "note", "split"),
 )
 MODEL_COMPARISON_ALIASES = {
     "r2_mean": ("r2", "oof_r2", "r2_oof", "mean_r2"), "r2_ci_low": ("r2_low",),

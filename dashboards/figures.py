@@ -14,7 +14,7 @@ import pandas as pd
 import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
-from dashboards.text import format_number, format_pct, hypothesis_label
+from dashboards.text import ACCOUNT_FOLDS, comparison_split, format_number, format_pct, hypothesis_label
 
 TEMPLATE = "plotly_white"
 COLOR_ADEQUATE = "#1f5fa8"
@@ -1296,7 +1296,9 @@ def feature_set_label(feature_set: object) -> str:
 
 
 def model_comparison_figure(comparison: pd.DataFrame) -> go.Figure:
-    """Out-of-fold R² per feature set and learner, and each set's gain over the baseline."""
+    """Out-of-fold R² per feature set and learner, and each set's gain over the baseline (the rows of
+    the account-grouped folds; the later-cohort rows are a table of their own)."""
+    comparison = comparison_split(comparison, ACCOUNT_FOLDS)
     sets = list(dict.fromkeys([s for s in FEATURE_SET_ORDER if s in set(comparison["feature_set"].astype(str))]
                               + sorted(set(comparison["feature_set"].astype(str)) - set(FEATURE_SET_ORDER))))
     sets = sets[::-1]  # baseline at the top

@@ -622,6 +622,33 @@ def model_comparison_table(comparison: pd.DataFrame) -> pd.DataFrame:
     return frame
 
 
+def later_cohorts_table(later: pd.DataFrame) -> pd.DataFrame:
+    """The later-cohort rows of main.model_comparison: R² on later cohorts and the gain over the
+    baseline, per model and feature set."""
+    order = {name: position for position, name in enumerate(figures.FEATURE_SET_ORDER)}
+    rows = later.assign(order=later["feature_set"].map(order).fillna(len(order))).sort_values(["learner", "order"])
+    signed = text.format_signed_number
+    no_gain = rows["gain_vs_baseline"].isna().to_numpy()
+
+    def interval(low: pd.Series, high: pd.Series, formatter: Callable[[object], str]) -> pd.Series:
+        shown = interval_text(low, high, formatter)
+        return shown.where(low.notna() & high.notna(), text.NOT_AVAILABLE)
+
+    frame = pd.DataFrame({
+        "model": rows["learner"].astype(str),
+        "features": rows["feature_set"].map(figures.feature_set_label),
+        "R² on later cohorts": rows["r2_mean"].map(text.format_number),
+        "95% interval": interval(rows["r2_ci_low"], rows["r2_ci_high"], text.format_number),
+        "gain over baseline": rows["gain_vs_baseline"].map(signed),
+        "gain 95% interval": interval(rows["gain_ci_low"], rows["gain_ci_high"], signed),
+        "gain p-value": rows["gain_p_value"].map(lambda v: text.NOT_AVAILABLE if text.is_missing(v)
+                                                 else f"{float(v):.3f}"),
+        "test cohorts": rows["n_folds"].map(text.format_count),
+    })
+    frame.loc[no_gain, ["gain over baseline", "gain 95% interval", "gain p-value"]] = "-"
+    return frame
+
+
 def feature_importance_table(importance: pd.DataFrame) -> pd.DataFrame:
     rows = importance.sort_values(["learner", "importance_mean"], ascending=[True, False],
                                   na_position="last")
@@ -700,7 +727,9 @@ def evidence_page(data: SiteData) -> str:
 
     draw_calibration_section(page, data.calibration_summary, data.calibration_worlds)
 
-    def draw_model_comparison(comparison: pd.DataFrame) -> None:
+    def draw_model_comparison(table: pd.DataFrame) -> None:
+        comparison = text.comparison_split(table, text.ACCOUNT_FOLDS)
+        later = text.comparison_split(table, text.LATER_COHORTS)
         page.add("<p>How well each set of features predicts an account's later value on accounts "
                  "the model was not fitted on (out-of-fold R\u00b2: 0 is no better than the "
                  "average, 1 is perfect), for a linear and a nonlinear model. The baseline holds "
@@ -714,6 +743,14 @@ def evidence_page(data: SiteData) -> str:
         page.add(table_html(model_comparison_table(comparison), text_columns=2,
                             table_id="model-comparison-table"))
         page.add(notes_html(comparison))
+        if not later.empty:
+            page.add("<h3>Trained on earlier cohorts, tested on later ones</h3>")
+            page.add("<p>The same models fitted only on customers of earlier years (cohorts) and scored "
+                     "on the customers of a later year: does the prediction carry forward in time? "
+                     "One score per later cohort, averaged; with few test cohorts the intervals are "
+                     "wide and only approximate.</p>")
+            page.add(table_html(later_cohorts_table(later), text_columns=2, table_id="later-cohorts-table"))
+            page.add(notes_html(later))
 
     page.section("Does alignment or trust improve prediction?", data.model_comparison,
                  "the model comparison (out-of-fold R\u00b2 per feature set)", draw_model_comparison)

@@ -342,6 +342,17 @@ def calibration_findings(summary: pd.DataFrame) -> list[str]:
 
 
 BLOCK_FEATURE_SETS = (("strategic alignment", "baseline+alignment"), ("trust events", "baseline+trust"))
+# main.model_comparison's `split`: account-grouped folds, or trained on earlier cohorts and tested on
+# later ones (calendar time). A table without the column (an older warehouse) is all account folds.
+ACCOUNT_FOLDS, LATER_COHORTS = "account_folds", "later_cohorts"
+
+
+def comparison_split(comparison: pd.DataFrame, split: str) -> pd.DataFrame:
+    """The rows of one split of main.model_comparison (no `split` column or NULL: account folds)."""
+    if "split" not in comparison:
+        return comparison if split == ACCOUNT_FOLDS else comparison.iloc[0:0]
+    splits = comparison["split"].astype("object").where(comparison["split"].notna(), ACCOUNT_FOLDS)
+    return comparison[splits.astype(str) == split]
 
 
 def _gain_verdict(row: Mapping[str, Any]) -> tuple[str, str]:
@@ -371,7 +382,8 @@ def format_signed_number(value: Any) -> str:
 
 def model_comparison_sentence(comparison: pd.DataFrame) -> str:
     """One sentence: does adding alignment / trust to the baseline features improve out-of-fold
-    prediction, per learner, with the gain and its interval."""
+    prediction, per learner, with the gain and its interval (account-grouped folds only)."""
+    comparison = comparison_split(comparison, ACCOUNT_FOLDS)
     parts = []
     for block, feature_set in BLOCK_FEATURE_SETS:
         rows = comparison[comparison["feature_set"].astype(str) == feature_set]

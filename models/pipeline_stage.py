@@ -61,9 +61,12 @@ create or replace table {PERMUTATION_NULL_TABLE} (
     PRIMARY KEY (hypothesis, permutation)
 )
 """
-# models.predictive: one row per (learner, feature_set) and per (learner, feature_group).
+# models.predictive: one row per (split, learner, feature_set) and per (learner, feature_group).
+# split: 'account_folds' (account-grouped folds) or 'later_cohorts' (trained on earlier cohorts,
+# tested on later ones).
 MODEL_COMPARISON_DDL = f"""
 create or replace table {MODEL_COMPARISON_TABLE} (
+    split VARCHAR NOT NULL,
     learner VARCHAR NOT NULL,
     feature_set VARCHAR NOT NULL,
     estimator VARCHAR NOT NULL,
@@ -85,7 +88,7 @@ create or replace table {MODEL_COMPARISON_TABLE} (
     method VARCHAR NOT NULL,
     random_state BIGINT NOT NULL,
     note VARCHAR,
-    PRIMARY KEY (learner, feature_set)
+    PRIMARY KEY (split, learner, feature_set)
 )
 """
 FEATURE_IMPORTANCE_DDL = f"""

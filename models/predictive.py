@@ -16,7 +16,12 @@ Two tables, both computed on one set of account-grouped folds:
   (histogram gradient boosting: non-linear effects and interactions). Per set: mean R^2 with a
   Nadeau-Bengio corrected interval across folds; the per-fold gain over the baseline with the
   corrected resampled t-test (one-sided: the block adds R^2); and, on the nonlinear rows,
-  nonlinear minus linear R^2 on the same folds (two-sided).
+  nonlinear minus linear R^2 on the same folds (two-sided). These rows have
+  split = 'account_folds'. The same sets and learners are also scored BY CALENDAR TIME
+  (split = 'later_cohorts', `later_cohort_splits`): forward-chaining by cohort year, each
+  qualifying test cohort scored by models fitted on earlier cohorts only, with an embargo when the
+  window dates are at hand (training outcome windows end by the test cohort's first
+  observation_end); plain t intervals across test cohorts (approximate: nested training sets).
 
 * grouped permutation importance (`main.feature_importance`): the `all` model of each learner,
   fitted on the training folds, scored on each held-out fold with a GROUP of columns permuted
@@ -35,6 +40,7 @@ non-linear, and grouped permutation importance").
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
@@ -79,8 +85,16 @@ DEFAULT_PERMUTATION_REPEATS = 3  # x 10 folds = 30 shuffles per group; each cost
 # absolute rank correlation is at least 0.7 form one group.
 CLUSTER_DISTANCE_THRESHOLD = 0.3
 
+# The calendar-time split (split = 'later_cohorts'): a cohort year is a test cohort when it has at
+# least MIN_TEST_COHORT_ACCOUNTS used accounts and its training accounts (earlier cohorts, after the
+# embargo) number at least MIN_TRAINING_ACCOUNTS from at least MIN_TRAINING_COHORTS cohort years.
+SPLITS: tuple[str, ...] = ("account_folds", "later_cohorts")
+MIN_TEST_COHORT_ACCOUNTS = 30
+MIN_TRAINING_COHORTS = 2
+MIN_TRAINING_ACCOUNTS = 60
+
 MODEL_COMPARISON_COLUMNS: tuple[str, ...] = (
-    "learner", "feature_set", "estimator", "features", "n_accounts", "n_folds",
+    "split", "learner", "feature_set", "estimator", "features", "n_accounts", "n_folds",
     "r2_mean", "r2_ci_low", "r2_ci_high",
     "gain_vs_baseline", "gain_ci_low", "gain_ci_high", "gain_p_value",
     "r2_minus_linear", "r2_minus_linear_ci_low", "r2_minus_linear_ci_high", "r2_minus_linear_p_value",
@@ -198,6 +212,79 @@ def two_sided_p(result: CorrectedTTest) -> float:
     return float(min(1.0, 2 * min(result.p_value_greater, 1 - result.p_value_greater)))
 
 
+# --------------------------------------------------------------------------- split by calendar time
+
+
+@dataclass(frozen=True)
+class CohortSplit:
+    cohort: int  # the test cohort year
+    train: np.ndarray  # row positions of the training accounts (earlier cohorts, after the embargo)
+    test: np.ndarray  # row positions of the test cohort's accounts
+    embargo: pd.Timestamp | None  # the test cohort's first observation_end (None: no embargo)
+
+
+@dataclass(frozen=True)
+class CohortSplits:
+    splits: list[CohortSplit]
+    skipped: list[str]  # why each other cohort year is not a test cohort, e.g. "2019: no earlier cohort"
+    embargoed: bool  # whether training was restricted to outcome windows ending by the embargo date
+
+
+def later_cohort_splits(frame: pd.DataFrame, *, min_test_accounts: int = MIN_TEST_COHORT_ACCOUNTS,
+                        min_training_cohorts: int = MIN_TRAINING_COHORTS,
+                        min_training_accounts: int = MIN_TRAINING_ACCOUNTS, embargo: bool = True) -> CohortSplits:
+    """Forward-chaining by cohort year (`cohort_year`: the year the account became a customer).
+
+    For each cohort year c with at least `min_test_accounts` accounts: test = the accounts of cohort
+    c; train = the accounts of cohorts < c, and -- the embargo, when `frame` has `observation_end`
+    and `outcome_end` without gaps -- only those whose outcome window ended by the test cohort's
+    first observation_end (outcome_end is exclusive, so <= that date). Every training outcome is then
+    known when the first test account's features are complete, and no training outcome window
+    overlaps a test outcome window in calendar time. c is used only if the training accounts number
+    at least `min_training_accounts` from at least `min_training_cohorts` cohort years; otherwise
+    it is listed in `skipped` with the reason. Accounts without a cohort year are never used.
+    """
+    cohorts = pd.to_numeric(frame["cohort_year"], errors="coerce").to_numpy(dtype=float) \
+        if "cohort_year" in frame else np.full(len(frame), np.nan)
+    dated = (embargo and {"observation_end", "outcome_end"} <= set(frame.columns)
+             and bool(frame["observation_end"].notna().all()) and bool(frame["outcome_end"].notna().all())
+             and len(frame) > 0)
+    if dated:
+        observation_end = pd.to_datetime(frame["observation_end"]).to_numpy()
+        outcome_end = pd.to_datetime(frame["outcome_end"]).to_numpy()
+    splits, skipped = [], []
+    for cohort in np.unique(cohorts[~np.isnan(cohorts)]):
+        label = int(cohort)
+        test = np.flatnonzero(cohorts == cohort)
+        if len(test) < min_test_accounts:
+            skipped.append(f"{label}: {len(test)} test accounts (< {min_test_accounts})")
+            continue
+        earlier = cohorts < cohort  # NaN compares False: no cohort year, never used
+        cutoff = None
+        if dated:
+            cutoff = observation_end[test].min()
+            earlier &= outcome_end <= cutoff
+        train = np.flatnonzero(earlier)
+        n_cohorts = len(np.unique(cohorts[train]))
+        if n_cohorts < min_training_cohorts or len(train) < min_training_accounts:
+            skipped.append(f"{label}: {len(train)} training accounts from {n_cohorts} earlier "
+                           f"cohort{'' if n_cohorts == 1 else 's'}"
+                           + (" after the embargo" if dated else "")
+                           + f" (< {min_training_accounts} from {min_training_cohorts})")
+            continue
+        splits.append(CohortSplit(label, train, test, None if cutoff is None else pd.Timestamp(cutoff)))
+    return CohortSplits(splits, skipped, bool(dated))
+
+
+def t_across(values: np.ndarray, alpha: float = 0.05) -> CorrectedTTest | None:
+    """Plain t across test cohorts (mean, 95% interval, one-sided p for mean > 0): no Nadeau-Bengio
+    correction, so approximate when training sets overlap. None with fewer than two values."""
+    values = np.asarray(values, dtype=float)
+    if len(values) < 2:
+        return None
+    return corrected_resampled_ttest(values, n_train=1.0, n_test=0.0, alpha=alpha)
+
+
 # --------------------------------------------------------------------------- the study
 
 
@@ -249,6 +336,7 @@ def run_predictive_value(
     max_accounts: int = PREDICTIVE_MAX_ACCOUNTS,
     cluster_threshold: float = CLUSTER_DISTANCE_THRESHOLD,
     alpha: float = 0.05,
+    later_cohorts: bool = True,
 ) -> PredictiveResults:
     """Model comparison and grouped permutation importance on the rows of analytics.ml_account_features.
 
@@ -256,7 +344,9 @@ def run_predictive_value(
     alignment (no scored deal) is imputed inside each fold with a missing indicator, which belongs
     to the alignment block. n_repeats: fold shuffles (None: 2, or 1 above SINGLE_REPEAT_ABOVE used
     accounts); every learner and feature set is scored on the same n_repeats x n_splits folds.
-    importance=False skips the permutation importance (its table is then empty).
+    importance=False skips the permutation importance (its table is then empty). The comparison has
+    split = 'account_folds' rows and (later_cohorts=True) split = 'later_cohorts' rows: the same
+    sets and learners trained on earlier cohorts and scored on later ones (`later_cohort_splits`).
     """
     unknown = set(learners) - set(LEARNERS)
     if unknown:
@@ -315,35 +405,23 @@ def run_predictive_value(
                             model, x_test, y[test], [g.columns for g in groups], n_permutation_repeats, rng,
                             predictions)
 
-    comparison_rows = []
-    for learner in learners:
-        estimator = (f"{LEARNERS[learner]} ("
-                     + ("linear-additive: linear in a cubic B-spline basis of each number, one-hot categories, ridge"
-                        if learner == "linear" else "histogram gradient boosting: non-linear, with interactions")
-                     + ")")
-        for name in FEATURE_SETS:
-            row = {"learner": learner, "feature_set": name, "estimator": estimator,
-                   "features": ", ".join(categorical + intended[name]), **common, "n_folds": len(splits),
-                   "method": (f"out-of-fold R2 on the transformed outcome, {folds_text}; gain over baseline: "
-                              f"Nadeau-Bengio corrected resampled t-test, one-sided"
-                              + ("; nonlinear - linear: the same test, two-sided" if learner != "linear" else "")
-                              + subsampled),
-                   "note": problem or set_notes.get(name)}
-            for column in MODEL_COMPARISON_COLUMNS:
-                row.setdefault(column, np.nan)
-            r2 = scores[learner, name]
-            if problem is None and name in reported:
-                level = corrected_resampled_ttest(r2, n_train, n_test, alpha)
-                row.update(r2_mean=level.mean_difference, r2_ci_low=level.ci_low, r2_ci_high=level.ci_high)
-                if name != "baseline":
-                    gain = corrected_resampled_ttest(r2 - scores[learner, "baseline"], n_train, n_test, alpha)
-                    row.update(gain_vs_baseline=gain.mean_difference, gain_ci_low=gain.ci_low,
-                               gain_ci_high=gain.ci_high, gain_p_value=gain.p_value_greater)
-                if learner != "linear" and "linear" in learners:
-                    versus = corrected_resampled_ttest(r2 - scores["linear", name], n_train, n_test, alpha)
-                    row.update(r2_minus_linear=versus.mean_difference, r2_minus_linear_ci_low=versus.ci_low,
-                               r2_minus_linear_ci_high=versus.ci_high, r2_minus_linear_p_value=two_sided_p(versus))
-            comparison_rows.append(row)
+    estimators = {learner: f"{LEARNERS[learner]} ("
+                  + ("linear-additive: linear in a cubic B-spline basis of each number, one-hot categories, ridge"
+                     if learner == "linear" else "histogram gradient boosting: non-linear, with interactions")
+                  + ")" for learner in learners}
+    features_text = {name: ", ".join(categorical + intended[name]) for name in FEATURE_SETS}
+    comparison_rows = _comparison_rows(
+        "account_folds", scores, learners, reported, estimators, features_text, common, len(splits),
+        method=lambda learner: (f"out-of-fold R2 on the transformed outcome, {folds_text}; gain over baseline: "
+                                f"Nadeau-Bengio corrected resampled t-test, one-sided"
+                                + ("; nonlinear - linear: the same test, two-sided" if learner != "linear" else "")
+                                + subsampled),
+        note=lambda name: problem or set_notes.get(name),
+        test=None if problem else (lambda values: corrected_resampled_ttest(values, n_train, n_test, alpha)))
+    if later_cohorts:
+        comparison_rows += _later_cohort_rows(frame, x, y, categorical, sets, fit_sets, learners, reported,
+                                              estimators, features_text, common, problem, set_notes, subsampled,
+                                              random_state, alpha)
     comparison = pd.DataFrame(comparison_rows, columns=list(MODEL_COMPARISON_COLUMNS))
 
     importance_rows = []
@@ -353,6 +431,91 @@ def run_predictive_value(
                                            f"{folds_text}{subsampled}")
     importance_frame = pd.DataFrame(importance_rows, columns=list(FEATURE_IMPORTANCE_COLUMNS))
     return PredictiveResults(comparison, importance_frame)
+
+
+def _comparison_rows(split: str, scores: dict[tuple[str, str], np.ndarray], learners: tuple[str, ...],
+                     reported: list[str], estimators: dict[str, str], features_text: dict[str, str], common: dict,
+                     n_folds: int, method: Callable[[str], str], note: Callable[[str], str | None],
+                     test: Callable[[np.ndarray], CorrectedTTest | None] | None) -> list[dict]:
+    """One row per (learner, feature set) of one split from the per-fold (or per-cohort) held-out R^2.
+    test=None: no numbers (a problem, stated by `note`). A test that returns None (one test cohort)
+    leaves the intervals and p-values NULL but keeps the means."""
+    rows = []
+    for learner in learners:
+        for name in FEATURE_SETS:
+            row = {"split": split, "learner": learner, "feature_set": name, "estimator": estimators[learner],
+                   "features": features_text[name], **common, "n_folds": n_folds, "method": method(learner),
+                   "note": note(name)}
+            for column in MODEL_COMPARISON_COLUMNS:
+                row.setdefault(column, np.nan)
+            if test is not None and name in reported:
+                r2 = scores[learner, name]
+                comparisons = {"r2": r2}
+                if name != "baseline":
+                    comparisons["gain"] = r2 - scores[learner, "baseline"]
+                if learner != "linear" and "linear" in learners:
+                    comparisons["versus"] = r2 - scores["linear", name]
+                for kind, values in comparisons.items():
+                    result = test(values)
+                    mean = float(np.mean(values))
+                    low, high, p_greater = ((np.nan, np.nan, np.nan) if result is None
+                                            else (result.ci_low, result.ci_high, result.p_value_greater))
+                    if kind == "r2":
+                        row.update(r2_mean=mean, r2_ci_low=low, r2_ci_high=high)
+                    elif kind == "gain":
+                        row.update(gain_vs_baseline=mean, gain_ci_low=low, gain_ci_high=high,
+                                   gain_p_value=p_greater)
+                    else:
+                        row.update(r2_minus_linear=mean, r2_minus_linear_ci_low=low, r2_minus_linear_ci_high=high,
+                                   r2_minus_linear_p_value=np.nan if result is None else two_sided_p(result))
+            rows.append(row)
+    return rows
+
+
+def _later_cohort_rows(frame: pd.DataFrame, x: pd.DataFrame, y: np.ndarray, categorical: list[str],
+                       sets: dict[str, list[str]], fit_sets: list[str], learners: tuple[str, ...], reported: list[str],
+                       estimators: dict[str, str], features_text: dict[str, str], common: dict, problem: str | None,
+                       set_notes: dict[str, str], subsampled: str, random_state: int, alpha: float) -> list[dict]:
+    """split = 'later_cohorts': each qualifying test cohort scored by models fitted on earlier cohorts."""
+    cohort_splits = later_cohort_splits(frame)
+    splits = cohort_splits.splits
+    used = np.unique(np.concatenate([np.concatenate([s.train, s.test]) for s in splits])) if splits else []
+    scores = {(learner, name): np.full(len(splits), np.nan) for learner in learners for name in FEATURE_SETS}
+    if problem is None:
+        with threadpool_limits(limits=1):
+            for index, split in enumerate(splits):
+                for learner in learners:
+                    for name in fit_sets:
+                        if name not in reported:
+                            continue
+                        columns = categorical + sets[name]
+                        model = make_learner(categorical, sets[name], LEARNERS[learner], random_state)
+                        model.fit(x.iloc[split.train][columns], y[split.train])
+                        predictions = model.predict(x.iloc[split.test][columns])
+                        scores[learner, name][index] = r2_score(y[split.test], predictions)
+    tested = ", ".join(f"{s.cohort} ({len(s.test)} test / {len(s.train)} training accounts)" for s in splits)
+    rule = (f"a cohort year is tested if it has >= {MIN_TEST_COHORT_ACCOUNTS} accounts and >= "
+            f"{MIN_TRAINING_ACCOUNTS} training accounts from >= {MIN_TRAINING_COHORTS} earlier cohort years")
+    training = ("trained on earlier cohorts whose outcome window ended by the test cohort's first "
+                "observation_end (embargo: every training outcome known before the test outcomes start)"
+                if cohort_splits.embargoed else
+                "trained on all earlier cohorts (no embargo: observation_end / outcome_end not available, "
+                "so training outcome windows may overlap the test cohort's windows in calendar time)")
+    method = (f"held-out R2 on the transformed outcome, forward-chaining by cohort year (calendar time): "
+              f"each test cohort {training}, scored on the cohort's accounts; test cohorts: {tested or 'none'}; "
+              f"{rule}" + (f"; skipped: {'; '.join(cohort_splits.skipped)}" if cohort_splits.skipped else "")
+              + "; intervals and p-values: plain t across test cohorts (gain one-sided, nonlinear - linear "
+              "two-sided), approximate (the training sets are nested)" + subsampled)
+    no_cohort = None if splits else "no cohort year qualifies as a test cohort: " + rule
+    one_cohort = "one test cohort: no interval or p-value" if len(splits) == 1 else None
+
+    def note(name: str) -> str | None:
+        return "; ".join(n for n in (problem or no_cohort, set_notes.get(name), one_cohort) if n) or None
+
+    return _comparison_rows(
+        "later_cohorts", scores, learners, reported, estimators, features_text,
+        {**common, "n_accounts": len(used)}, len(splits), method=lambda learner: method, note=note,
+        test=None if problem or not splits else (lambda values: t_across(values, alpha)))
 
 
 def _importance_rows(learners: tuple[str, ...], groups: list[FeatureGroup], drops: dict[str, np.ndarray],

@@ -299,6 +299,21 @@ ALTER TABLE main.model_comparison ADD COLUMN note VARCHAR
 ALTER TABLE main.model_comparison ADD COLUMN estimator VARCHAR;
 UPDATE main.model_comparison SET estimator = CASE learner WHEN 'linear' THEN 'spline ridge'
                                                           ELSE 'gradient boosting' END;
+ALTER TABLE main.model_comparison ADD COLUMN split VARCHAR DEFAULT 'account_folds';
+ALTER TABLE main.model_comparison ADD COLUMN method VARCHAR;
+INSERT INTO main.model_comparison BY NAME
+SELECT 'later_cohorts' AS split, learner, feature_set, 1194 AS n_accounts, 2 AS n_folds, r2_mean, r2_ci_low,
+       r2_ci_high, gain_vs_baseline, gain_ci_low, gain_ci_high, gain_p_value, NULL AS note,
+       CASE learner WHEN 'linear' THEN 'spline ridge' ELSE 'gradient boosting' END AS estimator,
+       'forward-chaining by cohort year: trained on earlier cohorts' AS method
+FROM (VALUES
+    ('linear', 'baseline', 0.22, 0.124, 0.315, NULL, NULL, NULL, NULL),
+    ('linear', 'baseline+alignment', 0.211, 0.17, 0.253, -0.0085, -0.0622, 0.0452, 0.854),
+    ('linear', 'baseline+trust', 0.202, NULL, NULL, -0.018, NULL, NULL, NULL),
+    ('nonlinear', 'baseline', 0.399, -0.941, 1.74, NULL, NULL, NULL, NULL),
+    ('nonlinear', 'all', 0.395, -1.0, 1.79, -0.0034, -0.0625, 0.0558, 0.699)
+) AS t(learner, feature_set, r2_mean, r2_ci_low, r2_ci_high, gain_vs_baseline, gain_ci_low, gain_ci_high,
+       gain_p_value);
 
 CREATE TABLE main.feature_importance AS SELECT * FROM (VALUES
     ('linear', 'log_employee_count', 'log_employee_count', 'controls', 0.21, 0.17, 0.25, 5, 10, NULL),
@@ -963,10 +978,47 @@ def test_model_comparison_sentence_and_table_equal_the_warehouse(built_site, war
         "model (linear: -0.002 R², 95% CI -0.01 to +0.006; nonlinear: -0.002 R², 95% CI -0.01 to +0.006).")
     rows = {(r["model"], r["features"]): r for r in table_records(html, "model-comparison-table")}
     for learner, feature_set, r2 in warehouse_con.execute(
-            "SELECT learner, feature_set, r2_mean FROM main.model_comparison").fetchall():
+            "SELECT learner, feature_set, r2_mean FROM main.model_comparison WHERE split = 'account_folds'"
+    ).fetchall():
         assert rows[(learner, figures.feature_set_label(feature_set))]["out-of-fold R²"] == text.format_number(r2)
     assert "Note: out-of-fold R2 on log(1 + revenue); intervals over 5 folds" in html
     assert "<li>linear model: spline ridge</li>" in html
+
+
+def test_later_cohort_rows_are_a_table_of_their_own_equal_to_the_warehouse(built_site, site_data, warehouse_con):
+    _, pages = built_site
+    html = page_text(pages)["evidence.html"]
+    assert "Trained on earlier cohorts, tested on later ones" in html
+    rows = table_records(html, "later-cohorts-table")
+    expected = warehouse_con.execute(
+        "SELECT learner, feature_set, r2_mean, r2_ci_low, r2_ci_high, gain_vs_baseline, gain_ci_low, gain_ci_high, "
+        "gain_p_value, n_folds FROM main.model_comparison WHERE split = 'later_cohorts'").fetchall()
+    assert len(rows) == len(expected) == 5
+    shown = {(r["model"], r["features"]): r for r in rows}
+    fmt, signed = text.format_number, text.format_signed_number
+    for learner, feature_set, r2, low, high, gain, gain_low, gain_high, p, folds in expected:
+        row = shown[(learner, figures.feature_set_label(feature_set))]
+        assert row["R² on later cohorts"] == fmt(r2) and row["test cohorts"] == str(folds)
+        assert row["95% interval"] == (text.NOT_AVAILABLE if low is None else f"{fmt(low)} to {fmt(high)}")
+        if gain is None:
+            assert row["gain over baseline"] == "-"
+        else:
+            assert row["gain over baseline"] == signed(gain)
+            assert row["gain 95% interval"] == (text.NOT_AVAILABLE if gain_low is None
+                                                else f"{signed(gain_low)} to {signed(gain_high)}")
+            assert row["gain p-value"] == (text.NOT_AVAILABLE if p is None else f"{p:.3f}")
+    assert "Method: forward-chaining by cohort year: trained on earlier cohorts" in html
+    # the later-cohort rows stay out of the account-fold chart, table and sentence
+    assert len(table_records(html, "model-comparison-table")) == 8
+    figure = figures.model_comparison_figure(site_data.model_comparison)
+    assert sorted(x for trace in figure.data for x in trace.x if x is not None) == sorted(
+        v for (v,) in warehouse_con.execute(
+            "SELECT CAST(unnest([r2_mean, gain_vs_baseline]) AS DOUBLE) AS v FROM main.model_comparison "
+            "WHERE split = 'account_folds'").fetchall() if v is not None)
+    # an older warehouse without the split column: every row is an account-fold row, no later table
+    old = text.comparison_split(site_data.model_comparison.drop(columns=["split"]), text.ACCOUNT_FOLDS)
+    assert len(old) == len(site_data.model_comparison)
+    assert text.comparison_split(site_data.model_comparison.drop(columns=["split"]), text.LATER_COHORTS).empty
 
 
 def test_feature_importance_equals_the_warehouse(built_site, site_data, warehouse_con):

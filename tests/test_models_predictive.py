@@ -19,11 +19,14 @@ from models.pipeline_stage import write_hypothesis_tests
 from models.predictive import (
     FEATURE_IMPORTANCE_COLUMNS,
     FEATURE_SETS,
+    MIN_TEST_COHORT_ACCOUNTS,
+    MIN_TRAINING_ACCOUNTS,
     MODEL_COMPARISON_COLUMNS,
     block_columns,
     correlated_clusters,
     feature_groups,
     grouped_permutation_drops,
+    later_cohort_splits,
     run_predictive_value,
 )
 from tests.test_models_hypotheses import simulate_features
@@ -31,8 +34,10 @@ from tests.test_models_hypotheses import simulate_features
 LEARNERS = ("linear", "nonlinear")
 
 
-def _comparison_row(comparison: pd.DataFrame, learner: str, feature_set: str) -> pd.Series:
-    match = comparison[(comparison["learner"] == learner) & (comparison["feature_set"] == feature_set)]
+def _comparison_row(comparison: pd.DataFrame, learner: str, feature_set: str,
+                    split: str = "account_folds") -> pd.Series:
+    match = comparison[(comparison["split"] == split) & (comparison["learner"] == learner)
+                       & (comparison["feature_set"] == feature_set)]
     assert len(match) == 1
     return match.iloc[0]
 
@@ -45,9 +50,11 @@ def planted_alignment():
 
 
 def test_planted_alignment_gain_is_found_by_both_learners(planted_alignment) -> None:
-    comparison = planted_alignment.comparison
-    assert list(comparison.columns) == list(MODEL_COMPARISON_COLUMNS)
-    assert len(comparison) == 8 and not comparison.duplicated(["learner", "feature_set"]).any()
+    everything = planted_alignment.comparison
+    assert list(everything.columns) == list(MODEL_COMPARISON_COLUMNS)
+    assert len(everything) == 16 and not everything.duplicated(["split", "learner", "feature_set"]).any()
+    comparison = everything[everything["split"] == "account_folds"]
+    assert len(comparison) == 8
     assert (comparison["n_folds"] == 10).all() and comparison["note"].isna().all()
     for learner in LEARNERS:
         row = _comparison_row(comparison, learner, "baseline+alignment")
@@ -171,8 +178,9 @@ def test_grouped_permutation_moves_the_group_rows_together() -> None:
 def test_too_few_accounts_give_notes_not_numbers() -> None:
     result = run_predictive_value(simulate_features(12, 0.5, -0.1, seed=1), random_state=0)
     comparison, importance = result.comparison, result.importance
-    assert len(comparison) == 8 and comparison["r2_mean"].isna().all()
+    assert len(comparison) == 16 and comparison["r2_mean"].isna().all()
     assert comparison["note"].str.contains("too few accounts").all()
+    assert set(comparison["split"]) == {"account_folds", "later_cohorts"}
     assert len(importance) > 0 and importance["importance_mean"].isna().all()
     assert importance["note"].str.contains("too few accounts").all()
     empty = simulate_features(50, 0.5, -0.1, seed=1).assign(is_outcome_observed=False)
@@ -204,6 +212,7 @@ def test_a_block_that_does_not_vary_gives_notes_not_crashes() -> None:
     trust = [c for c in world.columns if c.startswith("n_trust_eroding") or c == "trust_eroding_severity"]
     flat = world.assign(**{c: 0 for c in trust})
     comparison = run_predictive_value(flat, random_state=0, n_repeats=1, learners=("linear",)).comparison
+    comparison = comparison[comparison["split"] == "account_folds"]
     assert comparison.set_index("feature_set")["r2_mean"].notna().to_dict() == {
         "baseline": True, "baseline+alignment": False, "baseline+trust": False, "all": False}
     assert comparison["note"].iloc[1:].str.contains("does not vary|neither hypothesis block varies").all()
@@ -216,7 +225,8 @@ def test_deterministic_for_a_random_state() -> None:
     runs = [run_predictive_value(world, random_state=seed, n_repeats=1, learners=("linear",)) for seed in (5, 5, 6)]
     pd.testing.assert_frame_equal(runs[0].comparison, runs[1].comparison)
     pd.testing.assert_frame_equal(runs[0].importance, runs[1].importance)
-    assert not np.allclose(runs[0].comparison["r2_mean"], runs[2].comparison["r2_mean"])
+    folds = [run.comparison[run.comparison["split"] == "account_folds"] for run in runs]
+    assert not np.allclose(folds[0]["r2_mean"], folds[2]["r2_mean"])
     assert not np.allclose(runs[0].importance["importance_mean"], runs[2].importance["importance_mean"])
 
 
@@ -244,15 +254,21 @@ def test_write_hypothesis_tests_writes_both_tables(tmp_path, monkeypatch) -> Non
         # the real computation, on one fold shuffle instead of two (test time)
         monkeypatch.setattr(stage, "run_predictive_value", lambda *a, **k: real_predictive(*a, n_repeats=1, **k))
         write_hypothesis_tests(con, random_state=0, n_permutations=0, forecast=False)
-        comparison = con.execute("select * from main.model_comparison order by learner, feature_set").df()
+        comparison = con.execute("select * from main.model_comparison order by split, learner, feature_set").df()
         importance = con.execute("select * from main.feature_importance").df()
         assert list(comparison.columns) == list(MODEL_COMPARISON_COLUMNS)
         assert list(importance.columns) == list(FEATURE_IMPORTANCE_COLUMNS)
-        assert _primary_key(con, "model_comparison") == ["learner", "feature_set"]
+        assert _primary_key(con, "model_comparison") == ["split", "learner", "feature_set"]
         assert _primary_key(con, "feature_importance") == ["learner", "feature_group"]
-        assert set(zip(comparison["learner"], comparison["feature_set"])) == {
-            (learner, feature_set) for learner in LEARNERS for feature_set in FEATURE_SETS}
-        assert comparison["r2_mean"].notna().all() and comparison["note"].isna().all()  # NULL, not ''
+        assert set(zip(comparison["split"], comparison["learner"], comparison["feature_set"])) == {
+            (split, learner, feature_set) for split in ("account_folds", "later_cohorts") for learner in LEARNERS
+            for feature_set in FEATURE_SETS}
+        folds = comparison[comparison["split"] == "account_folds"]
+        assert folds["r2_mean"].notna().all() and folds["note"].isna().all()  # NULL, not ''
+        # 170 analysed accounts over cohort years 2019-2022: 2021 and 2022 are test cohorts
+        later = comparison[comparison["split"] == "later_cohorts"]
+        assert (later["n_folds"] == 2).all() and later["r2_mean"].notna().all() and later["note"].isna().all()
+        assert later["method"].str.contains("test cohorts: 2021 .*, 2022 ").all()
         assert comparison.loc[comparison["feature_set"] == "baseline", "gain_p_value"].isna().all()
         assert set(importance["block"]) == {"controls", "activity", "alignment", "trust_eroding", "other_events"}
         assert importance["importance_mean"].notna().all() and (importance["n_accounts"] > 0).all()
@@ -260,5 +276,103 @@ def test_write_hypothesis_tests_writes_both_tables(tmp_path, monkeypatch) -> Non
         monkeypatch.setattr(stage, "run_statistics", lambda *a, **k: computed[0])
         monkeypatch.setattr(stage, "run_predictive_value", lambda *a, **k: pytest.fail("must not run"))
         write_hypothesis_tests(con, random_state=0, n_permutations=0, forecast=False, predictive=False)
-        again = con.execute("select * from main.model_comparison order by learner, feature_set").df()
+        again = con.execute("select * from main.model_comparison order by split, learner, feature_set").df()
     pd.testing.assert_frame_equal(again, comparison)
+
+
+# --------------------------------------------------------------------------- split by calendar time
+
+
+def _dated_world(n_accounts: int, seed: int, cohorts: tuple[int, int] = (2015, 2023)) -> pd.DataFrame:
+    """Accounts with a customer month in cohort years cohorts[0]..cohorts[1]-1 and the warehouse's
+    windows: observation_end = customer_since + 12 months, outcome_end = + 24 months."""
+    rng = np.random.default_rng(seed)
+    year = rng.integers(*cohorts, n_accounts)
+    customer_since = pd.to_datetime({"year": year, "month": rng.integers(1, 13, n_accounts), "day": 1})
+    return pd.DataFrame({"cohort_year": year, "observation_end": customer_since + pd.DateOffset(months=12),
+                         "outcome_end": customer_since + pd.DateOffset(months=24)})
+
+
+def test_later_cohort_splits_train_only_on_earlier_cohorts_whose_outcomes_are_over() -> None:
+    frame = _dated_world(900, seed=11)
+    frame.loc[frame["cohort_year"] == 2020, "cohort_year"] = np.nan  # no cohort year: never used
+    frame.loc[frame.index[frame["cohort_year"] == 2021][20:], "cohort_year"] = 2015  # leaves 20 in 2021
+    cohorts, observation_end, outcome_end = (frame["cohort_year"].to_numpy(), frame["observation_end"].to_numpy(),
+                                             frame["outcome_end"].to_numpy())
+    result = later_cohort_splits(frame)
+    assert result.embargoed and [s.cohort for s in result.splits] == [2017, 2018, 2019, 2022]
+    for split in result.splits:
+        assert (cohorts[split.test] == split.cohort).all()
+        assert len(split.test) == (cohorts == split.cohort).sum() >= MIN_TEST_COHORT_ACCOUNTS
+        # no training account from the test cohort or later, none without a cohort year
+        assert (cohorts[split.train] < split.cohort).all() and not np.isnan(cohorts[split.train]).any()
+        # the embargo: every training outcome window ended by the test cohort's first observation_end
+        assert split.embargo == observation_end[split.test].min()
+        assert (outcome_end[split.train] <= split.embargo).all()
+        # ... and every earlier account whose outcome window had ended is used
+        eligible = (cohorts < split.cohort) & (outcome_end <= split.embargo)
+        assert set(split.train) == set(np.flatnonzero(eligible)) and len(split.train) >= MIN_TRAINING_ACCOUNTS
+        assert len(np.unique(cohorts[split.train])) >= 2
+    # the embargo drops most of the previous cohort (its outcome windows end in the test year)
+    by_cohort = {s.cohort: s for s in result.splits}
+    assert 0 < (cohorts[by_cohort[2019].train] == 2018).sum() < 0.2 * (cohorts == 2018).sum()
+    skipped = " ".join(result.skipped)
+    assert "2015: 0 training accounts" in skipped and "2021: 20 test accounts (< 30)" in skipped
+    assert "2016: " in skipped and "after the embargo" in skipped  # one earlier cohort, mostly embargoed
+    # without the window dates: every earlier cohort, no embargo
+    plain = later_cohort_splits(frame.drop(columns=["outcome_end"]))
+    assert not plain.embargoed and [s.cohort for s in plain.splits] == [2017, 2018, 2019, 2022]
+    for split in plain.splits:
+        assert split.embargo is None
+        assert set(split.train) == set(np.flatnonzero(cohorts < split.cohort))
+    assert [s.cohort for s in later_cohort_splits(frame, embargo=False).splits] == [2017, 2018, 2019, 2022]
+
+
+def test_later_cohorts_rows_find_a_planted_block_on_later_cohorts() -> None:
+    """Alignment planted strongly (+1.5) in a world of eight cohort years (no window dates: no embargo):
+    the linear learner's gain on later cohorts has an interval above 0 (6 test cohorts; at seeds 12-17
+    gain 0.077-0.105, lower bound 0.027-0.066, p <= 0.0055; the trust block's p 0.64-0.98)."""
+    world = simulate_features(700, alignment_effect=1.5, eroding_effect=0.0, seed=12)
+    world["cohort_year"] = np.random.default_rng(12).integers(2015, 2023, len(world))
+    comparison = run_predictive_value(world, random_state=0, n_repeats=1, learners=("linear",),
+                                      importance=False).comparison
+    later = comparison[comparison["split"] == "later_cohorts"]
+    assert len(later) == 4 and list(later["feature_set"]) == list(FEATURE_SETS)
+    expected = [s.cohort for s in later_cohort_splits(build_feature_blocks(world).frame).splits]
+    assert len(expected) >= 4 and (later["n_folds"] == len(expected)).all() and later["note"].isna().all()
+    assert later["method"].str.contains("no embargo").all()
+    row = _comparison_row(comparison, "linear", "baseline+alignment", "later_cohorts")
+    assert row["gain_vs_baseline"] > 0.03 and row["gain_ci_low"] > 0 and row["gain_p_value"] < 0.01
+    assert row["r2_ci_low"] < row["r2_mean"] < row["r2_ci_high"]
+    assert _comparison_row(comparison, "linear", "baseline+trust", "later_cohorts")["gain_p_value"] > 0.05
+    assert np.isnan(_comparison_row(comparison, "linear", "baseline", "later_cohorts")["gain_vs_baseline"])
+
+
+def test_later_cohorts_rows_on_the_planted_world_with_four_cohort_years(planted_alignment) -> None:
+    comparison = planted_alignment.comparison
+    later = comparison[comparison["split"] == "later_cohorts"]
+    assert len(later) == 8 and (later["n_folds"] == 2).all()  # 2021 and 2022 (2019, 2020: too few earlier)
+    assert later["method"].str.contains("skipped: 2019: 0 training accounts").all()
+    for learner in LEARNERS:
+        assert _comparison_row(comparison, learner, "baseline+alignment", "later_cohorts")["gain_vs_baseline"] > 0
+    nonlinear = later[later["learner"] == "nonlinear"].set_index("feature_set")
+    linear = later[later["learner"] == "linear"].set_index("feature_set")
+    np.testing.assert_allclose(nonlinear["r2_minus_linear"], nonlinear["r2_mean"] - linear["r2_mean"])
+
+
+def test_no_qualifying_cohort_gives_notes_and_one_cohort_gives_no_interval() -> None:
+    world = simulate_features(300, 0.5, -0.1, seed=13).assign(cohort_year=2022)
+    comparison = run_predictive_value(world, random_state=0, n_repeats=1, learners=("linear",),
+                                      importance=False).comparison
+    later = comparison[comparison["split"] == "later_cohorts"]
+    assert len(later) == 4 and (later["n_folds"] == 0).all() and (later["n_accounts"] == 0).all()
+    assert later[["r2_mean", "r2_ci_low", "gain_vs_baseline", "gain_p_value"]].isna().all().all()
+    assert later["note"].str.contains("no cohort year qualifies").all()
+    assert comparison.loc[comparison["split"] == "account_folds", "r2_mean"].notna().all()
+    # one test cohort (2022, trained on 2020 and 2021): means, but no interval or p-value
+    world["cohort_year"] = np.random.default_rng(13).choice([2020, 2021, 2022], len(world), p=[0.3, 0.3, 0.4])
+    later = run_predictive_value(world, random_state=0, n_repeats=1, learners=("linear",), importance=False
+                                 ).comparison.query("split == 'later_cohorts'")
+    assert (later["n_folds"] == 1).all() and later["r2_mean"].notna().all()
+    assert later[["r2_ci_low", "r2_ci_high", "gain_ci_low", "gain_p_value"]].isna().all().all()
+    assert later["note"].str.contains("one test cohort").all()
