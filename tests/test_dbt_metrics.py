@@ -58,9 +58,11 @@ def test_event_study_monthly_revenue_difference_in_differences(timeline_warehous
     assert before["comparison_accounts"] == 2
     assert (before["treated_value"], after["treated_value"]) == pytest.approx((200, 175))
     assert (before["comparison_value"], after["comparison_value"]) == pytest.approx((150, 160))
-    # d_T1 = -50 - 10 = -60, d_T2 = 0 - 10 = -10: mean -35, sd = 25 * sqrt(2).
+    # d_T1 = -50 - 10 = -60, d_T2 = 0 - 10 = -10: mean -35, var(d) = 1250, so var(d) / n = 625.
+    # Both share one comparison mean: changes 0 and +20, variance 200 over m = 2 accounts, with
+    # k = n = 2 treated in the cell: + (2/2)^2 * 200 / 2 = 100. se = sqrt(725).
     assert after["difference_in_differences"] == pytest.approx(-35)
-    half_width = WILSON_Z * 25 * math.sqrt(2) / math.sqrt(2)
+    half_width = WILSON_Z * math.sqrt(625 + 100)
     assert (after["ci_low"], after["ci_high"]) == pytest.approx((-35 - half_width, -35 + half_width))
     assert before["difference_in_differences"] == after["difference_in_differences"]
     assert after["polarity"] == "trust_eroding" and after["window_months"] == 2

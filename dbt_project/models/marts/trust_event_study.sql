@@ -9,8 +9,9 @@
       (computed as segment totals minus the accounts with such an event, so the cost grows with
       the number of events, not cells x accounts);
     - per treated account d = (after - before) - mean comparison (after - before) in its cell;
-      difference_in_differences = mean d; interval = mean d -/+ 1.96 sd(d) / sqrt(n) (normal
-      approximation over treated accounts; the comparison means' own sampling error is not added).
+      difference_in_differences = mean d; interval = mean d -/+ 1.96 se, se^2 = var(d) / n + the
+      comparison means' own sampling error, which the treated accounts of a cell share
+      (shared_comparison_error below; normal approximation).
     Only established account-months count (int_account_event_windows.is_established: the first deal
     was created by the start of the before window), so a change is not just the relationship
     starting. Treated accounts with no comparison account measured in their cell are left out. -#}
@@ -69,6 +70,7 @@ segment_totals as (
         {% for metric in metrics %}
         sum(case when after_{{ metric }} is not null then before_{{ metric }} end) as before_sum_{{ metric }},
         sum(case when before_{{ metric }} is not null then after_{{ metric }} end) as after_sum_{{ metric }},
+        sum((after_{{ metric }} - before_{{ metric }}) * (after_{{ metric }} - before_{{ metric }})) as change_sq_sum_{{ metric }},
         count(after_{{ metric }} - before_{{ metric }}) as accounts_{{ metric }}{{ ',' if not loop.last }}
         {% endfor %}
     from windows
@@ -99,6 +101,8 @@ excluded_totals as (
         {% for metric in metrics %}
         sum(case when windows.after_{{ metric }} is not null then windows.before_{{ metric }} end) as before_sum_{{ metric }},
         sum(case when windows.before_{{ metric }} is not null then windows.after_{{ metric }} end) as after_sum_{{ metric }},
+        sum((windows.after_{{ metric }} - windows.before_{{ metric }})
+            * (windows.after_{{ metric }} - windows.before_{{ metric }})) as change_sq_sum_{{ metric }},
         count(windows.after_{{ metric }} - windows.before_{{ metric }}) as accounts_{{ metric }}{{ ',' if not loop.last }}
         {% endfor %}
     from excluded_members
@@ -120,7 +124,15 @@ comparison_cells as (
                  'segment_totals.accounts_' ~ metric ~ ' - coalesce(excluded_totals.accounts_' ~ metric ~ ', 0)') }} as before_{{ metric }},
         {{ ratio('segment_totals.after_sum_' ~ metric ~ ' - coalesce(excluded_totals.after_sum_' ~ metric ~ ', 0)',
                  'segment_totals.accounts_' ~ metric ~ ' - coalesce(excluded_totals.accounts_' ~ metric ~ ', 0)') }} as after_{{ metric }},
-        segment_totals.accounts_{{ metric }} - coalesce(excluded_totals.accounts_{{ metric }}, 0) as accounts_{{ metric }}{{ ',' if not loop.last }}
+        {%- set n = '(segment_totals.accounts_' ~ metric ~ ' - coalesce(excluded_totals.accounts_' ~ metric ~ ', 0))' %}
+        {%- set change_sum = '(segment_totals.after_sum_' ~ metric ~ ' - coalesce(excluded_totals.after_sum_' ~ metric ~ ', 0)'
+                             ~ ' - segment_totals.before_sum_' ~ metric ~ ' + coalesce(excluded_totals.before_sum_' ~ metric ~ ', 0))' %}
+        {%- set change_sq_sum = '(segment_totals.change_sq_sum_' ~ metric ~ ' - coalesce(excluded_totals.change_sq_sum_' ~ metric ~ ', 0))' %}
+        -- sample variance of the comparison accounts' changes (0 with fewer than 2: no estimate)
+        case when {{ n }} >= 2
+             then greatest(({{ change_sq_sum }} - {{ change_sum }} * {{ change_sum }} / {{ n }}) / ({{ n }} - 1), 0)
+             else 0 end as change_variance_{{ metric }},
+        {{ n }} as accounts_{{ metric }}{{ ',' if not loop.last }}
         {% endfor %}
     from cells
     inner join segment_totals
@@ -146,7 +158,8 @@ treated_changes as (
         comparison_cells.after_{{ metric }} as comparison_after,
         treated.segment,
         treated.anchor_month,
-        comparison_cells.accounts_{{ metric }} as cell_comparison_accounts
+        comparison_cells.accounts_{{ metric }} as cell_comparison_accounts,
+        comparison_cells.change_variance_{{ metric }} as cell_comparison_change_variance
     from treated
     inner join windows
         on treated.account_id = windows.account_id
@@ -174,9 +187,38 @@ estimates as (
         avg(comparison_before) as comparison_before,
         avg(comparison_after) as comparison_after,
         avg((treated_after - treated_before) - (comparison_after - comparison_before)) as difference_in_differences,
-        stddev_samp((treated_after - treated_before) - (comparison_after - comparison_before)) as sd_difference
+        var_samp((treated_after - treated_before) - (comparison_after - comparison_before)) as variance_difference
     from treated_changes
     group by 1, 2, 3
+),
+
+-- The treated accounts of one cell share its comparison mean, whose sampling error var_c / m_c
+-- (m_c comparison accounts) does not average out over them: the mean difference's variance is
+-- var(d) / n + sum over cells of (k_c / n)^2 var_c / m_c (k_c treated accounts in cell c).
+shared_comparison_error as (
+    select event_type, polarity, metric,
+           sum(treated_in_cell * treated_in_cell * change_variance / comparison_in_cell) as weighted_cell_variance
+    from (
+        select event_type, polarity, metric, segment, anchor_month,
+               count(*) as treated_in_cell,
+               max(cell_comparison_change_variance) as change_variance,
+               max(cell_comparison_accounts) as comparison_in_cell
+        from treated_changes
+        group by 1, 2, 3, 4, 5
+    ) as treated_cells
+    group by 1, 2, 3
+),
+
+-- sd whose sd / sqrt(n) is the standard error above, for the shared interval macros
+estimate_errors as (
+    select estimates.event_type, estimates.polarity, estimates.metric,
+           sqrt(estimates.variance_difference
+                + shared_comparison_error.weighted_cell_variance / estimates.treated_accounts) as sd_difference
+    from estimates
+    inner join shared_comparison_error
+        on estimates.event_type = shared_comparison_error.event_type
+        and estimates.polarity = shared_comparison_error.polarity
+        and estimates.metric = shared_comparison_error.metric
 ),
 
 -- comparison accounts measured in the cells the treated accounts used, summed over those cells
@@ -206,12 +248,16 @@ select
     cast(case sides.window_side when 'before' then estimates.comparison_before else estimates.comparison_after end
         as {{ type_double() }}) as comparison_value,
     cast(estimates.difference_in_differences as {{ type_double() }}) as difference_in_differences,
-    cast({{ mean_ci_low('estimates.difference_in_differences', 'estimates.sd_difference', 'estimates.treated_accounts') }}
+    cast({{ mean_ci_low('estimates.difference_in_differences', 'estimate_errors.sd_difference', 'estimates.treated_accounts') }}
         as {{ type_double() }}) as ci_low,
-    cast({{ mean_ci_high('estimates.difference_in_differences', 'estimates.sd_difference', 'estimates.treated_accounts') }}
+    cast({{ mean_ci_high('estimates.difference_in_differences', 'estimate_errors.sd_difference', 'estimates.treated_accounts') }}
         as {{ type_double() }}) as ci_high,
     {{ window_months }} as window_months
 from estimates
+inner join estimate_errors
+    on estimates.event_type = estimate_errors.event_type
+    and estimates.polarity = estimate_errors.polarity
+    and estimates.metric = estimate_errors.metric
 cross join sides
 left join comparison_accounts
     on estimates.event_type = comparison_accounts.event_type
