@@ -598,53 +598,34 @@ def calibration_table(summary: pd.DataFrame) -> pd.DataFrame:
     return pd.DataFrame(columns)
 
 
-def model_comparison_table(comparison: pd.DataFrame) -> pd.DataFrame:
+def model_comparison_table(comparison: pd.DataFrame, r2_label: str = "out-of-fold R²",
+                           folds_label: str = "folds", with_accounts: bool = True) -> pd.DataFrame:
+    """Rows of main.model_comparison (one split): R² and the gain over the baseline, per model and
+    feature set. The later-cohort table labels R² and the folds (test cohorts) its own way."""
     order = {name: position for position, name in enumerate(figures.FEATURE_SET_ORDER)}
     rows = comparison.assign(order=comparison["feature_set"].map(order).fillna(len(order))) \
         .sort_values(["learner", "order"])
     signed = text.format_signed_number
-    columns = {
-        "model": rows["learner"].astype(str),
-        "features": rows["feature_set"].map(figures.feature_set_label),
-        "out-of-fold R²": rows["r2_mean"].map(text.format_number),
-        "95% interval": interval_text(rows["r2_ci_low"], rows["r2_ci_high"], text.format_number),
-        "gain over baseline": rows["gain_vs_baseline"].map(signed),
-        "gain 95% interval": interval_text(rows["gain_ci_low"], rows["gain_ci_high"], signed),
-        "gain p-value": rows["gain_p_value"].map(lambda v: text.NOT_AVAILABLE if text.is_missing(v)
-                                                 else f"{float(v):.3f}"),
-        "accounts": rows["n_accounts"].map(text.format_count),
-        "folds": rows["n_folds"].map(text.format_count),
-    }
-    frame = pd.DataFrame(columns)
-    # A gain is not defined for the baseline itself.
-    frame.loc[rows["gain_vs_baseline"].isna().to_numpy(), ["gain 95% interval", "gain p-value"]] = "-"
-    frame.loc[rows["gain_vs_baseline"].isna().to_numpy(), "gain over baseline"] = "-"
-    return frame
-
-
-def later_cohorts_table(later: pd.DataFrame) -> pd.DataFrame:
-    """The later-cohort rows of main.model_comparison: R² on later cohorts and the gain over the
-    baseline, per model and feature set."""
-    order = {name: position for position, name in enumerate(figures.FEATURE_SET_ORDER)}
-    rows = later.assign(order=later["feature_set"].map(order).fillna(len(order))).sort_values(["learner", "order"])
-    signed = text.format_signed_number
-    no_gain = rows["gain_vs_baseline"].isna().to_numpy()
+    no_gain = rows["gain_vs_baseline"].isna().to_numpy()  # a gain is not defined for the baseline
 
     def interval(low: pd.Series, high: pd.Series, formatter: Callable[[object], str]) -> pd.Series:
         shown = interval_text(low, high, formatter)
         return shown.where(low.notna() & high.notna(), text.NOT_AVAILABLE)
 
-    frame = pd.DataFrame({
+    columns = {
         "model": rows["learner"].astype(str),
         "features": rows["feature_set"].map(figures.feature_set_label),
-        "R² on later cohorts": rows["r2_mean"].map(text.format_number),
+        r2_label: rows["r2_mean"].map(text.format_number),
         "95% interval": interval(rows["r2_ci_low"], rows["r2_ci_high"], text.format_number),
         "gain over baseline": rows["gain_vs_baseline"].map(signed),
         "gain 95% interval": interval(rows["gain_ci_low"], rows["gain_ci_high"], signed),
         "gain p-value": rows["gain_p_value"].map(lambda v: text.NOT_AVAILABLE if text.is_missing(v)
                                                  else f"{float(v):.3f}"),
-        "test cohorts": rows["n_folds"].map(text.format_count),
-    })
+    }
+    if with_accounts:
+        columns["accounts"] = rows["n_accounts"].map(text.format_count)
+    columns[folds_label] = rows["n_folds"].map(text.format_count)
+    frame = pd.DataFrame(columns)
     frame.loc[no_gain, ["gain over baseline", "gain 95% interval", "gain p-value"]] = "-"
     return frame
 
@@ -749,7 +730,8 @@ def evidence_page(data: SiteData) -> str:
                      "on the customers of a later year: does the prediction carry forward in time? "
                      "One score per later cohort, averaged; with few test cohorts the intervals are "
                      "wide and only approximate.</p>")
-            page.add(table_html(later_cohorts_table(later), text_columns=2, table_id="later-cohorts-table"))
+            later_table = model_comparison_table(later, "R² on later cohorts", "test cohorts", with_accounts=False)
+            page.add(table_html(later_table, text_columns=2, table_id="later-cohorts-table"))
             page.add(notes_html(later))
 
     page.section("Does alignment or trust improve prediction?", data.model_comparison,
