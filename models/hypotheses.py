@@ -212,6 +212,24 @@ class CrossFittedEffect(BaseEstimator):
         self.n_repeats = n_repeats
         self.n_bootstrap = n_bootstrap
 
+    def _aggregate(self, effects: list[EffectEstimate], parts: list, groups: np.ndarray) -> EffectEstimate:
+        """The median over repeats (`median_aggregate`) with the account-bootstrap percentile interval.
+
+        Bootstrap: accounts resampled with replacement (`account_bootstrap_weights`); on each resample
+        every repeat's estimating equation is re-solved (`_solve_resampled`) with its cross-fitted
+        nuisances held fixed (orthogonality makes their re-estimation a second-order effect), and
+        the median over repeats taken, as for the estimate itself."""
+        draws = []
+        for weights in account_bootstrap_weights(groups, self.n_bootstrap, self.random_state):
+            draws.append(np.median(np.stack([self._solve_resampled(weights, part) for part in parts]), axis=0))
+        self.bootstrap_draws_ = np.concatenate(draws) if draws else np.array([])
+        low, high = percentile_interval(self.bootstrap_draws_, self.alpha)
+        return replace(median_aggregate(effects, self.alpha), bootstrap_ci_low=low, bootstrap_ci_high=high)
+
+    def _solve_resampled(self, weights: np.ndarray, part) -> np.ndarray:
+        """One repeat's estimate on each resample (rows of `weights`: how often each row was drawn)."""
+        raise NotImplementedError
+
 
 class PartiallingOutEffect(CrossFittedEffect):
     """Partialling-out DML for one continuous or count treatment.
@@ -241,22 +259,13 @@ class PartiallingOutEffect(CrossFittedEffect):
         self.outcome_residuals_, self.treatment_residuals_ = residuals[0]
         self.repeat_effects_ = [residual_on_residual_ols(u, v, self.alpha) for u, v in residuals]
         self.treatment_residual_share_ = float(np.median([np.var(v) for _, v in residuals]) / np.var(treatment))
-        draws = self._bootstrap(residuals, groups)
-        self.bootstrap_draws_ = draws
-        low, high = percentile_interval(draws, self.alpha)
-        self.effect_ = replace(median_aggregate(self.repeat_effects_, self.alpha),
-                               bootstrap_ci_low=low, bootstrap_ci_high=high)
+        self.effect_ = self._aggregate(self.repeat_effects_, residuals, groups)
         return self
 
-    def _bootstrap(self, residuals: list[tuple[np.ndarray, np.ndarray]], groups: np.ndarray) -> np.ndarray:
-        """Account-bootstrap draws of the estimate: the residual-on-residual slope re-solved on each
-        resample with the cross-fitted nuisances held fixed (orthogonality makes their re-estimation
-        a second-order effect), median over the repeats as for the estimate itself."""
-        draws = []
-        for weights in account_bootstrap_weights(groups, self.n_bootstrap, self.random_state):
-            per_repeat = [(weights @ (u * v)) / (weights @ (v * v)) for u, v in residuals]
-            draws.append(np.median(np.stack(per_repeat), axis=0))
-        return np.concatenate(draws) if draws else np.array([])
+    def _solve_resampled(self, weights: np.ndarray, part: tuple[np.ndarray, np.ndarray]) -> np.ndarray:
+        """The residual-on-residual slope on each resample."""
+        outcome_residuals, treatment_residuals = part
+        return (weights @ (outcome_residuals * treatment_residuals)) / (weights @ treatment_residuals ** 2)
 
     def _cross_fit(self, X: pd.DataFrame, y: np.ndarray, treatment: np.ndarray, groups: np.ndarray,
                    seed: int) -> tuple[np.ndarray, np.ndarray]:
@@ -323,33 +332,24 @@ class ProportionalEffect(CrossFittedEffect):
                                                                           self.random_state + repeat)
                 effects.append(effect)
                 shares.append(np.var(treatment_residuals))
-                parts.append((effect.estimate, y / outcome_hat, treatment_residuals))
+                parts.append((effect.estimate, y / outcome_hat, treatment, treatment_residuals))
         self.repeat_effects_ = effects
         self.treatment_residual_share_ = float(np.median(shares) / np.var(treatment))
-        draws = self._bootstrap(parts, treatment, groups)
-        self.bootstrap_draws_ = draws
-        low, high = percentile_interval(draws, self.alpha)
-        self.effect_ = replace(median_aggregate(effects, self.alpha), bootstrap_ci_low=low, bootstrap_ci_high=high)
+        self.effect_ = self._aggregate(effects, parts, groups)
         return self
 
-    def _bootstrap(self, parts: list[tuple[float, np.ndarray, np.ndarray]], treatment: np.ndarray,
-                   groups: np.ndarray, newton_steps: int = 4) -> np.ndarray:
-        """Account-bootstrap draws of theta: the moment re-solved on each resample (Newton from the
-        estimate) with the cross-fitted h and m held fixed, median over the repeats."""
-        draws = []
-        for weights in account_bootstrap_weights(groups, self.n_bootstrap, self.random_state):
-            per_repeat = []
-            for estimate, scaled_y, residuals in parts:
-                theta = np.full(len(weights), estimate)
-                for _ in range(newton_steps):
-                    ratio = scaled_y * np.exp(-np.outer(theta, treatment))  # draws x rows
-                    value = (weights * (ratio - 1.0) * residuals).sum(axis=1)
-                    slope = -(weights * ratio * treatment * residuals).sum(axis=1)
-                    with np.errstate(divide="ignore", invalid="ignore"):
-                        theta = theta - np.clip(value / slope, -1.0, 1.0)
-                per_repeat.append(theta)
-            draws.append(np.median(np.stack(per_repeat), axis=0))
-        return np.concatenate(draws) if draws else np.array([])
+    def _solve_resampled(self, weights: np.ndarray, part: tuple[float, np.ndarray, np.ndarray, np.ndarray],
+                         newton_steps: int = 4) -> np.ndarray:
+        """theta on each resample: Newton steps on the moment from the full-sample estimate."""
+        estimate, scaled_y, treatment, residuals = part
+        theta = np.full(len(weights), estimate)
+        for _ in range(newton_steps):
+            ratio = scaled_y * np.exp(-np.outer(theta, treatment))  # draws x rows
+            value = (weights * (ratio - 1.0) * residuals).sum(axis=1)
+            slope = -(weights * ratio * treatment * residuals).sum(axis=1)
+            with np.errstate(divide="ignore", invalid="ignore"):
+                theta = theta - np.clip(value / slope, -1.0, 1.0)
+        return theta
 
     def _fit_once(self, X: pd.DataFrame, y: np.ndarray, treatment: np.ndarray, groups: np.ndarray,
                   seed: int) -> tuple[EffectEstimate, np.ndarray]:
