@@ -67,12 +67,7 @@ segment_totals as (
     select
         segment,
         anchor_month,
-        {% for metric in metrics %}
-        sum(case when after_{{ metric }} is not null then before_{{ metric }} end) as before_sum_{{ metric }},
-        sum(case when before_{{ metric }} is not null then after_{{ metric }} end) as after_sum_{{ metric }},
-        sum((after_{{ metric }} - before_{{ metric }}) * (after_{{ metric }} - before_{{ metric }})) as change_sq_sum_{{ metric }},
-        count(after_{{ metric }} - before_{{ metric }}) as accounts_{{ metric }}{{ ',' if not loop.last }}
-        {% endfor %}
+        {{ window_change_sums(metrics) }}
     from windows
     group by 1, 2
 ),
@@ -98,13 +93,7 @@ excluded_totals as (
         excluded_members.polarity,
         excluded_members.segment,
         excluded_members.anchor_month,
-        {% for metric in metrics %}
-        sum(case when windows.after_{{ metric }} is not null then windows.before_{{ metric }} end) as before_sum_{{ metric }},
-        sum(case when windows.before_{{ metric }} is not null then windows.after_{{ metric }} end) as after_sum_{{ metric }},
-        sum((windows.after_{{ metric }} - windows.before_{{ metric }})
-            * (windows.after_{{ metric }} - windows.before_{{ metric }})) as change_sq_sum_{{ metric }},
-        count(windows.after_{{ metric }} - windows.before_{{ metric }}) as accounts_{{ metric }}{{ ',' if not loop.last }}
-        {% endfor %}
+        {{ window_change_sums(metrics, 'windows') }}
     from excluded_members
     inner join windows
         on excluded_members.account_id = windows.account_id
