@@ -168,7 +168,7 @@ def assess(analysis: Analysis, states: Mapping[str, InputState]) -> Coverage:
     notes += [state(n).detail for n in analysis.needs if n == LIST_AMOUNT]
     status = "partial" if partial else ("ran_with_substitute" if substituted else "ran")
     missing = ", ".join(s.name for s in substituted + partial)
-    return Coverage(analysis.name, True, status, needs, missing, "; ".join(notes) or "ran: every input present")
+    return Coverage(analysis.name, True, status, needs, missing, "ran: " + ("; ".join(notes) or "every input present"))
 
 
 def assess_all(states: Mapping[str, InputState]) -> list[Coverage]:
