@@ -156,7 +156,10 @@ def assess(analysis: Analysis, states: Mapping[str, InputState]) -> Coverage:
         return states.get(name) or _unknown(name)
 
     lacking = [state(n) for n in analysis.needs if not state(n).usable]
-    substituted = [state(n) for n in analysis.substitutes if not state(n).usable]
+    # A substitute replaces an absent file only: a present file with no loaded row is used as it is
+    # (int_revenue_source: a header-only revenue file means no revenue, not value from won deals).
+    substituted = [state(n) for n in analysis.substitutes if state(n).state == "absent"]
+    empty_source = [state(n) for n in analysis.substitutes if state(n).state == "empty"]
     partial = [state(n) for n in analysis.partial_without if not state(n).usable]
     needs = ", ".join(analysis.needs + tuple(analysis.substitutes) + tuple(analysis.partial_without))
     if lacking:
@@ -164,10 +167,11 @@ def assess(analysis: Analysis, states: Mapping[str, InputState]) -> Coverage:
         return Coverage(analysis.name, False, "skipped", needs, ", ".join(s.name for s in lacking), reason)
     notes = [f"{s.name} missing ({s.detail}): {analysis.substitutes[s.name]}" for s in substituted]
     notes += [f"{s.name} missing ({s.detail}): {analysis.partial_without[s.name]}" for s in partial]
+    notes += [f"{s.detail}: it is used as it is, so every value from it is 0" for s in empty_source]
     # How many deals lack the optional column is part of the answer even when the analysis ran.
     notes += [state(n).detail for n in analysis.needs if n == LIST_AMOUNT]
-    status = "partial" if partial else ("ran_with_substitute" if substituted else "ran")
-    missing = ", ".join(s.name for s in substituted + partial)
+    status = "partial" if partial or empty_source else ("ran_with_substitute" if substituted else "ran")
+    missing = ", ".join(s.name for s in substituted + partial + empty_source)
     return Coverage(analysis.name, True, status, needs, missing, "ran: " + ("; ".join(notes) or "every input present"))
 
 

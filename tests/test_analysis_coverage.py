@@ -6,11 +6,10 @@ from __future__ import annotations
 from pathlib import Path
 
 import duckdb
-import pytest
 
 from dealscope.coverage import ANALYSES, BY_NAME, read_analysis_coverage, skipped_hypotheses, write_analysis_coverage
 from dealscope.ingest import TABLES, LoadCounts
-from tests.test_ingest_files import ACCOUNTS_HEADER, MINIMAL, load, open_warehouse, write_files
+from tests.test_ingest_files import MINIMAL, load, open_warehouse, write_files
 
 ACCOUNTS_AND_DEALS = {
     "accounts.csv": MINIMAL["accounts.csv"],
@@ -94,9 +93,20 @@ def test_a_present_file_with_no_loaded_row_is_told_apart_from_an_absent_one(tmp_
         "needs strategy_plan: strategy_plan.csv is present but no row loaded (1 read, 1 rejected)")
     assert coverage["H2_trust_eroding_events"][3] == (
         "needs negotiation_events: negotiation_events.csv is present but no row loaded (0 read, 0 rejected)")
+    # account_revenue absent here: value from won deals
+    assert coverage["account_value"][:2] == (True, "ran_with_substitute")
     # MINIMAL's deal has a list price: discounts run, with the count of deals lacking one
     assert coverage["discounts"][:2] == (True, "ran")
     assert coverage["discounts"][3] == "ran: list_amount given on 1 of 1 deals"
+
+
+def test_a_header_only_revenue_file_is_used_not_replaced_by_won_deals(tmp_path: Path) -> None:
+    con = load_all(tmp_path, dict(MINIMAL, **{"account_revenue.csv": "account_id,month,revenue,gross_margin\n"}))
+    write_analysis_coverage(con)
+    ran, status, missing, reason = coverage_by_name(con)["account_value"]
+    assert (ran, status, missing) == (True, "partial", "account_revenue")
+    assert reason == ("ran: account_revenue.csv is present but no row loaded (0 read, 0 rejected): it is used as "
+                      "it is, so every value from it is 0")
 
 
 def test_every_input_present_runs_everything(tmp_path: Path) -> None:
