@@ -135,8 +135,9 @@ def read_input_states(con: duckdb.DuckDBPyConnection) -> dict[str, InputState]:
     if "deals" in states and "list_amount" not in landing:
         states[LIST_AMOUNT] = InputState(LIST_AMOUNT, "absent", "deals have no list_amount column")
     elif "deals" in states:
-        deals, missing = con.execute(
-            "SELECT count(*), count(*) FILTER (WHERE list_amount IS NULL) FROM raw.deals").fetchone()
+        # fetchall, not fetchone: a half-read result blocks later work on the connection (duckdb 2)
+        [(deals, missing)] = con.execute(
+            "SELECT count(*), count(*) FILTER (WHERE list_amount IS NULL) FROM raw.deals").fetchall()
         if deals and missing == deals:
             states[LIST_AMOUNT] = InputState(LIST_AMOUNT, "empty", "the list_amount column is empty on every deal")
         else:
@@ -212,10 +213,10 @@ def write_analysis_coverage(con: duckdb.DuckDBPyConnection) -> list[Coverage]:
 
 def read_analysis_coverage(con: duckdb.DuckDBPyConnection) -> list[Coverage]:
     """This run's coverage as written; empty when the table is absent (a warehouse from an older version)."""
-    found = con.execute(
+    [(found,)] = con.execute(
         "SELECT count(*) FROM information_schema.tables WHERE table_schema = 'main' AND table_name = 'analysis_coverage'"
-    ).fetchone()
-    if not found or not found[0]:
+    ).fetchall()
+    if not found:
         return []
     return [Coverage(*row) for row in con.execute(
         f"SELECT analysis, ran, status, needs, missing, reason FROM {COVERAGE_TABLE} ORDER BY analysis").fetchall()]
