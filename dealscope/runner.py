@@ -99,7 +99,7 @@ def print_analysis_coverage(settings: Settings, out: TextIO) -> None:
         if chosen:
             print(f"analyses {label} ({len(chosen)}):", file=out)
             for row in chosen:
-                print(f"  {row.analysis}: {row.reason}", file=out)
+                print(f"  {row.analysis}: {row.reason.removeprefix('ran: ')}", file=out)
 
 
 def run_pipeline(settings: Settings, out: TextIO) -> int:
