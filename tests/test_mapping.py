@@ -332,3 +332,23 @@ def test_check_without_mapping_reads_the_contract_format(small_export, capsys):
     assert cli_main(["check", "--data", str(small_export)]) == 0
     out = capsys.readouterr().out
     assert "(contract format, no mapping)" in out and "OK: the data can run" in out
+
+
+def test_a_run_over_the_rejection_limit_fails_before_publishing(tmp_path):
+    """One real Dagster run: deals lose 4 of 7 rows, so the run stops and the old warehouse stays as it was."""
+    from dealscope.runner import execute
+    from tests.conftest import settings_for
+
+    settings = settings_for(tmp_path, SALESFORCE)
+    settings.warehouse.parent.mkdir(parents=True)
+    previous = duckdb.connect(str(settings.warehouse))
+    previous.execute("CREATE TABLE fct_deals AS SELECT 'D-previous' AS deal_id")
+    previous.close()
+    before = settings.warehouse.read_bytes()
+    outcome = execute(settings)
+    assert not outcome.success
+    message = "\n".join(outcome.errors)
+    assert "deals: 4 of 7 rows rejected (57%, more than the allowed 50%)" in message
+    assert "unmapped_value:stage  (e.g. Opportunity.csv row 4" in message
+    assert settings.warehouse.read_bytes() == before
+    assert not (tmp_path / "site" / "index.html").exists()
