@@ -224,10 +224,10 @@ def test_stage_flags_constants_value_map_fallbacks_and_timestamps(generic):
 
 
 def test_event_rules_pick_the_first_matching_rule(generic):
+    # (what becomes of an activity no rule matches is the candidate-events review's, tested with it)
     events = dict(generic.execute("SELECT event_id, event_type FROM raw.negotiation_events").fetchall())
-    assert events == {"T1": "escalated_over_buyer", "T2": "value_review_delivered"}
-    assert generic.execute(
-        "SELECT reason FROM main.rejected_rows WHERE source = 'negotiation_events'").fetchall() == [("no_event_rule",)]
+    assert {k: v for k, v in events.items() if k in ("T1", "T2")} == {
+        "T1": "escalated_over_buyer", "T2": "value_review_delivered"}
 
 
 def test_mixed_currencies_without_rates_stop_the_load_before_writing(tmp_path):
