@@ -236,6 +236,8 @@ def _related_sql(plan: OpenTable, rel: Related, index: int, names: dict[str, str
     else:
         value = _trimmed("_r." + ident(rel.columns[0].key))
         joined = f"{src} AS _r"
+    # A malformed row of a related file is not one of the table's rows: it is left out, as in sums.
+    joined += f" WHERE _r._field_count = {len(plan.related[rel.file].header.columns)}"
     direction = "" if rel.pick == "first" else " DESC"
     order = ([_trimmed("_r." + ident(rel.order_by.key))] if rel.order_by is not None else []) + ["_r._row_number"]
     ordered = ", ".join(f"{part}{direction}" for part in order)
