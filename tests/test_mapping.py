@@ -274,6 +274,9 @@ tables:
          8, "'below' must increase"),
         (MINIMAL_MAPPING.replace("    constants: {segment: smb}\n", "    constants: {segment: smb\n"), 7,
          "is not valid YAML"),
+        (MINIMAL_MAPPING.replace("constants: {segment: smb}",
+                                 "values:\n      segment: {column: Size, map: {S: small}, otherwise: reject}"), 7,
+         "accounts.segment: 'small' is not one of enterprise, mid_market, smb"),
     ],
 )
 def test_mapping_errors_name_the_file_and_line(tmp_path, mapping, line, problem):
