@@ -362,8 +362,8 @@ def header_block(draft: Draft, vendor: str, folder: Folder) -> None:
     draft.note(0, "Every choice is written out; comments give the counts it was based on. Next:\n"
                   "  dealscope check --data <this folder>   (validates this file against the data, writes nothing)\n"
                   "  dealscope run --data <this folder>     (loads, rejects what does not fit into rejected_rows)\n"
-                  "Lines marked CHECK are guesses to confirm; TODO(you) marks a choice only you can make\n"
-                  "(check and run refuse the file until none is left). Walk-through: docs/mapping.md.")
+                  "Lines marked CHECK are guesses to confirm; lines marked TODO are choices only you can make\n"
+                  "(check and run refuse the file while one is left). Walk-through: docs/mapping.md.")
     draft.add(0, "version: 1")
     draft.add(0, f"source: {vendor}")
     draft.add(0, "max_rejected_share: 0.5", "the run stops before publishing if accounts or deals lose more")
