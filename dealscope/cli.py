@@ -1,4 +1,4 @@
-"""`dealscope` command line: run the pipeline, draft a CRM mapping, make sample data, benchmark."""
+"""`dealscope` command line: run the pipeline, check an export folder, draft a CRM mapping, make sample data, benchmark."""
 
 from __future__ import annotations
 
@@ -21,6 +21,13 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--event-types", type=Path, default=defaults.event_types, help="event-type map (default: %(default)s)")
     run.add_argument("--calibration-results", type=Path, default=defaults.calibration_results,
                      help="the calibration study's per-world CSV, shown on the Evidence page (default: %(default)s)")
+    _add_loading_options(run, defaults)
+
+    check = commands.add_parser(
+        "check", help="read and validate an export folder (and its mapping) in seconds: no dbt, no statistics")
+    check.add_argument("--data", type=Path, default=defaults.data_dir, help="export folder (default: %(default)s)")
+    check.add_argument("--event-types", type=Path, default=defaults.event_types, help="event-type map (default: %(default)s)")
+    _add_loading_options(check, defaults)
 
     sample = commands.add_parser("sample", help="write a synthetic export folder in the contract's format")
     sample.add_argument("--out", type=Path, required=True)
@@ -47,18 +54,43 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _add_loading_options(parser: argparse.ArgumentParser, defaults: Settings) -> None:
+    parser.add_argument("--mapping", type=Path, default=defaults.mapping,
+                        help="mapping file from CRM exports to the contract (default: DATA/dealscope.yml if present)")
+    parser.add_argument("--max-rejected-share", type=float, default=defaults.max_rejected_share,
+                        help="stop before publishing when accounts or deals lose more than this share of rows "
+                             "(default: the mapping's max_rejected_share, else 0.5)")
+    parser.add_argument("--accept-rejections", action="store_true", default=defaults.accept_rejections,
+                        help="publish even when more rows than max_rejected_share are rejected")
+
+
+def _resolved(path: Path | None) -> Path | None:
+    return path.expanduser().resolve() if path is not None else None
+
+
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
-    if args.command == "run":
-        from dealscope.runner import run_pipeline
-
+    if args.command in ("run", "check"):
+        defaults = Settings.from_env()
+        if args.max_rejected_share is not None and not 0 <= args.max_rejected_share <= 1:
+            print("--max-rejected-share must be between 0 and 1", file=sys.stderr)
+            return 2
         settings = Settings(
             data_dir=args.data.expanduser().resolve(),
-            warehouse=args.warehouse.expanduser().resolve(),
-            dashboards_dir=args.dashboards.expanduser().resolve(),
+            warehouse=_resolved(getattr(args, "warehouse", None)) or defaults.warehouse,
+            dashboards_dir=_resolved(getattr(args, "dashboards", None)) or defaults.dashboards_dir,
             event_types=args.event_types.expanduser().resolve(),
-            calibration_results=args.calibration_results.expanduser().resolve(),
+            calibration_results=_resolved(getattr(args, "calibration_results", None)) or defaults.calibration_results,
+            mapping=_resolved(args.mapping),
+            max_rejected_share=args.max_rejected_share,
+            accept_rejections=args.accept_rejections,
         )
+        if args.command == "check":
+            from dealscope.check import run_check
+
+            return run_check(settings, out=sys.stdout)
+        from dealscope.runner import run_pipeline
+
         return run_pipeline(settings, out=sys.stdout)
     if args.command == "sample":
         from dealscope.sample import write_sample

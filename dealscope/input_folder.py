@@ -5,11 +5,13 @@ from __future__ import annotations
 import hashlib
 from pathlib import Path
 
+from dealscope.settings import MAPPING_FILE_NAME
+
 INPUT_SUFFIXES = (".csv", ".parquet")
 
 
 def fingerprint(data_dir: Path) -> str:
-    """A digest of the names, sizes and modification times of the folder's input files.
+    """A digest of the names, sizes and modification times of the folder's input files (and mapping).
 
     It changes when a file is added, removed, replaced or rewritten, without reading contents.
     An absent folder has a fingerprint of its own, so it appearing later counts as a change.
@@ -17,7 +19,7 @@ def fingerprint(data_dir: Path) -> str:
     digest = hashlib.sha256()
     if data_dir.is_dir():
         for path in sorted(data_dir.iterdir()):
-            if path.is_file() and path.suffix.lower() in INPUT_SUFFIXES:
+            if path.is_file() and (path.suffix.lower() in INPUT_SUFFIXES or path.name == MAPPING_FILE_NAME):
                 stat = path.stat()
                 digest.update(f"{path.name}\0{stat.st_size}\0{stat.st_mtime_ns}\n".encode())
     else:

@@ -82,7 +82,8 @@ def headline_verdicts(settings: Settings) -> list[str]:
 
 
 def run_pipeline(settings: Settings, out: TextIO) -> int:
-    print(f"dealscope: loading {settings.data_dir}", file=out, flush=True)
+    mapping = settings.mapping_file
+    print(f"dealscope: loading {settings.data_dir}" + (f" with mapping {mapping}" if mapping else ""), file=out, flush=True)
     outcome = execute(settings)
     if not outcome.success:
         print("dealscope: the run FAILED; the published warehouse was left as it was.", file=out)
