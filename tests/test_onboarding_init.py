@@ -121,7 +121,7 @@ def test_generic_draft_guesses_by_name_marks_guesses_and_leaves_the_segment_to_t
     todos = unresolved_todos(tmp_path / "generic.yml")
     assert len(todos) == 4  # three tier values and the comment that explains the choice
     message = todo_error(tmp_path / "generic.yml")
-    assert message and "generic.yml line" in message and '"Tier 1"' in message
+    assert message and "generic.yml line" in message and message.startswith("4 unresolved") and '"Tier 1"' in message
     events = tables["negotiation_events"]
     assert "event_id" not in events["columns"] and events["formats"]["occurred_at"] == "%m/%d/%Y"
 

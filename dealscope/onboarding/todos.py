@@ -25,5 +25,5 @@ def todo_error(mapping_file: Path) -> str | None:
         return None
     name = Path(mapping_file).name
     listed = "\n".join(f"  {name} line {line}: {text}" for line, text in found)
-    return (f"{name} has {len(found)} unresolved TODO(you) place{'s' if len(found) > 1 else ''}: decide each, "
+    return (f"{len(found)} unresolved TODO(you) place{'s' if len(found) > 1 else ''}: decide each, "
             f"replace the TODO(you) value and delete the marker (docs/mapping.md explains each choice):\n{listed}")
