@@ -27,6 +27,7 @@ from dealscope.loading import (
     table_verdicts,
 )
 from dealscope.mapping import MappingDataError, MappingError
+from dealscope.onboarding.event_rules import describe_activity_matching
 from dealscope.settings import Settings
 
 EXIT_OK = 0
@@ -59,6 +60,8 @@ def run_check(settings: Settings, out: TextIO) -> int:
         for v in verdicts:
             print(f"{v.source:<20} {files[v.source]:<26} {v.rows_read:>10,} {v.rows_loaded:>11,} {v.rows_rejected:>13,}",
                   file=out)
+        for line in describe_activity_matching(con):
+            print(line, file=out)
         for v in verdicts:
             if v.reasons:
                 print(f"\n{v.source}: top rejection reasons (count, reason, first example and what to change)", file=out)

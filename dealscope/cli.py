@@ -1,4 +1,4 @@
-"""`dealscope` command line: run the pipeline, check an export folder, make sample data, benchmark."""
+"""`dealscope` command line: run the pipeline, check an export folder, draft a CRM mapping, make sample data, benchmark."""
 
 from __future__ import annotations
 
@@ -38,6 +38,13 @@ def build_parser() -> argparse.ArgumentParser:
     sample.add_argument("--format", choices=["csv", "parquet"], default="csv")
     sample.add_argument("--messy-rate", type=float, default=0.002,
                         help="share of rows made invalid in realistic ways (default: %(default)s)")
+
+    init = commands.add_parser("init", help="draft a commented dealscope.yml mapping for a CRM export folder")
+    init.add_argument("--from", dest="vendor", choices=["salesforce", "hubspot", "generic"], required=True,
+                      help="the export's origin: salesforce / hubspot (standard field names) or generic (guessed)")
+    init.add_argument("src_dir", type=Path, help="the folder holding the exported CSV files")
+    init.add_argument("--out", type=Path, default=None, help="mapping file to write (default: SRC_DIR/dealscope.yml)")
+    init.add_argument("--force", action="store_true", help="overwrite an existing mapping file")
 
     bench = commands.add_parser("benchmark", help="time each pipeline stage and peak memory at given sizes")
     bench.add_argument("--accounts", type=int, nargs="+", default=[2000, 100_000],
@@ -94,6 +101,10 @@ def main(argv: list[str] | None = None) -> int:
             print(f"{table:<20} {rows:>10,} rows")
         print(f"written to {args.out}")
         return 0
+    if args.command == "init":
+        from dealscope.onboarding.init import run_init
+
+        return run_init(args.vendor, args.src_dir, args.out, args.force, sys.stdout)
     if args.command == "benchmark":
         from dealscope.benchmark import run_benchmark
 

@@ -20,6 +20,7 @@ from dealscope.ingest import reader
 from dealscope.ingest.spec import TableSpec
 from dealscope.ingest.sql import ident, literal, shown
 from dealscope.ingest.values import FALSE_WORDS, NUMBER_PATTERN, TRUE_WORDS
+from dealscope.onboarding.event_rules import EventRule, finish_candidate_events, rule_case_sql
 
 from .model import (
     KEEP,
@@ -139,6 +140,15 @@ def _land(con: duckdb.DuckDBPyConnection, opened: OpenFile, name: str) -> None:
         reader.land_csv(con, opened.source, opened.header, name)
     else:
         reader.land_parquet(con, opened.source, opened.header, name)
+
+
+def _taken_apart(value: str, column: SourceColumn) -> str:
+    """A mapped column's value after `first_of_list` / `only_matching` (see SourceColumn)."""
+    if column.first_of_list is not None:
+        value = _trimmed(f"split_part({value}, {literal(column.first_of_list)}, 1)")
+    if column.only_matching is not None:
+        value = f"CASE WHEN regexp_matches({value}, {literal(column.only_matching)}) THEN {value} END"
+    return value
 
 
 def _trimmed(expr: str) -> str:
@@ -296,7 +306,7 @@ def land_table(con: duckdb.DuckDBPyConnection, plan: OpenTable, spec: TableSpec,
     joins: list[str] = []
     ctes: list[str] = []
     for target, column in tm.columns:
-        values[target] = col(column)
+        values[target] = _taken_apart(col(column), column)
     for target, constant in tm.constants:
         values[target] = literal(constant)
     for vm in tm.values:
@@ -351,6 +361,9 @@ def land_table(con: duckdb.DuckDBPyConnection, plan: OpenTable, spec: TableSpec,
                 f"{literal(bands.column.name + ' ')} || {shown(raw)} || "
                 f"{literal(f' is above every band of {bands.target} ({where(bands.line)}): add a last band without below.')}",
             )
+    extras: list[str] = [
+        f"_rel{index}._others AS {ident(rel.others_to)}" for index, rel in enumerate(tm.related) if rel.others_to
+    ]
     for index, rel in enumerate(tm.related):
         cte, keys = _related_sql(plan, rel, index, related_names)
         ctes.append(cte)
@@ -363,21 +376,14 @@ def land_table(con: duckdb.DuckDBPyConnection, plan: OpenTable, spec: TableSpec,
                 f"{literal(rel.target + ' cannot be summed: ' + rel.file + ' ')} || _rel{index}._bad_example || "
                 f"{literal(f' holds a value that is not a number in the stated format ({where(rel.line)}).')}",
             )
-    extras: list[str] = [
-        f"_rel{index}._others AS {ident(rel.others_to)}" for index, rel in enumerate(tm.related) if rel.others_to
-    ]
     if tm.event_rules:
-        cases = " ".join(
-            "WHEN " + " AND ".join(f"regexp_matches(coalesce({col(c)}, ''), {literal(p)})" for c, p in rule.when)
-            + f" THEN {literal(rule.event_type)}"
-            for rule in tm.event_rules
-        )
-        values["event_type"] = f"CASE {cases} END"
-        checks.add(
-            f"(CASE {cases} END) IS NULL", "no_event_rule",
-            literal(f"no event rule matches this activity ({where(tm.event_rules_line)}): it is not a negotiation "
-                    "event unless a rule is added for it."),
-        )
+        # Which rule matches an activity is defined once, in dealscope.onboarding.event_rules; an
+        # activity no rule matches is not an event and not a rejection (finish_candidate_events counts it).
+        rules = [EventRule(r.name, tuple((c.name, p) for c, p in r.when), r.event_type) for r in tm.event_rules]
+        values["event_type"] = rule_case_sql(rules, "event_type", "_s")
+        extras.append(f"{rule_case_sql(rules, 'name', '_s')} AS _rule_name")
+        if "event_id" not in values:
+            values["event_id"] = "_s._source_file || ':' || _s._source_row"
 
     # 3. Formats: dates, timestamps, numbers, percentages (on the base values).
     formatted = dict(values)
@@ -460,6 +466,8 @@ def land_table(con: duckdb.DuckDBPyConnection, plan: OpenTable, spec: TableSpec,
         ORDER BY _s._ordinal
         """
     )
+    if tm.event_rules:
+        finish_candidate_events(con, landing)
     for name in [*land_names, f"_mapping_{spec.name}_source", *related_names.values(), f"_mapping_{spec.name}_rates"]:
         con.execute(f"DROP TABLE IF EXISTS raw.{ident(name)}")
     return set(produced)

@@ -34,6 +34,9 @@ class SourceColumn:
 
     name: str
     line: int
+    # Only for a `columns:` entry written as a mapping (real exports need both):
+    first_of_list: str | None = None  # keep the first item of a list such as "id1;id2" (HubSpot associations)
+    only_matching: str | None = None  # keep the value only when it matches this regex (else empty)
 
     @property
     def key(self) -> str:

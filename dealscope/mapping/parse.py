@@ -12,6 +12,7 @@ import duckdb
 import yaml
 
 from dealscope.ingest.spec import SPECS
+from dealscope.onboarding.todos import todo_error, unresolved_todos
 
 from .model import (
     KEEP,
@@ -111,6 +112,29 @@ class _Reader:
 
     def column(self, node: yaml.Node, what: str) -> SourceColumn:
         return SourceColumn(self.text(node, what).strip(), _line(node))
+
+
+def _column_spec(reader: _Reader, node: yaml.Node, what: str) -> SourceColumn:
+    """A source column, or {column, first_of_list, only_matching} for a value to take apart first."""
+    if not isinstance(node, yaml.MappingNode):
+        return reader.column(node, what)
+    parts = {key: (k, v) for key, k, v in reader.items(node, what, ("column", "first_of_list", "only_matching"))}
+    if "column" not in parts:
+        raise reader.fail(node, f"{what} needs 'column' (the source column)")
+    first_of_list = reader.text(parts["first_of_list"][1], f"{what}.first_of_list") if "first_of_list" in parts else None
+    only_matching = None
+    if "only_matching" in parts:
+        only_matching = reader.text(parts["only_matching"][1], f"{what}.only_matching")
+        con = duckdb.connect()
+        try:
+            con.execute("SELECT regexp_matches('', ?)", [only_matching]).fetchone()
+        except duckdb.Error as error:
+            raise reader.fail(parts["only_matching"][1], f"'{only_matching}' is not a valid regular expression "
+                                                         f"({str(error).splitlines()[0]})") from None
+        finally:
+            con.close()
+    column = reader.column(parts["column"][1], f"{what}.column")
+    return SourceColumn(column.name, column.line, first_of_list, only_matching)
 
 
 def _check_strptime(reader: _Reader, node: yaml.Node, formats: tuple[str, ...], what: str) -> DateFormat:
@@ -339,7 +363,7 @@ def _table(reader: _Reader, table: str, key_node: yaml.Node, node: yaml.Node, fo
         for _, k, v in reader.items(fields["columns"][1], f"{table}.columns"):
             target = _contract_column(reader, table, k, f"{table}.columns")
             produce(target, _line(k), "columns")
-            columns.append((target, reader.column(v, f"{table}.columns.{target}")))
+            columns.append((target, _column_spec(reader, v, f"{table}.columns.{target}")))
     constants: list[tuple[str, str]] = []
     if "constants" in fields:
         for _, k, v in reader.items(fields["constants"][1], f"{table}.constants"):
@@ -434,6 +458,8 @@ def _table(reader: _Reader, table: str, key_node: yaml.Node, node: yaml.Node, fo
         produce("event_type", _line(k), "event_rules")
         event_rules, event_rules_line = _event_rules(reader, v), _line(k)
 
+    if event_rules and "event_id" not in producers:
+        producers["event_id"] = _line(key_node)  # an activity log without ids: "<file>:<record number>" (engine)
     missing = [c.name for c in spec.columns if c.needed_in_file and c.name not in producers]
     if missing:
         raise reader.fail(
@@ -481,6 +507,9 @@ def parse_mapping(path: Path) -> Mapping:
         raise MappingError(path, None, "the mapping file does not exist") from None
     except (OSError, UnicodeDecodeError) as error:
         raise MappingError(path, None, f"cannot be read ({error})") from None
+    undecided = unresolved_todos(path)
+    if undecided:
+        raise MappingError(path, None, todo_error(path) or "unresolved TODO(you)")
     try:
         root = yaml.compose(text, Loader=yaml.SafeLoader)
     except yaml.YAMLError as error:
