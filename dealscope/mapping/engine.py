@@ -446,7 +446,10 @@ def land_table(con: duckdb.DuckDBPyConnection, plan: OpenTable, spec: TableSpec,
                 )
 
     produced = [c.name for c in spec.columns if c.name in final]
-    selected = ",\n               ".join(f"CAST({final[c]} AS VARCHAR) AS {ident(c)}" for c in produced)
+    # Every contract column is in the landing (a column the mapping does not give is empty, which the
+    # contract reads as missing), so whatever reads the landing finds the contract's shape.
+    selected = ",\n               ".join(
+        f"CAST({final.get(c.name, 'NULL')} AS VARCHAR) AS {ident(c.name)}" for c in spec.columns)
     with_clause = ("WITH " + ", ".join(ctes)) if ctes else ""
     con.execute(
         f"""
@@ -454,7 +457,7 @@ def land_table(con: duckdb.DuckDBPyConnection, plan: OpenTable, spec: TableSpec,
         {with_clause}
         SELECT _s._ordinal AS _row_number,
                {selected},
-               CAST({len(produced)} AS INTEGER) AS _field_count,
+               CAST({len(spec.columns)} AS INTEGER) AS _field_count,
                _s._extra_fields,
                _s._source_file, _s._source_row, _s._record,
                {checks.case(1)} AS _map_reason,
