@@ -355,3 +355,23 @@ def test_a_run_over_the_rejection_limit_fails_before_publishing(tmp_path):
     assert "unmapped_value:stage  (e.g. Opportunity.csv row 4" in message
     assert settings.warehouse.read_bytes() == before
     assert not (tmp_path / "site" / "index.html").exists()
+
+
+def test_settings_find_the_mapping_and_the_rejection_limit(tmp_path, monkeypatch):
+    from dealscope.settings import DEFAULT_MAX_REJECTED_SHARE, ENV_MAPPING, ENV_MAX_REJECTED_SHARE, Settings
+
+    folder = tmp_path / "export"
+    folder.mkdir()
+    monkeypatch.delenv(ENV_MAPPING, raising=False)
+    monkeypatch.delenv(ENV_MAX_REJECTED_SHARE, raising=False)
+    monkeypatch.setenv("DEALSCOPE_DATA_DIR", str(folder))
+    settings = Settings.from_env()
+    assert settings.mapping_file is None  # no dealscope.yml in the folder: the contract format
+    (folder / "dealscope.yml").write_text("version: 1\n")
+    assert settings.mapping_file == folder / "dealscope.yml"
+    assert settings.rejection_limit(None) == DEFAULT_MAX_REJECTED_SHARE and settings.rejection_limit(0.2) == 0.2
+    monkeypatch.setenv(ENV_MAPPING, str(tmp_path / "elsewhere.yml"))
+    monkeypatch.setenv(ENV_MAX_REJECTED_SHARE, "0.1")
+    settings = Settings.from_env()
+    assert settings.mapping_file == tmp_path / "elsewhere.yml"
+    assert settings.rejection_limit(0.2) == 0.1  # the command line / environment wins over the mapping
