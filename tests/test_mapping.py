@@ -375,3 +375,33 @@ def test_settings_find_the_mapping_and_the_rejection_limit(tmp_path, monkeypatch
     settings = Settings.from_env()
     assert settings.mapping_file == tmp_path / "elsewhere.yml"
     assert settings.rejection_limit(0.2) == 0.1  # the command line / environment wins over the mapping
+
+
+def test_a_malformed_source_record_is_rejected_with_the_source_row(tmp_path):
+    folder = tmp_path / "copy"
+    shutil.copytree(SALESFORCE, folder)
+    with open(folder / "Account.csv", "a", encoding="utf-8") as handle:
+        handle.write('001F,"Zeta, Inc",Tech,US,10,2020-01-01T00:00:00.000Z,surplus\n')
+    con = load_all(folder)
+    reason, detail, record = con.execute(
+        "SELECT reason, detail, record FROM main.rejected_rows WHERE source_file = 'Account.csv' AND row_number = 6"
+    ).fetchone()
+    assert reason == "malformed_row"
+    assert detail == "The record has 7 fields but the header of Account.csv has 6: fix its quoting or delimiters (see record)."
+    assert json.loads(record)["_extra_fields"] == ["surplus"] and json.loads(record)["Name"] == "Zeta, Inc"
+
+
+def test_a_related_file_column_must_exist(tmp_path):
+    folder = tmp_path / "copy"
+    shutil.copytree(SALESFORCE, folder)
+    path = folder / "dealscope.yml"
+    path.write_text(path.read_text().replace("column: CompetitorName", "column: Competitor"))
+    line = next(i for i, text in enumerate(path.read_text().splitlines(), 1) if "column: Competitor" in text)
+    con = duckdb.connect()
+    prepare_warehouse(con)
+    load_event_types(con, DEFAULT_EVENT_TYPES)
+    mapping = parse_mapping(path)
+    load_table(con, "accounts", folder, LOADED_AT, mapping)
+    with pytest.raises(MappingError, match=rf"^dealscope.yml line {line}: column 'Competitor' is not in "
+                                           r"OpportunityCompetitor.csv \(its columns: Id, OpportunityId"):
+        load_table(con, "deals", folder, LOADED_AT, mapping)
