@@ -230,6 +230,11 @@ def load_table(
 
     con.execute("BEGIN TRANSACTION")
     try:
+        if spec.name == "negotiation_events":
+            # The build file outlives a run: last run's candidate events must not outlive a change of source.
+            from dealscope.onboarding.event_rules import clear_candidate_events
+
+            clear_candidate_events(con)
         if plan is not None:
             present = engine.land_table(con, plan, spec, landing)
             field_count = len(spec.columns)

@@ -93,6 +93,12 @@ def rule_case_sql(rules: list[EventRule] | tuple[EventRule, ...], result: str = 
     return "CASE " + " ".join(branches) + " END"
 
 
+def clear_candidate_events(con: duckdb.DuckDBPyConnection) -> None:
+    """Empty the review table and the activity summary before negotiation_events is loaded again."""
+    for table in (REVIEW_TABLE, MATCH_SUMMARY):
+        con.execute(f"DROP TABLE IF EXISTS {table}")
+
+
 def finish_candidate_events(con: duckdb.DuckDBPyConnection, landing: str) -> dict[str, int]:
     """Account for the activities of a mapped negotiation_events landing, then keep only the events.
 
