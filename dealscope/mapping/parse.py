@@ -436,7 +436,7 @@ def _table(reader: _Reader, table: str, key_node: yaml.Node, node: yaml.Node, fo
     currency = None
     if "currency" in fields:
         k, v = fields["currency"]
-        parts = {key: (pk, pv) for key, pk, pv in reader.items(v, f"{table}.currency", ("column", "amounts"))}
+        parts = {key: (pk, pv) for key, pk, pv in reader.items(v, f"{table}.currency", ("column", "amounts", "as_of"))}
         for needed in ("column", "amounts"):
             if needed not in parts:
                 raise reader.fail(v, f"{table}.currency needs '{needed}'")
@@ -448,7 +448,13 @@ def _table(reader: _Reader, table: str, key_node: yaml.Node, node: yaml.Node, fo
             if kinds[target] != "decimal":
                 raise reader.fail(item, f"{table}.currency.amounts: {target} is not an amount (decimal) column")
             amounts.append(target)
-        currency = CurrencyRule(reader.column(parts["column"][1], f"{table}.currency.column"), tuple(amounts), _line(k))
+        as_of = None
+        if "as_of" in parts:
+            as_of = _contract_column(reader, table, parts["as_of"][1], f"{table}.currency.as_of")
+            if kinds[as_of] != "date":
+                raise reader.fail(parts["as_of"][1], f"{table}.currency.as_of: {as_of} is not a date column")
+        currency = CurrencyRule(reader.column(parts["column"][1], f"{table}.currency.column"), tuple(amounts), _line(k),
+                                as_of)
     event_rules: tuple[EventRule, ...] = ()
     event_rules_line = 0
     if "event_rules" in fields:
