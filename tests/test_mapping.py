@@ -431,3 +431,16 @@ def test_dated_rates_use_the_rate_in_force_on_the_stated_date(tmp_path):
         "SELECT reason, detail FROM main.rejected_rows WHERE source = 'deals' AND row_number = 6").fetchone()
     assert reason == "unknown_currency"
     assert "'JPY' has no rate in currency_rates.csv in force on created_at '2021-01-01'" in detail
+
+
+def test_a_value_map_without_fallback_rejects_unlisted_values(tmp_path):
+    folder = tmp_path / "copy"
+    shutil.copytree(SALESFORCE, folder)
+    path = folder / "dealscope.yml"
+    text = path.read_text()
+    assert "        otherwise: reject\n" in text
+    path.write_text(text.replace("        otherwise: reject\n", "", 1))
+    con = load_all(folder)
+    assert con.execute(
+        "SELECT reason FROM main.rejected_rows WHERE source = 'deals' AND row_number = 4").fetchone() == (
+        "unmapped_value:stage",)
