@@ -21,7 +21,7 @@ from pathlib import Path
 
 import duckdb
 
-from dealscope.ingest import reader
+from dealscope.ingest import InputFileError, reader
 from dealscope.ingest.spec import SPECS
 from dealscope.ingest.sql import ident, literal
 
@@ -90,7 +90,7 @@ class Folder:
                 header = reader.read_csv_header(source, set())
                 table = f"raw._init_{number}"
                 reader.land_csv(self.con, source, header, table)
-            except Exception as error:  # a file we cannot read is reported, not guessed around
+            except (InputFileError, duckdb.Error) as error:  # reported, not guessed around
                 raise InitError(f"{path.name}: {error}") from None
             rows = self.con.execute(f"SELECT count(*) FROM {table}").fetchone()[0]
             self.files[path.name] = SourceTable(path.name, header, table, rows)
