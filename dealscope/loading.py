@@ -17,7 +17,7 @@ from dealscope.settings import Settings
 
 # The run needs accounts and deals; without most of them every result would mislead.
 GATED_TABLES = ("accounts", "deals")
-TOP_REASONS = 3
+TOP_REASONS = 5
 
 
 class RejectionGateError(RuntimeError):

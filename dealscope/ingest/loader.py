@@ -237,7 +237,7 @@ def load_table(
             clear_candidate_events(con)
         if plan is not None:
             present = engine.land_table(con, plan, spec, landing)
-            field_count = len(present)
+            field_count = len(spec.columns)
         elif source is None or header is None:
             reader.land_empty(con, tuple(c.name for c in spec.columns), landing)
             present = {c.name for c in spec.columns}

@@ -477,6 +477,26 @@ def _table(reader: _Reader, table: str, key_node: yaml.Node, node: yaml.Node, fo
     )
 
 
+def _check_coded_values(reader: _Reader, tm: TableMapping) -> None:
+    """Values the mapping writes into an enumerated column must be allowed there (else every row would fail)."""
+    spec = SPECS[tm.table]
+    allowed = {c.name: c.allowed for c in spec.columns if c.kind == "enum"}
+    written: list[tuple[str, str, int]] = [(t, v, tm.line) for t, v in tm.constants]
+    for vm in tm.values:
+        written += [(vm.target, v, vm.line) for _, v in vm.pairs]
+        written += [(vm.target, v, vm.line) for v in (vm.otherwise, vm.missing) if v not in (None, REJECT, KEEP)]
+    for bands in tm.bands:
+        written += [(bands.target, b.value, bands.line) for b in bands.bands]
+        if bands.when_missing != REJECT:
+            written.append((bands.target, bands.when_missing, bands.line))
+    for target, value, line in written:
+        if target in allowed and value.strip().lower() not in allowed[target]:
+            raise reader.fail(
+                line, f"{tm.table}.{target}: '{value}' is not one of {', '.join(allowed[target])}, the values the "
+                "contract allows there",
+            )
+
+
 def parse_mapping(path: Path) -> Mapping:
     """Read and check the mapping file; raises MappingError naming the file and line."""
     path = Path(path)
@@ -527,6 +547,7 @@ def parse_mapping(path: Path) -> Mapping:
     tables: dict[str, TableMapping] = {}
     for name, k, v in reader.items(fields["tables"][1], "tables", tuple(SPECS)):
         tables[name] = _table(reader, name, k, v, formats)
+        _check_coded_values(reader, tables[name])
         if tables[name].currency is not None and currency is None:
             raise reader.fail(k, f"tables.{name}.currency needs the top-level 'currency: {{reporting: ...}}'")
     if not tables:
