@@ -21,7 +21,8 @@ from pathlib import Path
 
 import duckdb
 
-from dealscope.ingest import reader
+from dealscope.ingest import InputFileError, reader
+from dealscope.ingest.spec import SPECS
 from dealscope.ingest.sql import ident, literal
 
 from .event_rules import SUGGESTED_RULES, EventRule, rule_case_sql
@@ -89,7 +90,7 @@ class Folder:
                 header = reader.read_csv_header(source, set())
                 table = f"raw._init_{number}"
                 reader.land_csv(self.con, source, header, table)
-            except Exception as error:  # a file we cannot read is reported, not guessed around
+            except (InputFileError, duckdb.Error) as error:  # reported, not guessed around
                 raise InitError(f"{path.name}: {error}") from None
             rows = self.con.execute(f"SELECT count(*) FROM {table}").fetchone()[0]
             self.files[path.name] = SourceTable(path.name, header, table, rows)
@@ -201,6 +202,12 @@ class Draft:
 
     def text(self) -> str:
         return "\n".join(self.lines) + "\n"
+
+
+def has_team_columns() -> bool:
+    """Whether the contract's deals have the owner's team dimensions (owner_manager, owner_office)."""
+    names = {c.name for c in SPECS["deals"].columns}
+    return {"owner_manager", "owner_office"} <= names
 
 
 def plural(n: int, word: str) -> str:
@@ -542,7 +549,21 @@ def draft_salesforce(folder: Folder) -> Draft:
         draft.add(8, f"file: {q(users.name)}")
         draft.add(8, "match: {Id: OwnerId}")
         draft.add(8, "column: Name")
-        draft.note(6, "User.csv also has ManagerId, UserRoleId and City (office): owner_manager / owner_team /\n"
+        if has_team_columns() and users.column("ManagerId"):
+            draft.add(6, "owner_manager:", "the name of the owner's manager (User.ManagerId -> User.Name)")
+            draft.add(8, f"file: {q(users.name)}")
+            draft.add(8, "match: {Id: OwnerId}")
+            draft.add(8, f"lookup: {{file: {q(users.name)}, match: {{Id: ManagerId}}, column: Name}}")
+        office = users.column("City", "Office", "Division")
+        if has_team_columns() and office:
+            draft.add(6, "owner_office:", f"the owner's {office}")
+            draft.add(8, f"file: {q(users.name)}")
+            draft.add(8, "match: {Id: OwnerId}")
+            draft.add(8, f"column: {office}")
+        draft.note(6, "owner_team: User.UserRoleId points to a UserRole record (its Name is the team); export\n"
+                      "UserRole.csv and add a lookup like owner_manager's to use it"
+                      if has_team_columns() else
+                      "User.csv also has ManagerId, UserRoleId and City (office): owner_manager / owner_team /\n"
                       "owner_office can come from it the same way once those contract columns exist.")
 
     task = folder.find("Task.csv")
@@ -839,7 +860,18 @@ def draft_generic(folder: Folder) -> Draft:
         if open_dated:
             draft.add(4, "closed_at_only_when_closed: true",
                       f"{plural(open_dated, 'open deal')} carry a close date (expected): dropped")
-    if team:
+    rep = deal_cols.get("owner")
+    team_rep = team.column("Rep", "Sales Rep", "Owner", "Name") if team else None
+    team_targets = [(target, team.column(*names)) for target, names in
+                    (("owner_manager", ("Manager", "Reports To")), ("owner_office", ("Office", "Location", "City")),
+                     ("owner_team", ("Team", "Region")))] if team else []
+    team_targets = [(t, c) for t, c in team_targets if c]
+    if team and rep and team_rep and team_targets and has_team_columns():
+        draft.add(4, "related:", f"CHECK: from {team.name}, matching the deal's {rep} to its {team_rep}")
+        draft.checks.append(f"{team.name} joins on {team_rep}")
+        for target, column in team_targets:
+            draft.add(6, f"{target}: {{file: {q(team.name)}, match: {{{q(team_rep)}: {q(rep)}}}, column: {q(column)}}}")
+    elif team:
         draft.note(4, f"{team.name} maps reps to managers and offices ({', '.join(team.header.written)}): owner stays\n"
                       "the rep; owner_manager / owner_office can come from it with `related:` (match: {Rep: Rep})\n"
                       "once those contract columns exist.")
