@@ -444,3 +444,15 @@ def test_a_value_map_without_fallback_rejects_unlisted_values(tmp_path):
     assert con.execute(
         "SELECT reason FROM main.rejected_rows WHERE source = 'deals' AND row_number = 4").fetchone() == (
         "unmapped_value:stage",)
+
+
+def test_a_date_format_list_mixing_offsets_and_plain_dates(tmp_path):
+    mapping = MINIMAL_MAPPING + '    formats: {created_at: ["%Y-%m-%dT%H:%M:%S.%g%z", "%Y-%m-%d"]}\n'
+    folder = write_folder(tmp_path / "d", {"Account.csv": "Id,Name,CreatedDate\nA1,Acme,2020-01-15\n"
+                                           "A2,Beta,2020-05-01T23:30:00.000-0500\nA3,Gamma,2020-06-01T10:00:00.000Z\n"},
+                          mapping)
+    con = duckdb.connect()
+    prepare_warehouse(con)
+    load_table(con, "accounts", folder, LOADED_AT, parse_mapping(folder / "dealscope.yml"))
+    assert dict(con.execute("SELECT account_id, created_at FROM raw.accounts").fetchall()) == {
+        "A1": date(2020, 1, 15), "A2": date(2020, 5, 1), "A3": date(2020, 6, 1)}

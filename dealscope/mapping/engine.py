@@ -37,6 +37,8 @@ from .model import (
 
 RATES_COLUMNS = ("currency", "rate_to_reporting")
 RATES_DATE_COLUMN = "effective_from"
+# A UTC offset (or Z) after a time of day: a date column drops it to keep the day as written.
+_OFFSET_AFTER_TIME = r"(\d{2}:\d{2}(?::\d{2}(?:\.\d+)?)?)\s*(?:[Zz]|[+-]\d{2}(?::?\d{2})?)$"
 _SPACES = "' ' || chr(9)"
 
 
@@ -203,7 +205,7 @@ def _date(raw: str, fmt: DateFormat, kind: str) -> str:
     formats = fmt.formats
     if fmt.with_offset and kind == "date":
         # A date keeps the day as written (as in the contract), so the offset is dropped, not applied.
-        value = f"regexp_replace({raw}, '\\s*([Zz]|[+-]\\d{{2}}(:?\\d{{2}})?)$', '')"
+        value = f"regexp_replace({raw}, {literal(_OFFSET_AFTER_TIME)}, '\\1')"
         formats = tuple(f.replace("%z", "").replace("%Z", "").rstrip() for f in formats)
     elif fmt.with_offset:
         value = f"regexp_replace({raw}, '[Zz]$', '+00:00')"
