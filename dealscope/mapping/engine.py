@@ -429,7 +429,12 @@ def land_table(con: duckdb.DuckDBPyConnection, plan: OpenTable, spec: TableSpec,
     formatted = {target: _base(target) for target in values}
     date_formats = dict(tm.date_formats)
     number_formats = dict(tm.number_formats)
+    # Formats describe how the export writes a column, so they apply to values read from a source
+    # column; a constant, a mapped code or a related sum is already written the contract's way.
+    from_columns = {target for target, _ in tm.columns}
     for target in values:
+        if target not in from_columns:
+            continue
         base = _base(target)
         if target in date_formats and kinds[target] in ("date", "timestamp"):
             fmt = date_formats[target]

@@ -415,6 +415,8 @@ def _table(reader: _Reader, table: str, key_node: yaml.Node, node: yaml.Node, fo
             target = _contract_column(reader, table, item, "percent_as_number")
             if kinds[target] != "decimal":
                 raise reader.fail(item, f"percent_as_number: {target} is not a decimal column")
+            if target not in {t for t, _ in columns}:
+                raise reader.fail(item, f"percent_as_number: {target} is not read from a source column (columns:)")
             percent.append(target)
     date_formats: dict[str, DateFormat] = {}
     number_formats: dict[str, NumberFormat] = {}
@@ -428,6 +430,9 @@ def _table(reader: _Reader, table: str, key_node: yaml.Node, node: yaml.Node, fo
     if "formats" in fields:
         for _, k, v in reader.items(fields["formats"][1], f"{table}.formats"):
             target = _contract_column(reader, table, k, f"{table}.formats")
+            if target not in {t for t, _ in columns}:
+                raise reader.fail(k, f"{table}.formats.{target}: formats apply to columns read from the export "
+                                     f"(columns:), and {target} is not one of them")
             if kinds[target] in DATE_KINDS:
                 date_formats[target] = _check_strptime(reader, v, reader.texts(v, f"formats.{target}"), f"formats.{target}")
             elif kinds[target] in NUMBER_KINDS:
