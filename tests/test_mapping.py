@@ -405,3 +405,42 @@ def test_a_related_file_column_must_exist(tmp_path):
     with pytest.raises(MappingError, match=rf"^dealscope.yml line {line}: column 'Competitor' is not in "
                                            r"OpportunityCompetitor.csv \(its columns: Id, OpportunityId"):
         load_table(con, "deals", folder, LOADED_AT, mapping)
+
+
+def test_dated_rates_use_the_rate_in_force_on_the_stated_date(tmp_path):
+    folder = tmp_path / "copy"
+    shutil.copytree(SALESFORCE, folder)
+    (folder / "currency_rates.csv").write_text(
+        "currency,rate_to_reporting,effective_from\nEUR,1.1,2020-01-01\nEUR,1.2,2020-12-05\nJPY,0.007,2021-06-01\n")
+    path = folder / "dealscope.yml"
+    undated = path.read_text()
+    con = duckdb.connect()
+    prepare_warehouse(con)
+    load_event_types(con, DEFAULT_EVENT_TYPES)
+    load_table(con, "accounts", folder, LOADED_AT, parse_mapping(path))
+    with pytest.raises(MappingError, match="has dated rates \\(effective_from\\): say which date picks the rate"):
+        load_table(con, "deals", folder, LOADED_AT, parse_mapping(path))
+    path.write_text(undated.replace("      amounts: [list_amount, final_amount]\n",
+                                    "      amounts: [list_amount, final_amount]\n      as_of: created_at\n"))
+    load_table(con, "deals", folder, LOADED_AT, parse_mapping(path))
+    # 006B (EUR) was created 2020-12-10: the rate from 2020-12-05 applies, 2500 x 1.2 and 2000 x 1.2
+    assert con.execute("SELECT list_amount, final_amount FROM raw.deals WHERE deal_id = '006B'").fetchone() == \
+        pytest.approx((3000.0, 2400.0))
+    # 006F (JPY) was created 2021-01-01, before the first JPY rate
+    reason, detail = con.execute(
+        "SELECT reason, detail FROM main.rejected_rows WHERE source = 'deals' AND row_number = 6").fetchone()
+    assert reason == "unknown_currency"
+    assert "'JPY' has no rate in currency_rates.csv in force on created_at '2021-01-01'" in detail
+
+
+def test_a_value_map_without_fallback_rejects_unlisted_values(tmp_path):
+    folder = tmp_path / "copy"
+    shutil.copytree(SALESFORCE, folder)
+    path = folder / "dealscope.yml"
+    text = path.read_text()
+    assert "        otherwise: reject\n" in text
+    path.write_text(text.replace("        otherwise: reject\n", "", 1))
+    con = load_all(folder)
+    assert con.execute(
+        "SELECT reason FROM main.rejected_rows WHERE source = 'deals' AND row_number = 4").fetchone() == (
+        "unmapped_value:stage",)

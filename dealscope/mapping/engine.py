@@ -36,6 +36,7 @@ from .model import (
 )
 
 RATES_COLUMNS = ("currency", "rate_to_reporting")
+RATES_DATE_COLUMN = "effective_from"
 _SPACES = "' ' || chr(9)"
 
 
@@ -132,6 +133,18 @@ def open_table(con: duckdb.DuckDBPyConnection, mapping: Mapping, table: str, dat
         rates = _open(con, mapping, data_dir, mapping.currency.rates_file, mapping.currency.line)
         for name in RATES_COLUMNS:
             _require(mapping, rates, SourceColumn(name, mapping.currency.line))
+        dated = RATES_DATE_COLUMN in rates.header.columns
+        if dated and tm.currency.as_of is None:
+            raise MappingError(
+                mapping.path, tm.currency.line,
+                f"{rates.source.name} has dated rates ({RATES_DATE_COLUMN}): say which date picks the rate, "
+                "e.g. as_of: created_at",
+            )
+        if not dated and tm.currency.as_of is not None:
+            raise MappingError(
+                mapping.path, tm.currency.line,
+                f"as_of needs dated rates, but {rates.source.name} has no {RATES_DATE_COLUMN} column",
+            )
     return OpenTable(mapping, tm, files, related, rates)
 
 
@@ -440,7 +453,7 @@ def land_table(con: duckdb.DuckDBPyConnection, plan: OpenTable, spec: TableSpec,
     final = {target: _formatted(target) for target in formatted}
     if tm.closed_at_only_when_closed and "closed_at" in final and "stage" in final:
         final["closed_at"] = f"CASE WHEN lower({_formatted('stage')}) IN ('won', 'lost') THEN {_formatted('closed_at')} END"
-    rate_join, rate_column = "", ""
+    rate_join = ""
     if tm.currency is not None and mapping.currency is not None:
         currency = col(tm.currency.column)
         reporting = literal(mapping.currency.reporting.upper())
@@ -450,19 +463,35 @@ def land_table(con: duckdb.DuckDBPyConnection, plan: OpenTable, spec: TableSpec,
         else:
             rates = f"_mapping_{spec.name}_rates"
             _land(con, plan.rates, f"raw.{ident(rates)}")
-            _check_rates(con, mapping, plan.rates, f"raw.{ident(rates)}")
-            rate_join = (
-                f"LEFT JOIN (SELECT upper({_trimmed('currency')}) AS _currency, "
-                f"any_value(try_cast({_trimmed('rate_to_reporting')} AS DOUBLE)) AS _rate "
-                f"FROM raw.{ident(rates)} WHERE _field_count = {len(plan.rates.header.columns)} GROUP BY 1) AS _fx "
-                f"ON _fx._currency = upper({currency})"
-            )
-            rate_column = ", _fx._rate AS _rate"
+            as_of = tm.currency.as_of
+            _check_rates(con, mapping, plan.rates, f"raw.{ident(rates)}", dated=as_of is not None)
+            well_formed = f"_field_count = {len(plan.rates.header.columns)}"
+            rate_value = f"try_cast({_trimmed('rate_to_reporting')} AS DOUBLE)"
+            if as_of is None:
+                rate_join = (
+                    f"LEFT JOIN (SELECT upper({_trimmed('currency')}) AS _currency, any_value({rate_value}) AS _rate "
+                    f"FROM raw.{ident(rates)} WHERE {well_formed} GROUP BY 1) AS _fx "
+                    f"ON _fx._currency = upper({currency})"
+                )
+                missing_rate = f"' has no rate in {plan.rates.source.name}: add a line for it ({where(tm.currency.line)}).'"
+            else:
+                # The rate in force on the row's date: the latest effective_from on or before it.
+                day = f"try_cast(left({formatted[as_of]}, 10) AS DATE)"
+                rate_join = (
+                    f"ASOF LEFT JOIN (SELECT upper({_trimmed('currency')}) AS _currency, "
+                    f"CAST({_trimmed(RATES_DATE_COLUMN)} AS DATE) AS _effective_from, {rate_value} AS _rate "
+                    f"FROM raw.{ident(rates)} WHERE {well_formed}) AS _fx "
+                    f"ON _fx._currency = upper({currency}) AND {day} >= _fx._effective_from"
+                )
+                shown_day = shown(f"CAST({day} AS VARCHAR)")
+                missing_rate = (
+                    f"' has no rate in {plan.rates.source.name} in force on {as_of} ' || coalesce({shown_day}, '(no date)') "
+                    f"|| ': add a line for it ({where(tm.currency.line)}).'"
+                )
             rate = f"CASE WHEN {currency} IS NULL OR upper({currency}) = {reporting} THEN 1.0 ELSE _s._rate END"
             checks.add(
-                f"{currency} IS NOT NULL AND upper({currency}) <> {reporting} AND _s._rate IS NULL", "unknown_currency",
-                f"{literal(tm.currency.column.name + ' ')} || {shown(currency)} || "
-                f"{literal(f' has no rate in {plan.rates.source.name}: add a line for it ({where(tm.currency.line)}).')}",
+                f"{currency} IS NOT NULL AND upper({currency}) <> {reporting} AND _fx._rate IS NULL", "unknown_currency",
+                f"{literal(tm.currency.column.name + ' ')} || {shown(currency)} || {missing_rate}",
             )
         for amount in tm.currency.amounts:
             if amount in final:
@@ -486,10 +515,9 @@ def land_table(con: duckdb.DuckDBPyConnection, plan: OpenTable, spec: TableSpec,
         {with_clause}
         SELECT _s.*{base_values},
                {first_checks.case(1)} AS _reason_base, {first_checks.case(2)} AS _detail_base
-               {''.join(', ' + e for e in extras)} {rate_column}
+               {''.join(', ' + e for e in extras)}
         FROM {source} AS _s
         {' '.join(joins)}
-        {rate_join}
         """
     )
     formatted_values = ", ".join(f"{formatted[t]} AS {ident('_f_' + t)}" for t in formatted)
@@ -498,9 +526,9 @@ def land_table(con: duckdb.DuckDBPyConnection, plan: OpenTable, spec: TableSpec,
         f"""
         CREATE OR REPLACE TABLE {landing} AS
         WITH _f AS (
-            SELECT _s.*, {formatted_values or 'NULL AS _nothing'},
+            SELECT _s.*, {formatted_values or 'NULL AS _nothing'}, {'_fx._rate' if rate_join else 'NULL'} AS _rate,
                    {checks.case(1)} AS _reason_formatted, {checks.case(2)} AS _detail_formatted
-            FROM {base_table} AS _s
+            FROM {base_table} AS _s {rate_join}
         )
         SELECT _s._ordinal AS _row_number,
                {selected},
@@ -540,23 +568,26 @@ def _check_single_currency(
         )
 
 
-def _check_rates(con: duckdb.DuckDBPyConnection, mapping: Mapping, opened: OpenFile, table: str) -> None:
+def _check_rates(
+    con: duckdb.DuckDBPyConnection, mapping: Mapping, opened: OpenFile, table: str, dated: bool
+) -> None:
+    rate = f"try_cast({_trimmed('rate_to_reporting')} AS DOUBLE)"
+    day = f"try_cast({_trimmed(RATES_DATE_COLUMN)} AS DATE)" if dated else "CAST('2000-01-01' AS DATE)"
     bad = con.execute(
-        f"SELECT _row_number, rate_to_reporting FROM {table} WHERE _field_count <> {len(opened.header.columns)} "
-        f"OR {_trimmed('currency')} IS NULL OR NOT coalesce(try_cast({_trimmed('rate_to_reporting')} AS DOUBLE) > 0, false) "
+        f"SELECT _row_number FROM {table} WHERE _field_count <> {len(opened.header.columns)} "
+        f"OR {_trimmed('currency')} IS NULL OR NOT coalesce({rate} > 0, false) OR {day} IS NULL "
         "ORDER BY 1 LIMIT 1"
     ).fetchone()
     if bad:
-        raise MappingDataError(
-            f"{opened.source.name}: row {bad[0]} has no currency or no positive rate_to_reporting ('{bad[1]}'); "
-            "every line needs both."
-        )
+        needs = "currency, a positive rate_to_reporting" + (" and effective_from (YYYY-MM-DD)" if dated else "")
+        raise MappingDataError(f"{opened.source.name}: row {bad[0]} lacks one of {needs}; every line needs them.")
     repeated = con.execute(
-        f"SELECT upper({_trimmed('currency')}), count(DISTINCT try_cast({_trimmed('rate_to_reporting')} AS DOUBLE)) "
-        f"FROM {table} GROUP BY 1 HAVING count(DISTINCT try_cast({_trimmed('rate_to_reporting')} AS DOUBLE)) > 1 LIMIT 1"
+        f"SELECT upper({_trimmed('currency')}), {day}, count(DISTINCT {rate}) FROM {table} "
+        f"GROUP BY 1, 2 HAVING count(DISTINCT {rate}) > 1 LIMIT 1"
     ).fetchone()
     if repeated:
+        when = f" from {repeated[1]}" if dated else ""
         raise MappingDataError(
-            f"{opened.source.name}: currency {repeated[0]} has {repeated[1]} different rates; give one rate per currency."
+            f"{opened.source.name}: currency {repeated[0]} has {repeated[2]} different rates{when}; give one rate"
+            + (" per currency and effective_from." if dated else " per currency (or dated rates with effective_from).")
         )
-

@@ -124,6 +124,9 @@ class CurrencyRule:
     column: SourceColumn
     amounts: tuple[str, ...]
     line: int
+    # With dated rates (an effective_from column in the rates file): the contract date column whose
+    # value picks the rate in force (the latest effective_from on or before it).
+    as_of: str | None = None
 
 
 @dataclass(frozen=True)

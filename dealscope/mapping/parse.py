@@ -273,9 +273,9 @@ def _related(reader: _Reader, table: str, key_node: yaml.Node, node: yaml.Node) 
 def _value_map(reader: _Reader, table: str, target: str, key_node: yaml.Node, node: yaml.Node) -> ValueMap:
     what = f"values.{target}"
     fields = {key: (k, v) for key, k, v in reader.items(node, what, ("column", "map", "otherwise", "missing"))}
-    for needed in ("column", "map", "otherwise"):
+    for needed in ("column", "map"):
         if needed not in fields:
-            raise reader.fail(node, f"{what} needs '{needed}' (otherwise: reject, keep or a value)")
+            raise reader.fail(node, f"{what} needs '{needed}'")
     pairs: list[tuple[str, str]] = []
     seen: dict[str, int] = {}
     for _, k, v in reader.items(fields["map"][1], f"{what}.map"):
@@ -284,7 +284,8 @@ def _value_map(reader: _Reader, table: str, target: str, key_node: yaml.Node, no
             raise reader.fail(k, f"{what}.map: '{k.value}' repeats line {seen[source_value]} (values compare case-insensitively)")
         seen[source_value] = _line(k)
         pairs.append((source_value, reader.text(v, f"{what}.map['{k.value}']")))
-    otherwise = reader.text(fields["otherwise"][1], f"{what}.otherwise")
+    # Without a fallback a value the map does not list is a rejected row naming it, never a guess.
+    otherwise = reader.text(fields["otherwise"][1], f"{what}.otherwise") if "otherwise" in fields else REJECT
     missing = reader.text(fields["missing"][1], f"{what}.missing") if "missing" in fields else None
     return ValueMap(target, reader.column(fields["column"][1], f"{what}.column"), tuple(pairs), otherwise, missing,
                     _line(key_node))
@@ -436,7 +437,7 @@ def _table(reader: _Reader, table: str, key_node: yaml.Node, node: yaml.Node, fo
     currency = None
     if "currency" in fields:
         k, v = fields["currency"]
-        parts = {key: (pk, pv) for key, pk, pv in reader.items(v, f"{table}.currency", ("column", "amounts"))}
+        parts = {key: (pk, pv) for key, pk, pv in reader.items(v, f"{table}.currency", ("column", "amounts", "as_of"))}
         for needed in ("column", "amounts"):
             if needed not in parts:
                 raise reader.fail(v, f"{table}.currency needs '{needed}'")
@@ -448,7 +449,13 @@ def _table(reader: _Reader, table: str, key_node: yaml.Node, node: yaml.Node, fo
             if kinds[target] != "decimal":
                 raise reader.fail(item, f"{table}.currency.amounts: {target} is not an amount (decimal) column")
             amounts.append(target)
-        currency = CurrencyRule(reader.column(parts["column"][1], f"{table}.currency.column"), tuple(amounts), _line(k))
+        as_of = None
+        if "as_of" in parts:
+            as_of = _contract_column(reader, table, parts["as_of"][1], f"{table}.currency.as_of")
+            if kinds[as_of] != "date":
+                raise reader.fail(parts["as_of"][1], f"{table}.currency.as_of: {as_of} is not a date column")
+        currency = CurrencyRule(reader.column(parts["column"][1], f"{table}.currency.column"), tuple(amounts), _line(k),
+                                as_of)
     event_rules: tuple[EventRule, ...] = ()
     event_rules_line = 0
     if "event_rules" in fields:
