@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import csv
 import io
+import shutil
 from collections import Counter
 from pathlib import Path
 
@@ -178,3 +179,23 @@ def test_every_proposed_event_type_is_canonical(tmp_path, vendor):
     mapping, _ = written_mapping(tmp_path, vendor)
     canonical = set(yaml.safe_load((Path(__file__).parents[1] / "config" / "event_types.yml").read_text())["event_types"])
     assert {r["event_type"] for r in mapping["tables"]["negotiation_events"]["event_rules"]} <= canonical
+
+
+def test_a_multi_currency_salesforce_export_needs_a_rates_decision(tmp_path):
+    folder = tmp_path / "salesforce"
+    shutil.copytree(FIXTURES / "salesforce", folder, ignore=shutil.ignore_patterns("*.py"))
+    path = folder / "Opportunity.csv"
+    with path.open(newline="", encoding="utf-8") as handle:
+        rows = list(csv.DictReader(handle))
+    for row in rows[::5]:
+        row["CurrencyIsoCode"] = "EUR"
+    with path.open("w", newline="", encoding="utf-8") as handle:
+        writer = csv.DictWriter(handle, fieldnames=list(rows[0]), lineterminator="\n")
+        writer.writeheader()
+        writer.writerows(rows)
+    draft = draft_mapping("salesforce", folder)
+    assert any("several currencies" in todo and "EUR" in todo for todo in draft.todos)
+    deals = yaml.safe_load(draft.text())["tables"]["deals"]
+    assert deals["currency"] == {"column": "CurrencyIsoCode", "amounts": ["list_amount", "final_amount"]}
+    (folder / "dealscope.yml").write_text(draft.text(), encoding="utf-8")
+    assert main(["check", "--data", str(folder)]) == 2
