@@ -5,7 +5,10 @@
     year-k revenue with the same accounts' year-0 revenue:
       net_revenue_retention   = sum(revenue in year k) / sum(revenue in year 0)
       gross_revenue_retention = sum(min(revenue in year k, revenue in year 0)) / sum(revenue in year 0)
-    Churned accounts stay in their cohort with 0 revenue. -#}
+    Churned accounts stay in their cohort with 0 revenue.
+      account_retention = accounts with revenue > 0 in year k / accounts, with its 95% Wilson interval
+    (the accounts are the trials). NRR and GRR are ratios of sums and carry no interval here: read them
+    with account_retention's interval and the account count (is_small_sample below var min_closed_deals). -#}
 with panel as (
     -- dense: every account x month up to the last complete month, 0 where no revenue
     select
@@ -47,6 +50,11 @@ select
     cohort_year,
     years_since_start,
     cast(count(*) as bigint) as accounts,
+    cast(sum(case when revenue > 0 then 1 else 0 end) as bigint) as accounts_retained,
+    cast({{ ratio('sum(case when revenue > 0 then 1 else 0 end)', 'count(*)') }} as {{ type_double() }}) as account_retention,
+    cast({{ wilson_low('sum(case when revenue > 0 then 1 else 0 end)', 'count(*)') }} as {{ type_double() }}) as account_retention_ci_low,
+    cast({{ wilson_high('sum(case when revenue > 0 then 1 else 0 end)', 'count(*)') }} as {{ type_double() }}) as account_retention_ci_high,
+    count(*) < {{ var('min_closed_deals') }} as is_small_sample,
     cast(sum(starting_revenue) as {{ type_double() }}) as starting_revenue,
     cast(sum(revenue) as {{ type_double() }}) as revenue,
     cast({{ ratio('sum(revenue)', 'sum(starting_revenue)') }} as {{ type_double() }}) as net_revenue_retention,
