@@ -209,6 +209,13 @@ def test_cohort_retention(timeline_warehouse: Path) -> None:
     assert (year_two["accounts_retained"], year_two["account_retention"]) == (0, 0.0)
     assert (year_two["account_retention_ci_low"], year_two["account_retention_ci_high"]) == pytest.approx(wilson_interval(0, 1))
     assert year_two["is_small_sample"] is True  # 1 account < min_closed_deals (30)
+    # NRR 1: residuals 1800 - 1200 = 600 and 600 - 1200 = -600, se = sqrt(2/1 x 720,000) / 2400 = 0.5.
+    half = WILSON_Z * 0.5
+    assert (year_one["net_revenue_retention_ci_low"], year_one["net_revenue_retention_ci_high"]) == pytest.approx((1 - half, 1 + half))
+    # GRR 0.75: capped 1200 and 600 -> residuals 300 and -300, se = sqrt(2 x 180,000) / 2400 = 0.25.
+    half = WILSON_Z * 0.25
+    assert (year_one["gross_revenue_retention_ci_low"], year_one["gross_revenue_retention_ci_high"]) == pytest.approx((0.75 - half, 0.75 + half))
+    assert year_two["net_revenue_retention_ci_low"] is None  # one account: no interval
     # Cohort 2024 (T1, T2, C1, C2 from January 2024): year 0 observed, year 1 not yet.
     assert cohorts[(2024, 0)]["accounts"] == 4
     assert (2024, 1) not in cohorts

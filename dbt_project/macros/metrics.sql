@@ -257,3 +257,12 @@
 {% macro expected_deal_value(final_amount, list_amount, typical_discount) -%}
     coalesce({{ final_amount }}, ({{ list_amount }}) * (1.0 - coalesce({{ typical_discount }}, 0.0)))
 {%- endmacro %}
+
+{#- Standard error of a ratio of sums R = sum(y) / sum(x) over n units (delta method, the survey
+    "ratio estimator"): sqrt(n / (n - 1) x sum((y_i - R x_i)^2)) / sum(x); NULL below 2 units or
+    when sum(x) is 0. -#}
+{% macro ratio_of_sums_se(sum_squared_residuals, sum_x, n) -%}
+    case when ({{ n }}) >= 2 and ({{ sum_x }}) <> 0 then
+        sqrt(cast({{ n }} as {{ type_double() }}) / (({{ n }}) - 1) * ({{ sum_squared_residuals }})) / abs({{ sum_x }})
+    end
+{%- endmacro %}
