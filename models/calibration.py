@@ -216,6 +216,8 @@ def summarize(runs: pd.DataFrame) -> pd.DataFrame:
     the truth by the sandwich and the bootstrap interval, bias of the adjusted and the naive estimate."""
     out = []
     keys = ["stress", "world", "hypothesis", "test", "accounts_per_world"]
+    if "stress" not in runs:
+        runs = runs.assign(stress="none")
     for (stress, world, hypothesis, test, accounts_per_world), group in runs.groupby(keys, sort=True):
         valid = group.dropna(subset=["estimate"])
         n = len(valid)
