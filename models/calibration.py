@@ -201,14 +201,11 @@ def simulate_world(builder: WorldBuilder, world: str, n_accounts: int, seed: int
 
 
 def wilson_interval(successes: int, trials: int, confidence: float = 0.95) -> tuple[float, float]:
-    """Wilson score interval for a binomial proportion."""
+    """Wilson score interval for a binomial proportion (scipy's binomtest)."""
     if trials == 0:
         return float("nan"), float("nan")
-    z = stats.norm.ppf(1 - (1 - confidence) / 2)
-    share = successes / trials
-    centre = (share + z ** 2 / (2 * trials)) / (1 + z ** 2 / trials)
-    half = z * np.sqrt(share * (1 - share) / trials + z ** 2 / (4 * trials ** 2)) / (1 + z ** 2 / trials)
-    return float(centre - half), float(centre + half)
+    interval = stats.binomtest(int(successes), int(trials)).proportion_ci(confidence, method="wilson")
+    return float(interval.low), float(interval.high)
 
 
 def summarize(runs: pd.DataFrame) -> pd.DataFrame:
@@ -404,12 +401,13 @@ def main(argv: list[str] | None = None) -> int:
                         help="a stress world of the generator (docs/statistics.md); 'none' is the default world")
     parser.add_argument("--permutations", type=int, default=DEFAULT_PERMUTATIONS,
                         help="block permutation test permutations per world (0 skips it; default: %(default)s)")
-    parser.add_argument("--summarize", type=Path, default=None,
-                        help="only summarise a runs CSV written by an earlier --out")
+    parser.add_argument("--summarize", type=Path, nargs="+", default=None,
+                        help="only summarise runs CSVs written by earlier --out runs (one table, a row per stress world)")
     args = parser.parse_args(argv)
     with pd.option_context("display.width", 250, "display.max_columns", 40):
         if args.summarize is not None:
-            print(summarize(read_runs(args.summarize)).to_string(index=False))
+            runs = pd.concat([read_runs(path) for path in args.summarize], ignore_index=True)
+            print(summarize(runs).drop(columns=["study_command", "studied_at"]).to_string(index=False))
             return 0
         command = shlex.join(["python", "-m", "models.calibration", *(sys.argv[1:] if argv is None else argv)])
         result = run_study(args.worlds, args.accounts, args.first_seed, jobs=args.jobs, out=args.out,
