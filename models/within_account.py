@@ -52,6 +52,13 @@ FUTURE_TREATMENTS = {"H1_strategic_alignment": "mean_alignment_future",
                      "H2_trust_eroding_events": "n_trust_eroding_events_future"}
 EVENT_WINDOWS_TABLE = "analytics.ml_event_windows"
 CATEGORICAL_CONTROLS = ("segment",)
+# ml_account_features columns the H1 design and the future-treatment controls read
+H1_COLUMNS = ("is_customer", "is_outcome_observed", "observation_end", "outcome_end", "outcome_revenue",
+              "mean_alignment", "log_employee_count", "segment", "revenue_observation_first_half",
+              "revenue_observation_second_half", "active_months_observation_first_half",
+              "active_months_observation_second_half", "months_observation_first_half",
+              "months_observation_second_half")
+FUTURE_COLUMNS = ("is_future_observed", "is_active_at_outcome_end", *FUTURE_TREATMENTS.values())
 MIN_TREATED = 10
 MIN_ROWS = 40
 
@@ -207,6 +214,19 @@ def _panel_row(hypothesis: str, test: str, frame: pd.DataFrame, ratio: np.ndarra
             "note": note}
 
 
+H1_UNIT = ("log of the ratio of revenue after to revenue before (each account against itself), per 1.0 of mean "
+           "alignment score of the observation window's deals")
+H2_UNIT = ("log of the ratio of revenue in the {k} months after to the {k} months before, for one trust-eroding "
+           "event (no other within the window) against none")
+
+
+def _missing_input_row(key: str, test: str, note: str, alpha: float, random_state: int) -> dict:
+    row = _panel_row(key, test, pd.DataFrame({"account_id": []}), np.array([]), 0, pd.Series(dtype=str),
+                     np.array([]), (), "within-account design", H1_UNIT if key.startswith("H1") else H2_UNIT.format(k=6),
+                     alpha, random_state)
+    return {**row, "note": note}
+
+
 def within_account_rows(features: pd.DataFrame, event_windows: pd.DataFrame | None, random_state: int = 0,
                         alpha: float = ALPHA) -> list[dict]:
     """The primary (`test` = 'adjusted_effect', key = the hypothesis) and pre-trend rows of H1 and H2."""
@@ -216,20 +236,22 @@ def within_account_rows(features: pd.DataFrame, event_windows: pd.DataFrame | No
     for pre_trend in (False, True):
         test = "pre_trend" if pre_trend else "adjusted_effect"
         key = "H1_strategic_alignment" + (":pre_trend" if pre_trend else "")
-        frame, ratio, left_out = h1_design(features, pre_trend)
-        window = ("observation months 7-12 against months 1-6 of tenure (must show no effect)" if pre_trend
-                  else "months 13-24 of tenure (the outcome window) against months 7-12, per month")
-        rows.append(_panel_row(
-            key, test, frame, ratio, left_out, frame["observation_end"].astype(str),
-            frame["mean_alignment"].to_numpy(float), ("log_employee_count",),
-            f"within-account: {window}; stack = calendar month of observation_end; " + model.format(extra=""),
-            "log of the ratio of revenue after to revenue before (each account against itself), per 1.0 of mean "
-            "alignment score of the observation window's deals", alpha, random_state))
+        missing = [c for c in H1_COLUMNS if c not in features]
+        if missing:
+            rows.append(_missing_input_row(key, test, f"the features table has no {', '.join(missing)}",
+                                           alpha, random_state))
+        else:
+            frame, ratio, left_out = h1_design(features, pre_trend)
+            window = ("observation months 7-12 against months 1-6 of tenure (must show no effect)" if pre_trend
+                      else "months 13-24 of tenure (the outcome window) against months 7-12, per month")
+            rows.append(_panel_row(
+                key, test, frame, ratio, left_out, frame["observation_end"].astype(str),
+                frame["mean_alignment"].to_numpy(float), ("log_employee_count",),
+                f"within-account: {window}; stack = calendar month of observation_end; " + model.format(extra=""),
+                H1_UNIT, alpha, random_state))
         key = "H2_trust_eroding_events" + (":pre_trend" if pre_trend else "")
         if event_windows is None:
-            rows.append(_panel_row(key, test, pd.DataFrame(), np.array([]), 0, pd.Series(dtype=str), np.array([]),
-                                   (), "within-account", "", alpha, random_state))
-            rows[-1]["note"] = f"{EVENT_WINDOWS_TABLE} not available"
+            rows.append(_missing_input_row(key, test, f"{EVENT_WINDOWS_TABLE} not available", alpha, random_state))
             continue
         frame, ratio, left_out = h2_design(event_windows, pre_trend)
         k = int(event_windows["window_months"].iloc[0]) if len(event_windows) else 6
@@ -241,8 +263,7 @@ def within_account_rows(features: pd.DataFrame, event_windows: pd.DataFrame | No
             ("log_employee_count", "tenure_months"),
             f"within-account stacked event study: one isolated trust-eroding event in month e vs accounts with none "
             f"in the same {2 * k + 1} months, revenue {window}; " + model.format(extra=" + tenure"),
-            f"log of the ratio of revenue in the {k} months after to the {k} months before, for one trust-eroding "
-            "event (no other within the window) against none", alpha, random_state))
+            H2_UNIT.format(k=k), alpha, random_state))
     return rows
 
 
@@ -250,6 +271,13 @@ def future_treatment_rows(features: pd.DataFrame, random_state: int = 0, alpha: 
     """The cross-sectional adjusted effect with the treatment measured after the outcome window."""
     rows = []
     blocks = build_feature_blocks(features, "revenue")
+    missing = [c for c in FUTURE_COLUMNS if c not in features]
+    if missing:
+        for hypothesis in PRIMARY:
+            row = _missing_input_row(f"{hypothesis}:future_treatment", "future_treatment",
+                                     f"the features table has no {', '.join(missing)}", alpha, random_state)
+            rows.append({**row, "method": "negative control (future treatment), cross-sectional design"})
+        return rows
     specs = {s.hypothesis: s for s in hypothesis_specs(blocks, "revenue") if s.hypothesis in PRIMARY}
     frame = blocks.frame
     eligible = frame["is_future_observed"].astype(bool) & frame["is_active_at_outcome_end"].astype(bool)
@@ -363,5 +391,5 @@ def apply_within_account_design(tests: pd.DataFrame, features: pd.DataFrame, eve
 def read_event_windows(con) -> pd.DataFrame | None:
     """analytics.ml_event_windows, or None when the warehouse has no such table."""
     exists = con.execute("select count(*) from information_schema.tables where table_schema = 'analytics' "
-                         "and table_name = 'ml_event_windows'").fetchone()[0]
+                         "and table_name = 'ml_event_windows'").fetchall()[0][0]
     return con.execute(f"select * from {EVENT_WINDOWS_TABLE}").df() if exists else None
