@@ -34,6 +34,7 @@ Negative controls (rows `<hypothesis>:pre_trend` and `<hypothesis>:future_treatm
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, replace
 
 import numpy as np
@@ -311,6 +312,12 @@ def _percent_clause(row: dict) -> str:
             f"{format_p(row['p_value'])}")
 
 
+def _window_months(row: dict) -> str:
+    """k of the H2 design, as its unit states it ('... in the 6 months after ...')."""
+    match = re.search(r"in the (\d+) months after", str(row.get("unit", "")))
+    return match.group(1) if match else "k"
+
+
 def within_account_verdict(row: dict, pre_trend_failed: bool | None) -> str:
     hypothesis = row["hypothesis"]
     if not np.isfinite(row["estimate"]) or not np.isfinite(row["p_value"]):
@@ -318,8 +325,8 @@ def within_account_verdict(row: dict, pre_trend_failed: bool | None) -> str:
     subject = ("Compared with their own months 7-12 and with accounts at the same tenure in the same months, "
                "accounts whose early deals fit the strategy better earned, in months 13-24, per one-point rise in "
                "alignment score," if hypothesis.startswith("H1") else
-               "Compared with their own months before it and with accounts without one in the same months, "
-               "accounts earned, in the months after one trust-eroding event,")
+               f"Compared with their own {_window_months(row)} months before it and with accounts without one in the "
+               f"same months, accounts earned, in the {_window_months(row)} months after one trust-eroding event,")
     significant = row["p_value"] < ALPHA
     right_sign = np.sign(row["estimate"]) == (1 if row["direction"] == "positive" else -1)
     if pre_trend_failed:
