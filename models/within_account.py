@@ -17,7 +17,7 @@ time-invariant trait that multiplies revenue cancels in each account's after/bef
 
 Model, per design: E[after_i / before_i] = exp(theta D_i + cell_i + controls_i'beta), fitted by Poisson
 pseudo-likelihood (Newton), covariance clustered by account (an account is a comparison in many
-stacks). exp(theta) is the ratio of the treated accounts' expected after/before ratio to the
+stacks), each residual leverage-adjusted (HC3-type) first. exp(theta) is the ratio of the treated accounts' expected after/before ratio to the
 comparisons' in the same stack; with a constant multiplicative effect it is the effect itself.
 
 Negative controls (rows `<hypothesis>:pre_trend` and `<hypothesis>:future_treatment`):
@@ -79,9 +79,10 @@ class PanelEffect:
 
 
 def poisson_fit(y: np.ndarray, x: np.ndarray, clusters: np.ndarray, max_iter: int = 100,
-                tol: float = 1e-10) -> tuple[np.ndarray, np.ndarray]:
+                tol: float = 1e-10, leverage_adjusted: bool = False) -> tuple[np.ndarray, np.ndarray]:
     """Poisson pseudo-maximum likelihood (log link, any non-negative y) by Newton's method, with the
-    cluster-robust sandwich covariance (small-sample factor G / (G - 1)). Returns (beta, covariance)."""
+    cluster-robust sandwich covariance (small-sample factor G / (G - 1)). Returns (beta, covariance).
+    leverage_adjusted: each residual divided by (1 - h_ii) first (an HC3-type correction, row leverages)."""
     beta = np.zeros(x.shape[1])
     beta[0] = np.log(max(y.mean(), 1e-12))
     for _ in range(max_iter):
@@ -103,8 +104,12 @@ def poisson_fit(y: np.ndarray, x: np.ndarray, clusters: np.ndarray, max_iter: in
     mu = np.exp(np.clip(x @ beta, -50, 50))
     bread = np.linalg.pinv((x * mu[:, None]).T @ x)
     codes, groups = pd.factorize(pd.Series(clusters))
+    residual = y - mu
+    if leverage_adjusted:
+        leverage = mu * np.einsum("ij,jk,ik->i", x, bread, x)
+        residual = residual / np.clip(1.0 - leverage, 0.05, None)
     scores = np.zeros((len(groups), x.shape[1]))
-    np.add.at(scores, codes, x * (y - mu)[:, None])
+    np.add.at(scores, codes, x * residual[:, None])
     n_clusters = len(groups)
     meat = scores.T @ scores * (n_clusters / max(n_clusters - 1, 1))
     return beta, bread @ meat @ bread
@@ -140,7 +145,9 @@ def ratio_in_ratios(ratio: np.ndarray, treatment: np.ndarray, cell: pd.Series, f
     if len(ratio) < MIN_ROWS or n_treated < MIN_TREATED:
         raise ValueError(f"too few comparisons ({len(ratio)} rows, {n_treated} treated) for the within-account design")
     x = _design_matrix(frame, treatment, cell, numeric)
-    beta, covariance = poisson_fit(ratio, x, clusters)
+    # leverage-adjusted: the plain sandwich under-covered H1 (60 generator worlds: 9 of 60 two-sided
+    # rejections at 5%; 5 of 60 adjusted), the stacks' fixed effects leaving a few rows with high leverage
+    beta, covariance = poisson_fit(ratio, x, clusters, leverage_adjusted=True)
     naive, _ = poisson_fit(ratio, x[:, :2], clusters)
     se = float(np.sqrt(max(covariance[1, 1], 0.0)))
     z = stats.norm.ppf(1 - alpha / 2)
