@@ -35,6 +35,7 @@ Negative controls (rows `<hypothesis>:pre_trend` and `<hypothesis>:future_treatm
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass, replace
 
 import numpy as np
@@ -361,25 +362,29 @@ def negative_control_verdict(row: dict) -> str:
 
 
 def apply_within_account_design(tests: pd.DataFrame, features: pd.DataFrame, event_windows: pd.DataFrame | None,
-                                random_state: int = 0, alpha: float = ALPHA) -> pd.DataFrame:
+                                random_state: int = 0, alpha: float = ALPHA,
+                                not_run: Mapping[str, str] | None = None) -> pd.DataFrame:
     """hypothesis_tests with the within-account design as the primary row of H1 and H2.
 
     The cross-sectional DML rows keyed H1_strategic_alignment / H2_trust_eroding_events move to
     '<hypothesis>:cross_sectional' (test 'cross_sectional'; `supported` kept, the verdict flags a failed
     future-treatment control); the within-account rows take the keys and decide `supported`, which a
-    failed pre-trend check turns false. Adds '<hypothesis>:pre_trend' and ':future_treatment' rows."""
+    failed pre-trend check turns false. Adds '<hypothesis>:pre_trend' and ':future_treatment' rows.
+    A hypothesis in `not_run` (its input is missing) keeps its 'not run' row and gets none of these."""
+    run = [h for h in PRIMARY if h not in (not_run or {})]
     tests = tests.copy()
     shared = {c: tests[c].iloc[0] for c in ("n_excluded_censored", "n_excluded_not_customer", "outcome",
                                              "outcome_months") if c in tests and len(tests)}
-    primary = tests["hypothesis"].isin(PRIMARY)
+    primary = tests["hypothesis"].isin(run)
     tests.loc[primary, "hypothesis"] = tests.loc[primary, "hypothesis"] + ":cross_sectional"
     tests.loc[primary, "test"] = "cross_sectional"
     tests.loc[primary, "method"] = "cross-sectional (secondary; removes recorded confounding only): " + tests.loc[
         primary, "method"]
     new = within_account_rows(features, event_windows, random_state, alpha) + future_treatment_rows(
         features, random_state, alpha)
+    new = [row for row in new if row["hypothesis"].split(":")[0] in run]
     by_key = {row["hypothesis"]: row for row in new}
-    for hypothesis in PRIMARY:
+    for hypothesis in run:
         main, pre = by_key[hypothesis], by_key[f"{hypothesis}:pre_trend"]
         pre_failed = bool(np.isfinite(pre["p_value"]) and pre["p_value"] < alpha)
         significant = bool(np.isfinite(main["p_value"]) and main["p_value"] < alpha)
@@ -395,6 +400,8 @@ def apply_within_account_design(tests: pd.DataFrame, features: pd.DataFrame, eve
             key = tests["hypothesis"] == f"{hypothesis}:cross_sectional"
             tests.loc[key, "verdict"] = ("Cross-sectional comparison (secondary), CONFOUNDED by its failed "
                                          "future-treatment check: " + tests.loc[key, "verdict"])
+    if not new:
+        return tests
     added = pd.DataFrame(new).assign(**shared)
     combined = pd.concat([tests, added.reindex(columns=tests.columns)], ignore_index=True)
     if combined["hypothesis"].duplicated().any():
