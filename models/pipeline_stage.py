@@ -1,5 +1,6 @@
 """The statistical stage of the pipeline: warehouse features in, `main.hypothesis_tests` out
-(with `main.permutation_null`, `main.model_comparison` and `main.feature_importance`).
+(with `main.permutation_null`, `main.hypothesis_diagnostics`, `main.model_comparison` and
+`main.feature_importance`).
 
 The Dagster asset calls only `write_hypothesis_tests`; this module does not import Dagster.
 """
@@ -15,6 +16,7 @@ from models.hypotheses import DEFAULT_PERMUTATIONS, run_statistics
 from models.predictive import run_predictive_value
 
 HYPOTHESIS_TESTS_TABLE = "main.hypothesis_tests"
+HYPOTHESIS_DIAGNOSTICS_TABLE = "main.hypothesis_diagnostics"
 PERMUTATION_NULL_TABLE = "main.permutation_null"
 MODEL_COMPARISON_TABLE = "main.model_comparison"
 FEATURE_IMPORTANCE_TABLE = "main.feature_importance"
@@ -48,8 +50,40 @@ create or replace table {HYPOTHESIS_TESTS_TABLE} (
     n_permutations BIGINT,
     random_state BIGINT NOT NULL,
     note VARCHAR,
+    treatment_sd DOUBLE,
+    estimate_per_sd DOUBLE,
+    ci_low_per_sd DOUBLE,
+    ci_high_per_sd DOUBLE,
+    mde_80 DOUBLE,
+    mde_80_per_sd DOUBLE,
+    robustness_value DOUBLE,
+    robustness_value_alpha DOUBLE,
+    e_value DOUBLE,
+    e_value_ci DOUBLE,
+    benchmark_control VARCHAR,
+    benchmark_r2_treatment DOUBLE,
+    benchmark_r2_outcome DOUBLE,
+    benchmark_adjusted_estimate DOUBLE,
+    benchmark_adjusted_ci_low DOUBLE,
+    benchmark_adjusted_ci_high DOUBLE,
+    observation_months DOUBLE,
+    conclusion VARCHAR NOT NULL,
     verdict VARCHAR NOT NULL,
     PRIMARY KEY (hypothesis)
+)
+"""
+# models.diagnostics: long format, one row per (hypothesis, diagnostic, group); docs/statistics.md, 3b.
+HYPOTHESIS_DIAGNOSTICS_DDL = f"""
+create or replace table {HYPOTHESIS_DIAGNOSTICS_TABLE} (
+    hypothesis VARCHAR NOT NULL,
+    diagnostic VARCHAR NOT NULL,
+    group_name VARCHAR NOT NULL,
+    value DOUBLE,
+    ci_low DOUBLE,
+    ci_high DOUBLE,
+    n_accounts BIGINT NOT NULL,
+    note VARCHAR,
+    PRIMARY KEY (hypothesis, diagnostic, group_name)
 )
 """
 PERMUTATION_NULL_DDL = f"""
@@ -124,8 +158,9 @@ def write_hypothesis_tests(
     predictive: bool = True,
 ) -> pd.DataFrame:
     """Read the account features, run the tests, replace main.hypothesis_tests (one row per
-    hypothesis key, with a generated `verdict`) and main.permutation_null (the block permutation
-    null distributions, for the Evidence page); with predictive=True also main.model_comparison
+    hypothesis key, with a generated `verdict`), main.permutation_null (the block permutation
+    null distributions, for the Evidence page) and main.hypothesis_diagnostics (overlap, effect by
+    segment, benchmarks, MDE curve: `models.diagnostics`); with predictive=True also main.model_comparison
     and main.feature_importance (`models.predictive.run_predictive_value`: linear vs non-linear
     learners on nested feature sets, grouped permutation importance), in the same transaction;
     then (forecast=True) the forward-looking main.account_value_forecast tables
@@ -136,10 +171,13 @@ def write_hypothesis_tests(
     features = read_account_features(con, features_table)
     results = run_statistics(features, random_state, outcome=outcome, n_permutations=n_permutations)
     tests = results.tests.assign(note=results.tests["note"].replace("", None))
-    views = {"hypothesis_test_rows": tests, "permutation_null_rows": results.permutation_null}
+    views = {"hypothesis_test_rows": tests, "permutation_null_rows": results.permutation_null,
+             "hypothesis_diagnostic_rows": _nulls_for_empty_notes(results.diagnostics)}
     statements = [
         HYPOTHESIS_TESTS_DDL, f"insert into {HYPOTHESIS_TESTS_TABLE} by name select * from hypothesis_test_rows",
         PERMUTATION_NULL_DDL, f"insert into {PERMUTATION_NULL_TABLE} by name select * from permutation_null_rows",
+        HYPOTHESIS_DIAGNOSTICS_DDL,
+        f"insert into {HYPOTHESIS_DIAGNOSTICS_TABLE} by name select * from hypothesis_diagnostic_rows",
     ]
     if predictive:
         value = run_predictive_value(features, random_state, outcome=outcome)
