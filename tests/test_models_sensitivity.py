@@ -4,13 +4,15 @@ diagnostics stage (models/diagnostics.py) on simulated worlds whose confounding 
 from __future__ import annotations
 
 import math
+from pathlib import Path
 
 import numpy as np
+import pandas as pd
 import pytest
 from scipy import stats
 
 from models import sensitivity as sens
-from models.diagnostics import cochran_q, effect_sizes
+from models.diagnostics import calibration_power_curve, cochran_q, effect_sizes
 from models.hypotheses import run_statistics
 from tests.test_models_hypotheses import simulate_features
 
@@ -149,3 +151,29 @@ def test_heterogeneity_is_found_when_the_effect_differs_by_segment() -> None:
     assert h2.loc[("effect_by_segment", "segment=enterprise"), "ci_high"] < -0.1
     assert not (diagnostics["diagnostic"].str.startswith("benchmark")).any()  # sensitivity=False
     assert result.tests["benchmark_control"].isna().all()
+
+
+def test_power_curve_from_the_committed_calibration_study() -> None:
+    runs = pd.read_csv(Path(__file__).parents[1] / "data" / "calibration" / "calibration_worlds.csv",
+                       keep_default_na=False, na_values=[""])
+    curve = calibration_power_curve(runs).set_index(["hypothesis", "source", "accounts"])
+    measured = curve.loc[("H1_strategic_alignment", "measured", 2000)]
+    planted = runs[(runs["world"] == "planted") & (runs["hypothesis"] == "H1_strategic_alignment")]
+    assert measured["power"] == pytest.approx((planted["p_value"] < 0.05).mean())
+    assert measured["power_ci_low"] < measured["power"] < measured["power_ci_high"]
+    # one world size in the study: the square-root rule at 1,000 / 2,000 / 4,000 accounts
+    rule = curve.xs(("H1_strategic_alignment", "sqrt_rule"))
+    assert list(rule.index) == [1000, 2000, 4000]
+    assert rule.loc[1000, "mde_80"] == pytest.approx(rule.loc[4000, "mde_80"] * 2)
+    assert rule.loc[2000, "mde_80"] == pytest.approx(measured["mde_80"])
+    assert rule["power"].is_monotonic_increasing
+
+
+def test_power_curve_is_measured_when_the_study_has_several_sizes() -> None:
+    rng = np.random.default_rng(0)
+    rows = [{"world": "planted", "hypothesis": "H1_strategic_alignment", "test": "adjusted_effect", "truth": 0.3,
+             "estimate": 0.3, "ci_low": 0.0, "ci_high": 0.6, "p_value": p, "accounts_per_world": size}
+            for size in (1000, 4000) for p in rng.uniform(0, 0.2 if size == 4000 else 1.0, 40)]
+    curve = calibration_power_curve(pd.DataFrame(rows))
+    assert set(curve["source"]) == {"measured"} and list(curve["accounts"]) == [1000, 4000]
+    assert curve["power"].iloc[1] > curve["power"].iloc[0]
