@@ -42,6 +42,7 @@ from models.hypotheses import (
     solve_proportional_moment,
 )
 from models.permutation import subsample
+from models.verdicts import design_of, is_effect_row
 
 DIAGNOSTIC_COLUMNS: tuple[str, ...] = ("hypothesis", "diagnostic", "group_name", "value", "ci_low", "ci_high",
                                        "n_accounts", "note")
@@ -51,8 +52,6 @@ SENSITIVITY_COLUMNS: tuple[str, ...] = (
     "benchmark_r2_treatment", "benchmark_r2_outcome", "benchmark_adjusted_estimate",
     "benchmark_adjusted_ci_low", "benchmark_adjusted_ci_high",
 )
-# Tests whose rows are effects of the treatment on the outcome (sizes and robustness apply).
-EFFECT_TESTS: frozenset[str] = frozenset({"adjusted_effect", "cross_sectional"})
 BENCHMARK_MAX_ACCOUNTS = 20_000
 MIN_GROUP_ACCOUNTS = 30  # smaller segments / cohorts get a row with a note but no estimate
 
@@ -130,11 +129,17 @@ def cross_fit(frame: pd.DataFrame, outcome: np.ndarray, treatment: np.ndarray, c
 # --------------------------------------------------------------------------- row-level sizes
 
 
+def _as_float(value: object) -> float:
+    try:
+        return float(value)
+    except (TypeError, ValueError):
+        return float("nan")
+
+
 def effect_sizes(row: Mapping, treatment_sd: float, alpha: float = sens.ALPHA) -> dict[str, float]:
     """Per-SD effect, minimum detectable effect, robustness values and E-values from a row's own numbers
     (estimate, 95% interval, n_accounts, outcome) and the treatment's standard deviation."""
-    estimate, low, high = (float(row.get(k, np.nan)) for k in ("estimate", "ci_low", "ci_high"))
-    n_accounts = float(row.get("n_accounts", np.nan) or np.nan)
+    estimate, low, high, n_accounts = (_as_float(row.get(k)) for k in ("estimate", "ci_low", "ci_high", "n_accounts"))
     out = {column: np.nan for column in SENSITIVITY_COLUMNS if not column.startswith("benchmark")}
     out["treatment_sd"] = treatment_sd
     if not all(math.isfinite(v) for v in (estimate, low, high)) or not n_accounts > 2:
@@ -262,10 +267,11 @@ def benchmark_rows(hypothesis: str, row: Mapping, frame: pd.DataFrame, long_fit:
 def mde_curve_rows(hypothesis: str, row: Mapping, treatment_sd: float, alpha: float) -> list[dict]:
     """Minimum detectable effect (80% power) per SD and the power to find a RELEVANT_CHANGE_PER_SD change,
     at the analysed number of accounts and at MDE_CURVE_ACCOUNTS, the SE scaled by sqrt(n / N)."""
-    estimate, low, high = (float(row.get(k, np.nan)) for k in ("estimate", "ci_low", "ci_high"))
-    n_accounts = int(row["n_accounts"])
-    if not (math.isfinite(low) and math.isfinite(high) and math.isfinite(treatment_sd) and n_accounts > 0):
+    low, high = _as_float(row.get("ci_low")), _as_float(row.get("ci_high"))
+    n_accounts = _as_float(row.get("n_accounts"))
+    if not all(math.isfinite(v) for v in (low, high, treatment_sd, n_accounts)) or n_accounts < 1:
         return []
+    n_accounts = int(n_accounts)
     std_error = sens.std_error_from_interval(low, high, alpha) * treatment_sd
     relevant = sens.log_relevant_change()
     note = (f"2.8 x SE rule, SE per SD of the treatment scaled from the {n_accounts} analysed accounts by "
@@ -297,20 +303,29 @@ def assess_adjusted_effects(results: pd.DataFrame, blocks: FeatureBlocks,
             results[column] = None if column == "benchmark_control" else np.nan
     results["benchmark_control"] = results["benchmark_control"].astype(object)
     diagnostics: list[dict] = []
-    is_effect = results["test"].isin(EFFECT_TESTS).to_numpy()
+    # effect rows of any design (the verdicts' definition); the benchmarks below are for the cross-sectional
+    # DML rows: '<hypothesis>', or '<hypothesis>:cross_sectional' where a within-account row is primary
+    records = results.to_dict("records")
+    is_effect = np.array([is_effect_row(row) for row in records], dtype=bool)
+    is_cross_sectional = np.array([design_of(row) == "cross_sectional" for row in records], dtype=bool)
     for index in np.flatnonzero(is_effect):
         row = results.iloc[index].to_dict()
         column = row.get("treatment")
-        treatment_sd = float(blocks.frame[column].astype(float).std(ddof=1)) if column in blocks.frame else np.nan
+        # a row that brings its own SD keeps it (a within-account design's treatment varies within accounts)
+        treatment_sd = _as_float(row.get("treatment_sd"))
+        if not math.isfinite(treatment_sd):
+            treatment_sd = float(blocks.frame[column].astype(float).std(ddof=1)) if column in blocks.frame else np.nan
         for key, value in effect_sizes(row, treatment_sd, alpha).items():
             results.iat[index, results.columns.get_loc(key)] = value
     proportional = blocks.outcome == "revenue"
     for key, (spec, frame, y) in samples.items():
-        matches = np.flatnonzero((results["hypothesis"] == key).to_numpy() & is_effect)
+        keys = results["hypothesis"].isin([key, f"{key}:cross_sectional"]).to_numpy()
+        matches = np.flatnonzero(keys & is_effect & is_cross_sectional)
         if len(matches) != 1 or not math.isfinite(float(results.iloc[matches[0]]["estimate"])):
             continue
         index = matches[0]
         row = results.iloc[index].to_dict()
+        key = row["hypothesis"]  # the diagnostics carry the key of the row they describe
         categorical, numeric = list(CATEGORICAL_CONTROLS), list(NUMERIC_CONTROLS + spec.extra_controls)
         known = frame[categorical + numeric].notna().all(axis=1).to_numpy()
         used = np.flatnonzero(known)[subsample(int(known.sum()), BENCHMARK_MAX_ACCOUNTS, random_state)]

@@ -141,6 +141,7 @@ NEGATIVE_CONTROLS: dict[str, str] = {
     "future_treatment": "future-treatment (a treatment measured after the outcome cannot cause it)",
 }
 PLACEBO = "placebo"
+PREDICTIVE_TESTS: frozenset[str] = frozenset({"predictive_value", "block_permutation"})
 EFFECT_TESTS: frozenset[str] = frozenset({"adjusted_effect", "cross_sectional"})
 SD_UNITS: dict[str, str] = {"alignment": "points of alignment score", "trust": "events"}
 
@@ -152,8 +153,12 @@ def design_of(row: Mapping[str, Any]) -> str:
 
 
 def is_effect_row(row: Mapping[str, Any]) -> bool:
-    return str(row.get("test")) in EFFECT_TESTS or design_of(row) == "within_account" and str(
-        row.get("test")) not in NEGATIVE_CONTROLS and str(row.get("test")) != PLACEBO
+    """An estimate of the treatment's effect (not a check or a predictive test), of either design."""
+    test = str(row.get("test"))
+    if test in EFFECT_TESTS:
+        return True
+    is_check = test in NEGATIVE_CONTROLS or test == PLACEBO or test in PREDICTIVE_TESTS
+    return design_of(row) == "within_account" and not is_check
 
 
 def _check_failed(check: Mapping[str, Any] | None) -> bool | None:
@@ -395,7 +400,7 @@ def conclusion_of(row: Mapping[str, Any], related: Mapping[str, Mapping[str, Any
     failed = _number(row.get("p_value")) < ALPHA
     if test == PLACEBO or test in NEGATIVE_CONTROLS:
         return "check_failed" if failed else "check_passed"
-    if test in ("predictive_value", "block_permutation"):
+    if test in PREDICTIVE_TESTS:
         return "adds_predictive_value" if failed else "no_predictive_value"
     return "significant" if failed else "not_significant"
 

@@ -12,8 +12,15 @@ import pytest
 from scipy import stats
 
 from models import sensitivity as sens
-from models.diagnostics import calibration_power_curve, cochran_q, effect_sizes
-from models.hypotheses import run_statistics
+from models.diagnostics import (
+    SENSITIVITY_COLUMNS,
+    assess_adjusted_effects,
+    calibration_power_curve,
+    cochran_q,
+    effect_sizes,
+)
+from models.features import build_feature_blocks
+from models.hypotheses import _analysis_sample, hypothesis_specs, run_statistics
 from tests.test_models_hypotheses import simulate_features
 
 # Cinelli & Hazlett (2020), Darfur example (sensemakr's `darfur`): the effect of being directly harmed on
@@ -177,3 +184,30 @@ def test_power_curve_is_measured_when_the_study_has_several_sizes() -> None:
     curve = calibration_power_curve(pd.DataFrame(rows))
     assert set(curve["source"]) == {"measured"} and list(curve["accounts"]) == [1000, 4000]
     assert curve["power"].iloc[1] > curve["power"].iloc[0]
+
+
+def test_after_a_within_account_row_becomes_primary_the_cross_sectional_row_keeps_its_benchmarks() -> None:
+    """The layout once the within-account design is merged: '<hypothesis>' is the within-account row,
+    the DML row is '<hypothesis>:cross_sectional'. The benchmarks follow the DML row; the within-account
+    row gets its sizes from its own numbers, keeps its own SD, and gets no DML benchmark."""
+    features = simulate_features(800, alignment_effect=0.0, eroding_effect=0.0, seed=4)
+    tests = run_statistics(features, test_event_types=False, placebo=False, n_permutations=0, n_repeats=1,
+                           sensitivity=False).tests
+    h1 = tests[tests["hypothesis"] == "H1_strategic_alignment"].iloc[0]
+    cross_sectional = {**h1.to_dict(), "hypothesis": "H1_strategic_alignment:cross_sectional",
+                       "test": "cross_sectional"}
+    within = {**h1.to_dict(), "test": "within_account", "method": "within-account panel, account fixed effects",
+              "estimate": 0.05, "ci_low": 0.01, "ci_high": 0.09, "treatment_sd": 0.1}
+    layout = pd.DataFrame([within, cross_sectional]).drop(
+        columns=[c for c in SENSITIVITY_COLUMNS if c != "treatment_sd"])
+    blocks = build_feature_blocks(features)
+    spec = next(s for s in hypothesis_specs(blocks, "log ratio") if s.hypothesis == "H1_strategic_alignment")
+    frame, y, _ = _analysis_sample(spec, blocks)
+    results, diagnostics = assess_adjusted_effects(layout, blocks, {spec.hypothesis: (spec, frame, y)})
+    rows = results.set_index("hypothesis")
+    assert rows.loc["H1_strategic_alignment:cross_sectional", "benchmark_control"] == "log_employee_count"
+    assert pd.isna(rows.loc["H1_strategic_alignment", "benchmark_control"])
+    assert rows.loc["H1_strategic_alignment", "treatment_sd"] == 0.1
+    assert rows.loc["H1_strategic_alignment", "estimate_per_sd"] == pytest.approx(0.005)
+    assert rows.loc["H1_strategic_alignment", "robustness_value"] > 0
+    assert set(diagnostics["hypothesis"]) == {"H1_strategic_alignment:cross_sectional"}
