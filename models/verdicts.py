@@ -157,8 +157,16 @@ def is_effect_row(row: Mapping[str, Any]) -> bool:
     test = str(row.get("test"))
     if test in EFFECT_TESTS:
         return True
-    is_check = test in NEGATIVE_CONTROLS or test == PLACEBO or test in PREDICTIVE_TESTS
-    return design_of(row) == "within_account" and not is_check
+    return design_of(row) == "within_account" and _check_name(row) is None and test not in PREDICTIVE_TESTS
+
+
+def _check_name(row: Mapping[str, Any]) -> str | None:
+    """'placebo', 'pre_trend' or 'future_treatment' when the row is that check (by `test` or key suffix)."""
+    suffix = str(row.get("hypothesis", "")).partition(":")[2]
+    for name in (str(row.get("test")), suffix):
+        if name in NEGATIVE_CONTROLS or name == PLACEBO:
+            return name
+    return None
 
 
 def _check_failed(check: Mapping[str, Any] | None) -> bool | None:
@@ -350,7 +358,7 @@ def block_permutation_verdict(row: Mapping[str, Any]) -> str:
 def negative_control_verdict(row: Mapping[str, Any]) -> str:
     """A design check of a hypothesis ('<hypothesis>:pre_trend', ':future_treatment'): passed or failed."""
     estimate, low, high, p_value = (_number(row.get(k)) for k in ("estimate", "ci_low", "ci_high", "p_value"))
-    check = NEGATIVE_CONTROLS.get(str(row.get("test")), str(row.get("test")))
+    check = NEGATIVE_CONTROLS.get(_check_name(row) or "", str(row.get("test")))
     interval = f" (95% CI {low:+.3g} to {high:+.3g})" if math.isfinite(low) and math.isfinite(high) else ""
     if p_value < ALPHA:
         conclusion = ("FAILED: the design finds an 'effect' where none can exist; the hypothesis's estimates "
@@ -383,7 +391,7 @@ def verdict_sentence(row: Mapping[str, Any], related: Mapping[str, Mapping[str, 
         return f"{row.get('hypothesis')} ({row.get('test')}): no result{reason}."
     if is_effect_row(row):
         return adjusted_effect_verdict(row, related)
-    generate = VERDICTS_BY_TEST.get(str(row.get("test")))
+    generate = VERDICTS_BY_TEST.get(_check_name(row) or str(row.get("test")))
     if generate is None:
         return (f"{row.get('hypothesis')} ({row.get('test')}): estimate {_number(row.get('estimate')):+.3g}, "
                 f"{format_p(_number(row.get('p_value')))}.")
@@ -398,7 +406,7 @@ def conclusion_of(row: Mapping[str, Any], related: Mapping[str, Mapping[str, Any
         return effect_conclusion(row, related)[0]
     test = str(row.get("test"))
     failed = _number(row.get("p_value")) < ALPHA
-    if test == PLACEBO or test in NEGATIVE_CONTROLS:
+    if _check_name(row) is not None:
         return "check_failed" if failed else "check_passed"
     if test in PREDICTIVE_TESTS:
         return "adds_predictive_value" if failed else "no_predictive_value"

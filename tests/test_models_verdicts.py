@@ -211,3 +211,9 @@ def test_formatting_helpers_and_frame() -> None:
 def test_direction_word_follows_the_sign(estimate: float) -> None:
     sentence = verdict_sentence(effect_row(estimate=estimate, ci_low=estimate - 0.1, ci_high=estimate + 0.1))
     assert ("less revenue" in sentence) == (estimate < 0)
+
+
+def test_a_check_is_recognised_by_its_key_even_with_a_within_account_method() -> None:
+    row = {**check_row("pre_trend", 0.01), "test": "negative_control", **{"method": WITHIN["method"]}}
+    assert conclusion_of(row) == "check_failed"
+    assert verdict_sentence(row).startswith("Negative control, pre-trend")
