@@ -30,7 +30,13 @@ from scipy import stats
 from threadpoolctl import threadpool_limits
 
 from models import sensitivity as sens
-from models.features import CATEGORICAL_CONTROLS, NUMERIC_CONTROLS, OUTCOME_COLUMNS, FeatureBlocks
+from models.features import (
+    CATEGORICAL_CONTROLS,
+    NUMERIC_CONTROLS,
+    OUTCOME_COLUMNS,
+    FeatureBlocks,
+    build_feature_blocks,
+)
 from models.hypotheses import (
     EffectEstimate,
     HypothesisSpec,
@@ -42,7 +48,7 @@ from models.hypotheses import (
     solve_proportional_moment,
 )
 from models.permutation import subsample
-from models.verdicts import design_of, is_effect_row
+from models.verdicts import add_verdicts, design_of, is_effect_row
 
 DIAGNOSTIC_COLUMNS: tuple[str, ...] = ("hypothesis", "diagnostic", "group_name", "value", "ci_low", "ci_high",
                                        "n_accounts", "note")
@@ -286,6 +292,36 @@ def mde_curve_rows(hypothesis: str, row: Mapping, treatment_sd: float, alpha: fl
     return rows
 
 
+def fill_effect_sizes(results: pd.DataFrame, frame: pd.DataFrame, alpha: float = sens.ALPHA) -> pd.DataFrame:
+    """The results with SENSITIVITY_COLUMNS present and, on every effect row (either design) that has no
+    robustness value yet, its sizes (`effect_sizes`); the treatment's SD from `frame` (the analysed
+    accounts) unless the row brings its own (a within-account design's treatment varies within accounts)."""
+    results = results.copy()
+    for column in SENSITIVITY_COLUMNS:
+        if column not in results:
+            results[column] = None if column == "benchmark_control" else np.nan
+    results["benchmark_control"] = results["benchmark_control"].astype(object)
+    for index, row in enumerate(results.to_dict("records")):
+        if not is_effect_row(row) or math.isfinite(_as_float(row.get("robustness_value"))):
+            continue
+        column = row.get("treatment")
+        treatment_sd = _as_float(row.get("treatment_sd"))
+        if not math.isfinite(treatment_sd):
+            treatment_sd = float(frame[column].astype(float).std(ddof=1)) if column in frame else np.nan
+        for key, value in effect_sizes(row, treatment_sd, alpha).items():
+            results.iat[index, results.columns.get_loc(key)] = value
+    return results
+
+
+def add_sizes_and_verdicts(tests: pd.DataFrame, features: pd.DataFrame, outcome: str = "revenue",
+                           alpha: float = sens.ALPHA) -> pd.DataFrame:
+    """For rows added or re-keyed after `run_statistics` (a design applied in models.pipeline_stage): the
+    sizes of the effect rows that have none, then every `verdict` and `conclusion` generated again by
+    models.verdicts, so that all rows are worded by one set of rules that sees the final layout."""
+    blocks = build_feature_blocks(features, outcome)
+    return add_verdicts(fill_effect_sizes(tests, blocks.frame, alpha))
+
+
 def assess_adjusted_effects(results: pd.DataFrame, blocks: FeatureBlocks,
                             samples: Mapping[str, tuple[HypothesisSpec, pd.DataFrame, np.ndarray]], *,
                             learner: str = "spline_ridge", n_splits: int = 5, random_state: int = 0,
@@ -297,26 +333,13 @@ def assess_adjusted_effects(results: pd.DataFrame, blocks: FeatureBlocks,
     dropped here, as there). Every effect row gets its sizes (the treatment's SD among the analysed
     accounts, `blocks.frame`); the primary rows also get overlap, segment effects, the MDE curve and,
     with benchmark=True, the benchmarks (2 + 2 x controls cross-fitted nuisances per hypothesis)."""
-    results = results.copy()
-    for column in SENSITIVITY_COLUMNS:
-        if column not in results:
-            results[column] = None if column == "benchmark_control" else np.nan
-    results["benchmark_control"] = results["benchmark_control"].astype(object)
-    diagnostics: list[dict] = []
-    # effect rows of any design (the verdicts' definition); the benchmarks below are for the cross-sectional
-    # DML rows: '<hypothesis>', or '<hypothesis>:cross_sectional' where a within-account row is primary
+    results = fill_effect_sizes(results, blocks.frame, alpha)
     records = results.to_dict("records")
     is_effect = np.array([is_effect_row(row) for row in records], dtype=bool)
+    # the benchmarks are for the cross-sectional DML rows: '<hypothesis>', or '<hypothesis>:cross_sectional'
+    # where a within-account row is primary
     is_cross_sectional = np.array([design_of(row) == "cross_sectional" for row in records], dtype=bool)
-    for index in np.flatnonzero(is_effect):
-        row = results.iloc[index].to_dict()
-        column = row.get("treatment")
-        # a row that brings its own SD keeps it (a within-account design's treatment varies within accounts)
-        treatment_sd = _as_float(row.get("treatment_sd"))
-        if not math.isfinite(treatment_sd):
-            treatment_sd = float(blocks.frame[column].astype(float).std(ddof=1)) if column in blocks.frame else np.nan
-        for key, value in effect_sizes(row, treatment_sd, alpha).items():
-            results.iat[index, results.columns.get_loc(key)] = value
+    diagnostics: list[dict] = []
     proportional = blocks.outcome == "revenue"
     for key, (spec, frame, y) in samples.items():
         keys = results["hypothesis"].isin([key, f"{key}:cross_sectional"]).to_numpy()

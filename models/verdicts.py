@@ -177,15 +177,26 @@ def _check_failed(check: Mapping[str, Any] | None) -> bool | None:
     return None if not math.isfinite(p_value) else p_value < ALPHA
 
 
+def _checks_of(row: Mapping[str, Any], related: Mapping[str, Mapping[str, Any]]) -> dict[str, bool]:
+    """The hypothesis's checks that test this row's design, by name -> failed. A check tests the design its
+    own `test`/`method` names (a pre-trend of the within-account design, a future-treatment control or the
+    placebo of the cross-sectional estimator); checks without a result are left out."""
+    design = design_of(row)
+    checks = {}
+    for name in (*NEGATIVE_CONTROLS, PLACEBO):
+        check = related.get(name)
+        failed = _check_failed(check)
+        if failed is not None and design_of(check) == design:
+            checks[name] = failed
+    return checks
+
+
 def _failed_checks(row: Mapping[str, Any], related: Mapping[str, Mapping[str, Any]]) -> list[str]:
-    """The checks of this hypothesis that failed: negative controls always, the placebo (a check of the
-    cross-sectional estimator) for cross-sectional rows."""
-    names = list(NEGATIVE_CONTROLS) + ([PLACEBO] if design_of(row) == "cross_sectional" else [])
-    return [name for name in names if _check_failed(related.get(name))]
+    return [name for name, failed in _checks_of(row, related).items() if failed]
 
 
-def _passed_negative_controls(related: Mapping[str, Mapping[str, Any]]) -> list[str]:
-    return [name for name in NEGATIVE_CONTROLS if _check_failed(related.get(name)) is False]
+def _passed_negative_controls(row: Mapping[str, Any], related: Mapping[str, Mapping[str, Any]]) -> list[str]:
+    return [name for name, failed in _checks_of(row, related).items() if not failed and name in NEGATIVE_CONTROLS]
 
 
 def _percent_points(share: float) -> str:
@@ -273,7 +284,7 @@ def effect_conclusion(row: Mapping[str, Any], related: Mapping[str, Mapping[str,
     related = related or {}
     failed = _failed_checks(row, related)
     if failed:
-        names = ", ".join(NEGATIVE_CONTROLS.get(name, name) for name in failed)
+        names = " and ".join(NEGATIVE_CONTROLS.get(name, name) for name in failed)
         return "untrustworthy", (f"But the {names} check failed: the method finds an effect where none can "
                                  f"exist, so this result is untrustworthy whatever its p-value.")
     significant, _, _ = _is_significant(row)
@@ -301,7 +312,7 @@ def effect_conclusion(row: Mapping[str, Any], related: Mapping[str, Mapping[str,
         return "associated", (
             f"This is an association between accounts, not shown to be an effect: a difference between accounts "
             f"that the data do not record (e.g. account health) can produce it.{robustness}")
-    passed = _passed_negative_controls(related)
+    passed = _passed_negative_controls(row, related)
     if not passed:
         return "associated", ("This compares each account with itself over time, but no negative control was "
                               f"available to check the design, so the hypothesis is not yet supported.{robustness}")

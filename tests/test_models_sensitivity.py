@@ -14,6 +14,7 @@ from scipy import stats
 from models import sensitivity as sens
 from models.diagnostics import (
     SENSITIVITY_COLUMNS,
+    add_sizes_and_verdicts,
     assess_adjusted_effects,
     calibration_power_curve,
     cochran_q,
@@ -211,3 +212,29 @@ def test_after_a_within_account_row_becomes_primary_the_cross_sectional_row_keep
     assert rows.loc["H1_strategic_alignment", "estimate_per_sd"] == pytest.approx(0.005)
     assert rows.loc["H1_strategic_alignment", "robustness_value"] > 0
     assert set(diagnostics["hypothesis"]) == {"H1_strategic_alignment:cross_sectional"}
+
+
+def test_rows_added_after_run_statistics_get_sizes_and_verdicts_from_one_place() -> None:
+    """A design applied after run_statistics (the within-account rows) re-keys the DML row and adds its own
+    rows; add_sizes_and_verdicts gives them sizes and words every row by the same rules."""
+    features = simulate_features(600, alignment_effect=0.0, eroding_effect=0.0, seed=6)
+    tests = run_statistics(features, test_event_types=False, placebo=False, n_permutations=0, n_repeats=1,
+                           sensitivity=False).tests
+    h1 = tests[tests["hypothesis"] == "H1_strategic_alignment"].iloc[0].to_dict()
+    tests.loc[tests["hypothesis"] == "H1_strategic_alignment", ["hypothesis", "test"]] = [
+        "H1_strategic_alignment:cross_sectional", "cross_sectional"]
+    shared = {k: h1[k] for k in ("feature_block", "treatment", "direction", "outcome", "outcome_months", "n_accounts")}
+    within = {**shared, "hypothesis": "H1_strategic_alignment", "test": "adjusted_effect",
+              "method": "within-account: months 13-24 against months 7-12", "estimate": 0.2, "ci_low": 0.1,
+              "ci_high": 0.3, "p_value": 0.0001, "verdict": "worded elsewhere"}
+    pre_trend = {**shared, "hypothesis": "H1_strategic_alignment:pre_trend", "test": "pre_trend",
+                 "method": "within-account: months 7-12 against months 1-6", "estimate": 0.01, "ci_low": -0.1,
+                 "ci_high": 0.12, "p_value": 0.9, "verdict": "worded elsewhere"}
+    layout = pd.concat([tests, pd.DataFrame([within, pre_trend])], ignore_index=True)
+    out = add_sizes_and_verdicts(layout, features).set_index("hypothesis")
+    primary = out.loc["H1_strategic_alignment"]
+    assert primary["conclusion"] == "supported" and "The data support the hypothesis" in primary["verdict"]
+    assert primary["robustness_value"] > 0 and np.isfinite(primary["estimate_per_sd"])
+    assert out.loc["H1_strategic_alignment:cross_sectional", "conclusion"] != "supported"
+    assert out.loc["H1_strategic_alignment:pre_trend", "conclusion"] == "check_passed"
+    assert not out["verdict"].eq("worded elsewhere").any()

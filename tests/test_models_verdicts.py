@@ -41,9 +41,11 @@ def sized(**overrides) -> dict:
 WITHIN = {"test": "within_account", "method": "within-account panel regression with account fixed effects"}
 
 
-def check_row(test: str, p_value: float) -> dict:
+def check_row(test: str, p_value: float, design: dict | None = None) -> dict:
+    """A check row; it tests the design its method names (default: the cross-sectional estimator)."""
     return effect_row(hypothesis=f"H1_strategic_alignment:{test}", test=test, estimate=0.01, ci_low=-0.02,
-                      ci_high=0.04, p_value=p_value, supported=False)
+                      ci_high=0.04, p_value=p_value, supported=False,
+                      method=(design or {}).get("method", "negative control, cross-sectional DML"))
 
 
 def test_a_significant_effect_reads_as_an_association_with_its_numbers() -> None:
@@ -73,12 +75,13 @@ def test_a_hidden_factor_as_strong_as_a_control_could_explain_it() -> None:
     assert "could be explained by a hidden factor as strong as company size (employees)" in sentence
     assert "11% more (95% CI 14% less to 42% more)" in sentence and "not supported" in sentence
     within = {**row, **WITHIN}
-    assert conclusion_of(within, {"pre_trend": check_row("pre_trend", 0.6)}) == "could_be_hidden_factor"
+    assert conclusion_of(within, {"pre_trend": check_row("pre_trend", 0.6, WITHIN)}) == "could_be_hidden_factor"
 
 
 def test_within_account_design_with_passed_negative_controls_is_supported() -> None:
     row = sized(**WITHIN)
-    related = {"pre_trend": check_row("pre_trend", 0.6), "future_treatment": check_row("future_treatment", 0.4)}
+    related = {"pre_trend": check_row("pre_trend", 0.6, WITHIN),
+               "future_treatment": check_row("future_treatment", 0.4, WITHIN)}
     assert conclusion_of(row, related) == "supported"
     sentence = verdict_sentence(row, related)
     assert "The data support the hypothesis at the 5% level" in sentence
@@ -96,8 +99,8 @@ def test_within_account_design_without_negative_controls_is_not_yet_supported() 
 @pytest.mark.parametrize("failed", ["pre_trend", "future_treatment"])
 def test_a_failed_negative_control_makes_the_result_untrustworthy(design: dict, failed: str) -> None:
     row = sized(**design)
-    related = {"pre_trend": check_row("pre_trend", 0.6), "future_treatment": check_row("future_treatment", 0.4),
-               failed: check_row(failed, 0.002)}
+    related = {"pre_trend": check_row("pre_trend", 0.6, design), "future_treatment": check_row(
+        "future_treatment", 0.4, design), failed: check_row(failed, 0.002, design)}
     assert conclusion_of(row, related) == "untrustworthy"
     sentence = verdict_sentence(row, related)
     assert "untrustworthy" in sentence and "support the hypothesis" not in sentence
@@ -110,8 +113,19 @@ def test_a_failed_placebo_makes_the_cross_sectional_row_untrustworthy() -> None:
     related = {"placebo": check_row("placebo", 0.01)}
     assert conclusion_of(sized(), related) == "untrustworthy"
     # the placebo checks the cross-sectional estimator, not the within-account design
-    passed = {**related, "pre_trend": check_row("pre_trend", 0.5)}
+    passed = {**related, "pre_trend": check_row("pre_trend", 0.5, WITHIN)}
     assert conclusion_of(sized(**WITHIN), passed) == "supported"
+
+
+def test_a_check_judges_only_the_design_it_tests() -> None:
+    """A failed future-treatment control of the cross-sectional design makes the cross-sectional row
+    untrustworthy, not the within-account row whose own pre-trend passed (and vice versa)."""
+    related = {"pre_trend": check_row("pre_trend", 0.5, WITHIN), "future_treatment": check_row("future_treatment", 0.01)}
+    assert conclusion_of(sized(**WITHIN), related) == "supported"
+    assert conclusion_of(sized(), related) == "untrustworthy"
+    related = {"pre_trend": check_row("pre_trend", 0.01, WITHIN), "future_treatment": check_row("future_treatment", 0.5)}
+    assert conclusion_of(sized(**WITHIN), related) == "untrustworthy"
+    assert conclusion_of(sized(), related) == "associated"
 
 
 def test_not_significant_with_a_large_detectable_effect_is_too_few_accounts() -> None:
@@ -143,7 +157,7 @@ def test_non_significant_negative_effect_is_not_supported() -> None:
 def test_significant_effect_of_the_wrong_sign_is_not_supported() -> None:
     row = sized(estimate=math.log(0.7), ci_low=math.log(0.6), ci_high=math.log(0.8), p_value=0.0004,
                 supported=False, **WITHIN)
-    sentence = verdict_sentence(row, {"pre_trend": check_row("pre_trend", 0.5)})
+    sentence = verdict_sentence(row, {"pre_trend": check_row("pre_trend", 0.5, WITHIN)})
     assert "30% less" in sentence and "opposite direction" in sentence and "p < 0.001" in sentence
     assert conclusion_of(row) == "opposite_direction"
 
@@ -156,12 +170,12 @@ def test_negative_control_rows_say_passed_or_failed() -> None:
 
 
 def test_add_verdicts_reads_each_hypothesis_with_its_own_checks() -> None:
-    rows = pd.DataFrame([sized(**WITHIN), check_row("pre_trend", 0.003),
+    rows = pd.DataFrame([sized(**WITHIN), check_row("pre_trend", 0.003, WITHIN),
                          sized(hypothesis="H2_trust_eroding_events", feature_block="trust", direction="negative",
                                estimate=-0.1, ci_low=-0.15, ci_high=-0.05, p_value=0.001,
                                benchmark_adjusted_estimate=-0.08, benchmark_adjusted_ci_low=-0.12,
                                benchmark_adjusted_ci_high=-0.04, **WITHIN),
-                         {**check_row("pre_trend", 0.5), "hypothesis": "H2_trust_eroding_events:pre_trend"}])
+                         {**check_row("pre_trend", 0.5, WITHIN), "hypothesis": "H2_trust_eroding_events:pre_trend"}])
     out = add_verdicts(rows).set_index("hypothesis")["conclusion"]
     assert out["H1_strategic_alignment"] == "untrustworthy"
     assert out["H2_trust_eroding_events"] == "supported"
