@@ -27,6 +27,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 from scipy import stats
+from sklearn.model_selection import cross_val_predict
 from threadpoolctl import threadpool_limits
 
 from models import sensitivity as sens
@@ -110,10 +111,7 @@ def cross_fit(frame: pd.DataFrame, outcome: np.ndarray, treatment: np.ndarray, c
     learner = make_learner(categorical, numeric, kind, random_state)
 
     def out_of_fold(model, target: np.ndarray) -> np.ndarray:
-        predictions = np.empty_like(target)
-        for train, test in folds:
-            predictions[test] = model.fit(x.iloc[train], target[train]).predict(x.iloc[test])
-        return predictions
+        return cross_val_predict(model, x, target, cv=folds)
 
     with threadpool_limits(limits=1):
         treatment_residuals = treatment - out_of_fold(learner, treatment)
