@@ -252,22 +252,26 @@ def readable_control(name: str) -> str:
 
 
 def _mde_clause(row: Mapping[str, Any]) -> tuple[str | None, str]:
-    """('too_few_accounts' | 'no_relevant_effect' | None, sentence) for a result that is not significant."""
-    mde_per_sd = _number(row.get("mde_80_per_sd"))
-    if not math.isfinite(mde_per_sd) or row.get("outcome", "revenue") != "revenue":
+    """('too_few_accounts' | 'no_relevant_effect' | None, sentence) for a result that is not significant.
+    Judged per standard deviation of the treatment; a row without an SD (a binary treatment of a design
+    that brings none) is judged per unit of its treatment."""
+    mde, per = _number(row.get("mde_80_per_sd")), "per standard deviation of the treatment"
+    if not math.isfinite(mde):
+        mde, per = _number(row.get("mde_80")), _subject_and_unit(row)[1].split(",")[0]
+    if not math.isfinite(mde) or row.get("outcome", "revenue") != "revenue":
         return None, "This cannot be told apart from no effect at the 5% level, so the hypothesis is not supported."
     n_accounts = _number(row.get("n_accounts"))
     accounts = f"{n_accounts:,.0f} accounts" if math.isfinite(n_accounts) else "these accounts"
-    detectable = _percent(percent_change(mde_per_sd))
+    detectable = _percent(percent_change(mde))
     relevant = _percent(100 * RELEVANT_CHANGE_PER_SD)
-    if mde_per_sd > math.log1p(RELEVANT_CHANGE_PER_SD):
+    if mde > math.log1p(RELEVANT_CHANGE_PER_SD):
         return "too_few_accounts", (
             f"This cannot be told apart from no effect at the 5% level, but that is not evidence of no effect: "
-            f"too few accounts to tell. With {accounts} only a change of {detectable} or more per standard "
-            f"deviation of the treatment would be found with 80% power, more than the {relevant} that matters.")
+            f"too few accounts to tell. With {accounts} only a change of {detectable} or more {per} "
+            f"would be found with 80% power, more than the {relevant} that matters.")
     return "no_relevant_effect", (
         f"This cannot be told apart from no effect at the 5% level, and with {accounts} a change of {relevant} "
-        f"per standard deviation would have been found with 80% power (smallest detectable: {detectable}), "
+        f"{per} would have been found with 80% power (smallest detectable: {detectable}), "
         f"so an effect of that size is unlikely; the hypothesis is not supported.")
 
 

@@ -134,13 +134,18 @@ def test_not_significant_with_a_large_detectable_effect_is_too_few_accounts() ->
     sentence = verdict_sentence(row)
     assert "too few accounts to tell" in sentence and "not evidence of no effect" in sentence
     assert "only a change of 22% or more per standard deviation" in sentence and "1,100 accounts" in sentence
+    # a treatment without an SD (a binary event of a within-account design) is judged per unit
+    binary = {**row, "hypothesis": "H2_trust_eroding_events", "feature_block": "trust", "direction": "negative",
+              "mde_80_per_sd": math.nan, "mde_80": 0.05}
+    assert conclusion_of(binary) == "no_relevant_effect"
+    assert "a change of 10% per trust-eroding event would have been found" in verdict_sentence(binary)
 
 
 def test_not_significant_with_enough_power_rules_out_a_relevant_effect() -> None:
     row = sized(estimate=0.01, ci_low=-0.03, ci_high=0.05, p_value=0.6, supported=False, mde_80_per_sd=0.05)
     assert conclusion_of(row) == "no_relevant_effect"
     sentence = verdict_sentence(row)
-    assert "a change of 10% per standard deviation would have been found with 80% power" in sentence
+    assert "a change of 10% per standard deviation of the treatment would have been found with 80% power" in sentence
     assert "smallest detectable: 5.1%" in sentence and "not supported" in sentence
 
 
