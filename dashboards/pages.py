@@ -578,7 +578,9 @@ def hypothesis_table(tests: pd.DataFrame) -> pd.DataFrame:
 
 def _log_ratio_percent(value: object) -> str:
     """A proportional effect (log ratio) as a signed percent change: '+8.3%'."""
-    return text.NOT_AVAILABLE if text.is_missing(value) else f"{100 * math.expm1(float(value)):+.1f}%"
+    if text.is_missing(value):
+        return text.NOT_AVAILABLE
+    return "+∞%" if float(value) > 700 else f"{100 * math.expm1(float(value)):+.1f}%"
 
 
 def _share(value: object) -> str:
@@ -601,7 +603,7 @@ def effect_size_table(tests: pd.DataFrame) -> pd.DataFrame | None:
             f"{_log_ratio_percent(v)} ({_log_ratio_percent(lo)} to {_log_ratio_percent(hi)})"
             for v, lo, hi in zip(rows["estimate_per_sd"], rows["ci_low_per_sd"], rows["ci_high_per_sd"])],
         "detectable per SD (80% power)": rows["mde_80_per_sd"].map(
-            lambda v: text.NOT_AVAILABLE if text.is_missing(v) else f"{100 * math.expm1(float(v)):.1f}%"),
+            lambda v: _log_ratio_percent(v).lstrip("+")),
         "robustness value (to insignificance)": [
             f"{_share(rv)} ({_share(rva)})" for rv, rva in zip(rows["robustness_value"],
                                                              rows["robustness_value_alpha"])],

@@ -6,6 +6,7 @@ import os
 from dataclasses import dataclass, field
 from typing import TextIO
 
+from dealscope.onboarding.event_rules import describe_activity_matching
 from dealscope.settings import Settings
 from dealscope.warehouse import open_readonly
 
@@ -82,7 +83,8 @@ def headline_verdicts(settings: Settings) -> list[str]:
 
 
 def run_pipeline(settings: Settings, out: TextIO) -> int:
-    print(f"dealscope: loading {settings.data_dir}", file=out, flush=True)
+    mapping = settings.mapping_file
+    print(f"dealscope: loading {settings.data_dir}" + (f" with mapping {mapping}" if mapping else ""), file=out, flush=True)
     outcome = execute(settings)
     if not outcome.success:
         print("dealscope: the run FAILED; the published warehouse was left as it was.", file=out)
@@ -92,6 +94,12 @@ def run_pipeline(settings: Settings, out: TextIO) -> int:
     print(f"\n{'table':<20} {'file':<26} {'read':>10} {'loaded':>10} {'rejected':>10}", file=out)
     for source, source_file, read, loaded, rejected in load_counts(settings):
         print(f"{source:<20} {source_file:<26} {read:>10,} {loaded:>10,} {rejected:>10,}", file=out)
+    con = open_readonly(settings.warehouse)
+    try:
+        for line in describe_activity_matching(con):
+            print(line, file=out)
+    finally:
+        con.close()
     for verdict in headline_verdicts(settings):
         print(f"\n{verdict}", file=out)
     print(f"\nwarehouse:  {settings.warehouse}", file=out)

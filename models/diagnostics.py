@@ -133,6 +133,14 @@ def cross_fit(frame: pd.DataFrame, outcome: np.ndarray, treatment: np.ndarray, c
 # --------------------------------------------------------------------------- row-level sizes
 
 
+def _ratio(log_ratio: float) -> float:
+    """exp(log_ratio); a tiny export's interval end beyond exp's range is an infinite ratio, not an error."""
+    try:
+        return math.exp(log_ratio)
+    except OverflowError:
+        return math.inf
+
+
 def _as_float(value: object) -> float:
     try:
         return float(value)
@@ -160,9 +168,8 @@ def effect_sizes(row: Mapping, treatment_sd: float, alpha: float = sens.ALPHA) -
         out.update(estimate_per_sd=estimate * treatment_sd, ci_low_per_sd=low * treatment_sd,
                    ci_high_per_sd=high * treatment_sd, mde_80_per_sd=out["mde_80"] * treatment_sd)
         if row.get("outcome", "revenue") == "revenue":  # a ratio of expected revenue: E-values apply
-            out.update(e_value=sens.e_value(math.exp(estimate * treatment_sd)),
-                       e_value_ci=sens.e_value_of_interval(math.exp(low * treatment_sd),
-                                                           math.exp(high * treatment_sd)))
+            out.update(e_value=sens.e_value(_ratio(estimate * treatment_sd)),
+                       e_value_ci=sens.e_value_of_interval(_ratio(low * treatment_sd), _ratio(high * treatment_sd)))
     return out
 
 

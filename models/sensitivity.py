@@ -76,15 +76,17 @@ def adjusted_for_confounder(estimate: float, std_error: float, dof: float, r2_tr
 
 def e_value(ratio: float) -> float:
     """VanderWeele-Ding E-value of a ratio: RR + sqrt(RR (RR - 1)), with RR < 1 inverted first."""
-    if not (math.isfinite(ratio) and ratio > 0):
+    if math.isnan(ratio) or ratio <= 0:
         return float("nan")
     ratio = ratio if ratio >= 1 else 1 / ratio
+    if math.isinf(ratio):
+        return math.inf
     return ratio + math.sqrt(ratio * (ratio - 1))
 
 
 def e_value_of_interval(ratio_low: float, ratio_high: float) -> float:
     """E-value of the confidence limit closest to 1; 1 when the interval contains 1."""
-    if not (math.isfinite(ratio_low) and math.isfinite(ratio_high)):
+    if math.isnan(ratio_low) or math.isnan(ratio_high):
         return float("nan")
     if ratio_low <= 1 <= ratio_high:
         return 1.0

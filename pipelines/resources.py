@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Optional
 
 import dagster as dg
 import duckdb
@@ -21,6 +22,9 @@ class WarehouseResource(dg.ConfigurableResource):
     dashboards_dir: str
     event_types: str
     calibration_results: str = str(DEFAULT_CALIBRATION_RESULTS)
+    mapping: Optional[str] = None
+    max_rejected_share: Optional[float] = None
+    accept_rejections: bool = False
 
     @classmethod
     def from_settings(cls, settings: Settings) -> "WarehouseResource":
@@ -30,6 +34,9 @@ class WarehouseResource(dg.ConfigurableResource):
             dashboards_dir=str(settings.dashboards_dir),
             event_types=str(settings.event_types),
             calibration_results=str(settings.calibration_results),
+            mapping=str(settings.mapping) if settings.mapping is not None else None,
+            max_rejected_share=settings.max_rejected_share,
+            accept_rejections=settings.accept_rejections,
         )
 
     @property
@@ -40,6 +47,9 @@ class WarehouseResource(dg.ConfigurableResource):
             dashboards_dir=Path(self.dashboards_dir),
             event_types=Path(self.event_types),
             calibration_results=Path(self.calibration_results),
+            mapping=Path(self.mapping) if self.mapping else None,
+            max_rejected_share=self.max_rejected_share,
+            accept_rejections=self.accept_rejections,
         )
 
     @contextlib.contextmanager

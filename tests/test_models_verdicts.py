@@ -7,6 +7,7 @@ import math
 import pandas as pd
 import pytest
 
+from models.diagnostics import effect_sizes
 from models.verdicts import (
     add_verdicts,
     change_phrase,
@@ -236,3 +237,14 @@ def test_a_check_is_recognised_by_its_key_even_with_a_within_account_method() ->
     row = {**check_row("pre_trend", 0.01), "test": "negative_control", **{"method": WITHIN["method"]}}
     assert conclusion_of(row) == "check_failed"
     assert verdict_sentence(row).startswith("Negative control, pre-trend")
+
+
+def test_an_interval_end_beyond_exp_range_reads_as_unbounded() -> None:
+    # A tiny export (a few hundred accounts) can give a log-ratio interval end of several thousand.
+    sentence = verdict_sentence(effect_row(estimate=-2.0, ci_low=-30.0, ci_high=5000.0, p_value=0.5, supported=False))
+    assert "(95% CI 100% less to ∞% more)" in sentence
+    # with the sizes of models.diagnostics too: the per-SD E-values and MDE do not overflow either
+    row = effect_row(estimate=-2.0, ci_low=-30.0, ci_high=5000.0, p_value=0.5, supported=False, n_accounts=40)
+    sized_row = {**row, **effect_sizes(row, 0.5)}
+    assert math.isinf(sized_row["mde_80_per_sd"]) is False and sized_row["e_value_ci"] == 1.0
+    assert "too few accounts to tell" in verdict_sentence(sized_row)
