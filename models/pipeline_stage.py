@@ -10,6 +10,7 @@ from __future__ import annotations
 import duckdb
 import pandas as pd
 
+from dealscope.coverage import skipped_hypotheses
 from models.features import FEATURES_TABLE, Outcome, read_account_features
 from models.forecast import write_account_value_forecast
 from models.hypotheses import DEFAULT_PERMUTATIONS, run_statistics
@@ -169,7 +170,10 @@ def write_hypothesis_tests(
     main.feature_importance as they are. Returns the hypothesis_tests rows written.
     """
     features = read_account_features(con, features_table)
-    results = run_statistics(features, random_state, outcome=outcome, n_permutations=n_permutations)
+    # Hypotheses whose input the export lacks are not run (main.analysis_coverage says why).
+    not_run = skipped_hypotheses(con)
+    results = run_statistics(features, random_state, outcome=outcome, n_permutations=n_permutations,
+                             not_run=not_run)
     tests = results.tests.assign(note=results.tests["note"].replace("", None))
     views = {"hypothesis_test_rows": tests, "permutation_null_rows": results.permutation_null,
              "hypothesis_diagnostic_rows": _nulls_for_empty_notes(results.diagnostics)}
