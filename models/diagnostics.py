@@ -327,6 +327,14 @@ def add_sizes_and_verdicts(tests: pd.DataFrame, features: pd.DataFrame, outcome:
     return add_verdicts(fill_effect_sizes(tests, blocks.frame, alpha))
 
 
+def add_sizes_and_conclusions(tests: pd.DataFrame, features: pd.DataFrame, outcome: str = "revenue",
+                              alpha: float = sens.ALPHA) -> pd.DataFrame:
+    """As `add_sizes_and_verdicts`, but only `conclusion` is regenerated; every `verdict` is kept as written."""
+    blocks = build_feature_blocks(features, outcome)
+    filled = fill_effect_sizes(tests, blocks.frame, alpha)
+    return filled.assign(conclusion=add_verdicts(filled)["conclusion"].to_numpy())
+
+
 def assess_adjusted_effects(results: pd.DataFrame, blocks: FeatureBlocks,
                             samples: Mapping[str, tuple[HypothesisSpec, pd.DataFrame, np.ndarray]], *,
                             learner: str = "spline_ridge", n_splits: int = 5, random_state: int = 0,

@@ -11,10 +11,12 @@ import duckdb
 import pandas as pd
 
 from dealscope.coverage import skipped_hypotheses
+from models.diagnostics import add_sizes_and_conclusions
 from models.features import FEATURES_TABLE, Outcome, read_account_features
 from models.forecast import write_account_value_forecast
 from models.hypotheses import DEFAULT_PERMUTATIONS, run_statistics
 from models.predictive import run_predictive_value
+from models.within_account import apply_within_account_design, read_event_windows
 
 HYPOTHESIS_TESTS_TABLE = "main.hypothesis_tests"
 HYPOTHESIS_DIAGNOSTICS_TABLE = "main.hypothesis_diagnostics"
@@ -174,9 +176,22 @@ def write_hypothesis_tests(
     not_run = skipped_hypotheses(con)
     results = run_statistics(features, random_state, outcome=outcome, n_permutations=n_permutations,
                              not_run=not_run)
-    tests = results.tests.assign(note=results.tests["note"].replace("", None))
+    tests = results.tests
+    diagnostics = results.diagnostics
+    if outcome == "revenue":
+        # the within-account design decides H1 and H2; the cross-sectional rows become secondary
+        tests = apply_within_account_design(tests, features, read_event_windows(con), random_state,
+                                            not_run=not_run)
+        # sizes and conclusions for the new layout (the within-account rows keep their own sentences:
+        # models.diagnostics.add_sizes_and_verdicts would reword every row by models.verdicts' rules);
+        # the diagnostics follow the DML rows to their ':cross_sectional' keys
+        tests = add_sizes_and_conclusions(tests, features, outcome)
+        moved = {key.removesuffix(":cross_sectional") for key in tests["hypothesis"] if key.endswith(":cross_sectional")}
+        diagnostics = diagnostics.assign(hypothesis=[f"{key}:cross_sectional" if key in moved else key
+                                                     for key in diagnostics["hypothesis"]])
+    tests = tests.assign(note=tests["note"].replace("", None))
     views = {"hypothesis_test_rows": tests, "permutation_null_rows": results.permutation_null,
-             "hypothesis_diagnostic_rows": _nulls_for_empty_notes(results.diagnostics)}
+             "hypothesis_diagnostic_rows": _nulls_for_empty_notes(diagnostics)}
     statements = [
         HYPOTHESIS_TESTS_DDL, f"insert into {HYPOTHESIS_TESTS_TABLE} by name select * from hypothesis_test_rows",
         PERMUTATION_NULL_DDL, f"insert into {PERMUTATION_NULL_TABLE} by name select * from permutation_null_rows",

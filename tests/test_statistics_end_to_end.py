@@ -87,17 +87,38 @@ def test_null_world_supports_neither_hypothesis(null_tests: pd.DataFrame, hypoth
     assert row["ci_low"] <= 0.0 <= row["ci_high"], row.to_dict()
 
 
+def _cross_sectional(results: pd.DataFrame, hypothesis: str) -> pd.Series:
+    row = results[results["hypothesis"] == f"{hypothesis}:cross_sectional"]
+    assert len(row) == 1 and row.iloc[0]["test"] == "cross_sectional"
+    return row.iloc[0]
+
+
 def test_naive_alignment_slope_is_confounded_in_the_null_world(null_tests: pd.DataFrame) -> None:
-    # size drives both alignment and revenue: the unadjusted slope is far from the true 0
-    row = _adjusted(null_tests, "H1_strategic_alignment")
+    # size drives both alignment and revenue: the unadjusted cross-sectional slope is far from the true 0
+    row = _cross_sectional(null_tests, "H1_strategic_alignment")
     assert row["naive_estimate"] > row["ci_high"]
 
 
 def test_exclusions_are_counted_and_the_unit_is_stated(planted_tests: pd.DataFrame) -> None:
     row = _adjusted(planted_tests, "H1_strategic_alignment")
     assert row["n_excluded_censored"] > 0 and row["n_excluded_not_customer"] > 0
-    assert "expected outcome-window revenue" in row["unit"]
-    assert "proportional" in row["method"]
+    assert "ratio of revenue after to revenue before" in row["unit"]
+    assert "within-account" in row["method"]
+    secondary = _cross_sectional(planted_tests, "H1_strategic_alignment")
+    assert "expected outcome-window revenue" in secondary["unit"]
+    assert "proportional" in secondary["method"] and "cross-sectional" in secondary["method"]
+
+
+@pytest.mark.parametrize("world", ["planted", "null"])
+def test_negative_controls_pass_in_the_default_world(world: str, planted_tests: pd.DataFrame,
+                                                     null_tests: pd.DataFrame) -> None:
+    tests = (planted_tests if world == "planted" else null_tests).set_index("hypothesis")
+    for hypothesis in ("H1_strategic_alignment", "H2_trust_eroding_events"):
+        for control in ("pre_trend", "future_treatment"):
+            row = tests.loc[f"{hypothesis}:{control}"]
+            assert row["test"] == control and not row["supported"]
+            assert row["ci_low"] <= 0.0 <= row["ci_high"], row.to_dict()
+            assert "passed" in row["verdict"], row["verdict"]
 
 
 @pytest.mark.parametrize("world", ["planted", "null"])
@@ -107,18 +128,16 @@ def test_one_row_per_hypothesis_with_a_generated_verdict(world: str, planted_tes
     assert tests["hypothesis"].is_unique  # the contract's grain
     assert tests["verdict"].notna().all()
     for hypothesis in ("H1_strategic_alignment", "H2_trust_eroding_events"):
-        row = _adjusted(tests, hypothesis)
-        verdict = row["verdict"]
+        verdict = _adjusted(tests, hypothesis)["verdict"]
+        supported = _adjusted(tests, hypothesis)["supported"]
+        assert ("support the hypothesis at the 5% level" in verdict) == bool(supported), verdict
+        assert "Compared with their own" in verdict
+        secondary = _cross_sectional(tests, hypothesis)
         # a comparison between accounts never claims support in words (docs/statistics.md, section 3b)
-        assert "support the hypothesis" not in verdict, verdict
-        assert "after adjusting for" in verdict and "a comparison between accounts" in verdict
-        assert "in months 13-24 of the customer relationship" in verdict
-        if row["supported"]:
-            assert row["conclusion"] in {"associated", "could_be_hidden_factor"}, verdict
-            assert "Robustness:" in verdict and "E-value" in verdict
-        else:
-            assert row["conclusion"] in {"too_few_accounts", "no_relevant_effect", "opposite_direction",
-                                         "untrustworthy"}, verdict
+        assert "in months 13-24 of the customer relationship" in secondary["verdict"]
+        assert "support the hypothesis" not in secondary["verdict"], secondary["verdict"]
+        assert "a comparison between accounts" in secondary["verdict"]
+        assert tests["conclusion"].notna().all()
 
 
 @pytest.mark.parametrize("world", ["planted", "null"])
@@ -127,7 +146,7 @@ def test_effects_carry_sizes_robustness_and_diagnostics(world: str, planted_worl
     tables = planted_world if world == "planted" else null_world
     tests = tables["hypothesis_tests"]
     for hypothesis in ("H1_strategic_alignment", "H2_trust_eroding_events"):
-        row = _adjusted(tests, hypothesis)
+        row = _cross_sectional(tests, hypothesis)
         for column in ("treatment_sd", "estimate_per_sd", "ci_low_per_sd", "ci_high_per_sd", "mde_80",
                        "mde_80_per_sd", "robustness_value", "robustness_value_alpha", "e_value", "e_value_ci",
                        "benchmark_r2_treatment", "benchmark_r2_outcome", "benchmark_adjusted_estimate"):
@@ -135,8 +154,10 @@ def test_effects_carry_sizes_robustness_and_diagnostics(world: str, planted_worl
         assert row["ci_low_per_sd"] <= row["estimate_per_sd"] <= row["ci_high_per_sd"]
         assert row["benchmark_control"] and row["observation_months"] == 12
         assert row["mde_80"] == pytest.approx(2.8016 * (row["ci_high"] - row["ci_low"]) / 3.919928, rel=1e-4)
+        assert np.isfinite(_adjusted(tests, hypothesis)["robustness_value"])  # the within-account row's own
     diagnostics = tables["hypothesis_diagnostics"]
-    assert set(diagnostics["hypothesis"]) == {"H1_strategic_alignment", "H2_trust_eroding_events"}
+    assert set(diagnostics["hypothesis"]) == {"H1_strategic_alignment:cross_sectional",
+                                              "H2_trust_eroding_events:cross_sectional"}
     assert {"treatment_residual_share", "effect_by_segment", "heterogeneity_p_value",
             "benchmark_adjusted_estimate", "mde_80_per_sd"} <= set(diagnostics["diagnostic"])
     overall = diagnostics[(diagnostics["diagnostic"] == "treatment_residual_share")
