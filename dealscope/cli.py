@@ -21,6 +21,8 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--event-types", type=Path, default=defaults.event_types, help="event-type map (default: %(default)s)")
     run.add_argument("--calibration-results", type=Path, default=defaults.calibration_results,
                      help="the calibration study's per-world CSV, shown on the Evidence page (default: %(default)s)")
+    run.add_argument("--verbose", action="store_true",
+                     help="print Dagster's and dbt's full log instead of one line per stage")
 
     sample = commands.add_parser("sample", help="write a synthetic export folder in the contract's format")
     sample.add_argument("--out", type=Path, required=True)
@@ -52,7 +54,7 @@ def main(argv: list[str] | None = None) -> int:
             event_types=args.event_types.expanduser().resolve(),
             calibration_results=args.calibration_results.expanduser().resolve(),
         )
-        return run_pipeline(settings, out=sys.stdout)
+        return run_pipeline(settings, out=sys.stdout, verbose=args.verbose)
     if args.command == "sample":
         from dealscope.sample import write_sample
 

@@ -2,13 +2,10 @@
 
 from __future__ import annotations
 
-import shutil
-import sys
-from pathlib import Path
-
 import dagster as dg
 from dagster_dbt import DbtCliResource
 
+from dealscope.dbt_runner import dbt_executable
 from dealscope.settings import Settings
 from pipelines.project import dbt_project, ensure_manifest
 
@@ -17,12 +14,6 @@ ensure_manifest()  # @dbt_assets reads target/manifest.json when its module is i
 from pipelines.assets import analysis, ingest, reporting, transform  # noqa: E402
 from pipelines.automation import daily_schedule, full_pipeline_job, input_folder_sensor  # noqa: E402
 from pipelines.resources import WarehouseResource  # noqa: E402
-
-
-def dbt_executable() -> str:
-    """The dbt installed beside this Python, so runs work without an activated virtualenv."""
-    beside = Path(sys.executable).with_name("dbt")
-    return str(beside) if beside.exists() else (shutil.which("dbt") or "dbt")
 
 
 def build_definitions(settings: Settings) -> dg.Definitions:

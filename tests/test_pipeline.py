@@ -110,6 +110,25 @@ def test_cli_run_prints_counts_and_fails_clearly(pipeline_run, small_export, tmp
     for table in ("accounts", "deals", "negotiation_events", "account_revenue", "strategy_plan"):
         assert table in printed
     assert str(tmp_path / "w" / "d.duckdb") in printed
+
+    # Quiet by default: one line per stage with its time, then the summary; the detail is in the log.
+    stage_lines = [line for line in printed.splitlines() if line.startswith("  ") and line.rstrip().endswith(" s")]
+    for label in ("start-up", "load accounts", "load deals", "load negotiation_events", "dbt build",
+                  "statistics", "dashboards", "publish warehouse", "total"):
+        assert any(line.startswith(f"  {label} ") for line in stage_lines), (label, printed)
+    deals_line = next(line for line in stage_lines if line.split()[:2] == ["load", "deals"])
+    assert "read" in deals_line and "rejected" in deals_line
+    dbt_line = next(line for line in stage_lines if line.split()[:2] == ["dbt", "build"])
+    models, tests = dbt_line.split()[2], dbt_line.split()[4]
+    assert models.split("/")[0] == models.split("/")[1] and int(models.split("/")[1]) >= 30, dbt_line
+    assert tests.split("/")[0] == tests.split("/")[1] and int(tests.split("/")[1]) >= 200, dbt_line
+    assert len(printed.splitlines()) < 40, printed
+    assert "STEP_START" not in printed and "START sql" not in printed
+    log_file = next((tmp_path / "w" / "logs").glob("run-*.log"))
+    assert f"run log:    {log_file}" in printed
+    log = log_file.read_text()
+    assert "STEP_SUCCESS" in log and "dealscope_dbt_models" in log  # Dagster's events, DEBUG included
+    assert "PASS not_null_fct_deals_deal_id" in log  # dbt's own output
     con = duckdb.connect(str(tmp_path / "w" / "d.duckdb"), read_only=True)
     verdicts = [row[0] for row in con.execute(
         "SELECT verdict FROM hypothesis_tests WHERE hypothesis IN ('H1_strategic_alignment', 'H2_trust_eroding_events')"
@@ -125,6 +144,7 @@ def test_cli_run_prints_counts_and_fails_clearly(pipeline_run, small_export, tmp
     assert cli_main(args) == 1
     printed = capsys.readouterr().out
     assert "FAILED" in printed and "accounts" in printed
+    assert "full log: " in printed
 
 
 @pytest.mark.parametrize("key", [["raw", "deals"], ["main", "fct_deals"], ["main", "hypothesis_tests"]])
