@@ -8,6 +8,7 @@ and DuckDB's memory cap in DEALSCOPE_DUCKDB_MEMORY_LIMIT.
 
 from __future__ import annotations
 
+import importlib.metadata
 import os
 import shutil
 import subprocess
@@ -20,6 +21,11 @@ from dealscope.warehouse import ENV_MEMORY_LIMIT, memory_limit
 
 class DbtFailed(RuntimeError):
     pass
+
+
+def installed_dbt_version() -> str:
+    """dbt-core's version in this environment: the dbt that dbt_executable() runs."""
+    return importlib.metadata.version("dbt-core")
 
 
 def dbt_executable() -> str:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import dagster as dg
-from dagster_dbt import DbtCliResource
 
 from dealscope.dbt_runner import dbt_executable
 from dealscope.settings import Settings
@@ -13,7 +12,7 @@ ensure_manifest()  # @dbt_assets reads target/manifest.json when its module is i
 
 from pipelines.assets import analysis, ingest, reporting, transform  # noqa: E402
 from pipelines.automation import daily_schedule, full_pipeline_job, input_folder_sensor  # noqa: E402
-from pipelines.resources import WarehouseResource  # noqa: E402
+from pipelines.resources import LocalDbtCliResource, WarehouseResource  # noqa: E402
 
 
 def build_definitions(settings: Settings) -> dg.Definitions:
@@ -34,7 +33,7 @@ def build_definitions(settings: Settings) -> dg.Definitions:
         sensors=[input_folder_sensor],
         resources={
             "warehouse": WarehouseResource.from_settings(settings),
-            "dbt": DbtCliResource(project_dir=dbt_project, dbt_executable=dbt_executable()),
+            "dbt": LocalDbtCliResource(project_dir=dbt_project, dbt_executable=dbt_executable()),
         },
         # One process: dagster_dbt's import alone costs ~5 s per step under the multiprocess
         # executor, and on 2 cores serial steps also keep DuckDB writers one at a time.

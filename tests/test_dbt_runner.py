@@ -58,3 +58,18 @@ def test_run_dbt_runs_the_real_cli_and_reports_failures(tmp_path):
     assert result.stdout.split() == ["fct_deals"]
     with pytest.raises(dbt_runner.DbtFailed, match="no_such_model"):
         dbt_runner.run_dbt(["run", "--select", "no_such_model", "--warn-error"], tmp_path / "unused.duckdb", **folders)
+
+
+def test_the_dagster_dbt_resource_knows_the_version_without_starting_dbt(monkeypatch):
+    import dagster_dbt.core.resource
+    from dbt.version import __version__ as dbt_core_version
+
+    from pipelines.resources import LocalDbtCliResource
+
+    def no_subprocess(*args, **kwargs):
+        raise AssertionError(f"started a process: {args}")
+
+    # dagster-dbt's DbtCliResource runs `dbt --version` through this function
+    monkeypatch.setattr(dagster_dbt.core.resource, "check_output", no_subprocess)
+    resource = LocalDbtCliResource(project_dir=str(DBT_PROJECT_DIR), dbt_executable=dbt_runner.dbt_executable())
+    assert str(resource._cli_version) == dbt_core_version == dbt_runner.installed_dbt_version()
