@@ -107,6 +107,11 @@ class StageProgress:
             if self._current == step_key:
                 self._current = None
 
+    def fail_current(self) -> None:
+        """Mark the stage under way, if any, as failed (the run stopped with an exception)."""
+        if self._current is not None:
+            self.stage_finished(self._current, failed=True)
+
     def close(self) -> None:
         self._stop.set()
         if self._ticker is not None:

@@ -80,13 +80,12 @@ def run_log_path(settings: Settings) -> Path:
     return settings.warehouse.parent / "logs" / f"run-{stamp}.log"
 
 
-def execute_quietly(settings: Settings, out: TextIO) -> tuple[RunOutcome, Path]:
-    """Run with one progress line per stage on `out`; everything else goes to the run log file.
+def execute_quietly(settings: Settings, out: TextIO, log_path: Path) -> RunOutcome:
+    """Run with one progress line per stage on `out`; everything else goes to the `log_path` file.
 
     dbt's own output (which dagster-dbt echoes to stdout), warnings and any other output of
     the libraries are redirected into the same file for the duration of the run.
     """
-    log_path = run_log_path(settings)
     log_path.parent.mkdir(parents=True, exist_ok=True)
     print(f"dealscope: run log {log_path}", file=out, flush=True)
     progress = StageProgress(out)
@@ -101,11 +100,12 @@ def execute_quietly(settings: Settings, out: TextIO) -> tuple[RunOutcome, Path]:
                 outcome = execute(settings, log_stream=log_stream, progress=progress)
         except BaseException:
             log_stream.write(traceback.format_exc())
+            progress.fail_current()
             raise
         finally:
             progress.close()
     print(f"  {'total':<{LABEL_WIDTH}} {'':<48} {time.monotonic() - started:6.1f} s", file=out, flush=True)
-    return outcome, log_path
+    return outcome
 
 
 def load_counts(settings: Settings) -> list[tuple]:
@@ -140,7 +140,11 @@ def run_pipeline(settings: Settings, out: TextIO, verbose: bool = False) -> int:
     if verbose:
         outcome, log_path = execute(settings), None
     else:
-        outcome, log_path = execute_quietly(settings, out)
+        log_path = run_log_path(settings)
+        try:
+            outcome = execute_quietly(settings, out, log_path)
+        except Exception as error:  # before or around Dagster's run (e.g. the dbt project does not parse)
+            outcome = RunOutcome(success=False, errors=[f"{type(error).__name__}: {str(error).strip()[-2000:]}"])
     if not outcome.success:
         print("dealscope: the run FAILED; the published warehouse was left as it was.", file=out)
         for error in outcome.errors or ["a step failed without an error message (see the run log)"]:

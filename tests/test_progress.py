@@ -44,3 +44,14 @@ def test_a_terminal_gets_the_line_redrawn_in_place():
     progress.close()
     text = out.getvalue()
     assert text.count("\r") >= 2 and text.endswith("\n") and text.count("\n") == 1
+
+
+def test_a_stage_cut_short_by_an_exception_is_marked_failed():
+    out = io.StringIO()
+    progress = StageProgress(out)
+    progress.stage_started("start-up")
+    progress.fail_current()
+    progress.fail_current()  # nothing under way any more
+    progress.close()
+    assert out.getvalue().splitlines() == [line for line in out.getvalue().splitlines() if line.endswith("FAILED")]
+    assert len(out.getvalue().splitlines()) == 1
