@@ -1,4 +1,4 @@
-"""`dealscope` command line: run the pipeline, make sample data, benchmark."""
+"""`dealscope` command line: run the pipeline, check an export folder, draft a CRM mapping, make sample data, benchmark."""
 
 from __future__ import annotations
 
@@ -23,6 +23,13 @@ def build_parser() -> argparse.ArgumentParser:
                      help="the calibration study's per-world CSV, shown on the Evidence page (default: %(default)s)")
     run.add_argument("--verbose", action="store_true",
                      help="print Dagster's and dbt's full log instead of one line per stage")
+    _add_loading_options(run, defaults)
+
+    check = commands.add_parser(
+        "check", help="read and validate an export folder (and its mapping) in seconds: no dbt, no statistics")
+    check.add_argument("--data", type=Path, default=defaults.data_dir, help="export folder (default: %(default)s)")
+    check.add_argument("--event-types", type=Path, default=defaults.event_types, help="event-type map (default: %(default)s)")
+    _add_loading_options(check, defaults)
 
     sample = commands.add_parser("sample", help="write a synthetic export folder in the contract's format")
     sample.add_argument("--out", type=Path, required=True)
@@ -34,6 +41,13 @@ def build_parser() -> argparse.ArgumentParser:
     sample.add_argument("--messy-rate", type=float, default=0.002,
                         help="share of rows made invalid in realistic ways (default: %(default)s)")
 
+    init = commands.add_parser("init", help="draft a commented dealscope.yml mapping for a CRM export folder")
+    init.add_argument("--from", dest="vendor", choices=["salesforce", "hubspot", "generic"], required=True,
+                      help="the export's origin: salesforce / hubspot (standard field names) or generic (guessed)")
+    init.add_argument("src_dir", type=Path, help="the folder holding the exported CSV files")
+    init.add_argument("--out", type=Path, default=None, help="mapping file to write (default: SRC_DIR/dealscope.yml)")
+    init.add_argument("--force", action="store_true", help="overwrite an existing mapping file")
+
     bench = commands.add_parser("benchmark", help="time each pipeline stage and peak memory at given sizes")
     bench.add_argument("--accounts", type=int, nargs="+", default=[2000, 100_000],
                        help="account counts to run (about 10 deals each; default: %(default)s)")
@@ -42,18 +56,43 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _add_loading_options(parser: argparse.ArgumentParser, defaults: Settings) -> None:
+    parser.add_argument("--mapping", type=Path, default=defaults.mapping,
+                        help="mapping file from CRM exports to the contract (default: DATA/dealscope.yml if present)")
+    parser.add_argument("--max-rejected-share", type=float, default=defaults.max_rejected_share,
+                        help="stop before publishing when accounts or deals lose more than this share of rows "
+                             "(default: the mapping's max_rejected_share, else 0.5)")
+    parser.add_argument("--accept-rejections", action="store_true", default=defaults.accept_rejections,
+                        help="publish even when more rows than max_rejected_share are rejected")
+
+
+def _resolved(path: Path | None) -> Path | None:
+    return path.expanduser().resolve() if path is not None else None
+
+
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
-    if args.command == "run":
-        from dealscope.runner import run_pipeline
-
+    if args.command in ("run", "check"):
+        defaults = Settings.from_env()
+        if args.max_rejected_share is not None and not 0 <= args.max_rejected_share <= 1:
+            print("--max-rejected-share must be between 0 and 1", file=sys.stderr)
+            return 2
         settings = Settings(
             data_dir=args.data.expanduser().resolve(),
-            warehouse=args.warehouse.expanduser().resolve(),
-            dashboards_dir=args.dashboards.expanduser().resolve(),
+            warehouse=_resolved(getattr(args, "warehouse", None)) or defaults.warehouse,
+            dashboards_dir=_resolved(getattr(args, "dashboards", None)) or defaults.dashboards_dir,
             event_types=args.event_types.expanduser().resolve(),
-            calibration_results=args.calibration_results.expanduser().resolve(),
+            calibration_results=_resolved(getattr(args, "calibration_results", None)) or defaults.calibration_results,
+            mapping=_resolved(args.mapping),
+            max_rejected_share=args.max_rejected_share,
+            accept_rejections=args.accept_rejections,
         )
+        if args.command == "check":
+            from dealscope.check import run_check
+
+            return run_check(settings, out=sys.stdout)
+        from dealscope.runner import run_pipeline
+
         return run_pipeline(settings, out=sys.stdout, verbose=args.verbose)
     if args.command == "sample":
         from dealscope.sample import write_sample
@@ -64,6 +103,10 @@ def main(argv: list[str] | None = None) -> int:
             print(f"{table:<20} {rows:>10,} rows")
         print(f"written to {args.out}")
         return 0
+    if args.command == "init":
+        from dealscope.onboarding.init import run_init
+
+        return run_init(args.vendor, args.src_dir, args.out, args.force, sys.stdout)
     if args.command == "benchmark":
         from dealscope.benchmark import run_benchmark
 

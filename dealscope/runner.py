@@ -11,6 +11,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import TextIO
 
+from dealscope.onboarding.event_rules import describe_activity_matching
 from dealscope.progress import LABEL_WIDTH, StageProgress
 from dealscope.settings import Settings
 from dealscope.warehouse import open_readonly
@@ -136,7 +137,8 @@ def headline_verdicts(settings: Settings) -> list[str]:
 
 
 def run_pipeline(settings: Settings, out: TextIO, verbose: bool = False) -> int:
-    print(f"dealscope: loading {settings.data_dir}", file=out, flush=True)
+    mapping = settings.mapping_file
+    print(f"dealscope: loading {settings.data_dir}" + (f" with mapping {mapping}" if mapping else ""), file=out, flush=True)
     if verbose:
         outcome, log_path = execute(settings), None
     else:
@@ -155,6 +157,12 @@ def run_pipeline(settings: Settings, out: TextIO, verbose: bool = False) -> int:
     print(f"\n{'table':<20} {'file':<26} {'read':>10} {'loaded':>10} {'rejected':>10}", file=out)
     for source, source_file, read, loaded, rejected in load_counts(settings):
         print(f"{source:<20} {source_file:<26} {read:>10,} {loaded:>10,} {rejected:>10,}", file=out)
+    con = open_readonly(settings.warehouse)
+    try:
+        for line in describe_activity_matching(con):
+            print(line, file=out)
+    finally:
+        con.close()
     for verdict in headline_verdicts(settings):
         print(f"\n{verdict}", file=out)
     print(f"\nwarehouse:  {settings.warehouse}", file=out)

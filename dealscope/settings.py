@@ -23,6 +23,13 @@ ENV_WAREHOUSE = "DEALSCOPE_WAREHOUSE"
 ENV_DASHBOARDS = "DEALSCOPE_DASHBOARDS"
 ENV_EVENT_TYPES = "DEALSCOPE_EVENT_TYPES"
 ENV_CALIBRATION_RESULTS = "DEALSCOPE_CALIBRATION_RESULTS"
+ENV_MAPPING = "DEALSCOPE_MAPPING"
+ENV_MAX_REJECTED_SHARE = "DEALSCOPE_MAX_REJECTED_SHARE"
+ENV_ACCEPT_REJECTIONS = "DEALSCOPE_ACCEPT_REJECTIONS"
+# The mapping file looked for in the export folder when none is given (dealscope.mapping).
+MAPPING_FILE_NAME = "dealscope.yml"
+# A run whose accounts or deals lose more than this share of rows to rejection stops before publishing.
+DEFAULT_MAX_REJECTED_SHARE = 0.5
 # Read by dbt_project/profiles.yml: the working copy dbt builds into (see Settings.build_db).
 ENV_BUILD_DB = "DEALSCOPE_BUILD_DB"
 
@@ -34,6 +41,25 @@ class Settings:
     dashboards_dir: Path
     event_types: Path
     calibration_results: Path = DEFAULT_CALIBRATION_RESULTS
+    # An explicit mapping file; None means DATA_DIR/dealscope.yml when present (see mapping_file).
+    mapping: Path | None = None
+    # None: the mapping's max_rejected_share, else DEFAULT_MAX_REJECTED_SHARE.
+    max_rejected_share: float | None = None
+    accept_rejections: bool = False
+
+    @property
+    def mapping_file(self) -> Path | None:
+        """The mapping in use: the one given, else dealscope.yml in the export folder, else none."""
+        if self.mapping is not None:
+            return self.mapping
+        found = self.data_dir / MAPPING_FILE_NAME
+        return found if found.is_file() else None
+
+    def rejection_limit(self, mapping_share: float | None) -> float:
+        """The largest share of accounts or deals rows that may be rejected: CLI/env, mapping, default."""
+        if self.max_rejected_share is not None:
+            return self.max_rejected_share
+        return mapping_share if mapping_share is not None else DEFAULT_MAX_REJECTED_SHARE
 
     @property
     def build_db(self) -> Path:
@@ -62,6 +88,9 @@ class Settings:
             dashboards_dir=path(ENV_DASHBOARDS, "site"),
             event_types=path(ENV_EVENT_TYPES, DEFAULT_EVENT_TYPES),
             calibration_results=path(ENV_CALIBRATION_RESULTS, DEFAULT_CALIBRATION_RESULTS),
+            mapping=path(ENV_MAPPING, "") if os.environ.get(ENV_MAPPING) else None,
+            max_rejected_share=float(os.environ[ENV_MAX_REJECTED_SHARE]) if os.environ.get(ENV_MAX_REJECTED_SHARE) else None,
+            accept_rejections=os.environ.get(ENV_ACCEPT_REJECTIONS, "").lower() in ("1", "true", "yes"),
         )
 
     def export(self) -> None:
@@ -72,3 +101,12 @@ class Settings:
         os.environ[ENV_EVENT_TYPES] = str(self.event_types)
         os.environ[ENV_CALIBRATION_RESULTS] = str(self.calibration_results)
         os.environ[ENV_BUILD_DB] = str(self.build_db)
+        for var, value in (
+            (ENV_MAPPING, str(self.mapping) if self.mapping is not None else None),
+            (ENV_MAX_REJECTED_SHARE, str(self.max_rejected_share) if self.max_rejected_share is not None else None),
+            (ENV_ACCEPT_REJECTIONS, "true" if self.accept_rejections else None),
+        ):
+            if value is None:
+                os.environ.pop(var, None)
+            else:
+                os.environ[var] = value

@@ -46,12 +46,19 @@ def format_p(p_value: float) -> str:
 
 
 def percent_change(log_ratio: float) -> float:
-    """A proportional effect theta as the percent change in expected value, 100 (exp(theta) - 1)."""
-    return 100.0 * math.expm1(log_ratio)
+    """A proportional effect theta as the percent change in expected value, 100 (exp(theta) - 1).
+
+    A tiny export can give an interval end beyond exp's range: that end is infinite, not an error."""
+    try:
+        return 100.0 * math.expm1(log_ratio)
+    except OverflowError:
+        return math.inf
 
 
 def _percent(value: float) -> str:
     magnitude = abs(value)
+    if math.isinf(magnitude):
+        return "∞%"
     return f"{magnitude:.0f}%" if magnitude >= 10 else f"{magnitude:.1f}%"
 
 

@@ -33,7 +33,7 @@ daily_schedule = dg.ScheduleDefinition(
     description="Starts the pipeline when a file in the input folder is added, removed or changed.",
 )
 def input_folder_sensor(context: dg.SensorEvaluationContext, warehouse: WarehouseResource):
-    current = fingerprint(warehouse.settings.data_dir)
+    current = fingerprint(warehouse.settings.data_dir, warehouse.settings.mapping_file)
     if current == context.cursor:
         return dg.SkipReason(f"no change in {warehouse.settings.data_dir}")
     context.update_cursor(current)

@@ -6,6 +6,7 @@ import contextlib
 from collections.abc import Iterator
 from functools import cached_property
 from pathlib import Path
+from typing import Optional
 
 import dagster as dg
 import duckdb
@@ -24,6 +25,9 @@ class WarehouseResource(dg.ConfigurableResource):
     dashboards_dir: str
     event_types: str
     calibration_results: str = str(DEFAULT_CALIBRATION_RESULTS)
+    mapping: Optional[str] = None
+    max_rejected_share: Optional[float] = None
+    accept_rejections: bool = False
 
     @classmethod
     def from_settings(cls, settings: Settings) -> "WarehouseResource":
@@ -33,6 +37,9 @@ class WarehouseResource(dg.ConfigurableResource):
             dashboards_dir=str(settings.dashboards_dir),
             event_types=str(settings.event_types),
             calibration_results=str(settings.calibration_results),
+            mapping=str(settings.mapping) if settings.mapping is not None else None,
+            max_rejected_share=settings.max_rejected_share,
+            accept_rejections=settings.accept_rejections,
         )
 
     @property
@@ -43,6 +50,9 @@ class WarehouseResource(dg.ConfigurableResource):
             dashboards_dir=Path(self.dashboards_dir),
             event_types=Path(self.event_types),
             calibration_results=Path(self.calibration_results),
+            mapping=Path(self.mapping) if self.mapping else None,
+            max_rejected_share=self.max_rejected_share,
+            accept_rejections=self.accept_rejections,
         )
 
     @contextlib.contextmanager

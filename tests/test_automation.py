@@ -21,6 +21,20 @@ def test_fingerprint_changes_with_the_folder(tmp_path):
     assert fingerprint(tmp_path) != first
 
 
+
+def test_fingerprint_watches_the_mapping_file(tmp_path):
+    folder, elsewhere = tmp_path / "export", tmp_path / "mapping.yml"
+    folder.mkdir()
+    (folder / "Account.csv").write_text("Id\n")
+    first = fingerprint(folder)
+    (folder / "dealscope.yml").write_text("version: 1\n")
+    assert fingerprint(folder) != first
+    elsewhere.write_text("version: 1\n")
+    with_mapping = fingerprint(folder, elsewhere)
+    elsewhere.write_text("version: 1\ntables: {}\n")
+    assert fingerprint(folder, elsewhere) != with_mapping
+
+
 def test_sensor_requests_a_run_only_on_change(tmp_path):
     from pipelines.automation import input_folder_sensor
     from pipelines.resources import WarehouseResource

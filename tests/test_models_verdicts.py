@@ -87,3 +87,9 @@ def test_formatting_helpers_and_frame() -> None:
 def test_direction_word_follows_the_sign(estimate: float) -> None:
     sentence = verdict_sentence(effect_row(estimate=estimate, ci_low=estimate - 0.1, ci_high=estimate + 0.1))
     assert ("less revenue" in sentence) == (estimate < 0)
+
+
+def test_an_interval_end_beyond_exp_range_reads_as_unbounded() -> None:
+    # A tiny export (a few hundred accounts) can give a log-ratio interval end of several thousand.
+    sentence = verdict_sentence(effect_row(estimate=-2.0, ci_low=-30.0, ci_high=5000.0, p_value=0.5, supported=False))
+    assert "(95% CI 100% less to ∞% more)" in sentence

@@ -11,6 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import duckdb
 
@@ -19,6 +20,9 @@ from .errors import InputFileError
 from .spec import SPECS, TableSpec
 from .sql import ident, literal
 from .validate import KEYED, RESULT, TYPED, keyed_sql, result_sql, typed_sql
+
+if TYPE_CHECKING:
+    from dealscope.mapping import Mapping
 
 REJECTED_ROWS = "main.rejected_rows"
 LOAD_SUMMARY = "raw.load_summary"
@@ -81,6 +85,15 @@ def _source_files(con: duckdb.DuckDBPyConnection) -> dict[str, str]:
     return dict(con.execute(f"SELECT source, source_file FROM {LOAD_SUMMARY} WHERE source_file IS NOT NULL").fetchall())
 
 
+def _mapped_tables(con: duckdb.DuckDBPyConnection) -> frozenset[str]:
+    """Tables whose landing came through a mapping (it carries the source's record numbers)."""
+    rows = con.execute(
+        "SELECT table_name FROM information_schema.columns WHERE table_schema = 'raw' "
+        "AND table_name LIKE 'landing_%' AND column_name = '_source_row'"
+    ).fetchall()
+    return frozenset(name.removeprefix("landing_") for (name,) in rows)
+
+
 def _typed_output(spec: TableSpec, source_file: str | None) -> str:
     """SELECT list of a raw table: typed contract columns with defaults, then _row_number, _source_file."""
     columns = []
@@ -113,28 +126,26 @@ def _write_clean(con: duckdb.DuckDBPyConnection, spec: TableSpec, source_file: s
         )
 
 
-def _record_json(header: reader.Header) -> str:
-    """SQL for the record as read: {column as written: field text}, plus any extra fields."""
-    keys: list[str] = []
-    for written, name in zip(header.written, header.columns):
-        keys.append(name if (not written or written in keys) else written)
-    pairs = ", ".join(f"{literal(k)}, _l.{ident(n)}" for k, n in zip(keys, header.columns))
-    return (
-        f"CAST(CASE WHEN len(_l._extra_fields) > 0 THEN json_object({pairs}, '_extra_fields', _l._extra_fields) "
-        f"ELSE json_object({pairs}) END AS VARCHAR)"
-    )
-
-
 def _write_rejects(
     con: duckdb.DuckDBPyConnection, spec: TableSpec, header: reader.Header | None, source_file: str | None,
-    landing: str, loaded_at: datetime,
+    landing: str, loaded_at: datetime, mapped: bool = False,
 ) -> None:
     con.execute(f"DELETE FROM {REJECTED_ROWS} WHERE source = ?", [spec.name])
+    if mapped:
+        # A mapped table's rejects name the source file and its record, as read (dealscope.mapping).
+        con.execute(
+            f"""INSERT INTO {REJECTED_ROWS}
+                SELECT ?, _l._source_file, _l._source_row, _l._record, _r._reason, _r._detail, ?
+                FROM {RESULT} AS _r JOIN {landing} AS _l USING (_row_number)
+                WHERE _r._role = 'rejected' ORDER BY _r._row_number""",
+            [spec.name, loaded_at],
+        )
+        return
     if header is None:
         return
     con.execute(
         f"""INSERT INTO {REJECTED_ROWS}
-            SELECT ?, ?, _r._row_number, {_record_json(header)}, _r._reason, _r._detail, ?
+            SELECT ?, ?, _r._row_number, {reader.record_json(header, "_l")}, _r._reason, _r._detail, ?
             FROM {RESULT} AS _r JOIN {landing} AS _l USING (_row_number)
             WHERE _r._role = 'rejected' ORDER BY _r._row_number""",
         [spec.name, source_file, loaded_at],
@@ -191,21 +202,43 @@ def _open_source(
     return source, header
 
 
-def load_table(con: duckdb.DuckDBPyConnection, table: str, data_dir: Path, loaded_at: datetime) -> LoadCounts:
-    """Load data_dir/<table>.csv|.parquet into raw.<table>; reject bad rows into main.rejected_rows."""
+def load_table(
+    con: duckdb.DuckDBPyConnection, table: str, data_dir: Path, loaded_at: datetime, mapping: Mapping | None = None
+) -> LoadCounts:
+    """Load data_dir/<table>.csv|.parquet into raw.<table>; reject bad rows into main.rejected_rows.
+
+    With a ``mapping`` that names the table, its source export(s) are mapped into the contract's
+    landing shape first (dealscope.mapping); the validation is the same.
+    """
     if table not in SPECS:
         raise ValueError(f"unknown input table {table!r}; expected one of {', '.join(SPECS)}")
     spec = SPECS[table]
     loaded_at = _utc(loaded_at)
     prepare_warehouse(con)
     _check_dependencies(con, spec)
-    source, header = _open_source(con, spec, data_dir)
+    plan = None
+    if mapping is not None and table in mapping.tables:
+        from dealscope.mapping import engine
+
+        plan = engine.open_table(con, mapping, table, Path(data_dir))
+        source, header = None, None
+        source_file: str | None = plan.source_label
+    else:
+        source, header = _open_source(con, spec, data_dir)
+        source_file = source.name if source else None
     landing = f"raw.{ident('landing_' + spec.name)}"
-    source_file = source.name if source else None
 
     con.execute("BEGIN TRANSACTION")
     try:
-        if source is None or header is None:
+        if spec.name == "negotiation_events":
+            # The build file outlives a run: last run's candidate events must not outlive a change of source.
+            from dealscope.onboarding.event_rules import clear_candidate_events
+
+            clear_candidate_events(con)
+        if plan is not None:
+            present = engine.land_table(con, plan, spec, landing)
+            field_count = len(spec.columns)
+        elif source is None or header is None:
             reader.land_empty(con, tuple(c.name for c in spec.columns), landing)
             present = {c.name for c in spec.columns}
             field_count = len(spec.columns)
@@ -216,12 +249,12 @@ def load_table(con: duckdb.DuckDBPyConnection, table: str, data_dir: Path, loade
                 reader.land_parquet(con, source, header, landing)
             present = set(header.columns)
             field_count = len(header.columns)
-        con.execute(typed_sql(spec, landing, present, field_count))
+        con.execute(typed_sql(spec, landing, present, field_count, mapped=plan is not None))
         con.execute(keyed_sql(spec))
         targets = _source_files(con)
-        con.execute(result_sql(spec, targets))
+        con.execute(result_sql(spec, targets, _mapped_tables(con)))
         _write_clean(con, spec, source_file)
-        _write_rejects(con, spec, header, source_file, landing, loaded_at)
+        _write_rejects(con, spec, header, source_file, landing, loaded_at, mapped=plan is not None)
         counts = _record_counts(con, spec, source_file, landing, loaded_at)
         for temp in (RESULT, KEYED, TYPED):
             con.execute(f"DROP TABLE IF EXISTS {temp}")

@@ -244,3 +244,15 @@ def land_empty(con: duckdb.DuckDBPyConnection, columns: tuple[str, ...], landing
         LIMIT 0
         """
     )
+
+
+def record_json(header: Header, alias: str) -> str:
+    """SQL for the record as read: {column as written: field text}, plus any extra fields."""
+    keys: list[str] = []
+    for written, name in zip(header.written, header.columns):
+        keys.append(name if (not written or written in keys) else written)
+    pairs = ", ".join(f"{literal(k)}, {alias}.{ident(n)}" for k, n in zip(keys, header.columns))
+    return (
+        f"CAST(CASE WHEN len({alias}._extra_fields) > 0 THEN json_object({pairs}, '_extra_fields', {alias}._extra_fields) "
+        f"ELSE json_object({pairs}) END AS VARCHAR)"
+    )

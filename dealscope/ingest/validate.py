@@ -53,8 +53,12 @@ def _check_conditions(column: Column) -> list[tuple[str, str, str]]:
     return checks
 
 
-def typed_sql(spec: TableSpec, landing: str, present: set[str], field_count: int) -> str:
-    """SQL creating the typed table with each row's first row-level reason (NULL = passed)."""
+def typed_sql(spec: TableSpec, landing: str, present: set[str], field_count: int, mapped: bool = False) -> str:
+    """SQL creating the typed table with each row's first row-level reason (NULL = passed).
+
+    ``mapped``: the landing table was produced by a mapping (dealscope.mapping), whose own
+    rejections (``_map_reason``, ``_map_detail``) come first, before the contract's checks.
+    """
     trimmed = ",\n               ".join(
         f"nullif(trim({ident(c.name)}, ' ' || chr(9)), '') AS {raw_name(c.name)}"
         if c.name in present
@@ -76,11 +80,15 @@ def typed_sql(spec: TableSpec, landing: str, present: set[str], field_count: int
             literal("malformed_row"),
         )
     ]
+    map_columns = ", _map_reason, _map_detail" if mapped else ""
     details: list[str] = [
         "'The record has ' || CASE WHEN len(_extra_fields) > 0 AND _field_count >= "
         f"{extra_field_margin(field_count)} THEN 'at least ' ELSE '' END || _field_count || "
         f"' fields but the header has {field_count}: fix its quoting or delimiters (see record).'"
     ]
+    if mapped:
+        checks.append(("_map_reason IS NOT NULL", "_map_reason"))
+        details.append("_map_detail")
     per_column = [(c, _check_conditions(c)) for c in spec.columns]
     for family in CHECK_ORDER:
         for column, column_checks in per_column:
@@ -99,7 +107,7 @@ def typed_sql(spec: TableSpec, landing: str, present: set[str], field_count: int
     return f"""
         CREATE OR REPLACE TEMP TABLE {TYPED} AS
         WITH trimmed AS (
-            SELECT _row_number, _field_count, _extra_fields,
+            SELECT _row_number, _field_count, _extra_fields{map_columns},
                {trimmed}
             FROM {landing}
         ), parsed AS (
@@ -188,22 +196,27 @@ def keyed_sql(spec: TableSpec) -> str:
     """
 
 
-def _rejected_ids_sql(reference: Reference) -> str:
+def _rejected_ids_sql(reference: Reference, mapped: bool) -> str:
     """The target's ids that appear only on rejected rows, with the first such row and reason."""
     # Cite the row's own failure rather than a duplicate or a cascade (history of a rejected deal).
     target_id = f"nullif(trim(_l.{ident(reference.target_column)}, ' ' || chr(9)), '')"
     citation = "(_r.reason IN ('duplicate_id', 'unknown_deal'), _r.row_number)"
+    # A mapped table's rejects carry the source file's own record numbers (dealscope.mapping).
+    row_match = (
+        "_r.row_number = _l._source_row AND _r.source_file = _l._source_file" if mapped
+        else "_r.row_number = _l._row_number"
+    )
     return f"""
         SELECT {target_id} AS id, arg_min(_r.row_number, {citation}) AS row_number,
                arg_min(_r.reason, {citation}) AS reason, any_value(_r.source_file) AS source_file
         FROM raw.{ident('landing_' + reference.target)} AS _l
-        JOIN main.rejected_rows AS _r ON _r.source = {literal(reference.target)} AND _r.row_number = _l._row_number
+        JOIN main.rejected_rows AS _r ON _r.source = {literal(reference.target)} AND {row_match}
         WHERE {target_id} IS NOT NULL
         GROUP BY 1
     """
 
 
-def result_sql(spec: TableSpec, target_files: dict[str, str]) -> str:
+def result_sql(spec: TableSpec, target_files: dict[str, str], mapped_targets: frozenset[str] = frozenset()) -> str:
     """SQL creating the result table: references checked, every row with its final role."""
     joins: list[str] = []
     checks: list[tuple[str, str, str]] = []
@@ -214,7 +227,7 @@ def result_sql(spec: TableSpec, target_files: dict[str, str]) -> str:
         joins.append(
             f"LEFT JOIN raw.{ident(ref.target)} AS {target} ON {target}.{ident(ref.target_column)} = _v.{col}"
         )
-        joins.append(f"LEFT JOIN ({_rejected_ids_sql(ref)}) AS {rejected} ON {rejected}.id = _v.{col}")
+        joins.append(f"LEFT JOIN ({_rejected_ids_sql(ref, ref.target in mapped_targets)}) AS {rejected} ON {rejected}.id = _v.{col}")
         value = shown(f"_v.{col}")
         detail = (
             f"CASE WHEN {rejected}.id IS NOT NULL THEN {literal(ref.column + ' ')} || {value} || "

@@ -5,7 +5,7 @@ from datetime import datetime, timezone
 
 import dagster as dg
 
-from dealscope import ingest
+from dealscope import ingest, loading
 from pipelines.resources import WarehouseResource
 
 INGEST_GROUP = "ingest"
@@ -18,6 +18,10 @@ UPSTREAM_TABLES: dict[str, list[str]] = {
     "account_revenue": ["accounts"],
 }
 
+# The rejection gate runs once accounts and deals are both loaded: a failure there skips every
+# downstream step, so nothing is published.
+GATE_AFTER = ("deals",)
+
 
 @dg.asset(
     key=["raw", "event_types"],
@@ -25,6 +29,7 @@ UPSTREAM_TABLES: dict[str, list[str]] = {
     description="The event-type map (config/event_types.yml): canonical types, polarities and aliases.",
 )
 def raw_event_types(context: dg.AssetExecutionContext, warehouse: WarehouseResource) -> dg.MaterializeResult:
+    loading.read_mapping(warehouse.settings)  # a broken mapping stops the run before any table is written
     with warehouse.build_connection() as con:
         ingest.prepare_warehouse(con)
         n_types = ingest.load_event_types(con, warehouse.settings.event_types)
@@ -37,13 +42,18 @@ def build_table_asset(table: str) -> dg.AssetsDefinition:
         key_prefix=["raw"],
         group_name=INGEST_GROUP,
         deps=[dg.AssetKey(["raw", upstream]) for upstream in UPSTREAM_TABLES[table]],
-        description=f"Validated rows of {table}.csv/.parquet; failing rows go to main.rejected_rows.",
+        description=f"Validated rows of {table}.csv/.parquet (or the file the mapping names); failing rows go to "
+        "main.rejected_rows.",
     )
     def _load(context: dg.AssetExecutionContext, warehouse: WarehouseResource) -> dg.MaterializeResult:
         loaded_at = datetime.now(timezone.utc)
+        settings = warehouse.settings
+        mapping = loading.read_mapping(settings)
         with warehouse.build_connection() as con:
             ingest.prepare_warehouse(con)
-            counts = ingest.load_table(con, table, warehouse.settings.data_dir, loaded_at)
+            counts = loading.load_input_table(con, settings, mapping, table, loaded_at)
+            if table in GATE_AFTER:
+                loading.enforce_rejection_gate(con, settings, mapping)
         context.log.info(
             f"{table}: read {counts.rows_read}, loaded {counts.rows_loaded}, rejected {counts.rows_rejected}"
         )

@@ -1,0 +1,201 @@
+"""`dealscope init` on the vendor fixture exports: the drafted dealscope.yml parses, names the right
+files and columns, proposes the right value maps, and marks what a person must decide."""
+
+from __future__ import annotations
+
+import csv
+import io
+import shutil
+from collections import Counter
+from pathlib import Path
+
+import pytest
+import yaml
+
+from dealscope.cli import main
+from dealscope.onboarding.init import draft_mapping
+from dealscope.onboarding.todos import todo_error, unresolved_todos
+
+FIXTURES = Path(__file__).parent / "fixtures" / "crm"
+
+
+def column_values(path: Path, column: str) -> Counter:
+    with path.open(newline="", encoding="utf-8") as handle:
+        return Counter(row[column].strip() for row in csv.DictReader(handle))
+
+
+def written_mapping(tmp_path: Path, vendor: str) -> tuple[dict, str]:
+    out = tmp_path / f"{vendor}.yml"
+    assert main(["init", "--from", vendor, str(FIXTURES / vendor), "--out", str(out)]) == 0
+    text = out.read_text(encoding="utf-8")
+    return yaml.safe_load(text), text
+
+
+def test_salesforce_draft_names_the_standard_fields_and_maps_every_stage_by_its_flags(tmp_path):
+    mapping, text = written_mapping(tmp_path, "salesforce")
+    tables = mapping["tables"]
+    assert mapping["version"] == 1 and mapping["source"] == "salesforce"
+    assert tables["accounts"]["file"] == "Account.csv"
+    assert tables["accounts"]["columns"]["account_id"] == "Id"
+    assert tables["accounts"]["formats"]["created_at"] == "%Y-%m-%dT%H:%M:%S.%g%z"
+    segment = tables["accounts"]["bands"]["segment"]
+    assert segment["column"] == "NumberOfEmployees" and segment["bands"][-1] == {"value": "enterprise"}
+
+    deals = tables["deals"]
+    assert deals["file"] == "Opportunity.csv"
+    assert deals["columns"]["account_id"] == "AccountId" and deals["columns"]["closed_at"] == "CloseDate"
+    assert deals["formats"]["closed_at"] == "%Y-%m-%d"
+    assert deals["closed_at_only_when_closed"] is True
+    # Every StageName in the file is listed, mapped as its IsWon / IsClosed flags say.
+    opportunities = list(csv.DictReader((FIXTURES / "salesforce" / "Opportunity.csv").open(encoding="utf-8")))
+    expected = {}
+    for row in opportunities:
+        expected[row["StageName"]] = ("won" if row["IsWon"] == "true" else
+                                      "lost" if row["IsClosed"] == "true" else "open")
+    assert deals["values"]["stage"]["map"] == expected
+    assert deals["values"]["stage"]["otherwise"] == "reject"
+    assert deals["values"]["deal_type"]["map"] == {
+        "New Customer": "new_business", "Existing Customer - Upgrade": "expansion", "Renewal": "renewal"}
+    related = deals["related"]
+    assert related["list_amount"]["sum_of_product"] == ["ListPrice", "Quantity"]
+    assert related["product_line"]["lookup"]["column"] == "Family"
+    assert related["competitor"]["others_to"] == "other_competitors"
+
+    events = tables["negotiation_events"]
+    assert events["file"] == "Task.csv"
+    assert events["columns"]["deal_id"] == {"column": "WhatId", "only_matching": "^006"}
+    assert "Description" == events["columns"]["notes"]
+    rule_types = {r["event_type"] for r in events["event_rules"]}
+    assert {"escalated_over_buyer", "value_review_delivered", "competitor_price_cut"} <= rule_types
+    # A standard export needs no decision to run; the comments carry the counts behind each choice.
+    assert unresolved_todos(tmp_path / "salesforce.yml") == []
+    missing_type = column_values(FIXTURES / "salesforce" / "Opportunity.csv", "Type")[""]
+    assert f"{missing_type} opportunities have no Type" in text
+    assert "# 0 to 199:" in text
+
+
+def test_hubspot_draft_uses_export_labels_takes_the_first_company_and_reads_its_dates(tmp_path):
+    mapping, text = written_mapping(tmp_path, "hubspot")
+    tables = mapping["tables"]
+    assert tables["accounts"]["file"] == "companies.csv"
+    assert tables["accounts"]["columns"]["account_id"] == "Record ID"
+    assert tables["accounts"]["bands"]["segment"]["column"] == "Number of Employees"
+    deals = tables["deals"]
+    assert deals["columns"]["account_id"] == {"column": "Associated Company IDs", "first_of_list": ";"}
+    assert deals["formats"] == {"created_at": "%Y-%m-%d %H:%M", "closed_at": "%Y-%m-%d %H:%M",
+                                "updated_at": "%Y-%m-%d %H:%M"}
+    stages = column_values(FIXTURES / "hubspot" / "deals.csv", "Deal Stage")
+    stage_map = deals["values"]["stage"]["map"]
+    assert set(stage_map) == set(stages)
+    assert stage_map["Closed won"] == "won" and stage_map["Closed lost"] == "lost"
+    assert {v for k, v in stage_map.items() if not k.startswith("Closed")} == {"open"}
+    assert deals["values"]["deal_type"]["map"] == {"newbusiness": "new_business", "existingbusiness": "expansion"}
+    assert "cannot tell expansion from renewal" in text
+    assert deals["constants"] == {"product_line": "unspecified"}
+    assert deals["closed_at_only_when_closed"] is True
+    several = sum(1 for v in column_values(FIXTURES / "hubspot" / "deals.csv", "Associated Company IDs").elements()
+                  if ";" in v)
+    assert several > 0 and f"{several} deals list several companies" in text
+    assert tables["negotiation_events"]["formats"]["occurred_at"] == "%Y-%m-%d %H:%M"
+    assert unresolved_todos(tmp_path / "hubspot.yml") == []
+
+
+def test_generic_draft_guesses_by_name_marks_guesses_and_leaves_the_segment_to_the_user(tmp_path):
+    mapping, text = written_mapping(tmp_path, "generic")
+    tables = mapping["tables"]
+    assert mapping["formats"]["thousands_separator"] == "," and mapping["formats"]["currency_symbols"] == ["$"]
+    assert tables["accounts"]["file"] == "accounts.csv"
+    assert tables["accounts"]["columns"]["account_id"] == "Account Name"
+    assert tables["accounts"]["formats"]["created_at"] == "%m/%d/%Y"
+    deals = tables["deals"]
+    assert deals["file"] == "opportunities.csv"
+    assert deals["columns"]["list_amount"] == "List Price" and deals["columns"]["final_amount"] == "Deal Value"
+    assert deals["percent_as_number"] == ["gross_margin_pct"]
+    assert deals["values"]["stage"]["map"] == {"Won": "won", "Lost": "lost", "Engaging": "open", "Prospecting": "open"}
+    assert deals["values"]["deal_type"]["map"] == {"New": "new_business", "Upsell": "expansion", "Renewal": "renewal"}
+    # Every guessed column is marked for checking.
+    for line in text.splitlines():
+        if line.strip().startswith(("deal_id:", "account_id:", "list_amount:", "final_amount:")):
+            assert "# CHECK:" in line, line
+    # The tiers cannot be read as segments: each is a TODO the user resolves, and check refuses the file until then.
+    assert set(tables["accounts"]["values"]["segment"]["map"].values()) == {"TODO(you)"}
+    todos = unresolved_todos(tmp_path / "generic.yml")
+    assert len(todos) == 4  # three tier values and the comment that explains the choice
+    message = todo_error(tmp_path / "generic.yml")
+    assert message and "generic.yml line" in message and message.startswith("4 unresolved") and '"Tier 1"' in message
+    events = tables["negotiation_events"]
+    assert "event_id" not in events["columns"] and events["formats"]["occurred_at"] == "%m/%d/%Y"
+
+
+def test_the_documented_hand_edit_resolves_every_generic_todo(tmp_path):
+    written_mapping(tmp_path, "generic")
+    path = tmp_path / "generic.yml"
+    path.write_text(resolve_generic_todos(path.read_text(encoding="utf-8")), encoding="utf-8")
+    assert unresolved_todos(path) == []
+    segment = yaml.safe_load(path.read_text(encoding="utf-8"))["tables"]["accounts"]["values"]["segment"]
+    assert segment["map"] == {"Tier 1": "enterprise", "Tier 2": "mid_market", "Tier 3": "smb"}
+
+
+def resolve_generic_todos(text: str) -> str:
+    """The hand edits docs/mapping.md describes for the generic fixture."""
+    choices = {'"Tier 1"': "enterprise", '"Tier 2"': "mid_market", '"Tier 3"': "smb"}
+    lines = []
+    for line in text.splitlines():
+        key = line.strip().split(":")[0]
+        if key in choices and '"TODO(you)"' in line:
+            line = line.replace('"TODO(you)"', choices[key])
+        elif line.strip().startswith("# TODO(you):"):
+            continue
+        lines.append(line)
+    return "\n".join(lines) + "\n"
+
+
+def test_init_refuses_to_overwrite_and_names_a_folder_that_is_not_an_export(tmp_path, capsys):
+    out = tmp_path / "m.yml"
+    out.write_text("# mine\n", encoding="utf-8")
+    assert main(["init", "--from", "salesforce", str(FIXTURES / "salesforce"), "--out", str(out)]) == 2
+    assert out.read_text(encoding="utf-8") == "# mine\n"
+    assert "--force" in capsys.readouterr().out
+    assert main(["init", "--from", "salesforce", str(FIXTURES / "hubspot"), "--out", str(tmp_path / "x.yml")]) == 2
+    assert "needs Account.csv and Opportunity.csv" in capsys.readouterr().out
+
+
+def test_ambiguous_day_month_dates_are_marked_for_checking(tmp_path):
+    folder = tmp_path / "export"
+    folder.mkdir()
+    (folder / "opportunities.csv").write_text(
+        "Opportunity ID,Account Name,Type,Product,Created,Closed,Stage,List Price,Deal Value\n"
+        "1,A,New,P,1/2/2024,3/4/2024,Won,10,9\n2,A,New,P,5/6/2024,,Open,10,\n", encoding="utf-8")
+    draft = draft_mapping("generic", folder)
+    text = draft.text()
+    assert 'created_at: "%m/%d/%Y"' in text
+    assert any("day/month order cannot be told" in c for c in draft.checks)
+    assert any("no accounts file" in t for t in draft.todos)
+    yaml.safe_load(io.StringIO(text))
+
+
+@pytest.mark.parametrize("vendor", ["salesforce", "hubspot", "generic"])
+def test_every_proposed_event_type_is_canonical(tmp_path, vendor):
+    mapping, _ = written_mapping(tmp_path, vendor)
+    canonical = set(yaml.safe_load((Path(__file__).parents[1] / "config" / "event_types.yml").read_text())["event_types"])
+    assert {r["event_type"] for r in mapping["tables"]["negotiation_events"]["event_rules"]} <= canonical
+
+
+def test_a_multi_currency_salesforce_export_needs_a_rates_decision(tmp_path):
+    folder = tmp_path / "salesforce"
+    shutil.copytree(FIXTURES / "salesforce", folder, ignore=shutil.ignore_patterns("*.py"))
+    path = folder / "Opportunity.csv"
+    with path.open(newline="", encoding="utf-8") as handle:
+        rows = list(csv.DictReader(handle))
+    for row in rows[::5]:
+        row["CurrencyIsoCode"] = "EUR"
+    with path.open("w", newline="", encoding="utf-8") as handle:
+        writer = csv.DictWriter(handle, fieldnames=list(rows[0]), lineterminator="\n")
+        writer.writeheader()
+        writer.writerows(rows)
+    draft = draft_mapping("salesforce", folder)
+    assert any("several currencies" in todo and "EUR" in todo for todo in draft.todos)
+    deals = yaml.safe_load(draft.text())["tables"]["deals"]
+    assert deals["currency"] == {"column": "CurrencyIsoCode", "amounts": ["list_amount", "final_amount"]}
+    (folder / "dealscope.yml").write_text(draft.text(), encoding="utf-8")
+    assert main(["check", "--data", str(folder)]) == 2
