@@ -130,7 +130,8 @@ def page_html(file_name: str, title: str, body: str) -> str:
 
 
 def unavailable_html(gap: Unavailable, what: str) -> str:
-    return f'<p class="unavailable" data-missing="{esc(gap.table)}">{esc(gap.sentence(what))}</p>'
+    needs = f' data-needs="{esc(gap.needs)}"' if getattr(gap, "needs", "") else ""
+    return f'<p class="unavailable" data-missing="{esc(gap.table)}"{needs}>{esc(gap.sentence(what))}</p>'
 
 
 def _cell(value: object) -> str:

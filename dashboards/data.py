@@ -6,7 +6,7 @@ Tables from the metric and statistics stages that a warehouse may not hold yet a
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field, fields, replace
 
 import duckdb
 import pandas as pd
@@ -152,6 +152,15 @@ class SiteData:
     forecast: TableRead
     forecast_deciles: TableRead
     forecast_evaluation: TableRead
+    # main.analysis_coverage: which analyses ran on this export (empty from an older warehouse)
+    coverage: pd.DataFrame = field(default_factory=lambda: pd.DataFrame(columns=list(reads.COVERAGE_COLUMNS)))
+
+    def skipped(self, analysis: str) -> reads.Skipped | None:
+        """A Skipped notice when `analysis` did not run on this export, else None."""
+        row = self.coverage[self.coverage["analysis"] == analysis]
+        if row.empty or bool(row["ran"].iloc[0]):
+            return None
+        return reads.Skipped(analysis, str(row["reason"].iloc[0]), needs=str(row["missing"].iloc[0]))
 
 
 def read_account_totals(con: duckdb.DuckDBPyConnection) -> AccountTotals:
@@ -165,7 +174,39 @@ def read_account_totals(con: duckdb.DuckDBPyConnection) -> AccountTotals:
     return AccountTotals(accounts, active_accounts, revenue, margin)
 
 
+# SiteData fields whose warehouse table has another name (the registry names tables).
+SECTION_TABLES = {"forecast": "account_value_forecast", "forecast_deciles": "account_value_forecast",
+                  "forecast_evaluation": "account_value_forecast"}
+
+
+def apply_coverage(data: SiteData) -> SiteData:
+    """Sections whose analysis was skipped get a Skipped notice naming the input they need; a section
+    whose analysis ran on a substitute or in part carries that sentence (frame.attrs["coverage_note"])."""
+    changes = {}
+    outputs = data.coverage.get("outputs", pd.Series(dtype=object))
+    for item in fields(data):
+        read = getattr(data, item.name)
+        if not isinstance(read, (pd.DataFrame, reads.Unavailable)) or item.name == "coverage":
+            continue
+        table = SECTION_TABLES.get(item.name, item.name)
+        owning = data.coverage[outputs.fillna("").str.split(", ").apply(lambda names, t=table: t in names)]
+        if owning.empty:
+            continue
+        row = owning.iloc[0]
+        if not bool(row["ran"]):
+            changes[item.name] = reads.Skipped(f"main.{table}", str(row["reason"]), needs=str(row["missing"]))
+        elif row["status"] in ("partial", "ran_with_substitute") and isinstance(read, pd.DataFrame):
+            noted = read.copy()
+            noted.attrs.update(read.attrs, coverage_note=str(row["reason"]))
+            changes[item.name] = noted
+    return replace(data, **changes)
+
+
 def read_site_data(con: duckdb.DuckDBPyConnection) -> SiteData:
+    return apply_coverage(_read_tables(con))
+
+
+def _read_tables(con: duckdb.DuckDBPyConnection) -> SiteData:
     optional = reads.read_optional
     return SiteData(
         win_loss=reads.read_win_loss(con),
@@ -202,4 +243,5 @@ def read_site_data(con: duckdb.DuckDBPyConnection) -> SiteData:
         forecast_deciles=optional(con, "account_value_forecast_deciles", *FORECAST_DECILES,
                                   order_by=("decile",)),
         forecast_evaluation=optional(con, "account_value_forecast_evaluation", *FORECAST_EVALUATION),
+        coverage=reads.read_analysis_coverage(con),
     )

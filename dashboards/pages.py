@@ -48,6 +48,9 @@ class PageBuilder:
         elif read.empty:
             self.add(f'<p class="muted">Nothing to show: the table holding {esc(what)} is empty.</p>')
         else:
+            note = read.attrs.get("coverage_note")
+            if note:
+                self.add(f'<p class="notice coverage-note">Computed without some inputs: {esc(note)}.</p>')
             render(read)
 
     def html(self) -> str:
@@ -92,6 +95,30 @@ def deciding_tests(tests: pd.DataFrame) -> pd.DataFrame:
 
 
 # --- Overview ------------------------------------------------------------------------------
+
+COVERAGE_HEADINGS = {"skipped": "Not run", "partial": "Run in part", "ran_with_substitute": "Run with a substitute"}
+
+
+def analysis_coverage_html(coverage: pd.DataFrame) -> str:
+    """The analyses this export could not (fully) support, and the input each needs (main.analysis_coverage)."""
+    limited = coverage[coverage["status"].isin(list(COVERAGE_HEADINGS))]
+    if coverage.empty:
+        return ""
+    if limited.empty:
+        return ('<h2>What this export supports</h2>\n<p id="analysis-coverage">Every analysis ran: '
+                "the export has every input.</p>")
+    table = pd.DataFrame({
+        "analysis": limited["analysis"].map(text.readable),
+        "outcome": limited["status"].map(COVERAGE_HEADINGS),
+        "missing input": limited["missing"],
+        "why": limited["reason"],
+    })
+    ran = int(coverage["ran"].astype(bool).sum())
+    return ("<h2>What this export supports</h2>\n"
+            f'<p id="analysis-coverage">{ran} of {len(coverage)} analyses ran; those below ran without an '
+            "input, or could not run at all. Add the missing file or column to the export to get them.</p>"
+            + table_html(table, text_columns=4, table_id="analysis-coverage-table"))
+
 
 def load_summary_table(load_summary: pd.DataFrame) -> pd.DataFrame:
     return pd.DataFrame({
@@ -141,6 +168,7 @@ def overview_page(data: SiteData) -> str:
         page.add(f'<p id="per-type-summary">Per trust-eroding event type: {supported} of '
                  f"{int(per_type.sum())} types show an effect after the Holm correction "
                  '(see <a href="evidence.html">Evidence</a>).</p>')
+    page.add(analysis_coverage_html(data.coverage))
     stages = ", ".join(f"{count:,} {esc(stage)}" for stage, count in coverage.by_stage.items())
     page.add(
         f"<h2>What the data covers</h2>\n<p id=\"coverage\">{coverage.deals:,} deals ({stages}); "
@@ -378,7 +406,10 @@ def strategic_fit_page(data: SiteData) -> str:
     _, by_dimension = text.split_overall(data.win_loss)
     overall, _ = text.split_overall(data.win_loss)
     bands = by_dimension[by_dimension["dimension"] == "alignment_band"]
-    if bands["win_rate"].notna().any():
+    no_alignment = data.skipped("strategic_alignment")
+    if no_alignment is not None:
+        page.add(unavailable_html(no_alignment, "the win rate by alignment band"))
+    elif bands["win_rate"].notna().any():
         page.figure(figures.win_rate_figure(bands, "alignment_band",
                                             None if overall is None else overall["win_rate"],
                                             order=tuple(reversed(figures.BAND_ORDER))))
@@ -515,7 +546,11 @@ def trust_page(data: SiteData) -> str:
              "their deals, in steps of 0.1: each group's mean lifetime value with its 95% interval, "
              "its median, and the band holding the middle half of its accounts; the bars below "
              "count the accounts in each group.</p>")
-    page.figure(figures.alignment_value_figure(data.alignment_value_bins))
+    no_alignment = data.skipped("strategic_alignment")
+    if no_alignment is not None:
+        page.add(unavailable_html(no_alignment, "account value by mean alignment"))
+    else:
+        page.figure(figures.alignment_value_figure(data.alignment_value_bins))
 
     def draw_cohorts(cohorts: pd.DataFrame) -> None:
         page.add("<p>Revenue of each yearly cohort of accounts, as a share of its first-year revenue: "
@@ -675,6 +710,10 @@ def evidence_page(data: SiteData) -> str:
     page = PageBuilder()
     tests = data.hypothesis_tests
     page.add("<h2>Hypothesis tests: effects with 95% intervals</h2>")
+    for hypothesis in ("H1_strategic_alignment", "H2_trust_eroding_events"):
+        not_run = data.skipped(hypothesis)
+        if not_run is not None:
+            page.add(unavailable_html(not_run, f"the {text.readable(hypothesis)} test"))
     if tests["estimate"].notna().any():
         page.add("<p>Each square is an estimate, its bar the 95% confidence interval; the dashed line "
                  "is 'no effect'. Adjusted effects (double machine learning, controls: segment, "

@@ -64,7 +64,26 @@ class Unavailable:
         return f"Not available yet: {what} ({self.reason})."
 
 
+@dataclass(frozen=True)
+class Skipped(Unavailable):
+    """The analysis behind a section did not run: the export lacks an input it needs
+    (main.analysis_coverage, dealscope/coverage.py)."""
+
+    needs: str = ""
+
+    def sentence(self, what: str) -> str:
+        return f"Not drawn: {what} {self.reason}."
+
+
 TableRead = pd.DataFrame | Unavailable
+COVERAGE_COLUMNS = ("analysis", "ran", "status", "needs", "missing", "reason")
+
+
+def read_analysis_coverage(con: duckdb.DuckDBPyConnection) -> pd.DataFrame:
+    """main.analysis_coverage (one row per analysis), or an empty frame from a warehouse without it."""
+    if table_columns(con, "main", "analysis_coverage") is None:
+        return pd.DataFrame({name: pd.Series(dtype=object) for name in COVERAGE_COLUMNS + ("outputs",)})
+    return select_columns(con, "main", "analysis_coverage", COVERAGE_COLUMNS, ("outputs",), order_by=("analysis",))
 
 
 def _quote(identifier: str) -> str:

@@ -11,6 +11,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import TextIO
 
+from dealscope.coverage import read_analysis_coverage
 from dealscope.onboarding.event_rules import describe_activity_matching
 from dealscope.progress import LABEL_WIDTH, StageProgress
 from dealscope.settings import Settings
@@ -136,6 +137,26 @@ def headline_verdicts(settings: Settings) -> list[str]:
         con.close()
 
 
+def print_analysis_coverage(settings: Settings, out: TextIO) -> None:
+    """Which analyses ran, which ran on a substitute or in part, which were skipped, and why."""
+    con = open_readonly(settings.warehouse)
+    try:
+        rows = read_analysis_coverage(con)
+    finally:
+        con.close()
+    if not rows:
+        return
+    ran = [row.analysis for row in rows if row.status == "ran"]
+    print(f"\nanalyses run ({len(ran)}): {', '.join(ran) or 'none'}", file=out)
+    for label, status in (("run with a substitute", "ran_with_substitute"), ("run in part", "partial"),
+                          ("SKIPPED", "skipped")):
+        chosen = [row for row in rows if row.status == status]
+        if chosen:
+            print(f"analyses {label} ({len(chosen)}):", file=out)
+            for row in chosen:
+                print(f"  {row.analysis}: {row.reason.removeprefix('ran: ')}", file=out)
+
+
 def run_pipeline(settings: Settings, out: TextIO, verbose: bool = False) -> int:
     mapping = settings.mapping_file
     print(f"dealscope: loading {settings.data_dir}" + (f" with mapping {mapping}" if mapping else ""), file=out, flush=True)
@@ -163,6 +184,7 @@ def run_pipeline(settings: Settings, out: TextIO, verbose: bool = False) -> int:
             print(line, file=out)
     finally:
         con.close()
+    print_analysis_coverage(settings, out)
     for verdict in headline_verdicts(settings):
         print(f"\n{verdict}", file=out)
     print(f"\nwarehouse:  {settings.warehouse}", file=out)

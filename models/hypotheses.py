@@ -20,6 +20,7 @@ correction across the types. See docs/statistics.md for estimands and units.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from typing import Literal
 
@@ -644,6 +645,7 @@ def run_statistics(
     placebo: bool = True,
     n_permutations: int = DEFAULT_PERMUTATIONS,
     permutation_max_accounts: int = PERMUTATION_MAX_ACCOUNTS,
+    not_run: Mapping[str, str] | None = None,
 ) -> StatisticsResults:
     """Test H1 and H2 on the rows of analytics.ml_account_features.
 
@@ -660,6 +662,9 @@ def run_statistics(
     SINGLE_REPEAT_ABOVE_ACCOUNTS analysed accounts.
     Censored accounts are dropped and counted in `n_excluded_censored`. Each row carries a
     generated plain-language `verdict`.
+    not_run: {primary hypothesis: reason} of hypotheses whose input is missing (dealscope.coverage):
+    none of their tests runs; each keeps one 'adjusted_effect' row with NULL estimates, method
+    'not run' and the reason as note (the contract promises a row per hypothesis).
     """
     blocks = build_feature_blocks(features, outcome)
     if n_repeats is None:
@@ -667,7 +672,8 @@ def run_statistics(
     specs = hypothesis_specs(blocks, OUTCOME_UNITS[outcome])
     if not test_event_types:
         specs = [s for s in specs if ":" not in s.hypothesis]
-    rows = _run_specs(specs, blocks, learner, n_splits, n_repeats, random_state, alpha)
+    specs, not_run_rows = split_not_run(specs, not_run or {})
+    rows = _run_specs(specs, blocks, learner, n_splits, n_repeats, random_state, alpha) + not_run_rows
     results = _apply_holm_to_event_types(pd.DataFrame(rows), alpha)
     extra_rows, null_frames = [], []
     for spec in specs:
@@ -696,6 +702,16 @@ def run_statistics(
     null_frame = (pd.concat(null_frames, ignore_index=True) if null_frames
                   else pd.DataFrame({c: pd.Series(dtype=float) for c in PERMUTATION_NULL_COLUMNS}))
     return StatisticsResults(results.loc[:, list(RESULT_COLUMNS)], null_frame.loc[:, list(PERMUTATION_NULL_COLUMNS)])
+
+
+def split_not_run(specs: list[HypothesisSpec], not_run: Mapping[str, str]
+                  ) -> tuple[list[HypothesisSpec], list[dict]]:
+    """(specs to run, one 'not run' row per skipped primary hypothesis); a skipped hypothesis's
+    per-event-type specs are dropped with it."""
+    to_run = [s for s in specs if s.hypothesis.split(":")[0] not in not_run]
+    rows = [_empty_row(s, "adjusted_effect", "not run", f"not run: {not_run[s.hypothesis]}")
+            for s in specs if s.hypothesis in not_run]
+    return to_run, rows
 
 
 def run_hypothesis_tests(features: pd.DataFrame, random_state: int = 0, n_splits: int = 5, **options) -> pd.DataFrame:

@@ -23,6 +23,7 @@ def build_definitions(settings: Settings) -> dg.Definitions:
             ingest.raw_event_types,
             *ingest.raw_table_assets,
             transform.dealscope_dbt_models,
+            analysis.analysis_coverage,
             analysis.hypothesis_tests,
             analysis.calibration_tables,
             reporting.dashboards,

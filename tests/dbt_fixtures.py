@@ -52,6 +52,13 @@ create table raw.load_summary (
 );
 """
 
+# The optional owner team columns (contract section 1), added after the positional inserts: NULL
+# unless a test sets them.
+OWNER_TEAM_DDL = "".join(
+    f"alter table raw.{table} add column {column} varchar;\n"
+    for table in ("deals", "deals_history") for column in ("owner_team", "owner_manager", "owner_office")
+)
+
 EVENT_TYPES = {
     "escalated_over_buyer": "trust_eroding",
     "buyer_management_took_over": "trust_eroding",
@@ -131,6 +138,7 @@ def create_raw_fixture(db_path: Path, *, with_account_revenue: bool) -> None:
         con.execute(FIXTURE_ROWS)
         if with_account_revenue:
             con.execute(ACCOUNT_REVENUE_ROWS)
+        con.execute(OWNER_TEAM_DDL)
         con.execute(
             """
             insert into raw.load_summary
@@ -140,6 +148,30 @@ def create_raw_fixture(db_path: Path, *, with_account_revenue: bool) -> None:
                          ('account_revenue', ?, ?)) as t(source, present, n)
             """,
             [with_account_revenue, 3 if with_account_revenue else 0],
+        )
+
+
+def create_accounts_and_deals_only_fixture(db_path: Path, *, empty: bool) -> None:
+    """The raw schema of an export with only accounts.csv and deals.csv (the other files absent, as
+    the loader writes them: empty tables, file_present false); empty=True: both files header only."""
+    with duckdb.connect(str(db_path)) as con:
+        con.execute(RAW_DDL)
+        con.executemany("insert into raw.event_types values (?, ?)", list(EVENT_TYPES.items()))
+        if not empty:
+            con.execute(FIXTURE_ROWS)
+            for table in ("negotiation_events", "strategy_plan"):
+                con.execute(f"delete from raw.{table}")
+        con.execute(OWNER_TEAM_DDL)
+        con.execute(
+            """
+            insert into raw.load_summary
+            select source, case when present then source || '.csv' end, present, n, n, 0, now()
+            from (select 'accounts', true, count(*) from raw.accounts
+                  union all select 'deals', true, count(*) from raw.deals
+                  union all select 'negotiation_events', false, 0
+                  union all select 'strategy_plan', false, 0
+                  union all select 'account_revenue', false, 0) as t(source, present, n)
+            """
         )
 
 
@@ -244,6 +276,7 @@ def create_timeline_fixture(db_path: Path) -> None:
         con.execute(RAW_DDL)
         con.executemany("insert into raw.event_types values (?, ?)", list(EVENT_TYPES.items()))
         con.execute(TIMELINE_ROWS)
+        con.execute(OWNER_TEAM_DDL)
         con.execute(
             """
             insert into raw.load_summary

@@ -1098,3 +1098,26 @@ def test_calibration_checks_the_adjusted_effect_at_one_world_size(built_site, si
     chosen, _, note = pages.calibration_selection(pd.concat([two_sizes, extra]), site_data.calibration_worlds)
     assert set(chosen["accounts_per_world"]) == {1500}
     assert "also studied: 500 accounts per world" in note
+
+
+def test_a_section_whose_analysis_was_skipped_names_the_input_it_needs(tmp_path):
+    """main.analysis_coverage as the registry writes it for an export without a plan: the plan's
+    sections say so (even though their tables hold rows), the others are drawn with a notice."""
+    from dealscope.coverage import BY_NAME, COVERAGE_DDL, COVERAGE_TABLE, InputState, assess_all
+
+    states = {name: InputState(name, "present", "loaded") for name in
+              ("accounts", "deals", "negotiation_events", "account_revenue", "deals.list_amount")}
+    states["strategy_plan"] = InputState("strategy_plan", "absent", "strategy_plan.csv/.parquet is not in the export")
+    rows = ", ".join(f"('{c.analysis}', {c.ran}, '{c.status}', '{c.needs}', '{c.missing}', '{c.reason}', "
+                     f"'{', '.join(BY_NAME[c.analysis].outputs)}')" for c in assess_all(states))
+    html = page_text(build(tmp_path, alter_sql=COVERAGE_DDL + f";INSERT INTO {COVERAGE_TABLE} VALUES {rows};"))
+    needs = re.findall(r'data-missing="([^"]+)" data-needs="([^"]+)"', html["strategic_fit.html"])
+    assert needs == [("strategic_alignment", "strategy_plan"), ("main.alignment_band_outcomes", "strategy_plan"),
+                     ("main.strategic_fit_audit", "strategy_plan")]
+    assert ("Not drawn: the strategic-fit audit (flagged deals that are misaligned) needs strategy_plan: "
+            "strategy_plan.csv/.parquet is not in the export.") in html["strategic_fit.html"]
+    assert re.findall(r'data-needs="([^"]+)"', html["evidence.html"]) == ["strategy_plan"]
+    assert 'data-needs' not in html["win_loss.html"]
+    records = table_records(html["index.html"], "analysis-coverage-table")
+    assert {(r["analysis"], r["outcome"], r["missing input"]) for r in records} == {
+        ("Strategic alignment", "Not run", "strategy_plan"), ("H1 strategic alignment", "Not run", "strategy_plan")}

@@ -135,7 +135,6 @@ CASES = [
     ("deals", dict(deal_id=""), "missing_required:deal_id"),
     ("deals", dict(account_id=""), "missing_required:account_id"),
     ("deals", dict(product_line=""), "missing_required:product_line"),
-    ("deals", dict(list_amount=""), "missing_required:list_amount"),
     ("deals", dict(deal_type="upsell"), "bad_value:deal_type"),
     ("deals", dict(stage="pending"), "bad_value:stage"),
     ("deals", dict(created_at="2021-3-1"), "bad_date:created_at"),

@@ -92,6 +92,8 @@ def test_hubspot_draft_uses_export_labels_takes_the_first_company_and_reads_its_
     assert deals["values"]["deal_type"]["map"] == {"newbusiness": "new_business", "existingbusiness": "expansion"}
     assert "cannot tell expansion from renewal" in text
     assert deals["constants"] == {"product_line": "unspecified"}
+    # no list price in a HubSpot deal: left unmapped (discounts empty), never faked from Amount
+    assert "list_amount" not in deals["columns"] and deals["columns"]["final_amount"] == "Amount"
     assert deals["closed_at_only_when_closed"] is True
     several = sum(1 for v in column_values(FIXTURES / "hubspot" / "deals.csv", "Associated Company IDs").elements()
                   if ";" in v)

@@ -125,13 +125,17 @@ DEALS = TableSpec(
         Column("created_at", "date", required=True),
         Column("closed_at", "date", must_be_present=True),
         Column("stage", "enum", required=True, allowed=("won", "lost", "open")),
-        Column("list_amount", "decimal", required=True, minimum=Bound(0)),
+        Column("list_amount", "decimal", minimum=Bound(0)),
         Column("final_amount", "decimal", must_be_present=True, minimum=Bound(0)),
         Column("gross_margin_pct", "decimal", minimum=Bound(-1), maximum=Bound(1)),
         Column("competitor", "text"),
         Column("loss_reason", "text"),
         Column("flagged_strategic", "boolean", default_sql="false"),
         Column("owner", "text"),
+        # Optional team dimensions of the owner (from a CRM user table): extra win/loss dimensions.
+        Column("owner_team", "text"),
+        Column("owner_manager", "text"),
+        Column("owner_office", "text"),
         Column("updated_at", "timestamp"),
     ),
     unique_key=("deal_id",),
@@ -181,6 +185,7 @@ NEGOTIATION_EVENTS = TableSpec(
         Column("notes", "text"),
     ),
     unique_key=("event_id",),
+    required_file=False,
     references=(
         Reference("account_id", "accounts", "account_id", "unknown_account"),
         Reference(
@@ -230,6 +235,7 @@ STRATEGY_PLAN = TableSpec(
         Column("weight", "decimal", minimum=Bound(0, inclusive=False), default_sql="1"),
     ),
     unique_key=("effective_from", "dimension", "value"),
+    required_file=False,
     # value is matched case-insensitively downstream, so 'SMB' and 'smb' are the same plan line.
     key_expressions={"value": "lower(value)"},
 )

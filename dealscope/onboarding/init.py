@@ -469,8 +469,6 @@ def draft_salesforce(folder: Folder) -> Draft:
         ("deal_id", "Id", ""), ("account_id", opp.column("AccountId"), ""),
         ("created_at", opp.column("CreatedDate"), ""), ("closed_at", opp.column("CloseDate"), ""),
         ("final_amount", opp.column("Amount"), "Amount: the agreed value (its currency: see below)"),
-        ("list_amount", None if list_from_items else opp.column("Amount"),
-         "no line items: list price = Amount, so discounts read 0"),
         ("updated_at", opp.column("LastModifiedDate"), "the latest row of a repeated Id wins"),
         ("owner", None if users else opp.column("OwnerId"), ""),
     ])
@@ -523,8 +521,8 @@ def draft_salesforce(folder: Folder) -> Draft:
         draft.add(8, f"file: {q(items.name)}")
         draft.add(8, "match: {OpportunityId: Id}")
         draft.add(8, "sum_of_product: [ListPrice, Quantity]")
-        draft.note(8, f"{plural(without, 'opportunity')} without line items get no list price and are rejected "
-                      "(missing_required:list_amount)")
+        draft.note(8, f"{plural(without, 'opportunity')} without line items get no list price: they load, "
+                      "with no discount (counted in win_loss.lost_deals_without_list_amount)")
         if products:
             draft.add(6, "product_line:", "the Family of the first line item's product")
             draft.add(8, f"file: {q(items.name)}")
@@ -656,7 +654,6 @@ def draft_hubspot(folder: Folder) -> Draft:
          f"{plural(several, 'deal')} list several companies: the first (primary) is taken"),
         ("created_at", deals.column("Create Date"), ""), ("closed_at", deals.column("Close Date"), ""),
         ("final_amount", amount, ""),
-        ("list_amount", amount, "HubSpot deals carry no list price without line items: discount reads 0"),
         ("owner", deals.column("Deal owner"), ""),
         ("updated_at", deals.column("Last Modified Date"), ""),
         ("loss_reason", deals.column("Closed Lost Reason"), ""),
@@ -671,8 +668,8 @@ def draft_hubspot(folder: Folder) -> Draft:
     if amount:
         no_amount = folder.missing_count(deals, amount)
         if no_amount:
-            draft.note(4, f"{plural(no_amount, 'deal')} have no Amount: rejected (missing_required:list_amount), "
-                          "not guessed")
+            draft.note(4, f"{plural(no_amount, 'deal')} have no Amount: a won one is rejected "
+                          "(missing_required:final_amount), not guessed")
     draft.add(4, "constants: {product_line: unspecified}",
               "HubSpot deals have no product field: one product line (the plan cannot target product lines)")
     draft.add(4, "values:")
@@ -829,8 +826,8 @@ def draft_generic(folder: Folder) -> Draft:
     deal_type = deals.column("Type", "Deal Type", "Opportunity Type")
     write_columns(draft, [(c, deal_cols.get(c), "CHECK: guessed from the header") for c in GUESSES["deals"]])
     draft.checks.extend(f"deals.{c} = {deal_cols[c]}" for c in deal_cols)
-    missing_required = [c for c in ("deal_id", "account_id", "product_line", "created_at", "list_amount",
-                                    "final_amount") if c not in deal_cols]
+    missing_required = [c for c in ("deal_id", "account_id", "product_line", "created_at", "final_amount")
+                        if c not in deal_cols]
     for column in missing_required:
         draft.todo(4, f"no column looks like {column}: add `{column}: <header>` under columns")
     write_formats(draft, 4, {c: folder.date_format(deals, deal_cols[c]) for c in deal_cols if c in DATE_COLUMNS},

@@ -3,6 +3,8 @@
 
 import dagster as dg
 
+from dealscope.coverage import write_analysis_coverage
+from dealscope.ingest.spec import TABLES
 from models.calibration import write_calibration_tables
 from models.pipeline_stage import write_hypothesis_tests
 from pipelines.resources import WarehouseResource
@@ -11,9 +13,25 @@ RANDOM_STATE = 0
 
 
 @dg.asset(
+    key=["main", "analysis_coverage"],
+    group_name="analysis",
+    deps=[dg.AssetKey(["raw", table]) for table in TABLES],
+    description="Which analyses this export supports, which were skipped and why (dealscope/coverage.py).",
+)
+def analysis_coverage(context: dg.AssetExecutionContext, warehouse: WarehouseResource) -> dg.MaterializeResult:
+    with warehouse.build_connection() as con:
+        rows = write_analysis_coverage(con)
+    skipped = [f"{row.analysis}: {row.reason}" for row in rows if not row.ran]
+    for line in skipped:
+        context.log.warning(f"skipped {line}")
+    return dg.MaterializeResult(metadata={"ran": sum(row.ran for row in rows), "skipped": len(skipped),
+                                          "skipped_analyses": dg.MetadataValue.text("\n".join(skipped) or "none")})
+
+
+@dg.asset(
     key=["main", "hypothesis_tests"],
     group_name="analysis",
-    deps=[dg.AssetKey(["analytics", "ml_account_features"])],
+    deps=[dg.AssetKey(["analytics", "ml_account_features"]), analysis_coverage],
     description="Do strategic alignment and trust-eroding events predict later account value? (docs/statistics.md)",
 )
 def hypothesis_tests(context: dg.AssetExecutionContext, warehouse: WarehouseResource) -> dg.MaterializeResult:

@@ -5,14 +5,14 @@ import dagster as dg
 
 from dashboards import build_site
 from dealscope import warehouse as warehouse_files
-from pipelines.assets.analysis import calibration_tables, hypothesis_tests
+from pipelines.assets.analysis import analysis_coverage, calibration_tables, hypothesis_tests
 from pipelines.assets.transform import dealscope_dbt_models
 from pipelines.resources import WarehouseResource
 
 
 @dg.asset(
     group_name="reporting",
-    deps=[dealscope_dbt_models, hypothesis_tests, calibration_tables],  # every mart the pages read, and the statistics
+    deps=[dealscope_dbt_models, hypothesis_tests, calibration_tables, analysis_coverage],  # every mart the pages read, and the statistics
     description="Self-contained Plotly pages (one shared plotly.min.js beside them; no network needed).",
 )
 def dashboards(context: dg.AssetExecutionContext, warehouse: WarehouseResource) -> dg.MaterializeResult:

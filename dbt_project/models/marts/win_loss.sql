@@ -1,5 +1,7 @@
 {#- Win/loss per dimension x value over closed deals (won or lost). Each entry of
-    win_loss_dimensions: (dimension name, expression on fct_deals, label for NULL). -#}
+    win_loss_dimensions: (dimension name, expression on fct_deals, label for NULL, only when recorded).
+    A dimension marked "only when recorded" (the optional owner team columns) is left out entirely
+    when no closed deal has a value for it; when some have, the others form its 'unknown' cell. -#}
 {% set win_loss_dimensions = [
     ('overall', "'all'", 'all'),
     ('segment', 'segment', 'unknown'),
@@ -8,6 +10,9 @@
     ('deal_type', 'deal_type', 'unknown'),
     ('product_line', 'product_line', 'unknown'),
     ('owner', 'owner', 'unknown'),
+    ('owner_team', 'owner_team', 'unknown', true),
+    ('owner_manager', 'owner_manager', 'unknown', true),
+    ('owner_office', 'owner_office', 'unknown', true),
     ('competitor', 'competitor', 'none'),
     ('alignment_band', 'alignment_band', 'no_plan'),
     ('flagged_strategic', dbt.cast_bool_to_text('flagged_strategic'), 'false'),
@@ -20,7 +25,8 @@ with closed_deals as (
 ),
 
 deal_cells as (
-    {% for dimension, expression, null_label in win_loss_dimensions %}
+    {% for entry in win_loss_dimensions %}
+    {% set dimension, expression, null_label = entry[0], entry[1], entry[2] %}
     select
         '{{ dimension }}' as dimension,
         {{ dimension_value(expression, null_label) }} as value,
@@ -31,6 +37,9 @@ deal_cells as (
         discount_pct,
         cycle_days
     from closed_deals
+    {% if entry | length > 3 and entry[3] %}
+    where (select count({{ expression }}) from closed_deals) > 0
+    {% endif %}
     {% if not loop.last %}union all{% endif %}
     {% endfor %}
 ),
@@ -44,6 +53,7 @@ cell_counts as (
         sum(case when is_won then 0 else 1 end) as deals_lost,
         coalesce(sum(won_value), 0) as value_won,
         coalesce(sum(lost_value), 0) as value_lost,
+        sum(case when not is_won and list_amount is null then 1 else 0 end) as lost_deals_without_list_amount,
         coalesce(sum(case when is_won then list_amount end), 0) as won_list_value,
         coalesce(sum(list_amount), 0) as closed_list_value,
         avg(discount_pct) as avg_discount_pct,
@@ -98,7 +108,10 @@ select
     cast({{ wilson_low('deals_won', 'deals_closed') }} as {{ type_double() }}) as win_rate_ci_low,
     cast({{ wilson_high('deals_won', 'deals_closed') }} as {{ type_double() }}) as win_rate_ci_high,
     cast(value_won as {{ type_double() }}) as value_won,
-    cast(value_lost as {{ type_double() }}) as value_lost,
+    -- unknown (NULL), not 0, when no lost deal of the cell has a list price
+    cast(case when deals_lost = 0 or lost_deals_without_list_amount < deals_lost then value_lost end
+        as {{ type_double() }}) as value_lost,
+    cast(lost_deals_without_list_amount as bigint) as lost_deals_without_list_amount,
     deals_closed < {{ var('min_closed_deals') }} as is_small_sample,
     cast({{ value_win_rate('won_list_value', 'closed_list_value') }} as {{ type_double() }}) as value_win_rate,
     cast(avg_discount_pct as {{ type_double() }}) as avg_discount_pct,

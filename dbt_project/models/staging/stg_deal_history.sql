@@ -13,5 +13,8 @@ select
     loss_reason,
     coalesce(flagged_strategic, false) as flagged_strategic,
     owner,
+    owner_team,
+    owner_manager,
+    owner_office,
     updated_at
 from {{ source('raw', 'deals_history') }}
