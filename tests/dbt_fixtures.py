@@ -270,12 +270,12 @@ cross join lateral generate_series(run.first_month, run.last_month, interval 1 m
 """
 
 
-def create_timeline_fixture(db_path: Path) -> None:
-    """Write the timeline raw schema (all files present) into a new DuckDB file."""
+def _create_fixture(db_path: Path, rows_sql: str) -> None:
+    """Write the raw schema with `rows_sql`'s rows (every file present) into a new DuckDB file."""
     with duckdb.connect(str(db_path)) as con:
         con.execute(RAW_DDL)
         con.executemany("insert into raw.event_types values (?, ?)", list(EVENT_TYPES.items()))
-        con.execute(TIMELINE_ROWS)
+        con.execute(rows_sql)
         con.execute(OWNER_TEAM_DDL)
         con.execute(
             """
@@ -288,6 +288,11 @@ def create_timeline_fixture(db_path: Path) -> None:
                   union all select 'account_revenue', count(*) from raw.account_revenue) as t(source, n)
             """
         )
+
+
+def create_timeline_fixture(db_path: Path) -> None:
+    """Write the timeline raw schema (all files present) into a new DuckDB file."""
+    _create_fixture(db_path, TIMELINE_ROWS)
 
 
 # --- shared by the dbt test files -----------------------------------------------------------
@@ -356,19 +361,4 @@ cross join lateral generate_series(run.first_month, run.last_month, interval 1 m
 
 def create_first_win_fixture(db_path: Path) -> None:
     """Write the first-won-deal raw schema (all files present) into a new DuckDB file."""
-    with duckdb.connect(str(db_path)) as con:
-        con.execute(RAW_DDL)
-        con.executemany("insert into raw.event_types values (?, ?)", list(EVENT_TYPES.items()))
-        con.execute(FIRST_WIN_ROWS)
-        con.execute(OWNER_TEAM_DDL)
-        con.execute(
-            """
-            insert into raw.load_summary
-            select source, source || '.csv', true, n, n, 0, now()
-            from (select 'accounts', count(*) from raw.accounts
-                  union all select 'deals', count(*) from raw.deals
-                  union all select 'negotiation_events', count(*) from raw.negotiation_events
-                  union all select 'strategy_plan', count(*) from raw.strategy_plan
-                  union all select 'account_revenue', count(*) from raw.account_revenue) as t(source, n)
-            """
-        )
+    _create_fixture(db_path, FIRST_WIN_ROWS)
