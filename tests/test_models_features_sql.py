@@ -103,7 +103,9 @@ SCHEMA_MACRO = """
 def _write_stub_project(project: Path, db_path: Path) -> None:
     (project / "models" / "stubs").mkdir(parents=True)
     (project / "macros").mkdir()
-    shutil.copytree(MODEL_DIR, project / "models" / "analytics")
+    # Only the model under test: the event-window model reads the intermediate panel, not stubbed here.
+    shutil.copytree(MODEL_DIR, project / "models" / "analytics",
+                    ignore=shutil.ignore_patterns("ml_event_windows.sql"))
     for name, sql in STUB_MODELS.items():
         (project / "models" / "stubs" / f"{name}.sql").write_text(sql)
     (project / "dbt_project.yml").write_text(DBT_PROJECT_YML)
