@@ -168,7 +168,9 @@ def test_power_curve_from_the_committed_calibration_study() -> None:
     measured = curve.loc[("H1_strategic_alignment", "measured", 2000)]
     planted = runs[(runs["world"] == "planted") & (runs["hypothesis"] == "H1_strategic_alignment")]
     assert measured["power"] == pytest.approx((planted["p_value"] < 0.05).mean())
-    assert measured["power_ci_low"] < measured["power"] < measured["power_ci_high"]
+    # the within-account H1 may find the effect in every planted world: power 1 is its own upper limit
+    assert measured["power_ci_low"] < measured["power_ci_high"]
+    assert measured["power_ci_low"] <= measured["power"] <= measured["power_ci_high"]
     # one world size in the study: the square-root rule at 1,000 / 2,000 / 4,000 accounts
     rule = curve.xs(("H1_strategic_alignment", "sqrt_rule"))
     assert list(rule.index) == [1000, 2000, 4000]
