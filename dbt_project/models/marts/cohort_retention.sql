@@ -21,7 +21,7 @@ account_years as (
         account_id,
         cast(extract(year from first_revenue_month) as bigint) as cohort_year,
         cast(floor({{ months_between('first_revenue_month', 'month') }} / 12.0) as bigint) as years_since_start,
-        sum(revenue) as revenue,
+        {{ exact_sum('revenue') }} as revenue,
         count(*) as months_observed
     from panel
     where month >= first_revenue_month
@@ -47,9 +47,9 @@ select
     cohort_year,
     years_since_start,
     cast(count(*) as bigint) as accounts,
-    cast(sum(starting_revenue) as {{ type_double() }}) as starting_revenue,
-    cast(sum(revenue) as {{ type_double() }}) as revenue,
-    cast({{ ratio('sum(revenue)', 'sum(starting_revenue)') }} as {{ type_double() }}) as net_revenue_retention,
-    cast({{ ratio('sum(least(revenue, starting_revenue))', 'sum(starting_revenue)') }} as {{ type_double() }}) as gross_revenue_retention
+    cast({{ exact_sum('starting_revenue') }} as {{ type_double() }}) as starting_revenue,
+    cast({{ exact_sum('revenue') }} as {{ type_double() }}) as revenue,
+    cast({{ ratio(exact_sum('revenue'), exact_sum('starting_revenue')) }} as {{ type_double() }}) as net_revenue_retention,
+    cast({{ ratio(exact_sum('least(revenue, starting_revenue)'), exact_sum('starting_revenue')) }} as {{ type_double() }}) as gross_revenue_retention
 from paired
 group by 1, 2

@@ -6,7 +6,7 @@ with drivers as (
         driver_kind,
         driver,
         sum(deals_lost) as deals_lost,
-        sum(value_lost) as value_lost
+        {{ exact_sum('value_lost') }} as value_lost
     from {{ ref('loss_drivers_by_quarter') }}
     group by 1, 2
 )

@@ -14,7 +14,7 @@ drivers as (
         {{ dimension_value(column, null_label) }} as driver,
         close_quarter,
         count(*) as deals_lost,
-        coalesce(sum(lost_value), 0) as value_lost
+        coalesce({{ exact_sum('lost_value') }}, 0) as value_lost
     from lost_deals
     group by 1, 2, 3
     {% if not loop.last %}union all{% endif %}

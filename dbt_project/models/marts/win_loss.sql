@@ -51,12 +51,12 @@ cell_counts as (
         count(*) as deals_closed,
         sum(case when is_won then 1 else 0 end) as deals_won,
         sum(case when is_won then 0 else 1 end) as deals_lost,
-        coalesce(sum(won_value), 0) as value_won,
-        coalesce(sum(lost_value), 0) as value_lost,
+        coalesce({{ exact_sum('won_value') }}, 0) as value_won,
+        coalesce({{ exact_sum('lost_value') }}, 0) as value_lost,
         sum(case when not is_won and list_amount is null then 1 else 0 end) as lost_deals_without_list_amount,
-        coalesce(sum(case when is_won then list_amount end), 0) as won_list_value,
-        coalesce(sum(list_amount), 0) as closed_list_value,
-        avg(discount_pct) as avg_discount_pct,
+        coalesce({{ exact_sum('case when is_won then list_amount end') }}, 0) as won_list_value,
+        coalesce({{ exact_sum('list_amount') }}, 0) as closed_list_value,
+        {{ exact_avg('discount_pct') }} as avg_discount_pct,
         {{ median('cycle_days') }} as median_cycle_days
     from deal_cells
     group by dimension, value
