@@ -32,7 +32,7 @@ eroding_after as (
         won_deals.deal_id,
         count(*) as trust_eroding_events_after,
         min(events.occurred_at) as first_eroding_event_at,
-        {{ dbt.listagg('distinct events.event_type', "', '") }} as eroding_event_types
+        {{ dbt.listagg('distinct events.event_type', "', '", 'order by events.event_type') }} as eroding_event_types
     from won_deals
     inner join events
         on won_deals.account_id = events.account_id
