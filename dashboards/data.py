@@ -26,7 +26,9 @@ ALIGNMENT_BAND_OUTCOMES = (
      "accounts", "accounts_horizon_observed", "mean_later_account_value",
      "mean_later_account_value_ci_low", "mean_later_account_value_ci_high"),
 )
-LOSS_DRIVERS = (("driver_kind", "driver", "value_lost"), ("deals_lost", "share_of_value_lost", "rank"))
+LOSS_DRIVERS = (("driver_kind", "driver", "value_lost"),
+                ("deals_lost", "share_of_value_lost", "expected_value_lost", "share_of_expected_value_lost",
+                 "rank", "list_value_rank"))
 LOSS_DRIVERS_BY_QUARTER = (("driver_kind", "driver", "close_quarter", "value_lost"), ("deals_lost",))
 TRUST_EVENT_STUDY = (
     ("event_type", "metric", "window", "treated_value", "comparison_value",
@@ -45,7 +47,8 @@ WON_DEAL_LOST_CUSTOMER = (
     ("deal_id", "account_id", "value_at_stake"),
     ("segment", "owner", "deal_type", "closed_at", "final_amount", "trust_eroding_events_after",
      "first_eroding_event_at", "eroding_event_types", "monthly_revenue_before",
-     "monthly_revenue_after", "monthly_revenue_change"),
+     "monthly_revenue_after", "monthly_revenue_change", "is_first_won_deal", "baseline_kind",
+     "monthly_revenue_baseline", "peer_accounts"),
 )
 COHORT_RETENTION = (
     ("cohort_year", "years_since_start", "net_revenue_retention"),

@@ -203,6 +203,7 @@ def strengths_table(rows: pd.DataFrame) -> pd.DataFrame:
         "vs company": rows["win_rate_diff_vs_overall"].map(
             lambda v: text.NOT_AVAILABLE if text.is_missing(v) else f"{float(v) * 100:+.1f} pts"),
         "p-value": rows["diff_p_value"].map(text.format_p_value),
+        "q-value (FDR)": rows["q_value"].map(text.format_p_value),
         "closed deals": rows["deals_closed"].map(text.format_count),
         "value won": rows["value_won"].map(text.format_amount),
     })
@@ -232,7 +233,13 @@ def win_loss_page(data: SiteData) -> str:
             "main.win_loss", "win_loss has no win_rate_diff_vs_overall values (added by the metrics stage)"),
             "strengths and weaknesses ranked against the company rate"))
     else:
-        significant = ranked[ranked["diff_p_value"].astype("float64") < SIGNIFICANCE_LEVEL]
+        fdr_controlled = ranked["q_value"].notna().any()
+        if fdr_controlled:
+            # The flags dbt sets after Benjamini-Hochberg over every cell of the table.
+            significant = ranked[ranked["is_strength"].fillna(False).astype(bool)
+                                 | ranked["is_weakness"].fillna(False).astype(bool)]
+        else:
+            significant = ranked[ranked["diff_p_value"].astype("float64") < SIGNIFICANCE_LEVEL]
         # strength_rank orders cells by how far and how surely they differ (dbt); ties by size.
         order = "strength_rank" if ranked["strength_rank"].notna().any() else "win_rate_diff_vs_overall"
         strengths = significant[significant["win_rate_diff_vs_overall"] > 0]
@@ -241,9 +248,7 @@ def win_loss_page(data: SiteData) -> str:
             shown = pd.concat([strengths.nsmallest(TOP_RANKED, order), weaknesses.nlargest(TOP_RANKED, order)])
         else:
             shown = pd.concat([strengths.nlargest(TOP_RANKED, order), weaknesses.nsmallest(TOP_RANKED, order)])
-        page.add(f"<p>Cells whose win rate differs from the company rate at the "
-                 f"{SIGNIFICANCE_LEVEL:.0%} level, up to {TOP_RANKED} on each side "
-                 f"({len(significant):,} of {len(ranked):,} cells differ).</p>")
+        page.add(f'<p id="strengths-summary">{esc(text.strengths_sentence(ranked, significant, fdr_controlled, TOP_RANKED))}</p>')
         if shown.empty:
             page.add('<p class="muted">No cell differs from the company rate at that level.</p>')
         else:
@@ -252,16 +257,26 @@ def win_loss_page(data: SiteData) -> str:
                 "win_rate_diff_vs_overall", ascending=False)), text_columns=2, table_id="strengths-table"))
 
     def draw_loss_drivers(drivers: pd.DataFrame) -> None:
-        top = drivers.sort_values("value_lost", ascending=False).groupby("driver_kind").head(12)
+        # Expected value (final amount, else list x (1 - typical discount)) when dbt gives it: list
+        # price overstates what a lost deal would have brought.
+        expected = drivers["expected_value_lost"].notna().any()
+        measure = "expected_value_lost" if expected else "value_lost"
+        page.add(f'<p id="loss-priorities">{esc(text.loss_priorities_sentence(drivers, measure))}</p>')
+        top = drivers.sort_values(measure, ascending=False).groupby("driver_kind").head(12)
         page.figure(figures.ranked_value_figure(
-            top, "driver", "value_lost", "driver_kind",
-            "Loss reasons and competitors, ranked by value lost", "value lost (list amount)"))
-        page.add(table_html(text.format_frame(drivers.sort_values(["driver_kind", "value_lost"],
-                                                                  ascending=[True, False]),
-                                              {"rank": "count"}), text_columns=2, table_id="loss-drivers-table"))
+            top, "driver", measure, "driver_kind",
+            "Loss reasons and competitors, ranked by " + ("expected value lost" if expected else "value lost"),
+            "expected value lost (final, else list x (1 - typical discount))" if expected
+            else "value lost (list amount)"))
+        shown = drivers if expected else drivers.drop(
+            columns=["expected_value_lost", "share_of_expected_value_lost", "list_value_rank"])
+        page.add(table_html(text.format_frame(shown.sort_values(["driver_kind", measure],
+                                                                ascending=[True, False]),
+                                              {"rank": "count", "list_value_rank": "count"}),
+                            text_columns=2, table_id="loss-drivers-table"))
 
-    page.section("Top priorities: what we lose, by value", data.loss_drivers,
-                 "loss reasons and competitors ranked by value lost", draw_loss_drivers)
+    page.section("Top priorities: what we lose, by expected value", data.loss_drivers,
+                 "loss reasons and competitors ranked by expected value lost", draw_loss_drivers)
 
     def draw_competitor_response(response: pd.DataFrame) -> None:
         page.add("<p>For each competitor and segment: before and after our first win against it "
@@ -505,9 +520,13 @@ def trust_page(data: SiteData) -> str:
 
     def draw_won_lost(deals: pd.DataFrame) -> None:
         rows, note = largest_rows(deals, "value_at_stake")
+        first_wins = int((deals["baseline_kind"] == "peer_first_wins").sum())
+        first_note = (f" {first_wins:,} of them are accounts' first won deals, with no revenue before "
+                      "to compare with: judged against what accounts of the same segment earned after "
+                      "a first win in the same quarter." if first_wins else "")
         page.add(f'<p id="won-lost-summary">{len(deals):,} won deals were followed by trust-eroding '
                  "events and a fall in the account's revenue; value at stake "
-                 f"{text.format_amount(deals['value_at_stake'].sum())}.</p>")
+                 f"{text.format_amount(deals['value_at_stake'].sum())}.{esc(first_note)}</p>")
         filters = rows[["segment", "owner"]].fillna("unknown").astype(str).reset_index(drop=True)
         page.add(note + filterable_table_html(
             text.format_frame(rows, {"trust_eroding_events_after": "count"}), filters,

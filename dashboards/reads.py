@@ -32,6 +32,7 @@ WIN_LOSS_COLUMNS = (
 WIN_LOSS_OPTIONAL = (
     "deals_lost", "is_small_sample", "value_win_rate", "avg_discount_pct", "median_cycle_days",
     "deal_velocity", "win_rate_diff_vs_overall", "diff_p_value", "strength_rank",
+    "q_value", "is_strength", "is_weakness", "cells_tested", "flags_expected_by_chance_uncorrected",
 )
 FCT_DEALS_COLUMNS = ("deal_id", "stage", "created_at", "closed_at")
 ACCOUNT_VALUE_COLUMNS = (

@@ -480,3 +480,50 @@ def move_precedents_summary(moves: pd.DataFrame, small_sample: int) -> str:
                          "(small samples: read with care).")
     return " ".join(sentences) + (" Descriptive: these moves were not assigned at random, so this "
                                   "shows what followed them, not what they caused.")
+
+
+# --- Win / loss: strengths and priorities ---------------------------------------------------
+
+PLACEHOLDER_DRIVERS = frozenset({"unknown", "none"})  # no reason / no competitor recorded
+
+
+def strengths_sentence(ranked: Any, flagged: Any, fdr_controlled: bool, shown_per_side: int) -> str:
+    """How many cells differ from the company rate, and how many chance alone would give."""
+    tested = len(ranked)
+    strengths = int((flagged["win_rate_diff_vs_overall"] > 0).sum())
+    weaknesses = int((flagged["win_rate_diff_vs_overall"] < 0).sum())
+    by_chance = SIGNIFICANCE_LEVEL * tested
+    if fdr_controlled:
+        return (f"Cells whose win rate differs from the company rate after FDR control (Benjamini-Hochberg "
+                f"over all {tested:,} cells tested, q < {SIGNIFICANCE_LEVEL:.0%}): {strengths:,} strengths "
+                f"and {weaknesses:,} weaknesses, up to {shown_per_side} shown on each side. Testing each "
+                f"cell at {SIGNIFICANCE_LEVEL:.0%} without correction would flag about {by_chance:.1f} "
+                f"cells by chance alone even if no cell differed; after FDR control at most about "
+                f"{SIGNIFICANCE_LEVEL:.0%} of the flagged cells are expected to be false.")
+    return (f"Cells whose win rate differs from the company rate at the {SIGNIFICANCE_LEVEL:.0%} level, "
+            f"with no correction for testing {tested:,} cells: {strengths:,} strengths and {weaknesses:,} "
+            f"weaknesses, up to {shown_per_side} shown on each side; about {by_chance:.1f} such flags are "
+            f"expected by chance alone.")
+
+
+def loss_priorities_sentence(drivers: Any, measure: str) -> str:
+    """Names the top loss reasons and the top competitor by the measure, plainly."""
+    def top(kind: str, count: int) -> list[Any]:
+        rows = drivers[(drivers["driver_kind"] == kind)
+                       & ~drivers["driver"].astype(str).str.lower().isin(PLACEHOLDER_DRIVERS)]
+        return list(rows.sort_values(measure, ascending=False).head(count).itertuples())
+
+    def describe(row: Any) -> str:
+        listed = "" if measure == "value_lost" else f"; {format_amount(row.value_lost)} at list price"
+        return f"\u201c{row.driver}\u201d ({format_amount(getattr(row, measure))}{listed})"
+
+    what = "expected value lost" if measure == "expected_value_lost" else "value lost at list price"
+    reasons, competitors = top("loss_reason", 2), top("competitor", 1)
+    if not reasons and not competitors:
+        return f"No recorded loss reason or competitor to rank by {what}."
+    parts = []
+    if reasons:
+        parts.append("loss reason" + ("s " if len(reasons) > 1 else " ") + " and ".join(map(describe, reasons)))
+    if competitors:
+        parts.append("competitor " + describe(competitors[0]))
+    return f"Top priorities by {what}: " + "; ".join(parts) + "."

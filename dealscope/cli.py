@@ -10,6 +10,8 @@ from dealscope.settings import Settings
 
 
 def build_parser() -> argparse.ArgumentParser:
+    from dealscope.sample.generator import STRESS_WORLDS as STRESS_WORLD_NAMES
+
     parser = argparse.ArgumentParser(prog="dealscope", description=__doc__)
     commands = parser.add_subparsers(dest="command", required=True)
 
@@ -38,6 +40,9 @@ def build_parser() -> argparse.ArgumentParser:
     sample.add_argument("--format", choices=["csv", "parquet"], default="csv")
     sample.add_argument("--messy-rate", type=float, default=0.002,
                         help="share of rows made invalid in realistic ways (default: %(default)s)")
+    sample.add_argument("--stress", choices=list(STRESS_WORLD_NAMES), default="none",
+                        help="a stress world (docs/statistics.md): e.g. health adds an unrecorded account-health "
+                             "trait that drives alignment, trust-eroding events and revenue (default: %(default)s)")
 
     init = commands.add_parser("init", help="draft a commented dealscope.yml mapping for a CRM export folder")
     init.add_argument("--from", dest="vendor", choices=["salesforce", "hubspot", "generic"], required=True,
@@ -104,7 +109,7 @@ def main(argv: list[str] | None = None) -> int:
         from dealscope.sample import write_sample
 
         counts = write_sample(args.out, seed=args.seed, n_accounts=args.accounts, world=args.world,
-                              fmt=args.format, messy_rate=args.messy_rate)
+                              fmt=args.format, messy_rate=args.messy_rate, stress=args.stress)
         for table, rows in counts.items():
             print(f"{table:<20} {rows:>10,} rows")
         print(f"written to {args.out}")

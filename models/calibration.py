@@ -47,21 +47,27 @@ import pandas as pd
 from scipy import stats
 
 from dealscope import ingest
-from dealscope.sample import EffectSizes, generate_world, write_world
+from dealscope.sample import STRESS_WORLDS, EffectSizes, generate_world, stress_knobs, write_world
 from dealscope.settings import DEFAULT_EVENT_TYPES, ENV_BUILD_DB, REPO_ROOT
 from models.features import read_account_features
 from models.hypotheses import DEFAULT_PERMUTATIONS, run_statistics
+from models.within_account import apply_within_account_design, read_event_windows
 
 DBT_PROJECT_DIR = REPO_ROOT / "dbt_project"
 PRIMARY_HYPOTHESES = ("H1_strategic_alignment", "H2_trust_eroding_events")
-STUDIED_TESTS = ("adjusted_effect", "placebo", "predictive_value", "block_permutation")
+STUDIED_TESTS = ("adjusted_effect", "cross_sectional", "pre_trend", "future_treatment", "placebo",
+                 "predictive_value", "block_permutation")
+# tests whose truth is "no effect" in every world (negative controls)
+ZERO_TRUTH_TESTS = ("placebo", "pre_trend", "future_treatment")
+# dbt models every world needs: the account features and the within-account event windows
+WORLD_DBT_SELECTION = ["+ml_account_features", "+ml_event_windows"]
 WORLD_EFFECTS: dict[str, EffectSizes] = {"null": EffectSizes.null(), "planted": EffectSizes()}
 # dbt-duckdb names the database after the file's stem when the manifest is parsed: every world's
 # file has this name (in its own folder) so one parsed manifest serves them all.
 WORLD_DB_NAME = "world.duckdb"
 ALPHA = 0.05
 RUN_COLUMNS: tuple[str, ...] = (
-    "world", "seed", "hypothesis", "test", "truth", "estimate", "ci_low", "ci_high", "bootstrap_ci_low",
+    "world", "stress", "seed", "hypothesis", "test", "truth", "estimate", "ci_low", "ci_high", "bootstrap_ci_low",
     "bootstrap_ci_high", "p_value", "supported", "naive_estimate", "n_accounts", "accounts_per_world",
     "study_command", "studied_at",
 )
@@ -102,7 +108,7 @@ def load_exports(data_dir: Path, build_db: Path) -> None:
 
 
 def build_world_warehouse(n_accounts: int, seed: int, effects: EffectSizes, workdir: Path, *,
-                          fmt: str = "parquet", dbt_command: str = "run") -> Path:
+                          fmt: str = "parquet", dbt_command: str = "run", stress: str = "none") -> Path:
     """Generate a world, export it, load it and build the features with dbt; returns the DuckDB file.
 
     dbt_command: "run" (only ml_account_features and its upstream models, for the study) or
@@ -110,10 +116,10 @@ def build_world_warehouse(n_accounts: int, seed: int, effects: EffectSizes, work
     """
     workdir = Path(workdir)
     data_dir = workdir / "data"
-    write_world(generate_world(n_accounts, seed, effects), data_dir, fmt)
+    write_world(generate_world(n_accounts, seed, effects, stress=stress_knobs(stress)), data_dir, fmt)
     build_db = workdir / WORLD_DB_NAME
     load_exports(data_dir, build_db)
-    selection = ["--select", "+ml_account_features"] if dbt_command == "run" else []
+    selection = ["--select", *WORLD_DBT_SELECTION] if dbt_command == "run" else []
     run_dbt([dbt_command, *selection], build_db, workdir)
     return build_db
 
@@ -142,13 +148,13 @@ class WorldBuilder:
             raise RuntimeError(f"dbt parse failed: {parsed.exception}")
         self._runner = dbtRunner(manifest=parsed.result)
 
-    def build(self, n_accounts: int, seed: int, effects: EffectSizes, world_dir: Path) -> Path:
+    def build(self, n_accounts: int, seed: int, effects: EffectSizes, world_dir: Path, stress: str = "none") -> Path:
         data_dir = world_dir / "data"
-        write_world(generate_world(n_accounts, seed, effects), data_dir, "parquet")
+        write_world(generate_world(n_accounts, seed, effects, stress=stress_knobs(stress)), data_dir, "parquet")
         build_db = world_dir / WORLD_DB_NAME
         load_exports(data_dir, build_db)
         os.environ[ENV_BUILD_DB] = str(build_db)
-        result = self._runner.invoke(["run", "--select", "+ml_account_features", *self._common])
+        result = self._runner.invoke(["run", "--select", *WORLD_DBT_SELECTION, *self._common])
         # dbt-duckdb keeps the file open in a class-level environment after the run: release it so
         # the statistics can open the file and the world's folder can be removed
         from dbt.adapters.duckdb.connections import DuckDBConnectionManager
@@ -162,54 +168,58 @@ class WorldBuilder:
 
 def world_rows(tests: pd.DataFrame, effects: EffectSizes) -> pd.DataFrame:
     """The studied rows of one world's hypothesis tests, each with the truth it should find:
-    the planted effect for the adjusted effect, 0 for the placebo, none (NaN) for the predictive
-    tests, whose null is "no gain" and true in the null world only."""
+    the planted effect for the primary (within-account) and the cross-sectional effect, 0 for the
+    negative controls (placebo, pre-trend, future treatment), none (NaN) for the predictive tests,
+    whose null is "no gain" and true in the null world only."""
     truth = true_effects(effects)
     base = tests["hypothesis"].str.split(":").str[0]
     per_event_type = (tests["test"] == "adjusted_effect") & tests["hypothesis"].str.contains(":", regex=False)
     rows = tests[base.isin(PRIMARY_HYPOTHESES) & tests["test"].isin(STUDIED_TESTS) & ~per_event_type].copy()
-    rows["truth"] = np.where(rows["test"] == "adjusted_effect", base[rows.index].map(truth),
-                             np.where(rows["test"] == "placebo", 0.0, np.nan))
+    rows["truth"] = np.where(rows["test"].isin(["adjusted_effect", "cross_sectional"]), base[rows.index].map(truth),
+                             np.where(rows["test"].isin(ZERO_TRUTH_TESTS), 0.0, np.nan))
     return rows
 
 
-def simulate_world(builder: WorldBuilder, world: str, n_accounts: int, seed: int) -> pd.DataFrame:
+def simulate_world(builder: WorldBuilder, world: str, n_accounts: int, seed: int, stress: str = "none",
+                   n_permutations: int = DEFAULT_PERMUTATIONS) -> pd.DataFrame:
     """One world through the pipeline: one row per studied (hypothesis, test), with the truth."""
     effects = WORLD_EFFECTS[world]
     with tempfile.TemporaryDirectory(prefix=f"world-{world}-{seed}-", dir=builder.workdir) as tmp:
-        build_db = builder.build(n_accounts, seed, effects, Path(tmp))
+        build_db = builder.build(n_accounts, seed, effects, Path(tmp), stress)
         with duckdb.connect(str(build_db), read_only=True) as con:
             features = read_account_features(con)
+            event_windows = read_event_windows(con)
     tests = run_statistics(features, random_state=0, test_event_types=False, placebo=True,
-                           n_permutations=DEFAULT_PERMUTATIONS).tests
+                           n_permutations=n_permutations).tests
+    tests = apply_within_account_design(tests, features, event_windows, random_state=0)
     rows = world_rows(tests, effects)
     rows.insert(0, "seed", seed)
+    rows.insert(0, "stress", stress)
     rows.insert(0, "world", world)
     rows["accounts_per_world"] = n_accounts
     return rows
 
 
 def wilson_interval(successes: int, trials: int, confidence: float = 0.95) -> tuple[float, float]:
-    """Wilson score interval for a binomial proportion."""
+    """Wilson score interval for a binomial proportion (scipy's binomtest)."""
     if trials == 0:
         return float("nan"), float("nan")
-    z = stats.norm.ppf(1 - (1 - confidence) / 2)
-    share = successes / trials
-    centre = (share + z ** 2 / (2 * trials)) / (1 + z ** 2 / trials)
-    half = z * np.sqrt(share * (1 - share) / trials + z ** 2 / (4 * trials ** 2)) / (1 + z ** 2 / trials)
-    return float(centre - half), float(centre + half)
+    interval = stats.binomtest(int(successes), int(trials)).proportion_ci(confidence, method="wilson")
+    return float(interval.low), float(interval.high)
 
 
 def summarize(runs: pd.DataFrame) -> pd.DataFrame:
     """Per world kind, hypothesis and test: rejection and `supported` rates (95% Wilson), coverage of
     the truth by the sandwich and the bootstrap interval, bias of the adjusted and the naive estimate."""
     out = []
-    keys = ["world", "hypothesis", "test", "accounts_per_world"]
-    for (world, hypothesis, test, accounts_per_world), group in runs.groupby(keys, sort=True):
+    keys = ["stress", "world", "hypothesis", "test", "accounts_per_world"]
+    if "stress" not in runs:
+        runs = runs.assign(stress="none")
+    for (stress, world, hypothesis, test, accounts_per_world), group in runs.groupby(keys, sort=True):
         valid = group.dropna(subset=["estimate"])
         n = len(valid)
         truth = float(valid["truth"].iloc[0]) if n else float("nan")
-        row = {"world": world, "hypothesis": hypothesis, "test": test, "worlds": n,
+        row = {"stress": stress, "world": world, "hypothesis": hypothesis, "test": test, "worlds": n,
                "accounts_per_world": int(accounts_per_world), "truth": truth}
         counts = {"supported_rate": int(valid["supported"].astype(bool).sum()),
                   "rejection_rate": int((valid["p_value"] < ALPHA).sum())}
@@ -236,8 +246,19 @@ def summarize(runs: pd.DataFrame) -> pd.DataFrame:
 
 
 def read_runs(path: Path) -> pd.DataFrame:
-    """A runs CSV written by `main --out`; the world name "null" must stay a string, not NaN."""
-    return pd.read_csv(path, keep_default_na=False, na_values=[""])
+    """A runs CSV written by `main --out`; the world name "null" must stay a string, not NaN.
+
+    A file from before the within-account design (no `stress` column) holds default worlds whose
+    'adjusted_effect' rows were the cross-sectional DML: they are read as 'cross_sectional' rows."""
+    runs = pd.read_csv(path, keep_default_na=False, na_values=[""])
+    if "stress" not in runs:
+        legacy = runs["test"] == "adjusted_effect"
+        runs.loc[legacy, "hypothesis"] = runs.loc[legacy, "hypothesis"] + ":cross_sectional"
+        runs.loc[legacy, "test"] = "cross_sectional"
+        runs.insert(1, "stress", "none")
+    # a world simulated again (e.g. a legacy world redone with the within-account design) replaces its rows
+    key = ["world", "stress", "seed", "hypothesis", "test", "accounts_per_world"]
+    return runs.drop_duplicates(subset=key, keep="last").reset_index(drop=True)
 
 
 @dataclass(frozen=True)
@@ -255,25 +276,30 @@ def _init_worker(workdir: str) -> None:
     _BUILDER = WorldBuilder(Path(tempfile.mkdtemp(prefix="worker-", dir=workdir)))
 
 
-def _simulate_task(task: tuple[str, int, int]) -> pd.DataFrame:
-    world, n_accounts, seed = task
+def _simulate_task(task: tuple[str, int, int, str, int]) -> pd.DataFrame:
+    world, n_accounts, seed, stress, n_permutations = task
     assert _BUILDER is not None
-    return simulate_world(_BUILDER, world, n_accounts, seed)
+    return simulate_world(_BUILDER, world, n_accounts, seed, stress, n_permutations)
 
 
 def run_study(n_worlds: int, n_accounts: int, first_seed: int = 1000, *, jobs: int = 1,
               worlds: tuple[str, ...] = ("null", "planted"), out: Path | None = None,
-              study_command: str = "") -> StudyResult:
+              study_command: str = "", stress: str = "none",
+              n_permutations: int = DEFAULT_PERMUTATIONS) -> StudyResult:
     """n_worlds worlds of each kind, seeds first_seed .. first_seed + n_worlds - 1 (a null and a
     planted world of one seed share everything but the effects), on `jobs` processes.
 
     With `out`, each world's rows are appended to that CSV as the world finishes, and worlds already
-    in it (same kind, seed and size) are not simulated again: an interrupted study resumes."""
+    in it (same kind, stress, seed and size, with the within-account rows) are not simulated again: an
+    interrupted study resumes. stress: a named stress world (dealscope.sample.STRESS_WORLDS)."""
+    stress_knobs(stress)  # an unknown name fails here, before any world is built
     start = time.perf_counter()
     done = read_runs(out) if out is not None and out.exists() and out.stat().st_size else pd.DataFrame()
-    finished = (set(zip(done["world"], done["seed"], done["accounts_per_world"])) if len(done) else set())
-    tasks = [(world, n_accounts, seed) for seed in range(first_seed, first_seed + n_worlds) for world in worlds
-             if (world, seed, n_accounts) not in finished]
+    within = done[done["test"] == "pre_trend"] if len(done) else done
+    finished = (set(zip(within["world"], within["stress"], within["seed"], within["accounts_per_world"]))
+                if len(within) else set())
+    tasks = [(world, n_accounts, seed, stress, n_permutations) for seed in range(first_seed, first_seed + n_worlds)
+             for world in worlds if (world, stress, seed, n_accounts) not in finished]
     studied_at = datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
     frames = [done] if len(done) else []
 
@@ -289,8 +315,8 @@ def run_study(n_worlds: int, n_accounts: int, first_seed: int = 1000, *, jobs: i
             pass
         elif jobs <= 1:
             builder = WorldBuilder(Path(workdir))
-            for world, accounts, seed in tasks:
-                record(simulate_world(builder, world, accounts, seed))
+            for world, accounts, seed, knob, permutations in tasks:
+                record(simulate_world(builder, world, accounts, seed, knob, permutations))
         else:
             # a fresh interpreter per worker (dbt keeps global state); a worker that dies raises
             # BrokenProcessPool here instead of hanging the study
@@ -300,7 +326,10 @@ def run_study(n_worlds: int, n_accounts: int, first_seed: int = 1000, *, jobs: i
                 for future in as_completed([pool.submit(_simulate_task, task) for task in tasks]):
                     record(future.result())
     runs = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame(columns=list(RUN_COLUMNS))
-    runs = runs[runs["accounts_per_world"] == n_accounts].reset_index(drop=True) if len(runs) else runs
+    if len(runs):
+        key = ["world", "stress", "seed", "hypothesis", "test", "accounts_per_world"]
+        runs = runs.drop_duplicates(subset=key, keep="last")
+        runs = runs[(runs["accounts_per_world"] == n_accounts) & (runs["stress"] == stress)].reset_index(drop=True)
     return StudyResult(runs, summarize(runs), time.perf_counter() - start)
 
 
@@ -310,16 +339,17 @@ CALIBRATION_WORLDS_TABLE = "main.calibration_worlds"
 CALIBRATION_SUMMARY_TABLE = "main.calibration_summary"
 CALIBRATION_WORLDS_DDL = f"""
 create or replace table {CALIBRATION_WORLDS_TABLE} (
-    world VARCHAR NOT NULL, seed BIGINT NOT NULL, hypothesis VARCHAR NOT NULL, test VARCHAR NOT NULL,
-    truth DOUBLE, estimate DOUBLE, ci_low DOUBLE, ci_high DOUBLE, bootstrap_ci_low DOUBLE,
+    world VARCHAR NOT NULL, stress VARCHAR NOT NULL, seed BIGINT NOT NULL, hypothesis VARCHAR NOT NULL,
+    test VARCHAR NOT NULL, truth DOUBLE, estimate DOUBLE, ci_low DOUBLE, ci_high DOUBLE, bootstrap_ci_low DOUBLE,
     bootstrap_ci_high DOUBLE, p_value DOUBLE, supported BOOLEAN NOT NULL, naive_estimate DOUBLE,
     n_accounts BIGINT NOT NULL, accounts_per_world BIGINT NOT NULL, study_command VARCHAR, studied_at VARCHAR,
-    PRIMARY KEY (world, seed, hypothesis, test, accounts_per_world)
+    PRIMARY KEY (world, stress, seed, hypothesis, test, accounts_per_world)
 )
 """
 CALIBRATION_SUMMARY_DDL = f"""
 create or replace table {CALIBRATION_SUMMARY_TABLE} (
-    world VARCHAR NOT NULL, hypothesis VARCHAR NOT NULL, test VARCHAR NOT NULL, worlds BIGINT NOT NULL,
+    stress VARCHAR NOT NULL, world VARCHAR NOT NULL, hypothesis VARCHAR NOT NULL, test VARCHAR NOT NULL,
+    worlds BIGINT NOT NULL,
     accounts_per_world BIGINT NOT NULL, truth DOUBLE,
     supported_rate DOUBLE, supported_rate_ci_low DOUBLE, supported_rate_ci_high DOUBLE,
     rejection_rate DOUBLE, rejection_rate_ci_low DOUBLE, rejection_rate_ci_high DOUBLE,
@@ -327,7 +357,7 @@ create or replace table {CALIBRATION_SUMMARY_TABLE} (
     bootstrap_coverage DOUBLE, bootstrap_coverage_ci_low DOUBLE, bootstrap_coverage_ci_high DOUBLE,
     mean_estimate DOUBLE, sd_estimate DOUBLE, bias_adjusted DOUBLE, bias_naive DOUBLE,
     study_command VARCHAR, studied_at VARCHAR,
-    PRIMARY KEY (world, hypothesis, test, accounts_per_world)
+    PRIMARY KEY (stress, world, hypothesis, test, accounts_per_world)
 )
 """
 
@@ -367,18 +397,23 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--jobs", type=int, default=1, help="worlds simulated at once (one process each)")
     parser.add_argument("--out", type=Path, default=None,
                         help="CSV of every world's rows, appended as worlds finish (resumes an interrupted study)")
-    parser.add_argument("--summarize", type=Path, default=None,
-                        help="only summarise a runs CSV written by an earlier --out")
+    parser.add_argument("--stress", choices=list(STRESS_WORLDS), default="none",
+                        help="a stress world of the generator (docs/statistics.md); 'none' is the default world")
+    parser.add_argument("--permutations", type=int, default=DEFAULT_PERMUTATIONS,
+                        help="block permutation test permutations per world (0 skips it; default: %(default)s)")
+    parser.add_argument("--summarize", type=Path, nargs="+", default=None,
+                        help="only summarise runs CSVs written by earlier --out runs (one table, a row per stress world)")
     args = parser.parse_args(argv)
     with pd.option_context("display.width", 250, "display.max_columns", 40):
         if args.summarize is not None:
-            print(summarize(read_runs(args.summarize)).to_string(index=False))
+            runs = pd.concat([read_runs(path) for path in args.summarize], ignore_index=True)
+            print(summarize(runs).drop(columns=["study_command", "studied_at"]).to_string(index=False))
             return 0
         command = shlex.join(["python", "-m", "models.calibration", *(sys.argv[1:] if argv is None else argv)])
         result = run_study(args.worlds, args.accounts, args.first_seed, jobs=args.jobs, out=args.out,
-                           study_command=command)
+                           study_command=command, stress=args.stress, n_permutations=args.permutations)
         print(result.summary.drop(columns=["study_command", "studied_at"]).to_string(index=False))
-    print(f"{args.worlds} worlds x 2 of {args.accounts} accounts in {result.seconds:.0f} s")
+    print(f"{args.worlds} worlds x 2 of {args.accounts} accounts ({args.stress}) in {result.seconds:.0f} s")
     return 0
 
 

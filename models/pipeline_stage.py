@@ -14,6 +14,7 @@ from models.features import FEATURES_TABLE, Outcome, read_account_features
 from models.forecast import write_account_value_forecast
 from models.hypotheses import DEFAULT_PERMUTATIONS, run_statistics
 from models.predictive import run_predictive_value
+from models.within_account import apply_within_account_design, read_event_windows
 
 HYPOTHESIS_TESTS_TABLE = "main.hypothesis_tests"
 PERMUTATION_NULL_TABLE = "main.permutation_null"
@@ -139,7 +140,12 @@ def write_hypothesis_tests(
     not_run = skipped_hypotheses(con)
     results = run_statistics(features, random_state, outcome=outcome, n_permutations=n_permutations,
                              not_run=not_run)
-    tests = results.tests.assign(note=results.tests["note"].replace("", None))
+    tests = results.tests
+    if outcome == "revenue":
+        # the within-account design decides H1 and H2; the cross-sectional rows become secondary
+        tests = apply_within_account_design(tests, features, read_event_windows(con), random_state,
+                                            not_run=not_run)
+    tests = tests.assign(note=tests["note"].replace("", None))
     views = {"hypothesis_test_rows": tests, "permutation_null_rows": results.permutation_null}
     statements = [
         HYPOTHESIS_TESTS_DDL, f"insert into {HYPOTHESIS_TESTS_TABLE} by name select * from hypothesis_test_rows",

@@ -328,3 +328,64 @@ def query(db_path: Path, sql: str) -> list[dict]:
         cursor = con.execute(sql)
         names = [column[0] for column in cursor.description]
         return [dict(zip(names, row)) for row in cursor.fetchall()]
+
+
+# ------------------------------------------------------------------ first-won-deal fixture
+# Three smb accounts whose first won deals all closed in 2024-Q1, none with revenue before it, and
+# one enterprise account alone in its quarter. Built with FIRST_WIN_VARS; the expected numbers are
+# worked out in tests/test_dbt_metrics.py.
+
+FIRST_WIN_VARS = {"as_of_date": "2024-12-31", "won_lost_window_months": 2}
+
+FIRST_WIN_ROWS = """
+insert into raw.accounts values
+    ('P1', 'Pushed One', 'smb', 'Retail', 'EMEA', 10, '2024-01-01', 1, 'accounts.csv'),
+    ('P2', 'Peer Two', 'smb', 'Retail', 'EMEA', 10, '2024-01-01', 2, 'accounts.csv'),
+    ('P3', 'Peer Three', 'smb', 'Retail', 'EMEA', 10, '2024-01-01', 3, 'accounts.csv'),
+    ('E1', 'Lone Enterprise', 'enterprise', 'Retail', 'EMEA', 900, '2024-01-01', 4, 'accounts.csv');
+
+insert into raw.deals
+select *, null::timestamptz, row_number() over (), 'deals.csv' from (values
+    ('P1-FIRST', 'P1', 'new_business', 'core', '2024-02-01'::date, '2024-03-10'::date, 'won', 100.0, 100.0, 0.5, null, null, false, 'ann'),
+    ('P2-FIRST', 'P2', 'new_business', 'core', '2024-01-05', '2024-02-20', 'won', 100, 100, 0.5, null, null, false, 'bob'),
+    ('P3-FIRST', 'P3', 'new_business', 'core', '2024-02-01', '2024-03-25', 'won', 100, 100, 0.5, null, null, false, 'bob'),
+    ('E1-FIRST', 'E1', 'new_business', 'core', '2024-02-01', '2024-03-05', 'won', 100, 100, 0.5, null, null, false, 'cy')
+) as d;
+
+insert into raw.negotiation_events
+select *, null, row_number() over (), 'negotiation_events.csv' from (values
+    ('F1', 'P1', null, '2024-03-20'::date, 'escalated_over_buyer', 'escalated_over_buyer', 3),
+    ('F2', 'E1', null, '2024-03-20', 'escalated_over_buyer', 'escalated_over_buyer', 3)
+) as e;
+
+insert into raw.account_revenue
+select run.account_id, cast(months.month as date), run.revenue, run.revenue / 2,
+       row_number() over (), 'account_revenue.csv'
+from (values
+    ('P1', '2024-03-01'::date, '2024-12-01'::date, 50.0),
+    ('P2', '2024-02-01', '2024-12-01', 200),
+    ('P3', '2024-03-01', '2024-12-01', 100),
+    ('E1', '2024-03-01', '2024-12-01', 10)
+) as run (account_id, first_month, last_month, revenue)
+cross join lateral generate_series(run.first_month, run.last_month, interval 1 month) as months (month);
+"""
+
+
+def create_first_win_fixture(db_path: Path) -> None:
+    """Write the first-won-deal raw schema (all files present) into a new DuckDB file."""
+    with duckdb.connect(str(db_path)) as con:
+        con.execute(RAW_DDL)
+        con.executemany("insert into raw.event_types values (?, ?)", list(EVENT_TYPES.items()))
+        con.execute(FIRST_WIN_ROWS)
+        con.execute(OWNER_TEAM_DDL)
+        con.execute(
+            """
+            insert into raw.load_summary
+            select source, source || '.csv', true, n, n, 0, now()
+            from (select 'accounts', count(*) from raw.accounts
+                  union all select 'deals', count(*) from raw.deals
+                  union all select 'negotiation_events', count(*) from raw.negotiation_events
+                  union all select 'strategy_plan', count(*) from raw.strategy_plan
+                  union all select 'account_revenue', count(*) from raw.account_revenue) as t(source, n)
+            """
+        )

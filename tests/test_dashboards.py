@@ -128,14 +128,28 @@ UPDATE main.win_loss SET strength_rank = ranked.strength_rank FROM (
     FROM main.win_loss WHERE win_rate_diff_vs_overall IS NOT NULL
 ) AS ranked
 WHERE win_loss.dimension = ranked.dimension AND win_loss.value IS NOT DISTINCT FROM ranked.value;
+-- Benjamini-Hochberg columns: only Globex (q 0.02) and enterprise (q 0.04) survive FDR control.
+ALTER TABLE main.win_loss ADD COLUMN q_value DOUBLE;
+ALTER TABLE main.win_loss ADD COLUMN is_strength BOOLEAN;
+ALTER TABLE main.win_loss ADD COLUMN is_weakness BOOLEAN;
+ALTER TABLE main.win_loss ADD COLUMN cells_tested BIGINT;
+ALTER TABLE main.win_loss ADD COLUMN flags_expected_by_chance_uncorrected DOUBLE;
+UPDATE main.win_loss SET q_value = least(1.0, 2 * diff_p_value);
+UPDATE main.win_loss SET
+    is_strength = coalesce(q_value < 0.05 AND win_rate_diff_vs_overall > 0, false),
+    is_weakness = coalesce(q_value < 0.05 AND win_rate_diff_vs_overall < 0, false),
+    cells_tested = (SELECT count(diff_p_value) FROM main.win_loss),
+    flags_expected_by_chance_uncorrected = 0.05 * (SELECT count(diff_p_value) FROM main.win_loss);
 
+-- By expected value, 'missing feature' (sold near list) overtakes 'price' (deep discounts).
 CREATE TABLE main.loss_drivers AS SELECT * FROM (VALUES
-    ('loss_reason', 'price', 6, 410000.0, 0.6721, 1),
-    ('loss_reason', 'missing feature', 5, 150000.0, 0.2459, 2),
-    ('loss_reason', 'timing', 3, 50000.0, 0.0820, 3),
-    ('competitor', 'Globex', 5, 310000.0, 0.5082, 1),
-    ('competitor', '<b>Acme & Co</b>', 2, 90000.0, 0.1475, 2)
-) AS t(driver_kind, driver, deals_lost, value_lost, share_of_value_lost, rank);
+    ('loss_reason', 'price', 6, 410000.0, 0.6721, 120000.0, 0.4, 2, 1),
+    ('loss_reason', 'missing feature', 5, 150000.0, 0.2459, 140000.0, 0.4667, 1, 2),
+    ('loss_reason', 'timing', 3, 50000.0, 0.0820, 40000.0, 0.1333, 3, 3),
+    ('competitor', 'Globex', 5, 310000.0, 0.5082, 250000.0, 0.7576, 1, 1),
+    ('competitor', '<b>Acme & Co</b>', 2, 90000.0, 0.1475, 80000.0, 0.2424, 2, 2)
+) AS t(driver_kind, driver, deals_lost, value_lost, share_of_value_lost, expected_value_lost,
+       share_of_expected_value_lost, rank, list_value_rank);
 
 CREATE TABLE main.loss_drivers_by_quarter AS SELECT * FROM (VALUES
     ('loss_reason', 'price', '2022-Q1', 2, 120000.0), ('loss_reason', 'price', '2022-Q2', 4, 290000.0),
@@ -512,7 +526,7 @@ def test_loss_drivers_table_equals_the_warehouse(built_site, warehouse_con):
     rows = table_records(page_text(pages)["win_loss.html"], "loss-drivers-table")
     expected = warehouse_con.execute(
         "SELECT driver_kind, driver, value_lost, share_of_value_lost FROM main.loss_drivers "
-        "ORDER BY driver_kind, value_lost DESC").fetchall()
+        "ORDER BY driver_kind, expected_value_lost DESC").fetchall()
     assert [(r["driver kind"], r["driver"], r["value lost"], r["share of value lost"])
             for r in rows] == [
         (kind, html_escape(driver), f"{value:,.0f}", f"{share * 100:.1f}%")
@@ -777,13 +791,32 @@ def test_company_rate_is_the_reference_line(site_data):
     )
 
 
-def test_strengths_are_the_significant_cells_with_their_differences(built_site, warehouse_con):
+def test_strengths_are_the_cells_flagged_after_fdr_control(built_site, warehouse_con):
     _, pages = built_site
-    rows = table_records(page_text(pages)["win_loss.html"], "strengths-table")
+    html = page_text(pages)["win_loss.html"]
+    rows = table_records(html, "strengths-table")
     expected = warehouse_con.execute(
         "SELECT value, win_rate_diff_vs_overall FROM main.win_loss "
-        "WHERE diff_p_value < 0.05 ORDER BY win_rate_diff_vs_overall DESC").fetchall()
+        "WHERE is_strength OR is_weakness ORDER BY win_rate_diff_vs_overall DESC").fetchall()
     assert [(r["value"], r["vs company"]) for r in rows] == [(v, f"{d * 100:+.1f} pts") for v, d in expected]
+    # Fewer than the cells with p < 0.05 (renewal and mid_market do not survive the correction).
+    uncorrected = warehouse_con.execute("SELECT count(*) FROM main.win_loss WHERE diff_p_value < 0.05").fetchone()[0]
+    assert len(rows) < uncorrected
+    tested, by_chance = warehouse_con.execute(
+        "SELECT any_value(cells_tested), any_value(flags_expected_by_chance_uncorrected) FROM main.win_loss").fetchone()
+    summary = re.search(r'id="strengths-summary">(.*?)</p>', html, re.DOTALL).group(1)
+    assert "after FDR control" in summary and f"all {tested:,} cells tested" in summary
+    assert f"about {by_chance:.1f} cells by chance alone" in summary
+
+
+def test_loss_priorities_named_by_expected_value(built_site):
+    _, pages = built_site
+    html = page_text(pages)["win_loss.html"]
+    sentence = re.search(r'id="loss-priorities">(.*?)</p>', html, re.DOTALL).group(1)
+    # 'missing feature' leads by expected value (140,000) though 'price' leads at list (410,000).
+    assert sentence.startswith("Top priorities by expected value lost: loss reasons")
+    assert sentence.index("missing feature") < sentence.index("price")
+    assert "140,000; 150,000 at list price" in sentence and "competitor" in sentence and "Globex" in sentence
 
 
 def test_forest_plot_has_one_panel_per_test_and_every_estimate(site_data):

@@ -296,20 +296,96 @@ def test_normal_cdf_macro_against_scipy(warehouse_with_revenue: Path) -> None:
         assert row["diff_p_value"] == pytest.approx(2 * norm.sf(abs(row["diff_z"])), abs=2e-7)  # A&S 26.2.17: 7.5e-8 per tail
 
 
-def test_loss_drivers_ranked_by_value_lost(warehouse_with_revenue: Path) -> None:
+def test_loss_drivers_ranked_by_expected_value_lost(warehouse_with_revenue: Path) -> None:
     drivers = rows_by(warehouse_with_revenue,
                       "select driver_kind || ':' || driver as key, * from main.loss_drivers", "key")
-    # Lost: D3 (Acme, price, list 3000, 2024-Q2) and D5 (Acme, timing, list 500, 2024-Q3).
+    # Lost: D3 (Acme, price, smb, list 3000, 2024-Q2) and D5 (Acme, timing, enterprise, list 500, 2024-Q3).
     assert set(drivers) == {"loss_reason:price", "loss_reason:timing", "competitor:Acme"}
     price = drivers["loss_reason:price"]
-    assert (price["deals_lost"], price["value_lost"], price["rank"]) == (1, 3000, 1)
+    assert (price["deals_lost"], price["value_lost"], price["rank"], price["list_value_rank"]) == (1, 3000, 1, 1)
     assert price["share_of_value_lost"] == pytest.approx(3000 / 3500)
-    assert drivers["loss_reason:timing"]["rank"] == 2
+    # Typical discount = median discount of the segment's won deals: smb D4 (0) -> 0;
+    # enterprise D1 0.2, D2 0.25 (D7 has list 0: no discount) -> 0.225. No final amount is given.
+    assert price["expected_value_lost"] == pytest.approx(3000)
+    timing = drivers["loss_reason:timing"]
+    assert timing["expected_value_lost"] == pytest.approx(500 * (1 - 0.225))
+    assert (timing["rank"], timing["list_value_rank"]) == (2, 2)
     acme = drivers["competitor:Acme"]
     assert (acme["deals_lost"], acme["value_lost"], acme["share_of_value_lost"]) == (2, 3500, 1.0)
-    by_quarter = {(row["driver"], row["close_quarter"]): row["value_lost"] for row in query(
+    assert acme["expected_value_lost"] == pytest.approx(3000 + 387.5)
+    assert price["share_of_expected_value_lost"] == pytest.approx(3000 / 3387.5)
+    by_quarter = {(row["driver"], row["close_quarter"]): (row["value_lost"], row["expected_value_lost"]) for row in query(
         warehouse_with_revenue, "select * from main.loss_drivers_by_quarter where driver_kind = 'competitor'")}
-    assert by_quarter == {("Acme", "2024-Q2"): 3000, ("Acme", "2024-Q3"): 500}
+    assert by_quarter == {("Acme", "2024-Q2"): (3000, 3000), ("Acme", "2024-Q3"): (500, 387.5)}
+
+
+def benjamini_hochberg(p_values: list[float]) -> list[float]:
+    """Reference BH q-values, written independently of the SQL: sort, scale by m / rank, take the
+    running minimum from the largest p down, cap at 1."""
+    m = len(p_values)
+    order = sorted(range(m), key=lambda i: p_values[i])
+    q = [0.0] * m
+    running = 1.0
+    for position in range(m - 1, -1, -1):
+        index = order[position]
+        running = min(running, p_values[index] * m / (position + 1))
+        q[index] = running
+    return q
+
+
+def test_benjamini_hochberg_reference_by_hand() -> None:
+    # p = 0.01, 0.04, 0.03, 0.20 (m = 4): sorted 0.01, 0.03, 0.04, 0.20 -> scaled 0.04, 0.06,
+    # 0.0533, 0.20 -> running minimum from the top: 0.04, 0.0533, 0.0533, 0.20.
+    assert benjamini_hochberg([0.01, 0.04, 0.03, 0.20]) == pytest.approx([0.04, 0.16 / 3, 0.16 / 3, 0.20])
+
+
+def test_win_loss_flags_only_cells_that_survive_fdr_control(warehouse_with_revenue: Path) -> None:
+    rows = query(warehouse_with_revenue, "select * from main.win_loss")
+    tested = [row for row in rows if row["diff_p_value"] is not None]
+    # Every cell but the overall row and the single-value dimensions (e.g. owner_team absent).
+    assert len(tested) == rows[0]["cells_tested"] and len(tested) > 10
+    assert {row["cells_tested"] for row in rows} == {len(tested)}
+    assert rows[0]["flags_expected_by_chance_uncorrected"] == pytest.approx(0.05 * len(tested))
+    expected_q = benjamini_hochberg([row["diff_p_value"] for row in tested])
+    for row, q in zip(tested, expected_q):
+        assert row["q_value"] == pytest.approx(q, abs=1e-12), (row["dimension"], row["value"])
+        assert row["is_strength"] == (q < 0.05 and row["win_rate_diff_vs_overall"] > 0)
+        assert row["is_weakness"] == (q < 0.05 and row["win_rate_diff_vs_overall"] < 0)
+    overall = next(row for row in rows if row["dimension"] == "overall")
+    assert (overall["q_value"], overall["is_strength"], overall["is_weakness"]) == (None, False, False)
+    # Complementary cells (enterprise vs smb) share |z|, so p, and hence q: ties handled as in BH.
+    cells = {(row["dimension"], row["value"]): row for row in rows}
+    assert cells[("segment", "enterprise")]["q_value"] == cells[("segment", "smb")]["q_value"]
+
+
+def test_win_loss_t_intervals_of_discount_cycle_value_and_margin(warehouse_with_revenue: Path) -> None:
+    from scipy.stats import t
+
+    overall = next(row for row in query(warehouse_with_revenue, "select * from main.win_loss")
+                   if row["dimension"] == "overall")
+
+    def interval(values: list[float]) -> tuple[float, float]:
+        n = len(values)
+        mean = sum(values) / n
+        sd = math.sqrt(sum((v - mean) ** 2 for v in values) / (n - 1))
+        half = t.ppf(0.975, n - 1) * sd / math.sqrt(n)
+        return mean - half, mean + half
+
+    # Won deals' discounts 0.2, 0.25, 0 (D7 has list 0); cycles of the six closed deals; won final
+    # amounts 800, 1500, 1000, 0; won margins 0.5, 0.4, 0.3 (D4 has none).
+    for column, values in [("avg_discount_pct", [0.2, 0.25, 0.0]),
+                           ("mean_cycle_days", [39, 45, 46, 61, 71, 106]),
+                           ("avg_won_value", [800, 1500, 1000, 0]),
+                           ("avg_gross_margin_pct", [0.5, 0.4, 0.3])]:
+        assert overall[column] == pytest.approx(sum(values) / len(values)), column
+        # The macro's t quantiles carry 6 decimals.
+        bounds = (overall[f"{column}_ci_low"], overall[f"{column}_ci_high"])
+        assert bounds == pytest.approx(interval(values), rel=1e-6), column
+    # No interval below two observations.
+    quarters = rows_by(warehouse_with_revenue, "select * from main.win_loss where dimension = 'close_quarter'", "value")
+    single = quarters["2024-Q1"]  # D2 only (closed 2024-03-20)
+    assert single["deals_closed"] == 1
+    assert (single["mean_cycle_days_ci_low"], single["avg_discount_pct_ci_low"]) == (None, None)
 
 
 def test_strategic_in_name_only_audit(warehouse_with_revenue: Path) -> None:

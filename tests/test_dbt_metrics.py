@@ -16,8 +16,10 @@ import pytest
 
 from dbt_fixtures import (
     EXCLUDE_ANALYTICS,
+    FIRST_WIN_VARS,
     TIMELINE_VARS,
     WILSON_Z,
+    create_first_win_fixture,
     create_timeline_fixture,
     query,
     run_dbt,
@@ -141,6 +143,30 @@ def test_won_deal_lost_customer(timeline_warehouse: Path) -> None:
     assert july["monthly_revenue_change"] == pytest.approx(-40)
     assert july["value_at_stake"] == pytest.approx(80)
     assert (july["trust_eroding_events_after"], str(july["first_eroding_event_at"])) == (1, "2024-09-10")
+    # Both judged against T1's own revenue before: they are not its first won deal (T1-JAN is).
+    assert {row["baseline_kind"] for row in listed.values()} == {"own_revenue_before"}
+    assert (april["monthly_revenue_baseline"], april["peer_accounts"], april["is_first_won_deal"]) == (100, None, False)
+
+
+def test_first_won_deal_is_judged_against_peer_first_wins(tmp_path: Path) -> None:
+    db_path = tmp_path / ".dealscope.build.duckdb"
+    create_first_win_fixture(db_path)
+    for command in ("run", "test"):  # test: the mart's own data tests and contract
+        selection = "+won_deal_lost_customer" if command == "run" else "won_deal_lost_customer"
+        run_dbt([command, "--select", selection, *EXCLUDE_ANALYTICS, "--vars", json.dumps(FIRST_WIN_VARS)],
+                build_db=db_path, target_path=tmp_path / "target", log_path=tmp_path / "logs")
+    listed = rows_by(db_path, "select * from main.won_deal_lost_customer", "deal_id")
+    # P1 first won in March 2024 with no revenue before (Jan-Feb: 0), escalated over the buyer on
+    # March 20 and then earned 50 a month in Apr-May. Its peers (smb, first win in 2024-Q1): P2 (Feb
+    # close: Mar-Apr at 200) and P3 (Mar close: Apr-May at 100) -> baseline (200 + 100) / 2 = 150.
+    # E1 (enterprise) has no peer in its quarter, so it is not judged; P2 and P3 had no eroding event.
+    assert set(listed) == {"P1-FIRST"}
+    first = listed["P1-FIRST"]
+    assert (first["is_first_won_deal"], first["baseline_kind"], first["peer_accounts"]) == (True, "peer_first_wins", 2)
+    assert (first["monthly_revenue_before"], first["monthly_revenue_after"]) == pytest.approx((0, 50))
+    assert first["monthly_revenue_baseline"] == pytest.approx(150)
+    assert first["monthly_revenue_change"] == pytest.approx(-100)
+    assert first["value_at_stake"] == pytest.approx(200)  # (150 - 50) x 2 months
 
 
 # ---------------------------------------------------------------- account_value and cohorts
@@ -177,6 +203,19 @@ def test_cohort_retention(timeline_warehouse: Path) -> None:
     year_two = cohorts[(2022, 2)]
     assert (year_two["accounts"], year_two["starting_revenue"], year_two["revenue"]) == (1, 1200, 0)
     assert year_two["net_revenue_retention"] == 0
+    # Accounts with revenue in year k, with Wilson intervals: year 1 both (2/2), year 2 R1 none (0/1).
+    assert (year_one["accounts_retained"], year_one["account_retention"]) == (2, 1.0)
+    assert (year_one["account_retention_ci_low"], year_one["account_retention_ci_high"]) == pytest.approx(wilson_interval(2, 2))
+    assert (year_two["accounts_retained"], year_two["account_retention"]) == (0, 0.0)
+    assert (year_two["account_retention_ci_low"], year_two["account_retention_ci_high"]) == pytest.approx(wilson_interval(0, 1))
+    assert year_two["is_small_sample"] is True  # 1 account < min_closed_deals (30)
+    # NRR 1: residuals 1800 - 1200 = 600 and 600 - 1200 = -600, se = sqrt(2/1 x 720,000) / 2400 = 0.5.
+    half = WILSON_Z * 0.5
+    assert (year_one["net_revenue_retention_ci_low"], year_one["net_revenue_retention_ci_high"]) == pytest.approx((1 - half, 1 + half))
+    # GRR 0.75: capped 1200 and 600 -> residuals 300 and -300, se = sqrt(2 x 180,000) / 2400 = 0.25.
+    half = WILSON_Z * 0.25
+    assert (year_one["gross_revenue_retention_ci_low"], year_one["gross_revenue_retention_ci_high"]) == pytest.approx((0.75 - half, 0.75 + half))
+    assert year_two["net_revenue_retention_ci_low"] is None  # one account: no interval
     # Cohort 2024 (T1, T2, C1, C2 from January 2024): year 0 observed, year 1 not yet.
     assert cohorts[(2024, 0)]["accounts"] == 4
     assert (2024, 1) not in cohorts

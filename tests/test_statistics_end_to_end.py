@@ -87,17 +87,38 @@ def test_null_world_supports_neither_hypothesis(null_tests: pd.DataFrame, hypoth
     assert row["ci_low"] <= 0.0 <= row["ci_high"], row.to_dict()
 
 
+def _cross_sectional(results: pd.DataFrame, hypothesis: str) -> pd.Series:
+    row = results[results["hypothesis"] == f"{hypothesis}:cross_sectional"]
+    assert len(row) == 1 and row.iloc[0]["test"] == "cross_sectional"
+    return row.iloc[0]
+
+
 def test_naive_alignment_slope_is_confounded_in_the_null_world(null_tests: pd.DataFrame) -> None:
-    # size drives both alignment and revenue: the unadjusted slope is far from the true 0
-    row = _adjusted(null_tests, "H1_strategic_alignment")
+    # size drives both alignment and revenue: the unadjusted cross-sectional slope is far from the true 0
+    row = _cross_sectional(null_tests, "H1_strategic_alignment")
     assert row["naive_estimate"] > row["ci_high"]
 
 
 def test_exclusions_are_counted_and_the_unit_is_stated(planted_tests: pd.DataFrame) -> None:
     row = _adjusted(planted_tests, "H1_strategic_alignment")
     assert row["n_excluded_censored"] > 0 and row["n_excluded_not_customer"] > 0
-    assert "expected outcome-window revenue" in row["unit"]
-    assert "proportional" in row["method"]
+    assert "ratio of revenue after to revenue before" in row["unit"]
+    assert "within-account" in row["method"]
+    secondary = _cross_sectional(planted_tests, "H1_strategic_alignment")
+    assert "expected outcome-window revenue" in secondary["unit"]
+    assert "proportional" in secondary["method"] and "cross-sectional" in secondary["method"]
+
+
+@pytest.mark.parametrize("world", ["planted", "null"])
+def test_negative_controls_pass_in_the_default_world(world: str, planted_tests: pd.DataFrame,
+                                                     null_tests: pd.DataFrame) -> None:
+    tests = (planted_tests if world == "planted" else null_tests).set_index("hypothesis")
+    for hypothesis in ("H1_strategic_alignment", "H2_trust_eroding_events"):
+        for control in ("pre_trend", "future_treatment"):
+            row = tests.loc[f"{hypothesis}:{control}"]
+            assert row["test"] == control and not row["supported"]
+            assert row["ci_low"] <= 0.0 <= row["ci_high"], row.to_dict()
+            assert "passed" in row["verdict"], row["verdict"]
 
 
 @pytest.mark.parametrize("world", ["planted", "null"])
@@ -110,7 +131,8 @@ def test_one_row_per_hypothesis_with_a_generated_verdict(world: str, planted_tes
         verdict = _adjusted(tests, hypothesis)["verdict"]
         supported = _adjusted(tests, hypothesis)["supported"]
         assert ("support the hypothesis at the 5% level" in verdict) == bool(supported), verdict
-        assert "in the following 12 months" in verdict
+        assert "Compared with their own" in verdict
+        assert "in the following 12 months" in _cross_sectional(tests, hypothesis)["verdict"]
 
 
 @pytest.mark.parametrize("world", ["planted", "null"])

@@ -232,3 +232,71 @@
             / (count({{ expression }}) - 1)))
     end
 {%- endmacro %}
+
+{#- ------------------------------------------------------------------------------------------
+    Multiple testing and intervals of means.
+------------------------------------------------------------------------------------------ -#}
+
+{#- Benjamini-Hochberg, step 1: p x m / i for the i-th smallest of m p-values (i from
+    row_number() over (order by p), m = count of p-values tested). -#}
+{% macro bh_scaled_p_value(p_value, p_rank, tested) -%}
+    case when ({{ p_value }}) is not null
+        then ({{ p_value }}) * ({{ tested }}) / ({{ p_rank }})
+    end
+{%- endmacro %}
+
+{#- Benjamini-Hochberg, step 2 (a window expression): q_i = min over j >= i of p_j m / j, capped at
+    1 (the step-up). Tied p-values get the q of the last of them, as in the textbook procedure. -#}
+{% macro bh_q_value(scaled_p_value, p_value, p_rank) -%}
+    case when ({{ p_value }}) is not null then least(1.0, min({{ scaled_p_value }}) over (
+        order by ({{ p_value }}) desc nulls last, ({{ p_rank }}) desc
+        rows between unbounded preceding and current row))
+    end
+{%- endmacro %}
+
+{#- Two-sided 97.5% quantile of Student's t with df degrees of freedom: exact (6 decimals) for
+    df <= 30, else the Cornish-Fisher expansion around z (error < 1e-5 from df 30 on). -#}
+{% macro t_quantile_975(df) -%}
+    {%- set exact = [12.706205, 4.302653, 3.182446, 2.776445, 2.570582, 2.446912, 2.364624, 2.306004,
+                     2.262157, 2.228139, 2.200985, 2.178813, 2.160369, 2.144787, 2.131450, 2.119905,
+                     2.109816, 2.100922, 2.093024, 2.085963, 2.079614, 2.073873, 2.068658, 2.063899,
+                     2.059539, 2.055529, 2.051831, 2.048407, 2.045230, 2.042272] -%}
+    case
+        {% for quantile in exact -%}
+        when ({{ df }}) = {{ loop.index }} then {{ quantile }}
+        {% endfor -%}
+        when ({{ df }}) > 30 then
+            {{ wilson_z() }}
+            + (power({{ wilson_z() }}, 3) + {{ wilson_z() }}) / (4.0 * ({{ df }}))
+            + (5 * power({{ wilson_z() }}, 5) + 16 * power({{ wilson_z() }}, 3) + 3 * {{ wilson_z() }})
+              / (96.0 * power({{ df }}, 2))
+            + (3 * power({{ wilson_z() }}, 7) + 19 * power({{ wilson_z() }}, 5) + 17 * power({{ wilson_z() }}, 3)
+               - 15 * {{ wilson_z() }}) / (384.0 * power({{ df }}, 3))
+    end
+{%- endmacro %}
+
+{#- 95% t-interval of a mean: mean -/+ t(0.975, n - 1) sd / sqrt(n), sd the sample standard
+    deviation; NULL below 2 observations. -#}
+{% macro mean_t_ci_low(mean, sd, n) -%}
+    case when ({{ n }}) >= 2 then ({{ mean }}) - {{ t_quantile_975('(' ~ n ~ ') - 1') }} * ({{ sd }}) / sqrt({{ n }}) end
+{%- endmacro %}
+
+{% macro mean_t_ci_high(mean, sd, n) -%}
+    case when ({{ n }}) >= 2 then ({{ mean }}) + {{ t_quantile_975('(' ~ n ~ ') - 1') }} * ({{ sd }}) / sqrt({{ n }}) end
+{%- endmacro %}
+
+{#- Expected value of a lost deal: its final_amount where one was given, else list_amount x (1 -
+    typical discount), the typical discount being the median discount_pct of won deals (see
+    loss_drivers_by_quarter); a missing discount reads as none. NULL without either amount. -#}
+{% macro expected_deal_value(final_amount, list_amount, typical_discount) -%}
+    coalesce({{ final_amount }}, ({{ list_amount }}) * (1.0 - coalesce({{ typical_discount }}, 0.0)))
+{%- endmacro %}
+
+{#- Standard error of a ratio of sums R = sum(y) / sum(x) over n units (delta method, the survey
+    "ratio estimator"): sqrt(n / (n - 1) x sum((y_i - R x_i)^2)) / sum(x); NULL below 2 units or
+    when sum(x) is 0. -#}
+{% macro ratio_of_sums_se(sum_squared_residuals, sum_x, n) -%}
+    case when ({{ n }}) >= 2 and ({{ sum_x }}) <> 0 then
+        sqrt(cast({{ n }} as {{ type_double() }}) / (({{ n }}) - 1) * ({{ sum_squared_residuals }})) / abs({{ sum_x }})
+    end
+{%- endmacro %}

@@ -9,9 +9,12 @@ from dealscope.sample.generator import (
     TABLES,
     TRUST_BUILDING,
     TRUST_ERODING,
+    STRESS_WORLDS,
     EffectSizes,
+    StressKnobs,
     generate_world,
     generate_world_with_truth,
+    stress_knobs,
 )
 from dealscope.sample.messy import BAD_ROW_KINDS, add_messy_rows, bad_row_count
 
@@ -23,7 +26,9 @@ __all__ = [
     "TRUST_BUILDING",
     "TRUST_ERODING",
     "WORLDS",
+    "STRESS_WORLDS",
     "EffectSizes",
+    "StressKnobs",
     "add_messy_rows",
     "bad_row_count",
     "effects_for",
@@ -31,6 +36,7 @@ __all__ = [
     "generate_world",
     "generate_world_with_truth",
     "strategic_alignment",
+    "stress_knobs",
     "write_sample",
     "write_world",
 ]

@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from dealscope.sample.export import write_world
-from dealscope.sample.generator import EffectSizes, generate_world
+from dealscope.sample.generator import EffectSizes, generate_world, stress_knobs
 from dealscope.sample.messy import add_messy_rows
 
 WORLDS = ("planted", "null")
@@ -25,9 +25,11 @@ def write_sample(
     world: str = "planted",
     fmt: str = "csv",
     messy_rate: float = 0.0,
+    stress: str = "none",
 ) -> dict[str, int]:
-    """Write the five export files to out_dir; returns data rows written per table (bad rows included)."""
-    frames = generate_world(n_accounts, seed, effects_for(world))
+    """Write the five export files to out_dir; returns data rows written per table (bad rows included).
+    stress: a named stress world (generator.STRESS_WORLDS), "none" for the default world."""
+    frames = generate_world(n_accounts, seed, effects_for(world), stress=stress_knobs(stress))
     if messy_rate > 0:
         frames = add_messy_rows(frames, messy_rate, seed)
     return write_world(frames, Path(out_dir), fmt)

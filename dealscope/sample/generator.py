@@ -98,6 +98,59 @@ class EffectSizes:
         )
 
 
+@dataclass(frozen=True)
+class StressKnobs:
+    """Departures from the default world that real data may have and the statistics must survive.
+
+    Every knob is off by default (the committed sample is generated with all of them off and stays
+    byte-identical). Each knob draws only from its own random stream, so switching one on changes the
+    world only where it acts.
+    """
+
+    # sd (log scale) of an UNRECORDED, time-invariant account-health trait h ~ N(0, 1): healthy accounts
+    # earn exp(health * h) more in every month, their AE steers more deals onto targeted lines (logit
+    # + 2 health h) and they suffer fewer trust-eroding events (rate x exp(-health h))
+    health: float = 0.0
+    # unrecorded AE skill: the AE's plan adherence (logit scale, sd AE_PLAN_ADHERENCE_SD) also adds
+    # ae_skill x adherence / AE_PLAN_ADHERENCE_SD to log revenue in every month of the AE's accounts
+    ae_skill: float = 0.0
+    # the alignment and trust-eroding effects are multiplied by (enterprise, mid-market, smb) factors
+    segment_effect_factors: tuple[float, float, float] = (1.0, 1.0, 1.0)
+    # + size x (industry == software) to log revenue in every month (an interaction no control models)
+    size_industry_interaction: float = 0.0
+    # employee_count left empty with probability 0.03 + this x (1 - sigmoid(2 size)): small accounts more often
+    missing_not_at_random: float = 0.0
+    # every event type's rate x this
+    event_rate_factor: float = 1.0
+    # the alignment effect starts at each aligned deal's month (per deal, alignment_log_revenue x its
+    # alignment / deals in the window) instead of at the observation window's end
+    alignment_effect_at_deal: bool = False
+
+    @property
+    def is_default(self) -> bool:
+        return self == StressKnobs()
+
+
+# Named stress worlds for `dealscope sample --stress` and the calibration study.
+STRESS_WORLDS: dict[str, StressKnobs] = {
+    "none": StressKnobs(),
+    "health": StressKnobs(health=0.6),
+    "ae_skill": StressKnobs(ae_skill=0.4),
+    "segment_effects": StressKnobs(segment_effect_factors=(2.0, 1.0, 0.0)),
+    "size_industry": StressKnobs(size_industry_interaction=0.5),
+    "missing_not_at_random": StressKnobs(missing_not_at_random=0.3),
+    "event_rate_half": StressKnobs(event_rate_factor=0.5),
+    "event_rate_triple": StressKnobs(event_rate_factor=3.0),
+    "effect_at_deal": StressKnobs(alignment_effect_at_deal=True),
+}
+
+
+def stress_knobs(name: str) -> StressKnobs:
+    if name not in STRESS_WORLDS:
+        raise ValueError(f"stress must be one of {tuple(STRESS_WORLDS)}, not {name!r}")
+    return STRESS_WORLDS[name]
+
+
 def day_number(date: str) -> int:
     return int(np.datetime64(date, "D").astype(np.int64))
 
@@ -241,7 +294,7 @@ def _owner_names() -> np.ndarray:
     return np.array([f"{f} {l}" for l in last for f in first][:AE_COUNT], dtype=object)
 
 
-def _make_accounts(n: int, rng: np.random.Generator) -> _Accounts:
+def _make_accounts(n: int, rng: np.random.Generator, missing_not_at_random: float = 0.0) -> _Accounts:
     raw_log_employees = np.clip(rng.normal(MEDIAN_LOG_EMPLOYEES, SD_LOG_EMPLOYEES, n), np.log(2), np.log(250_000))
     employee_count = np.rint(np.exp(raw_log_employees)).astype(np.int64)
     log_employees = np.log(employee_count)
@@ -255,7 +308,10 @@ def _make_accounts(n: int, rng: np.random.Generator) -> _Accounts:
     industry[rng.random(n) < 0.02] = None
     region[rng.random(n) < 0.01] = None
     exported_employees = pd.array(employee_count, dtype="Int64")
-    exported_employees[rng.random(n) < 0.03] = pd.NA
+    # the same draws whatever the knob: small accounts' counts go missing more often when it is on
+    missing_probability = 0.03 + missing_not_at_random * (1.0 - _sigmoid(2.0 * (log_employees - MEDIAN_LOG_EMPLOYEES)
+                                                                      / SD_LOG_EMPLOYEES))
+    exported_employees[rng.random(n) < missing_probability] = pd.NA
     created_day = rng.integers(day_number(ACCOUNTS_FROM), day_number(ACCOUNTS_TO) + 1, n)
     owner = rng.integers(0, AE_COUNT, n)
     frame = pd.DataFrame(
@@ -299,7 +355,11 @@ def _deal_counts(accounts: _Accounts, rng: np.random.Generator) -> tuple[np.ndar
     return first_day, np.where(has_deals, 1 + extra, 0)
 
 
-def _make_deals(accounts: _Accounts, plan: pd.DataFrame, rng: np.random.Generator) -> tuple[_Deals, np.ndarray]:
+def _make_deals(accounts: _Accounts, plan: pd.DataFrame, rng: np.random.Generator,
+                steering_shift: np.ndarray | None = None) -> tuple[_Deals, np.ndarray, np.ndarray]:
+    """Deals, first deal day per account, and each AE's plan adherence (logit scale).
+
+    steering_shift: per account, added to the logit of steering a deal onto a targeted line."""
     first_day, deal_count = _deal_counts(accounts, rng)
     account = np.repeat(np.arange(len(deal_count)), deal_count)
     n = len(account)
@@ -322,7 +382,10 @@ def _make_deals(accounts: _Accounts, plan: pd.DataFrame, rng: np.random.Generato
     # Account executives differ in how closely they follow the plan (one adherence per AE, applied to
     # the account's AE): alignment varies between accounts of the same size, segment and industry.
     ae_plan_adherence = rng.normal(0.0, AE_PLAN_ADHERENCE_SD, AE_COUNT)
-    steered = rng.random(n) < _sigmoid(-1.0 + 1.2 * size + ae_plan_adherence[accounts.owner[account]])
+    steer_logit = -1.0 + 1.2 * size + ae_plan_adherence[accounts.owner[account]]
+    if steering_shift is not None:
+        steer_logit = steer_logit + steering_shift[account]
+    steered = rng.random(n) < _sigmoid(steer_logit)
     for number, (targets, weights) in enumerate(version_targets):
         rows = steered & (version == number)
         product_line[rows] = rng.choice(targets, int(rows.sum()), p=weights)
@@ -392,7 +455,8 @@ def _make_deals(accounts: _Accounts, plan: pd.DataFrame, rng: np.random.Generato
             "updated_at": pd.Series(pd.NaT, index=range(n), dtype="datetime64[ns]"),
         }
     )
-    return _Deals(frame, account, created_day, closed_day, alignment, base_margin, deal_sequence), first_day
+    deals = _Deals(frame, account, created_day, closed_day, alignment, base_margin, deal_sequence)
+    return deals, first_day, ae_plan_adherence
 
 
 def _updated_at_and_history(deals: pd.DataFrame, deal_sequence: np.ndarray, created_day: np.ndarray,
@@ -485,7 +549,8 @@ class _Events:
 
 
 def _make_events(accounts: _Accounts, deals: _Deals, first_day: np.ndarray, has_deals: np.ndarray,
-                 chain_prob: tuple[float, float], rng: np.random.Generator) -> _Events:
+                 chain_prob: tuple[float, float], rng: np.random.Generator,
+                 eroding_rate_factor: np.ndarray | None = None, rate_factor: float = 1.0) -> _Events:
     """Account-level Poisson counts per type over the account's life since its first deal, plus the escalation chain."""
     n_accounts = len(first_day)
     snapshot = day_number(SNAPSHOT_DATE)
@@ -493,13 +558,13 @@ def _make_events(accounts: _Accounts, deals: _Deals, first_day: np.ndarray, has_
     # account-level frailty: some relationships are simply warmer than their size suggests. Eroding events
     # have none (only size and the escalation chain): an unobserved frailty would make early eroding events
     # predict later ones, so their per-event effect on later value would not be identified from the data.
-    eroding_frailty = np.ones(n_accounts)
+    eroding_frailty = np.ones(n_accounts) if eroding_rate_factor is None else eroding_rate_factor
     building_frailty = rng.gamma(3.0, 1.0 / 3.0, n_accounts)
     rate = np.empty((n_accounts, len(EVENT_TYPES)))
     for column, event_type in enumerate(EVENT_TYPES):
         frailty = eroding_frailty if event_type in TRUST_ERODING else (
             building_frailty if event_type in TRUST_BUILDING else 1.0)
-        rate[:, column] = (EVENT_RATE_PER_YEAR[event_type] * frailty
+        rate[:, column] = (EVENT_RATE_PER_YEAR[event_type] * rate_factor * frailty
                            * np.exp(EVENT_SIZE_ELASTICITY[event_type] * accounts.size) * span_days / 365.25)
     counts = rng.poisson(rate)
     account = np.repeat(np.tile(np.arange(n_accounts)[:, None], (1, len(EVENT_TYPES))).ravel(), counts.ravel())
@@ -579,8 +644,14 @@ def _first_won_day(deals: _Deals, n_accounts: int) -> np.ndarray:
 
 def _make_revenue(accounts: _Accounts, deals: _Deals, events: _Events, obs_alignment_for_effect: np.ndarray,
                   window_end_day: np.ndarray, effects: EffectSizes,
-                  rng: np.random.Generator) -> tuple[pd.DataFrame, np.ndarray]:
-    """Monthly revenue from the first won deal's month until churn or the snapshot month; returns (frame, churn month)."""
+                  rng: np.random.Generator, level_shift: np.ndarray | None = None,
+                  effect_factor: np.ndarray | None = None,
+                  alignment_at_deal: bool = False) -> tuple[pd.DataFrame, np.ndarray]:
+    """Monthly revenue from the first won deal's month until churn or the snapshot month; returns (frame, churn month).
+
+    Stress knobs (None / False: the default world): level_shift adds to every month's log revenue of an
+    account, effect_factor multiplies an account's alignment and trust-eroding effects, alignment_at_deal
+    starts each aligned window deal's share of the alignment effect in the deal's month."""
     n_accounts = len(accounts.size)
     first_won_day = _first_won_day(deals, n_accounts)
     customer = np.isfinite(first_won_day)
@@ -599,12 +670,22 @@ def _make_revenue(accounts: _Accounts, deals: _Deals, events: _Events, obs_align
     building_so_far = _count_before(_sorted_keys(events.account[events.building], event_month[events.building]),
                                     account, month, side="right")
     after_window = month_start_day(month) >= window_end_day[account]
+    alignment_term = obs_alignment_for_effect[account] * after_window
+    if alignment_at_deal:
+        alignment_term = _alignment_from_deal_month(deals, window_end_day, account, month)
+    alignment_effect = effects.alignment_log_revenue * alignment_term
+    eroding_effect = effects.eroding_log_revenue * eroding_so_far
+    if effect_factor is not None:
+        alignment_effect = alignment_effect * effect_factor[account]
+        eroding_effect = eroding_effect * effect_factor[account]
 
     base_log_revenue = 8.3 + 0.75 * (accounts.log_employees - MEDIAN_LOG_EMPLOYEES) + rng.normal(0.0, 0.35, n_accounts)
     base_margin_share = 0.55 + rng.normal(0.0, 0.06, n_accounts)
+    if level_shift is not None:
+        base_log_revenue = base_log_revenue + level_shift
     log_revenue = (base_log_revenue[account] + 0.006 * offset
-                   + effects.alignment_log_revenue * obs_alignment_for_effect[account] * after_window
-                   + effects.eroding_log_revenue * eroding_so_far
+                   + alignment_effect
+                   + eroding_effect
                    + effects.building_log_revenue * building_so_far
                    + rng.normal(0.0, 0.08, len(account)))
     revenue = np.round(np.exp(log_revenue), 2)
@@ -630,6 +711,24 @@ def _make_revenue(accounts: _Accounts, deals: _Deals, events: _Events, obs_align
         }
     )
     return frame, churn_month
+
+
+def _alignment_from_deal_month(deals: _Deals, window_end_day: np.ndarray, account: np.ndarray,
+                               month: np.ndarray) -> np.ndarray:
+    """Per revenue row: the sum over the account's scored deals created in its observation window and in
+    or before the row's month of alignment / (scored deals in the window). After the window this is the
+    window's mean alignment, as in the default world; before it the effect builds up deal by deal."""
+    n_accounts = len(window_end_day)
+    in_window = (deals.created_day < window_end_day[deals.account]) & ~np.isnan(deals.alignment)
+    scored = np.bincount(deals.account[in_window], minlength=n_accounts)
+    deal_account = deals.account[in_window]
+    weight = deals.alignment[in_window] / scored[deal_account]
+    keys = deal_account * KEY_SPAN + month_index(deals.created_day[in_window])
+    order = np.argsort(keys, kind="stable")
+    keys, cumulative = keys[order], np.concatenate([[0.0], np.cumsum(weight[order])])
+    upto = np.searchsorted(keys, account * KEY_SPAN + month, side="right")
+    start = np.searchsorted(keys, account * KEY_SPAN, side="left")
+    return cumulative[upto] - cumulative[start]
 
 
 # -------------------------------------------------------------------------- world
@@ -668,7 +767,8 @@ def _observation_truth(accounts: _Accounts, deals: _Deals, events: _Events, firs
 
 
 def generate_world_with_truth(
-    n_accounts: int, seed: int, effects: EffectSizes = EffectSizes(), observation_months: int = 12
+    n_accounts: int, seed: int, effects: EffectSizes = EffectSizes(), observation_months: int = 12,
+    stress: StressKnobs = StressKnobs(),
 ) -> tuple[dict[str, pd.DataFrame], pd.DataFrame]:
     """The five contract tables and, per account, the true quantities the effects were planted on.
 
@@ -681,14 +781,18 @@ def generate_world_with_truth(
     """
     if n_accounts < 1:
         raise ValueError("n_accounts must be at least 1")
-    streams = [np.random.default_rng(s) for s in np.random.SeedSequence(seed).spawn(5)]
-    account_rng, deal_rng, event_rng, history_rng, revenue_rng = streams
+    # the sixth stream serves the stress knobs only: the first five are the same with or without it
+    streams = [np.random.default_rng(s) for s in np.random.SeedSequence(seed).spawn(6)]
+    account_rng, deal_rng, event_rng, history_rng, revenue_rng, stress_rng = streams
 
     plan = strategy_plan()
-    accounts = _make_accounts(n_accounts, account_rng)
-    deals, first_day = _make_deals(accounts, plan, deal_rng)
+    accounts = _make_accounts(n_accounts, account_rng, stress.missing_not_at_random)
+    health = stress_rng.normal(0.0, 1.0, n_accounts) if stress.health else np.zeros(n_accounts)
+    deals, first_day, ae_plan_adherence = _make_deals(
+        accounts, plan, deal_rng, 2.0 * stress.health * health if stress.health else None)
     has_deals = np.bincount(deals.account, minlength=n_accounts) > 0
-    events = _make_events(accounts, deals, first_day, has_deals, effects.escalation_chain_prob, event_rng)
+    events = _make_events(accounts, deals, first_day, has_deals, effects.escalation_chain_prob, event_rng,
+                          np.exp(-stress.health * health) if stress.health else None, stress.event_rate_factor)
     truth = _observation_truth(accounts, deals, events, first_day, has_deals, observation_months)
 
     eroding_before_deal = _count_before(_sorted_keys(events.account[events.eroding], events.day[events.eroding]),
@@ -699,9 +803,16 @@ def generate_world_with_truth(
     deal_frame = _updated_at_and_history(deal_frame, deals.sequence, deals.created_day, deals.closed_day, history_rng)
 
     window_end_day = truth["obs_window_end"].to_numpy().astype("datetime64[D]").astype(np.int64)
+    level_shift = (stress.health * health
+                   + stress.ae_skill * ae_plan_adherence[accounts.owner] / AE_PLAN_ADHERENCE_SD
+                   + stress.size_industry_interaction * accounts.size
+                   * (accounts.frame["industry"].to_numpy() == "software"))
+    segment_code = pd.Index(SEGMENTS).get_indexer(accounts.frame["segment"])
+    effect_factor = np.asarray(stress.segment_effect_factors)[segment_code]
     revenue, churn_month = _make_revenue(
         accounts, deals, events, np.nan_to_num(truth["obs_mean_alignment"].to_numpy()), window_end_day, effects,
-        revenue_rng,
+        revenue_rng, None if stress.is_default else level_shift, None if stress.is_default else effect_factor,
+        stress.alignment_effect_at_deal,
     )
     truth["churn_month"] = to_datetime(np.where(churn_month >= 0, month_start_day(churn_month), np.nan))
 
@@ -717,11 +828,13 @@ def generate_world_with_truth(
 
 @overload
 def generate_world(n_accounts: int, seed: int, effects: EffectSizes = ..., observation_months: int = ...,
-                   return_truth: Literal[False] = ...) -> dict[str, pd.DataFrame]: ...
+                   return_truth: Literal[False] = ..., stress: StressKnobs = ...) -> dict[str, pd.DataFrame]: ...
 @overload
 def generate_world(n_accounts: int, seed: int, effects: EffectSizes = ..., observation_months: int = ...,
-                   *, return_truth: Literal[True]) -> tuple[dict[str, pd.DataFrame], pd.DataFrame]: ...
-def generate_world(n_accounts, seed, effects=EffectSizes(), observation_months=12, return_truth=False):
+                   *, return_truth: Literal[True], stress: StressKnobs = ...
+                   ) -> tuple[dict[str, pd.DataFrame], pd.DataFrame]: ...
+def generate_world(n_accounts, seed, effects=EffectSizes(), observation_months=12, return_truth=False,
+                   stress=StressKnobs()):
     """The five contract tables (typed); with return_truth=True also the per-account truth table."""
-    frames, truth = generate_world_with_truth(n_accounts, seed, effects, observation_months)
+    frames, truth = generate_world_with_truth(n_accounts, seed, effects, observation_months, stress)
     return (frames, truth) if return_truth else frames

@@ -23,6 +23,10 @@
 
 {%- set observation_months = var('observation_months', 12) | int -%}
 {%- set outcome_months = var('outcome_months', 12) | int -%}
+{#- The within-account design (docs/statistics.md) splits the observation window's customer months in
+    two halves: revenue in the second half is the "before", the outcome window the "after"; the first
+    half against the second is its pre-trend check. -#}
+{%- set half_observation_months = (observation_months // 2) -%}
 {#- One count column per event type, named n_<polarity>__<event_type>; event types
     outside this list still count in the per-polarity totals. -#}
 {%- set event_types_by_polarity = var('ml_event_types', {
@@ -57,7 +61,12 @@ windows as (
     select account_id, anchor_date, observation_start, customer_since,
            customer_since is not null as is_customer,
            cast({{ dbt.dateadd('month', observation_months, 'customer_since') }} as date) as observation_end,
-           cast({{ dbt.dateadd('month', observation_months + outcome_months, 'customer_since') }} as date) as outcome_end
+           cast({{ dbt.dateadd('month', observation_months + outcome_months, 'customer_since') }} as date) as outcome_end,
+           cast({{ dbt.dateadd('month', half_observation_months, 'customer_since') }} as date) as observation_midpoint,
+           -- the negative-control window: the outcome_months after the outcome window (nothing in it can
+           -- have caused the outcome)
+           cast({{ dbt.dateadd('month', observation_months + 2 * outcome_months, 'customer_since') }} as date)
+               as future_end
     from anchor_months
 ),
 
@@ -87,10 +96,12 @@ data_coverage as (
 observed_windows as (
     select
         w.account_id, w.anchor_date, w.observation_start, w.customer_since, w.is_customer,
-        w.observation_end, w.outcome_end, c.data_last_month,
+        w.observation_end, w.outcome_end, w.observation_midpoint, w.future_end, c.data_last_month,
         -- observed when the outcome window's last month is on or before the data's last month
         coalesce(w.outcome_end <= cast({{ dbt.dateadd('month', 1, 'c.data_last_month') }} as date), false)
-            as is_outcome_observed
+            as is_outcome_observed,
+        coalesce(w.future_end <= cast({{ dbt.dateadd('month', 1, 'c.data_last_month') }} as date), false)
+            as is_future_observed
     from windows as w
     cross join data_coverage as c
 ),
@@ -134,13 +145,44 @@ event_features as (
     group by w.account_id
 ),
 
+-- Negative control ("future treatment"): deals and trust-eroding events of the window after the outcome window.
+future_deal_features as (
+    select w.account_id, {{ exact_avg('d.alignment_score') }} as mean_alignment_future
+    from windows as w
+    left join deals as d
+        on d.account_id = w.account_id
+       and d.created_at >= w.outcome_end
+       and d.created_at < w.future_end
+    group by w.account_id
+),
+
+future_event_features as (
+    select w.account_id, sum(case when e.polarity = 'trust_eroding' then 1 else 0 end) as n_trust_eroding_events_future
+    from windows as w
+    left join {{ ref('stg_negotiation_events') }} as e
+        on e.account_id = w.account_id
+       and e.occurred_at >= w.outcome_end
+       and e.occurred_at < w.future_end
+    group by w.account_id
+),
+
 value_features as (
     select
         w.account_id,
         {{ exact_sum('case when v.month < w.observation_end then v.revenue else 0 end') }} as early_revenue,
         {{ exact_sum('case when v.month < w.observation_end then v.gross_margin else 0 end') }} as early_gross_margin,
         {{ exact_sum('case when v.month >= w.observation_end then v.revenue else 0 end') }} as outcome_revenue_to_date,
-        {{ exact_sum('case when v.month >= w.observation_end then v.gross_margin else 0 end') }} as outcome_gross_margin_to_date
+        {{ exact_sum('case when v.month >= w.observation_end then v.gross_margin else 0 end') }} as outcome_gross_margin_to_date,
+        {{ exact_sum('case when v.month >= w.customer_since and v.month < w.observation_midpoint
+                 then v.revenue else 0 end') }} as revenue_observation_first_half,
+        {{ exact_sum('case when v.month >= w.observation_midpoint and v.month < w.observation_end
+                 then v.revenue else 0 end') }} as revenue_observation_second_half,
+        sum(case when v.month >= w.customer_since and v.month < w.observation_midpoint and v.revenue > 0
+                 then 1 else 0 end) as active_months_observation_first_half,
+        sum(case when v.month >= w.observation_midpoint and v.month < w.observation_end and v.revenue > 0
+                 then 1 else 0 end) as active_months_observation_second_half,
+        max(case when v.month = cast({{ dbt.dateadd('month', -1, 'w.outcome_end') }} as date) and v.revenue > 0
+                 then 1 else 0 end) = 1 as is_active_at_outcome_end
     from windows as w
     left join {{ ref('int_account_monthly_value') }} as v
         on v.account_id = w.account_id
@@ -188,12 +230,26 @@ assembled as (
         coalesce(vf.early_gross_margin, 0) as early_gross_margin,
         -- NULL while the outcome window is still open: a partial sum must not pass for an outcome
         case when w.is_outcome_observed then coalesce(vf.outcome_revenue_to_date, 0) end as outcome_revenue,
-        case when w.is_outcome_observed then coalesce(vf.outcome_gross_margin_to_date, 0) end as outcome_gross_margin
+        case when w.is_outcome_observed then coalesce(vf.outcome_gross_margin_to_date, 0) end as outcome_gross_margin,
+        w.observation_midpoint,
+        coalesce(vf.revenue_observation_first_half, 0) as revenue_observation_first_half,
+        coalesce(vf.revenue_observation_second_half, 0) as revenue_observation_second_half,
+        coalesce(vf.active_months_observation_first_half, 0) as active_months_observation_first_half,
+        coalesce(vf.active_months_observation_second_half, 0) as active_months_observation_second_half,
+        {{ dbt.datediff('w.customer_since', 'w.observation_midpoint', 'month') }} as months_observation_first_half,
+        {{ dbt.datediff('w.observation_midpoint', 'w.observation_end', 'month') }} as months_observation_second_half,
+        coalesce(vf.is_active_at_outcome_end, false) as is_active_at_outcome_end,
+        w.future_end,
+        w.is_future_observed,
+        case when w.is_future_observed then fd.mean_alignment_future end as mean_alignment_future,
+        case when w.is_future_observed then coalesce(fe.n_trust_eroding_events_future, 0) end as n_trust_eroding_events_future
     from observed_windows as w
     inner join {{ ref('stg_accounts') }} as a on a.account_id = w.account_id
     left join deal_features as df on df.account_id = w.account_id
     left join event_features as ef on ef.account_id = w.account_id
     left join value_features as vf on vf.account_id = w.account_id
+    left join future_deal_features as fd on fd.account_id = w.account_id
+    left join future_event_features as fe on fe.account_id = w.account_id
 )
 
 select * from assembled

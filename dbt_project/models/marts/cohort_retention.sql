@@ -5,7 +5,11 @@
     year-k revenue with the same accounts' year-0 revenue:
       net_revenue_retention   = sum(revenue in year k) / sum(revenue in year 0)
       gross_revenue_retention = sum(min(revenue in year k, revenue in year 0)) / sum(revenue in year 0)
-    Churned accounts stay in their cohort with 0 revenue. -#}
+    Churned accounts stay in their cohort with 0 revenue.
+      account_retention = accounts with revenue > 0 in year k / accounts, with its 95% Wilson interval
+    (the accounts are the trials). NRR and GRR are ratios of sums over accounts: their 95% intervals are
+    normal intervals with the delta-method standard error of a ratio of sums (macro ratio_of_sums_se),
+    NULL below 2 accounts; is_small_sample below var min_closed_deals accounts. -#}
 with panel as (
     -- dense: every account x month up to the last complete month, 0 where no revenue
     select
@@ -41,15 +45,58 @@ paired as (
         on this_year.account_id = start_year.account_id
         and start_year.years_since_start = 0
     where this_year.months_observed = 12
+),
+
+-- each row's group ratios, for the residuals of the ratio-of-sums standard error
+group_ratios as (
+    select
+        cohort_year,
+        years_since_start,
+        {{ ratio(exact_sum('revenue'), exact_sum('starting_revenue')) }} as group_nrr,
+        {{ ratio(exact_sum('least(revenue, starting_revenue)'), exact_sum('starting_revenue')) }} as group_grr
+    from paired
+    group by 1, 2
+),
+
+with_ratios as (
+    select paired.*, group_ratios.group_nrr, group_ratios.group_grr
+    from paired
+    inner join group_ratios
+        on paired.cohort_year = group_ratios.cohort_year
+        and paired.years_since_start = group_ratios.years_since_start
+),
+
+retention as (
+    select
+        cohort_year,
+        years_since_start,
+        count(*) as accounts,
+        {{ exact_sum('starting_revenue') }} as starting_revenue,
+        {{ exact_sum('revenue') }} as revenue,
+        sum(case when revenue > 0 then 1 else 0 end) as accounts_retained,
+        {{ ratio(exact_sum('revenue'), exact_sum('starting_revenue')) }} as net_revenue_retention,
+        {{ ratio(exact_sum('least(revenue, starting_revenue)'), exact_sum('starting_revenue')) }} as gross_revenue_retention,
+        {{ ratio_of_sums_se(exact_sum('power(revenue - group_nrr * starting_revenue, 2)'), exact_sum('starting_revenue'), 'count(*)') }} as nrr_se,
+        {{ ratio_of_sums_se(exact_sum('power(least(revenue, starting_revenue) - group_grr * starting_revenue, 2)'), exact_sum('starting_revenue'), 'count(*)') }} as grr_se
+    from with_ratios
+    group by 1, 2
 )
 
 select
     cohort_year,
     years_since_start,
-    cast(count(*) as bigint) as accounts,
-    cast({{ exact_sum('starting_revenue') }} as {{ type_double() }}) as starting_revenue,
-    cast({{ exact_sum('revenue') }} as {{ type_double() }}) as revenue,
-    cast({{ ratio(exact_sum('revenue'), exact_sum('starting_revenue')) }} as {{ type_double() }}) as net_revenue_retention,
-    cast({{ ratio(exact_sum('least(revenue, starting_revenue)'), exact_sum('starting_revenue')) }} as {{ type_double() }}) as gross_revenue_retention
-from paired
-group by 1, 2
+    cast(accounts as bigint) as accounts,
+    cast(accounts_retained as bigint) as accounts_retained,
+    cast({{ ratio('accounts_retained', 'accounts') }} as {{ type_double() }}) as account_retention,
+    cast({{ wilson_low('accounts_retained', 'accounts') }} as {{ type_double() }}) as account_retention_ci_low,
+    cast({{ wilson_high('accounts_retained', 'accounts') }} as {{ type_double() }}) as account_retention_ci_high,
+    accounts < {{ var('min_closed_deals') }} as is_small_sample,
+    cast(starting_revenue as {{ type_double() }}) as starting_revenue,
+    cast(revenue as {{ type_double() }}) as revenue,
+    cast(net_revenue_retention as {{ type_double() }}) as net_revenue_retention,
+    cast(net_revenue_retention - {{ wilson_z() }} * nrr_se as {{ type_double() }}) as net_revenue_retention_ci_low,
+    cast(net_revenue_retention + {{ wilson_z() }} * nrr_se as {{ type_double() }}) as net_revenue_retention_ci_high,
+    cast(gross_revenue_retention as {{ type_double() }}) as gross_revenue_retention,
+    cast(gross_revenue_retention - {{ wilson_z() }} * grr_se as {{ type_double() }}) as gross_revenue_retention_ci_low,
+    cast(gross_revenue_retention + {{ wilson_z() }} * grr_se as {{ type_double() }}) as gross_revenue_retention_ci_high
+from retention

@@ -34,6 +34,8 @@ deal_cells as (
         won_value,
         lost_value,
         list_amount,
+        final_amount,
+        gross_margin_pct,
         discount_pct,
         cycle_days
     from closed_deals
@@ -57,7 +59,18 @@ cell_counts as (
         coalesce({{ exact_sum('case when is_won then list_amount end') }}, 0) as won_list_value,
         coalesce({{ exact_sum('list_amount') }}, 0) as closed_list_value,
         {{ exact_avg('discount_pct') }} as avg_discount_pct,
-        {{ median('cycle_days') }} as median_cycle_days
+        {{ exact_stddev_samp('discount_pct') }} as sd_discount_pct,
+        count(discount_pct) as deals_with_discount,
+        {{ median('cycle_days') }} as median_cycle_days,
+        avg(cycle_days) as mean_cycle_days,
+        {{ exact_stddev_samp('cycle_days') }} as sd_cycle_days,
+        count(cycle_days) as deals_with_cycle,
+        {{ exact_avg('case when is_won then final_amount end') }} as avg_won_value,
+        {{ exact_stddev_samp('case when is_won then final_amount end') }} as sd_won_value,
+        count(case when is_won then final_amount end) as won_deals_with_value,
+        {{ exact_avg('case when is_won then gross_margin_pct end') }} as avg_gross_margin_pct,
+        {{ exact_stddev_samp('case when is_won then gross_margin_pct end') }} as sd_gross_margin_pct,
+        count(case when is_won then gross_margin_pct end) as won_deals_with_margin
     from deal_cells
     group by dimension, value
 ),
@@ -94,8 +107,36 @@ assured as (
         -- significant, NULL for the overall row and a dimension with a single value.
         case when diff_z is not null then
             sign(win_rate_diff_vs_overall) * greatest(abs(win_rate_diff_vs_overall) - diff_margin_95, 0)
-        end as assured_diff_vs_overall
+        end as assured_diff_vs_overall,
+        {{ two_sided_p_value('diff_z') }} as diff_p_value
     from compared
+),
+
+-- Benjamini-Hochberg over every tested cell of the table (all dimensions together: the page reads
+-- them as one list of strengths and weaknesses), so the flags keep the false discovery rate at
+-- var fdr_q_threshold instead of letting ~5% of the cells through by chance.
+ranked_p as (
+    select
+        *,
+        count(diff_p_value) over () as cells_tested,
+        row_number() over (order by diff_p_value nulls last, dimension, value) as p_rank
+    from assured
+),
+
+adjusted as (
+    select
+        *,
+        {{ bh_q_value(bh_scaled_p_value('diff_p_value', 'p_rank', 'cells_tested'), 'diff_p_value', 'p_rank') }}
+            as q_value
+    from ranked_p
+),
+
+flagged as (
+    select
+        *,
+        coalesce(q_value < {{ var('fdr_q_threshold') }} and win_rate_diff_vs_overall > 0, false) as is_strength,
+        coalesce(q_value < {{ var('fdr_q_threshold') }} and win_rate_diff_vs_overall < 0, false) as is_weakness
+    from adjusted
 )
 
 select
@@ -115,12 +156,29 @@ select
     deals_closed < {{ var('min_closed_deals') }} as is_small_sample,
     cast({{ value_win_rate('won_list_value', 'closed_list_value') }} as {{ type_double() }}) as value_win_rate,
     cast(avg_discount_pct as {{ type_double() }}) as avg_discount_pct,
+    cast({{ mean_t_ci_low('avg_discount_pct', 'sd_discount_pct', 'deals_with_discount') }} as {{ type_double() }}) as avg_discount_pct_ci_low,
+    cast({{ mean_t_ci_high('avg_discount_pct', 'sd_discount_pct', 'deals_with_discount') }} as {{ type_double() }}) as avg_discount_pct_ci_high,
     cast(median_cycle_days as {{ type_double() }}) as median_cycle_days,
+    cast(mean_cycle_days as {{ type_double() }}) as mean_cycle_days,
+    cast({{ mean_t_ci_low('mean_cycle_days', 'sd_cycle_days', 'deals_with_cycle') }} as {{ type_double() }}) as mean_cycle_days_ci_low,
+    cast({{ mean_t_ci_high('mean_cycle_days', 'sd_cycle_days', 'deals_with_cycle') }} as {{ type_double() }}) as mean_cycle_days_ci_high,
+    cast(avg_won_value as {{ type_double() }}) as avg_won_value,
+    cast({{ mean_t_ci_low('avg_won_value', 'sd_won_value', 'won_deals_with_value') }} as {{ type_double() }}) as avg_won_value_ci_low,
+    cast({{ mean_t_ci_high('avg_won_value', 'sd_won_value', 'won_deals_with_value') }} as {{ type_double() }}) as avg_won_value_ci_high,
+    cast(avg_gross_margin_pct as {{ type_double() }}) as avg_gross_margin_pct,
+    cast({{ mean_t_ci_low('avg_gross_margin_pct', 'sd_gross_margin_pct', 'won_deals_with_margin') }} as {{ type_double() }}) as avg_gross_margin_pct_ci_low,
+    cast({{ mean_t_ci_high('avg_gross_margin_pct', 'sd_gross_margin_pct', 'won_deals_with_margin') }} as {{ type_double() }}) as avg_gross_margin_pct_ci_high,
     cast({{ deal_velocity('deals_closed', 'win_rate', 'value_won', 'deals_won', 'median_cycle_days') }}
         as {{ type_double() }}) as deal_velocity,
     cast(win_rate_diff_vs_overall as {{ type_double() }}) as win_rate_diff_vs_overall,
     cast(diff_z as {{ type_double() }}) as diff_z,
-    cast({{ two_sided_p_value('diff_z') }} as {{ type_double() }}) as diff_p_value,
+    cast(diff_p_value as {{ type_double() }}) as diff_p_value,
+    cast(q_value as {{ type_double() }}) as q_value,
+    is_strength,
+    is_weakness,
+    cast(cells_tested as bigint) as cells_tested,
+    -- what testing every cell at the 5% level with no correction would flag on chance alone
+    cast(0.05 * cells_tested as {{ type_double() }}) as flags_expected_by_chance_uncorrected,
     cast(assured_diff_vs_overall as {{ type_double() }}) as assured_diff_vs_overall,
     -- 1 = the most surely established strength of the dimension, last = the most surely established
     -- weakness: by assured_diff_vs_overall, then by diff_z (ties among non-significant cells).
@@ -128,4 +186,4 @@ select
         partition by dimension
         order by assured_diff_vs_overall desc nulls last, diff_z desc nulls last
     ) as bigint) as strength_rank
-from assured
+from flagged
