@@ -221,6 +221,13 @@
     ({{ exact_sum(expression) }} / nullif(count({{ expression }}), 0))
 {%- endmacro %}
 
+{#- The same exact sum as a window function over `window` (e.g. 'partition by driver_kind'): a
+    float window sum over a whole partition adds its rows in no fixed order either. -#}
+{% macro exact_window_sum(expression, window) -%}
+    (cast(sum(cast(round(({{ expression }}) * 1e{{ exact_sum_decimals() }}) as hugeint)) over ({{ window }}) as {{ type_double() }})
+        / 1e{{ exact_sum_decimals() }})
+{%- endmacro %}
+
 {#- Sample standard deviation from exact sums of the values and their squares; NULL below 2 values.
     The one-pass formula loses digits only when the spread is tiny against the mean (not the case for
     the money and rate columns it is used on); the result is the same on every run. -#}
