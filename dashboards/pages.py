@@ -6,6 +6,7 @@ warehouse holds or says plainly which table is not there yet.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable
 
 import pandas as pd
@@ -82,7 +83,12 @@ def verdict_items(tests: pd.DataFrame, short: bool = False) -> str:
     for row in tests.to_dict("records"):
         sentence = row.get("verdict")
         sentence = generate(row) if text.is_missing(sentence) else str(sentence)
-        css = "supported" if text.to_bool(row.get("supported")) else ""
+        # the verdict's own conclusion, when the table has one: a significant association between
+        # accounts is not shown as a supported hypothesis
+        conclusion = row.get("conclusion")
+        supported = (conclusion == "supported" if not text.is_missing(conclusion)
+                     else text.to_bool(row.get("supported")))
+        css = "supported" if supported else ""
         items.append(f'<li class="{css}">{esc(sentence)}</li>')
     return "<ul>\n" + "\n".join(items) + "\n</ul>"
 
@@ -624,6 +630,53 @@ def hypothesis_table(tests: pd.DataFrame) -> pd.DataFrame:
                                                      "ci_high": "number"})
 
 
+def _log_ratio_percent(value: object) -> str:
+    """A proportional effect (log ratio) as a signed percent change: '+8.3%'."""
+    if text.is_missing(value):
+        return text.NOT_AVAILABLE
+    return "+∞%" if float(value) > 700 else f"{100 * math.expm1(float(value)):+.1f}%"
+
+
+def _share(value: object) -> str:
+    return text.NOT_AVAILABLE if text.is_missing(value) else f"{100 * float(value):.1f}%"
+
+
+def effect_size_table(tests: pd.DataFrame) -> pd.DataFrame | None:
+    """The effect rows' sizes per standard deviation of the treatment, the minimum detectable effect at
+    80% power and the robustness to a hidden confounder (models.diagnostics); None when the table has
+    none of them."""
+    if "treatment_sd" not in tests or not tests["treatment_sd"].notna().any():
+        return None
+    rows = tests[tests["treatment_sd"].notna()]
+    columns = {
+        "hypothesis": rows["hypothesis"].map(text.readable),
+        "conclusion": rows["conclusion"].fillna(text.NOT_AVAILABLE).astype(str).str.replace("_", " ")
+        if "conclusion" in rows else text.NOT_AVAILABLE,
+        "1 SD of the treatment": rows["treatment_sd"].map(text.format_number),
+        "effect per SD (95% interval)": [
+            f"{_log_ratio_percent(v)} ({_log_ratio_percent(lo)} to {_log_ratio_percent(hi)})"
+            for v, lo, hi in zip(rows["estimate_per_sd"], rows["ci_low_per_sd"], rows["ci_high_per_sd"])],
+        "detectable per SD (80% power)": rows["mde_80_per_sd"].map(
+            lambda v: _log_ratio_percent(v).lstrip("+")),
+        "robustness value (to insignificance)": [
+            f"{_share(rv)} ({_share(rva)})" for rv, rva in zip(rows["robustness_value"],
+                                                             rows["robustness_value_alpha"])],
+        "E-value (CI limit)": [
+            text.NOT_AVAILABLE if text.is_missing(e) else f"{float(e):.2f} ({float(eci):.2f})"
+            for e, eci in zip(rows["e_value"], rows["e_value_ci"])],
+        "strongest control: R² with treatment / revenue": [
+            text.NOT_AVAILABLE if text.is_missing(name) else f"{name}: {_share(r2d)} / {_share(r2y)}"
+            for name, r2d, r2y in zip(rows["benchmark_control"], rows["benchmark_r2_treatment"],
+                                      rows["benchmark_r2_outcome"])],
+        "effect per unit if a hidden factor were as strong (95% interval)": [
+            text.NOT_AVAILABLE if text.is_missing(v) else
+            f"{_log_ratio_percent(v)} ({_log_ratio_percent(lo)} to {_log_ratio_percent(hi)})"
+            for v, lo, hi in zip(rows["benchmark_adjusted_estimate"], rows["benchmark_adjusted_ci_low"],
+                                 rows["benchmark_adjusted_ci_high"])],
+    }
+    return pd.DataFrame(columns)
+
+
 def calibration_table(summary: pd.DataFrame) -> pd.DataFrame:
     """The summary as read, one row per world kind and hypothesis, rates with their intervals."""
     rows = summary.sort_values(["world", "hypothesis"])
@@ -741,6 +794,18 @@ def evidence_page(data: SiteData) -> str:
         page.figure(figures.hypothesis_forest_figure(tests))
         page.add(table_html(hypothesis_table(tests), text_columns=2, table_id="hypothesis-table"))
         page.add('<p class="muted">Units: see each verdict below.</p>')
+        sizes = effect_size_table(tests)
+        if sizes is not None:
+            page.add("<h3>Sizes and robustness of the effects</h3>")
+            page.add("<p>Effects per standard deviation (SD) of the treatment, the smallest effect these accounts "
+                     "would find with 80% power (2.8 standard errors), and how strong a factor the data do not "
+                     "record would have to be to explain an effect away: the robustness value is the share of "
+                     "the treatment's and of revenue's variation left after the controls that such a factor "
+                     "would have to explain (in brackets: to make the effect insignificant); the E-value is "
+                     "the ratio by which it would have to change both. Compare them with the strongest "
+                     "recorded control. Revenue is in months 13-24 of the customer relationship by default "
+                     "(the dbt vars observation_months and outcome_months).</p>")
+            page.add(table_html(sizes, text_columns=2, table_id="effect-size-table"))
     else:
         page.add(unavailable_html(Unavailable("main.hypothesis_tests",
                                               "main.hypothesis_tests holds no estimates"),

@@ -46,7 +46,12 @@ ACCOUNT_VALUE_OPTIONAL = (
 HYPOTHESIS_COLUMNS = (
     "hypothesis", "test", "feature_block", "estimate", "ci_low", "ci_high",
     "p_value", "p_value_holm", "n_accounts", "method", "supported", "unit", "naive_estimate",
-    "n_excluded_censored", "verdict",
+    "n_excluded_censored", "verdict", "conclusion",
+    # models.diagnostics: sizes per SD, minimum detectable effect, robustness to a hidden confounder
+    "treatment_sd", "estimate_per_sd", "ci_low_per_sd", "ci_high_per_sd", "mde_80_per_sd",
+    "robustness_value", "robustness_value_alpha", "e_value", "e_value_ci", "benchmark_control",
+    "benchmark_r2_treatment", "benchmark_r2_outcome", "benchmark_adjusted_estimate",
+    "benchmark_adjusted_ci_low", "benchmark_adjusted_ci_high",
 )
 
 

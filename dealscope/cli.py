@@ -23,6 +23,8 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--event-types", type=Path, default=defaults.event_types, help="event-type map (default: %(default)s)")
     run.add_argument("--calibration-results", type=Path, default=defaults.calibration_results,
                      help="the calibration study's per-world CSV, shown on the Evidence page (default: %(default)s)")
+    run.add_argument("--verbose", action="store_true",
+                     help="print Dagster's and dbt's full log instead of one line per stage")
     _add_loading_options(run, defaults)
 
     check = commands.add_parser(
@@ -104,7 +106,7 @@ def main(argv: list[str] | None = None) -> int:
             return run_check(settings, out=sys.stdout)
         from dealscope.runner import run_pipeline
 
-        return run_pipeline(settings, out=sys.stdout)
+        return run_pipeline(settings, out=sys.stdout, verbose=args.verbose)
     if args.command == "sample":
         from dealscope.sample import write_sample
 

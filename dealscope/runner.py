@@ -2,12 +2,18 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
+import time
+import traceback
 from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from pathlib import Path
 from typing import TextIO
 
 from dealscope.coverage import read_analysis_coverage
 from dealscope.onboarding.event_rules import describe_activity_matching
+from dealscope.progress import LABEL_WIDTH, StageProgress
 from dealscope.settings import Settings
 from dealscope.warehouse import open_readonly
 
@@ -28,21 +34,35 @@ def root_cause(error) -> str:
     return error.message.strip()
 
 
-def execute(settings: Settings, log_level: str = "INFO") -> RunOutcome:
-    """Execute the whole job in this process against `settings`' paths."""
+def execute(settings: Settings, log_level: str = "INFO", *, log_stream: TextIO | None = None,
+            progress: StageProgress | None = None) -> RunOutcome:
+    """Execute the whole job in this process against `settings`' paths.
+
+    By default Dagster's console logger prints the run. With `log_stream`, the whole log
+    (DEBUG included) goes there instead, and `progress`, if given, gets each stage's events.
+    """
     # Imported late: loading the definitions parses the dbt project on first use.
     import dagster as dg
 
     from pipelines.definitions import build_definitions
 
     defs = build_definitions(settings)
+    job = defs.resolve_job_def(PIPELINE_JOB)
+    if log_stream is None:
+        run_config = {"loggers": {"console": {"config": {"log_level": log_level}}}}
+    else:
+        from pipelines import run_log
+
+        loggers = {"run_log_file": run_log.file_logger(log_stream)}
+        if progress is not None:
+            progress.totals.update(run_log.step_totals(defs))
+            loggers["run_progress"] = run_log.progress_logger(progress)
+        job = job.with_logger_defs(loggers)
+        # Dagster starts only the loggers named in the run config (else its console logger).
+        run_config = {"loggers": {name: {"config": {}} for name in loggers}}
 
     instance = dg.DagsterInstance.get() if os.environ.get("DAGSTER_HOME") else dg.DagsterInstance.ephemeral()
-    result = defs.resolve_job_def(PIPELINE_JOB).execute_in_process(
-        instance=instance,
-        raise_on_error=False,
-        run_config={"loggers": {"console": {"config": {"log_level": log_level}}}},
-    )
+    result = job.execute_in_process(instance=instance, raise_on_error=False, run_config=run_config)
     errors = [
         f"{event.step_key}: {root_cause(event.step_failure_data.error)}"
         for event in result.all_events
@@ -54,6 +74,40 @@ def execute(settings: Settings, log_level: str = "INFO") -> RunOutcome:
         if stats.start_time is not None and stats.end_time is not None
     }
     return RunOutcome(success=result.success, errors=errors, step_seconds=step_seconds)
+
+
+def run_log_path(settings: Settings) -> Path:
+    """warehouse/logs/run-<UTC timestamp>.log, beside the published warehouse."""
+    stamp = datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%SZ")
+    return settings.warehouse.parent / "logs" / f"run-{stamp}.log"
+
+
+def execute_quietly(settings: Settings, out: TextIO, log_path: Path) -> RunOutcome:
+    """Run with one progress line per stage on `out`; everything else goes to the `log_path` file.
+
+    dbt's own output (which dagster-dbt echoes to stdout), warnings and any other output of
+    the libraries are redirected into the same file for the duration of the run.
+    """
+    log_path.parent.mkdir(parents=True, exist_ok=True)
+    print(f"dealscope: run log {log_path}", file=out, flush=True)
+    progress = StageProgress(out)
+    started = time.monotonic()
+    with open(log_path, "a", encoding="utf-8", buffering=1) as log_stream:
+        try:
+            with contextlib.redirect_stdout(log_stream), contextlib.redirect_stderr(log_stream):
+                progress.stage_started("start-up")
+                from pipelines import definitions  # noqa: F401  (imports; parses dbt if its manifest is stale)
+
+                progress.stage_finished("start-up")
+                outcome = execute(settings, log_stream=log_stream, progress=progress)
+        except BaseException:
+            log_stream.write(traceback.format_exc())
+            progress.fail_current()
+            raise
+        finally:
+            progress.close()
+    print(f"  {'total':<{LABEL_WIDTH}} {'':<48} {time.monotonic() - started:6.1f} s", file=out, flush=True)
+    return outcome
 
 
 def load_counts(settings: Settings) -> list[tuple]:
@@ -103,14 +157,23 @@ def print_analysis_coverage(settings: Settings, out: TextIO) -> None:
                 print(f"  {row.analysis}: {row.reason.removeprefix('ran: ')}", file=out)
 
 
-def run_pipeline(settings: Settings, out: TextIO) -> int:
+def run_pipeline(settings: Settings, out: TextIO, verbose: bool = False) -> int:
     mapping = settings.mapping_file
     print(f"dealscope: loading {settings.data_dir}" + (f" with mapping {mapping}" if mapping else ""), file=out, flush=True)
-    outcome = execute(settings)
+    if verbose:
+        outcome, log_path = execute(settings), None
+    else:
+        log_path = run_log_path(settings)
+        try:
+            outcome = execute_quietly(settings, out, log_path)
+        except Exception as error:  # before or around Dagster's run (e.g. the dbt project does not parse)
+            outcome = RunOutcome(success=False, errors=[f"{type(error).__name__}: {str(error).strip()[-2000:]}"])
     if not outcome.success:
         print("dealscope: the run FAILED; the published warehouse was left as it was.", file=out)
-        for error in outcome.errors or ["a step failed without an error message (see the Dagster log above)"]:
+        for error in outcome.errors or ["a step failed without an error message (see the run log)"]:
             print(f"  {error}", file=out)
+        if log_path is not None:
+            print(f"full log: {log_path}", file=out)
         return 1
     print(f"\n{'table':<20} {'file':<26} {'read':>10} {'loaded':>10} {'rejected':>10}", file=out)
     for source, source_file, read, loaded, rejected in load_counts(settings):
@@ -127,4 +190,6 @@ def run_pipeline(settings: Settings, out: TextIO) -> int:
     print(f"\nwarehouse:  {settings.warehouse}", file=out)
     print(f"dashboards: {settings.dashboards_dir / 'index.html'}", file=out)
     print("rejected rows: SELECT reason, count(*) FROM rejected_rows GROUP BY ALL;", file=out)
+    if log_path is not None:
+        print(f"run log:    {log_path}", file=out)
     return 0

@@ -74,6 +74,13 @@ class Settings:
         """
         return self.warehouse.with_name(f".{self.warehouse.stem}.build.duckdb")
 
+    @property
+    def dbt_target_dir(self) -> Path:
+        """dbt's target folder for this deployment's runs, reused run after run so dbt's
+        partial parse (target/partial_parse.msgpack) survives: parsing depends on the build
+        file's path, so one shared folder would re-parse whenever deployments alternate."""
+        return self.warehouse.with_name(f".{self.warehouse.stem}.dbt")
+
     @classmethod
     def from_env(cls) -> "Settings":
         def path(var: str, default: Path | str) -> Path:

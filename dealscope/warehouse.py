@@ -14,12 +14,40 @@ import fcntl
 import os
 import shutil
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from pathlib import Path
 
 import duckdb
 
 LOCK_TIMEOUT_SECONDS = 600.0
+ENV_MEMORY_LIMIT = "DEALSCOPE_DUCKDB_MEMORY_LIMIT"
+# DuckDB's memory cap for every connection of a run (the loader, the statistics, dbt via
+# profiles.yml). DuckDB's own default, 80% of RAM, let one dbt build of 1 M deals take 8 GB. The
+# default is a quarter of RAM, never more than 2 GB, so a run stays within a few GB on any machine;
+# DuckDB spills to disk beyond it (docs/benchmarks.md has the cost).
+MAX_DEFAULT_MEMORY_LIMIT_MB = 2048
+DEFAULT_MEMORY_SHARE = 0.25
+
+
+def total_memory_mb() -> int | None:
+    try:
+        return os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") // 2**20
+    except (ValueError, OSError, AttributeError):
+        return None
+
+
+def default_memory_limit(total_mb: int | None = None) -> str:
+    """min(2 GB, a quarter of RAM), in DuckDB's notation; 2 GB when RAM is unknown."""
+    total_mb = total_memory_mb() if total_mb is None else total_mb
+    if not total_mb:
+        return f"{MAX_DEFAULT_MEMORY_LIMIT_MB}MB"
+    return f"{max(256, min(MAX_DEFAULT_MEMORY_LIMIT_MB, int(total_mb * DEFAULT_MEMORY_SHARE)))}MB"
+
+
+def memory_limit(environ: Mapping[str, str] | None = None) -> str:
+    """DEALSCOPE_DUCKDB_MEMORY_LIMIT (any DuckDB size, e.g. '3GB' or '50%') or the default."""
+    environ = os.environ if environ is None else environ
+    return environ.get(ENV_MEMORY_LIMIT) or default_memory_limit()
 
 
 class WarehouseBusyError(RuntimeError):
@@ -57,7 +85,7 @@ def writer_lock(build_db: Path, timeout: float = LOCK_TIMEOUT_SECONDS) -> Iterat
 def build_connection(build_db: Path) -> Iterator[duckdb.DuckDBPyConnection]:
     """A read-write connection to the build file, held under the writer lock."""
     with writer_lock(build_db):
-        con = duckdb.connect(str(build_db))
+        con = duckdb.connect(str(build_db), config={"memory_limit": memory_limit()})
         try:
             yield con
         finally:

@@ -32,7 +32,6 @@ import gc
 import multiprocessing
 import os
 import shlex
-import subprocess
 import sys
 import tempfile
 import time
@@ -46,14 +45,13 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
-from dealscope import ingest
+from dealscope import dbt_runner, ingest
 from dealscope.sample import STRESS_WORLDS, EffectSizes, generate_world, stress_knobs, write_world
-from dealscope.settings import DEFAULT_EVENT_TYPES, ENV_BUILD_DB, REPO_ROOT
+from dealscope.settings import DEFAULT_EVENT_TYPES, ENV_BUILD_DB
 from models.features import read_account_features
 from models.hypotheses import DEFAULT_PERMUTATIONS, run_statistics
 from models.within_account import apply_within_account_design, read_event_windows
 
-DBT_PROJECT_DIR = REPO_ROOT / "dbt_project"
 PRIMARY_HYPOTHESES = ("H1_strategic_alignment", "H2_trust_eroding_events")
 STUDIED_TESTS = ("adjusted_effect", "cross_sectional", "pre_trend", "future_treatment", "placebo",
                  "predictive_value", "block_permutation")
@@ -79,22 +77,10 @@ def true_effects(effects: EffectSizes) -> dict[str, float]:
             "H2_trust_eroding_events": effects.eroding_log_revenue}
 
 
-def dbt_executable() -> str:
-    """The dbt CLI next to the running interpreter (the project's venv), else the one on PATH."""
-    candidate = Path(sys.executable).parent / "dbt"
-    return str(candidate) if candidate.exists() else "dbt"
-
-
 def run_dbt(args: list[str], build_db: Path, workdir: Path) -> None:
     """The dbt CLI on dbt_project/ against build_db, with its own target and log folders (so
     concurrent runs do not share dbt_project/target). Raises with dbt's output on failure."""
-    command = [dbt_executable(), *args, "--project-dir", str(DBT_PROJECT_DIR), "--profiles-dir",
-               str(DBT_PROJECT_DIR), "--target-path", str(workdir / "dbt_target"), "--log-path",
-               str(workdir / "dbt_logs")]
-    env = {**os.environ, "DEALSCOPE_BUILD_DB": str(build_db), "DBT_SEND_ANONYMOUS_USAGE_STATS": "false"}
-    result = subprocess.run(command, env=env, capture_output=True, text=True, cwd=DBT_PROJECT_DIR)
-    if result.returncode != 0:
-        raise RuntimeError(f"dbt {' '.join(args)} failed:\n{result.stdout[-4000:]}\n{result.stderr[-2000:]}")
+    dbt_runner.run_dbt(args, build_db, target_path=workdir / "dbt_target", log_path=workdir / "dbt_logs")
 
 
 def load_exports(data_dir: Path, build_db: Path) -> None:
@@ -136,13 +122,11 @@ class WorldBuilder:
         from dbt.cli.main import dbtRunner  # heavy import, only for the study
 
         self.workdir = Path(workdir)
-        self._common = ["--project-dir", str(DBT_PROJECT_DIR), "--profiles-dir", str(DBT_PROJECT_DIR),
-                        "--target-path", str(self.workdir / "dbt_target"), "--log-path",
-                        str(self.workdir / "dbt_logs"), "--quiet"]
+        self._common = dbt_runner.dbt_args(["--quiet"], target_path=self.workdir / "dbt_target",
+                                           log_path=self.workdir / "dbt_logs")
         parse_dir = self.workdir / "parse"
         parse_dir.mkdir(parents=True, exist_ok=True)
-        os.environ[ENV_BUILD_DB] = str(parse_dir / WORLD_DB_NAME)
-        os.environ.setdefault("DBT_SEND_ANONYMOUS_USAGE_STATS", "false")
+        os.environ.update(dbt_runner.dbt_env_overrides(parse_dir / WORLD_DB_NAME))
         parsed = dbtRunner().invoke(["parse", *self._common])
         if not parsed.success:
             raise RuntimeError(f"dbt parse failed: {parsed.exception}")
@@ -189,8 +173,9 @@ def simulate_world(builder: WorldBuilder, world: str, n_accounts: int, seed: int
         with duckdb.connect(str(build_db), read_only=True) as con:
             features = read_account_features(con)
             event_windows = read_event_windows(con)
+    # sensitivity=False: the observed-control benchmarks (about +5 s CPU a world) decide no studied rate
     tests = run_statistics(features, random_state=0, test_event_types=False, placebo=True,
-                           n_permutations=n_permutations).tests
+                           n_permutations=n_permutations, sensitivity=False).tests
     tests = apply_within_account_design(tests, features, event_windows, random_state=0)
     rows = world_rows(tests, effects)
     rows.insert(0, "seed", seed)

@@ -74,7 +74,13 @@ RESULT_COLUMNS: tuple[str, ...] = (
     "bootstrap_ci_low", "bootstrap_ci_high", "p_value", "p_value_holm", "n_accounts", "n_excluded_censored", "n_excluded_not_customer", "n_excluded_other",
     "method", "unit",
     "supported", "naive_estimate", "treatment_residual_share", "outcome", "outcome_months", "n_permutations",
-    "random_state", "note", "verdict",
+    "random_state", "note",
+    # models.diagnostics: sizes, robustness to a hidden confounder, the strongest control as benchmark
+    "treatment_sd", "estimate_per_sd", "ci_low_per_sd", "ci_high_per_sd", "mde_80", "mde_80_per_sd",
+    "robustness_value", "robustness_value_alpha", "e_value", "e_value_ci", "benchmark_control",
+    "benchmark_r2_treatment", "benchmark_r2_outcome", "benchmark_adjusted_estimate",
+    "benchmark_adjusted_ci_low", "benchmark_adjusted_ci_high", "observation_months",
+    "conclusion", "verdict",
 )
 PERMUTATION_NULL_COLUMNS: tuple[str, ...] = ("hypothesis", "permutation", "statistic", "observed")
 DEFAULT_PERMUTATIONS = 199
@@ -630,6 +636,7 @@ def _analysis_sample(spec: HypothesisSpec, blocks: FeatureBlocks) -> tuple[pd.Da
 class StatisticsResults:
     tests: pd.DataFrame  # one row per hypothesis key (RESULT_COLUMNS), the rows of main.hypothesis_tests
     permutation_null: pd.DataFrame  # PERMUTATION_NULL_COLUMNS: the block permutation null distributions
+    diagnostics: pd.DataFrame  # models.diagnostics.DIAGNOSTIC_COLUMNS: the rows of main.hypothesis_diagnostics
 
 
 def run_statistics(
@@ -645,6 +652,7 @@ def run_statistics(
     placebo: bool = True,
     n_permutations: int = DEFAULT_PERMUTATIONS,
     permutation_max_accounts: int = PERMUTATION_MAX_ACCOUNTS,
+    sensitivity: bool = True,
     not_run: Mapping[str, str] | None = None,
 ) -> StatisticsResults:
     """Test H1 and H2 on the rows of analytics.ml_account_features.
@@ -661,7 +669,9 @@ def run_statistics(
     n_repeats: how many differently shuffled fold sets the DML and the t-test use; None = 2, or 1 above
     SINGLE_REPEAT_ABOVE_ACCOUNTS analysed accounts.
     Censored accounts are dropped and counted in `n_excluded_censored`. Each row carries a
-    generated plain-language `verdict`.
+    generated plain-language `verdict` and its `conclusion`.
+    Every effect row gets its sizes and robustness values (`models.diagnostics`); sensitivity=False skips
+    the observed-control benchmarks (the costly part) and leaves `benchmark_*` empty.
     not_run: {primary hypothesis: reason} of hypotheses whose input is missing (dealscope.coverage):
     none of their tests runs; each keeps one 'adjusted_effect' row with NULL estimates, method
     'not run' and the reason as note (the contract promises a row per hypothesis).
@@ -696,12 +706,20 @@ def run_statistics(
     results["outcome"] = outcome
     results["outcome_months"] = outcome_window_months(blocks.frame)
     results["random_state"] = random_state
+    results["observation_months"] = observation_window_months(blocks.frame)
     if "n_permutations" not in results:
         results["n_permutations"] = np.nan
+    # Sensitivity, honest sizes and diagnostics of the effects: one separate stage (models.diagnostics),
+    # imported here because it builds on this module's learners.
+    from models.diagnostics import assess_adjusted_effects
+    samples = {spec.hypothesis: (spec, *_analysis_sample(spec, blocks)[:2]) for spec in specs if ":" not in spec.hypothesis}
+    results, diagnostics = assess_adjusted_effects(results, blocks, samples, learner=learner, n_splits=n_splits,
+                                                   random_state=random_state, alpha=alpha, benchmark=sensitivity)
     results = add_verdicts(results)
     null_frame = (pd.concat(null_frames, ignore_index=True) if null_frames
                   else pd.DataFrame({c: pd.Series(dtype=float) for c in PERMUTATION_NULL_COLUMNS}))
-    return StatisticsResults(results.loc[:, list(RESULT_COLUMNS)], null_frame.loc[:, list(PERMUTATION_NULL_COLUMNS)])
+    return StatisticsResults(results.loc[:, list(RESULT_COLUMNS)], null_frame.loc[:, list(PERMUTATION_NULL_COLUMNS)],
+                             diagnostics)
 
 
 def split_not_run(specs: list[HypothesisSpec], not_run: Mapping[str, str]
@@ -729,9 +747,19 @@ def unique_hypothesis_keys(hypotheses: pd.Series, tests: pd.Series) -> pd.Series
 
 def outcome_window_months(frame: pd.DataFrame) -> float:
     """Length of the outcome window in months (the dbt var outcome_months), or NaN if the table does not say."""
-    if not {"observation_end", "outcome_end"} <= set(frame.columns) or frame.empty:
+    return _months_between(frame, "observation_end", "outcome_end")
+
+
+def observation_window_months(frame: pd.DataFrame) -> float:
+    """Months from becoming a customer to the outcome window (the dbt var observation_months), or NaN:
+    the outcome window is months observation_months + 1 .. + outcome_months of the customer's tenure."""
+    return _months_between(frame, "customer_since", "observation_end")
+
+
+def _months_between(frame: pd.DataFrame, start_column: str, end_column: str) -> float:
+    if not {start_column, end_column} <= set(frame.columns) or frame.empty:
         return float("nan")
-    start, end = pd.to_datetime(frame["observation_end"]), pd.to_datetime(frame["outcome_end"])
+    start, end = pd.to_datetime(frame[start_column]), pd.to_datetime(frame[end_column])
     months = (end.dt.year - start.dt.year) * 12 + (end.dt.month - start.dt.month)
     return float(months.median()) if months.notna().any() else float("nan")
 

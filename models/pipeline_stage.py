@@ -1,5 +1,6 @@
 """The statistical stage of the pipeline: warehouse features in, `main.hypothesis_tests` out
-(with `main.permutation_null`, `main.model_comparison` and `main.feature_importance`).
+(with `main.permutation_null`, `main.hypothesis_diagnostics`, `main.model_comparison` and
+`main.feature_importance`).
 
 The Dagster asset calls only `write_hypothesis_tests`; this module does not import Dagster.
 """
@@ -10,6 +11,7 @@ import duckdb
 import pandas as pd
 
 from dealscope.coverage import skipped_hypotheses
+from models.diagnostics import add_sizes_and_conclusions
 from models.features import FEATURES_TABLE, Outcome, read_account_features
 from models.forecast import write_account_value_forecast
 from models.hypotheses import DEFAULT_PERMUTATIONS, run_statistics
@@ -17,6 +19,7 @@ from models.predictive import run_predictive_value
 from models.within_account import apply_within_account_design, read_event_windows
 
 HYPOTHESIS_TESTS_TABLE = "main.hypothesis_tests"
+HYPOTHESIS_DIAGNOSTICS_TABLE = "main.hypothesis_diagnostics"
 PERMUTATION_NULL_TABLE = "main.permutation_null"
 MODEL_COMPARISON_TABLE = "main.model_comparison"
 FEATURE_IMPORTANCE_TABLE = "main.feature_importance"
@@ -50,8 +53,40 @@ create or replace table {HYPOTHESIS_TESTS_TABLE} (
     n_permutations BIGINT,
     random_state BIGINT NOT NULL,
     note VARCHAR,
+    treatment_sd DOUBLE,
+    estimate_per_sd DOUBLE,
+    ci_low_per_sd DOUBLE,
+    ci_high_per_sd DOUBLE,
+    mde_80 DOUBLE,
+    mde_80_per_sd DOUBLE,
+    robustness_value DOUBLE,
+    robustness_value_alpha DOUBLE,
+    e_value DOUBLE,
+    e_value_ci DOUBLE,
+    benchmark_control VARCHAR,
+    benchmark_r2_treatment DOUBLE,
+    benchmark_r2_outcome DOUBLE,
+    benchmark_adjusted_estimate DOUBLE,
+    benchmark_adjusted_ci_low DOUBLE,
+    benchmark_adjusted_ci_high DOUBLE,
+    observation_months DOUBLE,
+    conclusion VARCHAR NOT NULL,
     verdict VARCHAR NOT NULL,
     PRIMARY KEY (hypothesis)
+)
+"""
+# models.diagnostics: long format, one row per (hypothesis, diagnostic, group); docs/statistics.md, 3b.
+HYPOTHESIS_DIAGNOSTICS_DDL = f"""
+create or replace table {HYPOTHESIS_DIAGNOSTICS_TABLE} (
+    hypothesis VARCHAR NOT NULL,
+    diagnostic VARCHAR NOT NULL,
+    group_name VARCHAR NOT NULL,
+    value DOUBLE,
+    ci_low DOUBLE,
+    ci_high DOUBLE,
+    n_accounts BIGINT NOT NULL,
+    note VARCHAR,
+    PRIMARY KEY (hypothesis, diagnostic, group_name)
 )
 """
 PERMUTATION_NULL_DDL = f"""
@@ -126,8 +161,9 @@ def write_hypothesis_tests(
     predictive: bool = True,
 ) -> pd.DataFrame:
     """Read the account features, run the tests, replace main.hypothesis_tests (one row per
-    hypothesis key, with a generated `verdict`) and main.permutation_null (the block permutation
-    null distributions, for the Evidence page); with predictive=True also main.model_comparison
+    hypothesis key, with a generated `verdict`), main.permutation_null (the block permutation
+    null distributions, for the Evidence page) and main.hypothesis_diagnostics (overlap, effect by
+    segment, benchmarks, MDE curve: `models.diagnostics`); with predictive=True also main.model_comparison
     and main.feature_importance (`models.predictive.run_predictive_value`: linear vs non-linear
     learners on nested feature sets, grouped permutation importance), in the same transaction;
     then (forecast=True) the forward-looking main.account_value_forecast tables
@@ -141,15 +177,26 @@ def write_hypothesis_tests(
     results = run_statistics(features, random_state, outcome=outcome, n_permutations=n_permutations,
                              not_run=not_run)
     tests = results.tests
+    diagnostics = results.diagnostics
     if outcome == "revenue":
         # the within-account design decides H1 and H2; the cross-sectional rows become secondary
         tests = apply_within_account_design(tests, features, read_event_windows(con), random_state,
                                             not_run=not_run)
+        # sizes and conclusions for the new layout (the within-account rows keep their own sentences:
+        # models.diagnostics.add_sizes_and_verdicts would reword every row by models.verdicts' rules);
+        # the diagnostics follow the DML rows to their ':cross_sectional' keys
+        tests = add_sizes_and_conclusions(tests, features, outcome)
+        moved = {key.removesuffix(":cross_sectional") for key in tests["hypothesis"] if key.endswith(":cross_sectional")}
+        diagnostics = diagnostics.assign(hypothesis=[f"{key}:cross_sectional" if key in moved else key
+                                                     for key in diagnostics["hypothesis"]])
     tests = tests.assign(note=tests["note"].replace("", None))
-    views = {"hypothesis_test_rows": tests, "permutation_null_rows": results.permutation_null}
+    views = {"hypothesis_test_rows": tests, "permutation_null_rows": results.permutation_null,
+             "hypothesis_diagnostic_rows": _nulls_for_empty_notes(diagnostics)}
     statements = [
         HYPOTHESIS_TESTS_DDL, f"insert into {HYPOTHESIS_TESTS_TABLE} by name select * from hypothesis_test_rows",
         PERMUTATION_NULL_DDL, f"insert into {PERMUTATION_NULL_TABLE} by name select * from permutation_null_rows",
+        HYPOTHESIS_DIAGNOSTICS_DDL,
+        f"insert into {HYPOTHESIS_DIAGNOSTICS_TABLE} by name select * from hypothesis_diagnostic_rows",
     ]
     if predictive:
         value = run_predictive_value(features, random_state, outcome=outcome)

@@ -1,8 +1,13 @@
 """Plain-language verdicts: one sentence per `hypothesis_tests` row, generated from its numbers.
 
 Nothing here is a hand-written claim: the direction, size, interval, p-value and conclusion of
-every sentence come from the row, so a negative, null or failed result reads as such.
-`verdict_sentence` is pure (a mapping in, a string out); `add_verdicts` applies it to a frame.
+every sentence come from the row, so a negative, null or failed result reads as such. An effect
+reads "associated with ... after adjusting for ..."; "the data support the hypothesis" only when the
+design compares each account with itself, its negative controls passed and a hidden factor as strong
+as the strongest recorded control would not explain it (`effect_conclusion`). A result that is not
+significant says whether the data could have found an effect that matters (`RELEVANT_CHANGE_PER_SD`).
+`verdict_sentence` and `conclusion_of` are pure (a row and its hypothesis's other rows in, a string
+out); `add_verdicts` applies them to a frame.
 """
 
 from __future__ import annotations
@@ -13,7 +18,7 @@ from typing import Any
 
 import pandas as pd
 
-ALPHA = 0.05
+from models.sensitivity import ALPHA, RELEVANT_CHANGE_PER_SD
 
 # What each primary hypothesis's treatment is, in words (subject of the sentence, the unit "per ...").
 TREATMENT_PHRASES: dict[str, tuple[str, str]] = {
@@ -97,7 +102,12 @@ def _subject_and_unit(row: Mapping[str, Any]) -> tuple[str, str]:
 
 
 def _horizon(row: Mapping[str, Any]) -> str:
+    """What the outcome window is: revenue in months X-Y of the customer relationship (month 1 = the month
+    of the first won deal), from the row's observation and outcome window lengths (dbt vars)."""
     months = _number(row.get("outcome_months"))
+    before = _number(row.get("observation_months"))
+    if math.isfinite(months) and math.isfinite(before):
+        return f"in months {before + 1:.0f}-{before + months:.0f} of the customer relationship"
     return f"in the following {months:.0f} months" if math.isfinite(months) else "in the outcome window"
 
 
@@ -115,30 +125,221 @@ def _is_significant(row: Mapping[str, Any]) -> tuple[bool, float, str]:
     return p_value < ALPHA, p_value, format_p(p_value)
 
 
-def _effect_clause(row: Mapping[str, Any]) -> str:
-    """'earned 47% more revenue in the following 12 months per ... (95% CI 12% to 95% more)'."""
+def _effect_clause(row: Mapping[str, Any], verb: str = "earned") -> str:
+    """'earned 47% more revenue in months 13-24 of the customer relationship per ... (95% CI 12% to 95% more)'."""
     estimate, low, high = (_number(row.get(k)) for k in ("estimate", "ci_low", "ci_high"))
     _, unit = _subject_and_unit(row)
     if row.get("outcome", "revenue") == "revenue":
-        return (f"earned {change_phrase(percent_change(estimate))} revenue {_horizon(row)} {unit} "
+        return (f"{verb} {change_phrase(percent_change(estimate))} revenue {_horizon(row)} {unit} "
                 f"(95% CI {interval_phrase(percent_change(low), percent_change(high))})")
-    return (f"had a change of {estimate:+.3g} in {row.get('unit', 'the outcome')} {unit} "
-            f"(95% CI {low:+.3g} to {high:+.3g})")
+    return (f"{'had' if verb == 'earned' else verb} a change of {estimate:+.3g} in {row.get('unit', 'the outcome')} "
+            f"{unit} (95% CI {low:+.3g} to {high:+.3g})")
 
 
-def adjusted_effect_verdict(row: Mapping[str, Any]) -> str:
-    subject, _ = _subject_and_unit(row)
-    significant, _, p_text = _is_significant(row)
+# --------------------------------------------------------------------------- design, checks, sensitivity
+
+# A row's design is read from its `test` and `method`: a comparison of each account with itself over time
+# (the primary design, when present) or a comparison between accounts (the cross-sectional DML).
+WITHIN_ACCOUNT_MARKERS: tuple[str, ...] = ("within_account", "within-account", "within account", "fixed effect",
+                                           "panel")
+# Rows that check a hypothesis's design: '<hypothesis>:<check>'; a failure makes its effects untrustworthy.
+NEGATIVE_CONTROLS: dict[str, str] = {
+    "pre_trend": "pre-trend (revenue before the treatment must not move with it)",
+    "future_treatment": "future-treatment (a treatment measured after the outcome cannot cause it)",
+}
+PLACEBO = "placebo"
+PREDICTIVE_TESTS: frozenset[str] = frozenset({"predictive_value", "block_permutation"})
+EFFECT_TESTS: frozenset[str] = frozenset({"adjusted_effect", "cross_sectional"})
+SD_UNITS: dict[str, str] = {"alignment": "points of alignment score", "trust": "events"}
+
+
+def design_of(row: Mapping[str, Any]) -> str:
+    """'within_account' or 'cross_sectional'."""
+    text = f"{row.get('test', '')} {row.get('method', '')}".lower()
+    return "within_account" if any(marker in text for marker in WITHIN_ACCOUNT_MARKERS) else "cross_sectional"
+
+
+def is_effect_row(row: Mapping[str, Any]) -> bool:
+    """An estimate of the treatment's effect (not a check or a predictive test), of either design."""
+    test = str(row.get("test"))
+    if test in EFFECT_TESTS:
+        return True
+    return design_of(row) == "within_account" and _check_name(row) is None and test not in PREDICTIVE_TESTS
+
+
+def _check_name(row: Mapping[str, Any]) -> str | None:
+    """'placebo', 'pre_trend' or 'future_treatment' when the row is that check (by `test` or key suffix)."""
+    suffix = str(row.get("hypothesis", "")).partition(":")[2]
+    for name in (str(row.get("test")), suffix):
+        if name in NEGATIVE_CONTROLS or name == PLACEBO:
+            return name
+    return None
+
+
+def _check_failed(check: Mapping[str, Any] | None) -> bool | None:
+    """True/False when the check row has a result, None when it is absent or empty."""
+    if check is None:
+        return None
+    p_value = _number(check.get("p_value"))
+    return None if not math.isfinite(p_value) else p_value < ALPHA
+
+
+def _checks_of(row: Mapping[str, Any], related: Mapping[str, Mapping[str, Any]]) -> dict[str, bool]:
+    """The hypothesis's checks that test this row's design, by name -> failed. A check tests the design its
+    own `test`/`method` names (a pre-trend of the within-account design, a future-treatment control or the
+    placebo of the cross-sectional estimator); checks without a result are left out."""
+    design = design_of(row)
+    checks = {}
+    for name in (*NEGATIVE_CONTROLS, PLACEBO):
+        check = related.get(name)
+        failed = _check_failed(check)
+        if failed is not None and design_of(check) == design:
+            checks[name] = failed
+    return checks
+
+
+def _failed_checks(row: Mapping[str, Any], related: Mapping[str, Mapping[str, Any]]) -> list[str]:
+    return [name for name, failed in _checks_of(row, related).items() if failed]
+
+
+def _passed_negative_controls(row: Mapping[str, Any], related: Mapping[str, Mapping[str, Any]]) -> list[str]:
+    return [name for name, failed in _checks_of(row, related).items() if not failed and name in NEGATIVE_CONTROLS]
+
+
+def _percent_points(share: float) -> str:
+    return f"{100 * share:.1f}%" if share < 0.1 else f"{100 * share:.0f}%"
+
+
+def _sd_clause(row: Mapping[str, Any]) -> str:
+    """'Per standard deviation (0.15 points of alignment score): 5.0% more (95% CI 1.0% to 9.3% more).'"""
+    sd, per_sd, low, high = (_number(row.get(k)) for k in ("treatment_sd", "estimate_per_sd", "ci_low_per_sd",
+                                                           "ci_high_per_sd"))
+    if not all(math.isfinite(v) for v in (sd, per_sd, low, high)) or row.get("outcome", "revenue") != "revenue":
+        return ""
+    unit = SD_UNITS.get(str(row.get("feature_block")), "units")
+    return (f" Per standard deviation of the treatment ({sd:.2g} {unit}): {change_phrase(percent_change(per_sd))} "
+            f"(95% CI {interval_phrase(percent_change(low), percent_change(high))}).")
+
+
+def benchmark_explains_it(row: Mapping[str, Any]) -> bool:
+    """True when removing the bias of a hidden confounder as strong as the strongest observed control
+    leaves an interval that includes zero (or flips the sign)."""
+    low, high = _number(row.get("benchmark_adjusted_ci_low")), _number(row.get("benchmark_adjusted_ci_high"))
+    if not (math.isfinite(low) and math.isfinite(high)):
+        return False
+    return low <= 0 <= high or math.copysign(1.0, (low + high) / 2) != math.copysign(1.0, _number(row.get("estimate")))
+
+
+def robustness_clause(row: Mapping[str, Any]) -> str:
+    """The robustness value and E-value in words, with the strongest observed control for scale."""
+    rv, rv_alpha = _number(row.get("robustness_value")), _number(row.get("robustness_value_alpha"))
+    parts = []
+    if math.isfinite(rv) and math.isfinite(rv_alpha):
+        text = (f"a hidden factor would have to explain {_percent_points(rv_alpha)} of the variation left after the "
+                f"controls in both the treatment and revenue to make it insignificant ({_percent_points(rv)} "
+                f"to remove it: robustness value)")
+        control = row.get("benchmark_control")
+        r2_treatment, r2_outcome = _number(row.get("benchmark_r2_treatment")), _number(row.get("benchmark_r2_outcome"))
+        if isinstance(control, str) and control and math.isfinite(r2_treatment) and math.isfinite(r2_outcome):
+            text += (f"; the strongest recorded control, {readable_control(control)}, explains "
+                     f"{_percent_points(r2_treatment)} of the treatment's and {_percent_points(r2_outcome)} of "
+                     f"revenue's remaining variation")
+        parts.append(text)
+    e_value, e_value_ci = _number(row.get("e_value")), _number(row.get("e_value_ci"))
+    if math.isfinite(e_value) and math.isfinite(e_value_ci):
+        parts.append(f"E-value {e_value:.2f} per standard deviation ({e_value_ci:.2f} for the confidence limit)")
+    return ("Robustness: " + "; ".join(parts) + ".") if parts else ""
+
+
+def readable_control(name: str) -> str:
+    return {"log_employee_count": "company size (employees)", "cohort_year": "cohort year",
+            "deals_created": "number of deals", "months_to_first_win": "time to the first win",
+            "n_trust_building_events": "trust-building events", "n_competitive_events": "competitive events",
+            }.get(name, name.replace("_", " "))
+
+
+def _mde_clause(row: Mapping[str, Any]) -> tuple[str | None, str]:
+    """('too_few_accounts' | 'no_relevant_effect' | None, sentence) for a result that is not significant.
+    Judged per standard deviation of the treatment; a row without an SD (a binary treatment of a design
+    that brings none) is judged per unit of its treatment."""
+    mde, per = _number(row.get("mde_80_per_sd")), "per standard deviation of the treatment"
+    if not math.isfinite(mde):
+        mde, per = _number(row.get("mde_80")), _subject_and_unit(row)[1].split(",")[0]
+    if not math.isfinite(mde) or row.get("outcome", "revenue") != "revenue":
+        return None, "This cannot be told apart from no effect at the 5% level, so the hypothesis is not supported."
+    n_accounts = _number(row.get("n_accounts"))
+    accounts = f"{n_accounts:,.0f} accounts" if math.isfinite(n_accounts) else "these accounts"
+    detectable = _percent(percent_change(mde))
+    relevant = _percent(100 * RELEVANT_CHANGE_PER_SD)
+    if mde > math.log1p(RELEVANT_CHANGE_PER_SD):
+        return "too_few_accounts", (
+            f"This cannot be told apart from no effect at the 5% level, but that is not evidence of no effect: "
+            f"too few accounts to tell. With {accounts} only a change of {detectable} or more {per} "
+            f"would be found with 80% power, more than the {relevant} that matters.")
+    return "no_relevant_effect", (
+        f"This cannot be told apart from no effect at the 5% level, and with {accounts} a change of {relevant} "
+        f"{per} would have been found with 80% power (smallest detectable: {detectable}), "
+        f"so an effect of that size is unlikely; the hypothesis is not supported.")
+
+
+def effect_conclusion(row: Mapping[str, Any], related: Mapping[str, Mapping[str, Any]] | None = None
+                      ) -> tuple[str, str]:
+    """(conclusion, its sentence) for an effect row, from the row, its design and its hypothesis's checks.
+
+    Branches, in order: a failed check -> 'untrustworthy'; significant in the opposite direction ->
+    'opposite_direction'; significant with the hypothesised sign -> 'could_be_hidden_factor' (a hidden
+    confounder as strong as the strongest observed control would explain it), 'associated' (a
+    cross-sectional comparison, or no negative control passed) or 'supported' (within-account design,
+    negative controls passed, sensitivity allows it); not significant -> 'too_few_accounts' (the 80%-power
+    detectable effect per SD exceeds RELEVANT_CHANGE_PER_SD), 'no_relevant_effect' or 'not_supported'."""
+    related = related or {}
+    failed = _failed_checks(row, related)
+    if failed:
+        names = " and ".join(NEGATIVE_CONTROLS.get(name, name) for name in failed)
+        return "untrustworthy", (f"But the {names} check failed: the method finds an effect where none can "
+                                 f"exist, so this result is untrustworthy whatever its p-value.")
+    significant, _, _ = _is_significant(row)
     direction = 1 if row.get("direction") == "positive" else -1
     right_sign = math.copysign(1.0, _number(row.get("estimate"))) == direction
-    if significant and right_sign:
-        conclusion = "The data support the hypothesis at the 5% level."
-    elif significant:
-        conclusion = ("This is significant but in the opposite direction to the hypothesis, "
-                      "which is therefore not supported.")
-    else:
-        conclusion = "This cannot be told apart from no effect at the 5% level, so the hypothesis is not supported."
-    return f"{subject} {_effect_clause(row)}, {_controls(row)}; {p_text}. {conclusion}"
+    if significant and not right_sign:
+        return "opposite_direction", ("This is significant but in the opposite direction to the hypothesis, "
+                                      "which is therefore not supported.")
+    if not significant:
+        conclusion, sentence = _mde_clause(row)
+        return conclusion or "not_supported", sentence
+    robustness = robustness_clause(row)
+    robustness = f" {robustness}" if robustness else ""
+    if benchmark_explains_it(row):
+        control = readable_control(str(row.get("benchmark_control")))
+        adjusted = _number(row.get("benchmark_adjusted_estimate"))
+        low, high = _number(row.get("benchmark_adjusted_ci_low")), _number(row.get("benchmark_adjusted_ci_high"))
+        moved = (f"{change_phrase(percent_change(adjusted))} (95% CI "
+                 f"{interval_phrase(percent_change(low), percent_change(high))})"
+                 if row.get("outcome", "revenue") == "revenue" else f"{adjusted:+.3g} [{low:+.3g}, {high:+.3g}]")
+        return "could_be_hidden_factor", (
+            f"This could be explained by a hidden factor as strong as {control}: removing the bias of such a "
+            f"factor leaves {moved}, so the hypothesis is not supported.{robustness}")
+    if design_of(row) == "cross_sectional":
+        return "associated", (
+            f"This is an association between accounts, not shown to be an effect: a difference between accounts "
+            f"that the data do not record (e.g. account health) can produce it.{robustness}")
+    passed = _passed_negative_controls(row, related)
+    if not passed:
+        return "associated", ("This compares each account with itself over time, but no negative control was "
+                              f"available to check the design, so the hypothesis is not yet supported.{robustness}")
+    checks = " and ".join(NEGATIVE_CONTROLS[name].split(" (")[0] for name in passed)
+    return "supported", (f"The data support the hypothesis at the 5% level: each account is compared with itself "
+                         f"over time and the {checks} check{'s' if len(passed) > 1 else ''} passed.{robustness}")
+
+
+def adjusted_effect_verdict(row: Mapping[str, Any], related: Mapping[str, Mapping[str, Any]] | None = None) -> str:
+    subject, _ = _subject_and_unit(row)
+    _, _, p_text = _is_significant(row)
+    _, conclusion = effect_conclusion(row, related)
+    design = ("each account compared with itself over time" if design_of(row) == "within_account"
+              else "a comparison between accounts")
+    return (f"{subject} {_effect_clause(row, 'were associated with')}, {_controls(row)} ({design}); "
+            f"{p_text}.{_sd_clause(row)} {conclusion}")
 
 
 def predictive_value_verdict(row: Mapping[str, Any]) -> str:
@@ -176,27 +377,77 @@ def block_permutation_verdict(row: Mapping[str, Any]) -> str:
             f"the {n_permutations} shuffles; {format_p(p_value)}. {conclusion}")
 
 
+def negative_control_verdict(row: Mapping[str, Any]) -> str:
+    """A design check of a hypothesis ('<hypothesis>:pre_trend', ':future_treatment'): passed or failed."""
+    estimate, low, high, p_value = (_number(row.get(k)) for k in ("estimate", "ci_low", "ci_high", "p_value"))
+    check = NEGATIVE_CONTROLS.get(_check_name(row) or "", str(row.get("test")))
+    interval = f" (95% CI {low:+.3g} to {high:+.3g})" if math.isfinite(low) and math.isfinite(high) else ""
+    if p_value < ALPHA:
+        conclusion = ("FAILED: the design finds an 'effect' where none can exist; the hypothesis's estimates "
+                      "are untrustworthy.")
+    else:
+        conclusion = "Passed: no effect where none can exist."
+    return f"Negative control, {check}: estimate {estimate:+.3g}{interval}; {format_p(p_value)}. {conclusion}"
+
+
 VERDICTS_BY_TEST = {
     "adjusted_effect": adjusted_effect_verdict,
+    "cross_sectional": adjusted_effect_verdict,
     "predictive_value": predictive_value_verdict,
     "placebo": placebo_verdict,
     "block_permutation": block_permutation_verdict,
+    **{check: negative_control_verdict for check in NEGATIVE_CONTROLS},
 }
 
 
-def verdict_sentence(row: Mapping[str, Any]) -> str:
-    """One sentence (or two) for a hypothesis_tests row, from its numbers only."""
-    if not math.isfinite(_number(row.get("estimate"))) or not math.isfinite(_number(row.get("p_value"))):
+def _has_result(row: Mapping[str, Any]) -> bool:
+    return math.isfinite(_number(row.get("estimate"))) and math.isfinite(_number(row.get("p_value")))
+
+
+def verdict_sentence(row: Mapping[str, Any], related: Mapping[str, Mapping[str, Any]] | None = None) -> str:
+    """One sentence (or a few) for a hypothesis_tests row, from its numbers and, for an effect, from the
+    rows of the same hypothesis (`related`: test suffix -> row, e.g. 'placebo', 'pre_trend')."""
+    if not _has_result(row):
         note = row.get("note")
         reason = f" ({note})" if isinstance(note, str) and note else ""
         return f"{row.get('hypothesis')} ({row.get('test')}): no result{reason}."
-    generate = VERDICTS_BY_TEST.get(str(row.get("test")))
+    if is_effect_row(row):
+        return adjusted_effect_verdict(row, related)
+    generate = VERDICTS_BY_TEST.get(_check_name(row) or str(row.get("test")))
     if generate is None:
         return (f"{row.get('hypothesis')} ({row.get('test')}): estimate {_number(row.get('estimate')):+.3g}, "
                 f"{format_p(_number(row.get('p_value')))}.")
     return generate(row)
 
 
+def conclusion_of(row: Mapping[str, Any], related: Mapping[str, Mapping[str, Any]] | None = None) -> str:
+    """A short machine-readable label of what the row concludes (column `conclusion`)."""
+    if not _has_result(row):
+        return "no_result"
+    if is_effect_row(row):
+        return effect_conclusion(row, related)[0]
+    test = str(row.get("test"))
+    failed = _number(row.get("p_value")) < ALPHA
+    if _check_name(row) is not None:
+        return "check_failed" if failed else "check_passed"
+    if test in PREDICTIVE_TESTS:
+        return "adds_predictive_value" if failed else "no_predictive_value"
+    return "significant" if failed else "not_significant"
+
+
+def related_rows(results: pd.DataFrame) -> dict[str, dict[str, Mapping[str, Any]]]:
+    """Per base hypothesis, its rows keyed by the suffix of their key ('' for '<hypothesis>')."""
+    grouped: dict[str, dict[str, Mapping[str, Any]]] = {}
+    for row in results.to_dict("records"):
+        base, _, suffix = str(row.get("hypothesis", "")).partition(":")
+        grouped.setdefault(base, {})[suffix] = row
+    return grouped
+
+
 def add_verdicts(results: pd.DataFrame) -> pd.DataFrame:
-    """The frame with a `verdict` column (one sentence per row)."""
-    return results.assign(verdict=[verdict_sentence(row) for row in results.to_dict("records")])
+    """The frame with `verdict` (one sentence or a few per row) and `conclusion` columns."""
+    grouped = related_rows(results)
+    records = results.to_dict("records")
+    contexts = [grouped.get(_base_hypothesis(row), {}) for row in records]
+    return results.assign(verdict=[verdict_sentence(row, related) for row, related in zip(records, contexts)],
+                          conclusion=[conclusion_of(row, related) for row, related in zip(records, contexts)])

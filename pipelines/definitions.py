@@ -2,13 +2,9 @@
 
 from __future__ import annotations
 
-import shutil
-import sys
-from pathlib import Path
-
 import dagster as dg
-from dagster_dbt import DbtCliResource
 
+from dealscope.dbt_runner import dbt_executable
 from dealscope.settings import Settings
 from pipelines.project import dbt_project, ensure_manifest
 
@@ -16,13 +12,7 @@ ensure_manifest()  # @dbt_assets reads target/manifest.json when its module is i
 
 from pipelines.assets import analysis, ingest, reporting, transform  # noqa: E402
 from pipelines.automation import daily_schedule, full_pipeline_job, input_folder_sensor  # noqa: E402
-from pipelines.resources import WarehouseResource  # noqa: E402
-
-
-def dbt_executable() -> str:
-    """The dbt installed beside this Python, so runs work without an activated virtualenv."""
-    beside = Path(sys.executable).with_name("dbt")
-    return str(beside) if beside.exists() else (shutil.which("dbt") or "dbt")
+from pipelines.resources import LocalDbtCliResource, WarehouseResource  # noqa: E402
 
 
 def build_definitions(settings: Settings) -> dg.Definitions:
@@ -44,7 +34,7 @@ def build_definitions(settings: Settings) -> dg.Definitions:
         sensors=[input_folder_sensor],
         resources={
             "warehouse": WarehouseResource.from_settings(settings),
-            "dbt": DbtCliResource(project_dir=dbt_project, dbt_executable=dbt_executable()),
+            "dbt": LocalDbtCliResource(project_dir=dbt_project, dbt_executable=dbt_executable()),
         },
         # One process: dagster_dbt's import alone costs ~5 s per step under the multiprocess
         # executor, and on 2 cores serial steps also keep DuckDB writers one at a time.

@@ -7,11 +7,11 @@ This module defines no `@dbt_assets`, so `dagster-dbt project prepare-and-packag
 from __future__ import annotations
 
 import os
-import sys
 from pathlib import Path
 
 from dagster_dbt import DbtProject
 
+from dealscope.dbt_runner import dbt_env_overrides
 from dealscope.settings import DBT_PROJECT_DIR, ENV_BUILD_DB, Settings
 
 dbt_project = DbtProject(project_dir=DBT_PROJECT_DIR, profiles_dir=DBT_PROJECT_DIR)
@@ -37,13 +37,10 @@ def ensure_manifest() -> None:
     `dagster dev` re-parses on every load (prepare_if_dev); CLI runs, tests and CI parse
     only when a model, macro or YAML file is newer than the manifest.
     """
-    # Parsing renders profiles.yml, which needs the build file's path.
-    os.environ.setdefault(ENV_BUILD_DB, str(Settings.from_env().build_db))
-    # dagster-dbt's preparer runs `dbt` from PATH: find the one installed beside this Python
-    # even when the virtualenv is not activated (`.venv/bin/dealscope run`).
-    interpreter_bin = str(Path(sys.executable).parent)
-    if interpreter_bin not in os.environ.get("PATH", "").split(os.pathsep):
-        os.environ["PATH"] = interpreter_bin + os.pathsep + os.environ.get("PATH", "")
+    # Parsing renders profiles.yml, which needs the build file's path; dagster-dbt's preparer runs
+    # `dbt` from PATH (the overrides put this virtualenv's first).
+    build_db = os.environ.get(ENV_BUILD_DB) or str(Settings.from_env().build_db)
+    os.environ.update(dbt_env_overrides(Path(build_db)))
     dbt_project.prepare_if_dev()
     manifest = dbt_project.manifest_path
     if not manifest.exists() or manifest.stat().st_mtime < newest_source_mtime(dbt_project.project_dir):

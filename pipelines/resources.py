@@ -4,13 +4,16 @@ from __future__ import annotations
 
 import contextlib
 from collections.abc import Iterator
+from functools import cached_property
 from pathlib import Path
 from typing import Optional
 
 import dagster as dg
 import duckdb
+from dagster_dbt import DbtCliResource
+from packaging import version
 
-from dealscope import warehouse
+from dealscope import dbt_runner, warehouse
 from dealscope.settings import DEFAULT_CALIBRATION_RESULTS, DEFAULT_VERSIONS_KEPT, Settings
 
 
@@ -59,3 +62,17 @@ class WarehouseResource(dg.ConfigurableResource):
     def build_connection(self) -> Iterator[duckdb.DuckDBPyConnection]:
         with warehouse.build_connection(self.settings.build_db) as con:
             yield con
+
+
+class LocalDbtCliResource(DbtCliResource):
+    """dagster-dbt's dbt resource for the dbt installed beside this Python.
+
+    DbtCliResource learns the dbt version by running `dbt --version` before every invocation:
+    a whole dbt start-up that also asks the package registry for the latest release (seconds,
+    and a network call from a pipeline that must run offline). The version of the installed
+    dbt-core package is the same answer.
+    """
+
+    @cached_property
+    def _cli_version(self) -> version.Version:
+        return version.parse(dbt_runner.installed_dbt_version())

@@ -7,15 +7,15 @@ live in tests/test_dbt_marts.py next to the reasoning for them.
 from __future__ import annotations
 
 import math
-import os
 import subprocess
-import sys
 from pathlib import Path
 
 import duckdb
 
+from dealscope import dbt_runner
+
 REPO_ROOT = Path(__file__).resolve().parents[1]
-DBT_PROJECT_DIR = REPO_ROOT / "dbt_project"
+DBT_PROJECT_DIR = dbt_runner.DBT_PROJECT_DIR
 
 # The raw tables the loader writes (docs/architecture.md), with _row_number/_source_file
 # on the tables read from files.
@@ -175,28 +175,11 @@ def create_accounts_and_deals_only_fixture(db_path: Path, *, empty: bool) -> Non
         )
 
 
-def dbt_executable() -> str:
-    """The dbt CLI installed next to the running interpreter (the project's venv)."""
-    candidate = Path(sys.executable).parent / "dbt"
-    return str(candidate) if candidate.exists() else "dbt"
-
-
 def run_dbt(args: list[str], *, build_db: Path, target_path: Path | None = None,
             log_path: Path | None = None) -> subprocess.CompletedProcess[str]:
     """Run the dbt CLI on dbt_project/ against build_db in a subprocess (so no DuckDB handle
     stays open in the test process). Raises with dbt's output when dbt fails."""
-    command = [dbt_executable(), *args, "--project-dir", str(DBT_PROJECT_DIR),
-               "--profiles-dir", str(DBT_PROJECT_DIR)]
-    if target_path is not None:
-        command += ["--target-path", str(target_path)]
-    if log_path is not None:
-        command += ["--log-path", str(log_path)]
-    env = {**os.environ, "DEALSCOPE_BUILD_DB": str(build_db),
-           "DBT_SEND_ANONYMOUS_USAGE_STATS": "false"}
-    result = subprocess.run(command, env=env, capture_output=True, text=True, cwd=DBT_PROJECT_DIR)
-    if result.returncode != 0:
-        raise AssertionError(f"dbt {' '.join(args)} failed:\n{result.stdout}\n{result.stderr}")
-    return result
+    return dbt_runner.run_dbt(args, build_db, target_path=target_path, log_path=log_path)
 
 
 # ------------------------------------------------------------------ timeline fixture (issue 3)
@@ -287,12 +270,12 @@ cross join lateral generate_series(run.first_month, run.last_month, interval 1 m
 """
 
 
-def create_timeline_fixture(db_path: Path) -> None:
-    """Write the timeline raw schema (all files present) into a new DuckDB file."""
+def _create_fixture(db_path: Path, rows_sql: str) -> None:
+    """Write the raw schema with `rows_sql`'s rows (every file present) into a new DuckDB file."""
     with duckdb.connect(str(db_path)) as con:
         con.execute(RAW_DDL)
         con.executemany("insert into raw.event_types values (?, ?)", list(EVENT_TYPES.items()))
-        con.execute(TIMELINE_ROWS)
+        con.execute(rows_sql)
         con.execute(OWNER_TEAM_DDL)
         con.execute(
             """
@@ -305,6 +288,11 @@ def create_timeline_fixture(db_path: Path) -> None:
                   union all select 'account_revenue', count(*) from raw.account_revenue) as t(source, n)
             """
         )
+
+
+def create_timeline_fixture(db_path: Path) -> None:
+    """Write the timeline raw schema (all files present) into a new DuckDB file."""
+    _create_fixture(db_path, TIMELINE_ROWS)
 
 
 # --- shared by the dbt test files -----------------------------------------------------------
@@ -373,19 +361,4 @@ cross join lateral generate_series(run.first_month, run.last_month, interval 1 m
 
 def create_first_win_fixture(db_path: Path) -> None:
     """Write the first-won-deal raw schema (all files present) into a new DuckDB file."""
-    with duckdb.connect(str(db_path)) as con:
-        con.execute(RAW_DDL)
-        con.executemany("insert into raw.event_types values (?, ?)", list(EVENT_TYPES.items()))
-        con.execute(FIRST_WIN_ROWS)
-        con.execute(OWNER_TEAM_DDL)
-        con.execute(
-            """
-            insert into raw.load_summary
-            select source, source || '.csv', true, n, n, 0, now()
-            from (select 'accounts', count(*) from raw.accounts
-                  union all select 'deals', count(*) from raw.deals
-                  union all select 'negotiation_events', count(*) from raw.negotiation_events
-                  union all select 'strategy_plan', count(*) from raw.strategy_plan
-                  union all select 'account_revenue', count(*) from raw.account_revenue) as t(source, n)
-            """
-        )
+    _create_fixture(db_path, FIRST_WIN_ROWS)

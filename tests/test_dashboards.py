@@ -710,6 +710,31 @@ def test_a_verdict_column_from_the_statistics_stage_is_used_as_written(tmp_path)
     assert "Accounts that fit the strategy were worth more." in html["index.html"]
 
 
+def test_effect_sizes_and_robustness_are_shown_and_only_a_supported_conclusion_is_highlighted(tmp_path):
+    columns = ("treatment_sd DOUBLE, estimate_per_sd DOUBLE, ci_low_per_sd DOUBLE, ci_high_per_sd DOUBLE, "
+               "mde_80_per_sd DOUBLE, robustness_value DOUBLE, robustness_value_alpha DOUBLE, e_value DOUBLE, "
+               "e_value_ci DOUBLE, benchmark_control VARCHAR, benchmark_r2_treatment DOUBLE, "
+               "benchmark_r2_outcome DOUBLE, benchmark_adjusted_estimate DOUBLE, benchmark_adjusted_ci_low DOUBLE, "
+               "benchmark_adjusted_ci_high DOUBLE, conclusion VARCHAR, verdict VARCHAR")
+    alter = "".join(f"ALTER TABLE main.hypothesis_tests ADD COLUMN {c};" for c in columns.split(", "))
+    html = page_text(build(tmp_path, alter_sql=alter + (
+        "UPDATE main.hypothesis_tests SET treatment_sd = 0.24, estimate_per_sd = 0.0797, ci_low_per_sd = 0.0159, "
+        "ci_high_per_sd = 0.1436, mde_80_per_sd = 0.0911, robustness_value = 0.0707, robustness_value_alpha = 0.0145, "
+        "e_value = 1.383, e_value_ci = 1.144, benchmark_control = 'log_employee_count', "
+        "benchmark_r2_treatment = 0.004, benchmark_r2_outcome = 0.477, benchmark_adjusted_estimate = 0.13, "
+        "benchmark_adjusted_ci_low = -0.14, benchmark_adjusted_ci_high = 0.40, conclusion = 'could_be_hidden_factor', "
+        "verdict = 'A hidden factor could explain it.' "
+        "WHERE hypothesis = 'strategic_alignment' AND test = 'adjusted_effect';")))
+    evidence = html["evidence.html"]
+    table = evidence.split('id="effect-size-table"', 1)[1].split("</table>", 1)[0]
+    assert "could be hidden factor" in table and "+8.3% (+1.6% to +15.4%)" in table
+    assert "9.5%" in table and "7.1% (1.5%)" in table and "1.38 (1.14)" in table
+    assert "log_employee_count: 0.4% / 47.7%" in table and "+13.9% (-13.1% to +49.2%)" in table
+    # the row's `supported` is true, but its conclusion is not 'supported': not highlighted
+    verdicts = evidence.split("<h3>Verdicts</h3>", 1)[1].split("</ul>", 1)[0]
+    assert '<li class="">A hidden factor could explain it.</li>' in verdicts
+
+
 def test_lists_carry_filters_for_owner_segment_and_period(built_site, warehouse_con):
     _, pages = built_site
     html = page_text(pages)["strategic_fit.html"]

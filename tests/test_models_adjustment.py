@@ -50,7 +50,7 @@ def test_accounts_missing_a_confounder_are_left_out_not_imputed() -> None:
     for seed in range(3):
         world = _world_missing_size(seed)
         results = run_hypothesis_tests(world, random_state=0, test_event_types=False, placebo=False,
-                                       n_permutations=0)
+                                       n_permutations=0, sensitivity=False)
         row = results[results["hypothesis"] == "H1_strategic_alignment"].iloc[0]
         n_missing = int((world["log_employee_count"].isna() & world["mean_alignment"].notna()).sum())
         assert row["n_excluded_other"] == int(world["mean_alignment"].isna().sum()) + n_missing

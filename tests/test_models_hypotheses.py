@@ -178,7 +178,7 @@ def test_placebo_rejection_rate_is_near_nominal() -> None:
     rejections = []
     for seed in range(12):
         results = run_hypothesis_tests(simulate_features(300, 0.5, -0.15, seed=300 + seed), random_state=seed,
-                                       n_repeats=1, test_event_types=False, n_permutations=0)
+                                       n_repeats=1, test_event_types=False, n_permutations=0, sensitivity=False)
         rejections += list(results.loc[results["test"] == "placebo", "p_value"] < 0.05)
     assert len(rejections) == 24 and sum(rejections) <= 3
 

@@ -51,6 +51,31 @@ def test_published_warehouse_has_the_contract_tables(pipeline_run):
         con.close()
 
 
+def test_mart_columns_declared_not_null_are_not_null_in_duckdb(pipeline_run):
+    """Marts enforce "never null" with a constraint DuckDB checks on write (no not_null data tests)."""
+    import yaml
+
+    from dealscope.settings import DBT_PROJECT_DIR
+
+    declared = {
+        (model["name"], column["name"])
+        for path in (DBT_PROJECT_DIR / "models" / "marts").glob("*.yml")
+        for model in yaml.safe_load(path.read_text())["models"]
+        for column in model.get("columns", [])
+        if {"type": "not_null"} in (column.get("constraints") or [])
+    }
+    assert len(declared) >= 50
+    settings, _ = pipeline_run
+    con = duckdb.connect(str(settings.warehouse), read_only=True)
+    try:
+        nullable = {(table, column): flag for table, column, flag in con.execute(
+            "SELECT table_name, column_name, is_nullable FROM information_schema.columns WHERE table_schema = 'main'"
+        ).fetchall()}
+        assert {key: nullable.get(key) for key in declared} == {key: "NO" for key in declared}
+    finally:
+        con.close()
+
+
 def test_every_input_row_is_loaded_or_rejected(pipeline_run, small_export):
     settings, _ = pipeline_run
     con = duckdb.connect(str(settings.warehouse), read_only=True)
@@ -110,6 +135,25 @@ def test_cli_run_prints_counts_and_fails_clearly(pipeline_run, small_export, tmp
     for table in ("accounts", "deals", "negotiation_events", "account_revenue", "strategy_plan"):
         assert table in printed
     assert str(tmp_path / "w" / "d.duckdb") in printed
+
+    # Quiet by default: one line per stage with its time, then the summary; the detail is in the log.
+    stage_lines = [line for line in printed.splitlines() if line.startswith("  ") and line.rstrip().endswith(" s")]
+    for label in ("start-up", "load accounts", "load deals", "load negotiation_events", "dbt build",
+                  "statistics", "dashboards", "publish warehouse", "total"):
+        assert any(line.startswith(f"  {label} ") for line in stage_lines), (label, printed)
+    deals_line = next(line for line in stage_lines if line.split()[:2] == ["load", "deals"])
+    assert "read" in deals_line and "rejected" in deals_line
+    dbt_line = next(line for line in stage_lines if line.split()[:2] == ["dbt", "build"])
+    models, tests = dbt_line.split()[2], dbt_line.split()[4]
+    assert models.split("/")[0] == models.split("/")[1] and int(models.split("/")[1]) >= 30, dbt_line
+    assert tests.split("/")[0] == tests.split("/")[1] and int(tests.split("/")[1]) >= 150, dbt_line
+    assert len(printed.splitlines()) < 40, printed
+    assert "STEP_START" not in printed and "START sql" not in printed
+    log_file = next((tmp_path / "w" / "logs").glob("run-*.log"))
+    assert f"run log:    {log_file}" in printed
+    log = log_file.read_text()
+    assert "STEP_SUCCESS" in log and "dealscope_dbt_models" in log  # Dagster's events, DEBUG included
+    assert "PASS unique_fct_deals_deal_id" in log  # dbt's own output
     con = duckdb.connect(str(tmp_path / "w" / "d.duckdb"), read_only=True)
     verdicts = [row[0] for row in con.execute(
         "SELECT verdict FROM hypothesis_tests WHERE hypothesis IN ('H1_strategic_alignment', 'H2_trust_eroding_events')"
@@ -125,6 +169,7 @@ def test_cli_run_prints_counts_and_fails_clearly(pipeline_run, small_export, tmp
     assert cli_main(args) == 1
     printed = capsys.readouterr().out
     assert "FAILED" in printed and "accounts" in printed
+    assert "full log: " in printed
 
 
 @pytest.mark.parametrize("key", [["raw", "deals"], ["main", "fct_deals"], ["main", "hypothesis_tests"]])

@@ -34,7 +34,7 @@ def _world_tables(tmp_path_factory: pytest.TempPathFactory, world: str,
     with duckdb.connect(str(build_db)) as con:
         write_hypothesis_tests(con, random_state=0)
         return {table: con.execute(f"select * from main.{table}").df()
-                for table in ("hypothesis_tests", "permutation_null", "account_value_forecast",
+                for table in ("hypothesis_tests", "permutation_null", "hypothesis_diagnostics", "account_value_forecast",
                               "account_value_forecast_evaluation", "account_value_forecast_deciles")}
 
 
@@ -132,7 +132,37 @@ def test_one_row_per_hypothesis_with_a_generated_verdict(world: str, planted_tes
         supported = _adjusted(tests, hypothesis)["supported"]
         assert ("support the hypothesis at the 5% level" in verdict) == bool(supported), verdict
         assert "Compared with their own" in verdict
-        assert "in the following 12 months" in _cross_sectional(tests, hypothesis)["verdict"]
+        secondary = _cross_sectional(tests, hypothesis)
+        # a comparison between accounts never claims support in words (docs/statistics.md, section 3b)
+        assert "in months 13-24 of the customer relationship" in secondary["verdict"]
+        assert "support the hypothesis" not in secondary["verdict"], secondary["verdict"]
+        assert "a comparison between accounts" in secondary["verdict"]
+        assert tests["conclusion"].notna().all()
+
+
+@pytest.mark.parametrize("world", ["planted", "null"])
+def test_effects_carry_sizes_robustness_and_diagnostics(world: str, planted_world: dict[str, pd.DataFrame],
+                                                        null_world: dict[str, pd.DataFrame]) -> None:
+    tables = planted_world if world == "planted" else null_world
+    tests = tables["hypothesis_tests"]
+    for hypothesis in ("H1_strategic_alignment", "H2_trust_eroding_events"):
+        row = _cross_sectional(tests, hypothesis)
+        for column in ("treatment_sd", "estimate_per_sd", "ci_low_per_sd", "ci_high_per_sd", "mde_80",
+                       "mde_80_per_sd", "robustness_value", "robustness_value_alpha", "e_value", "e_value_ci",
+                       "benchmark_r2_treatment", "benchmark_r2_outcome", "benchmark_adjusted_estimate"):
+            assert np.isfinite(row[column]), (hypothesis, column)
+        assert row["ci_low_per_sd"] <= row["estimate_per_sd"] <= row["ci_high_per_sd"]
+        assert row["benchmark_control"] and row["observation_months"] == 12
+        assert row["mde_80"] == pytest.approx(2.8016 * (row["ci_high"] - row["ci_low"]) / 3.919928, rel=1e-4)
+        assert np.isfinite(_adjusted(tests, hypothesis)["robustness_value"])  # the within-account row's own
+    diagnostics = tables["hypothesis_diagnostics"]
+    assert set(diagnostics["hypothesis"]) == {"H1_strategic_alignment:cross_sectional",
+                                              "H2_trust_eroding_events:cross_sectional"}
+    assert {"treatment_residual_share", "effect_by_segment", "heterogeneity_p_value",
+            "benchmark_adjusted_estimate", "mde_80_per_sd"} <= set(diagnostics["diagnostic"])
+    overall = diagnostics[(diagnostics["diagnostic"] == "treatment_residual_share")
+                          & (diagnostics["group_name"] == "all")].set_index("hypothesis")["value"]
+    assert overall.between(0.05, 1.0).all()
 
 
 @pytest.mark.parametrize("world", ["planted", "null"])

@@ -8,7 +8,7 @@ from typing import Any
 import dagster as dg
 from dagster_dbt import DagsterDbtTranslator, DbtCliResource, dbt_assets
 
-from dealscope.settings import ENV_BUILD_DB
+from dealscope.dbt_runner import dbt_env_overrides
 from dealscope.warehouse import writer_lock
 from pipelines.project import dbt_project
 from pipelines.resources import WarehouseResource
@@ -30,7 +30,11 @@ class DealscopeTranslator(DagsterDbtTranslator):
 
 @dbt_assets(manifest=dbt_project.manifest_path, dagster_dbt_translator=DealscopeTranslator(), project=dbt_project)
 def dealscope_dbt_models(context: dg.AssetExecutionContext, dbt: DbtCliResource, warehouse: WarehouseResource):
-    # profiles.yml reads the build file's path from the environment of the dbt subprocess.
-    os.environ[ENV_BUILD_DB] = str(warehouse.settings.build_db)
-    with writer_lock(warehouse.settings.build_db):
-        yield from dbt.cli(["build"], context=context).stream()
+    settings = warehouse.settings
+    # profiles.yml reads the build file's path and DuckDB's settings from the environment of the
+    # dbt subprocess, which DbtCliResource copies from this process.
+    os.environ.update(dbt_env_overrides(settings.build_db))
+    with writer_lock(settings.build_db):
+        # One target folder per deployment, reused: dbt then finds its partial parse from the
+        # previous run with the same profile instead of parsing the whole project again.
+        yield from dbt.cli(["build"], context=context, target_path=settings.dbt_target_dir).stream()

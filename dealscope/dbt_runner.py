@@ -1,0 +1,81 @@
+"""How dealscope runs dbt: the executable, its environment and its arguments, in one place.
+
+The pipeline (Dagster's dbt resource), the calibration study and the dbt tests all run the
+same project against a build file. They get the dbt beside this Python (so nothing needs an
+activated virtualenv), the build file's path in DEALSCOPE_BUILD_DB (read by profiles.yml),
+and DuckDB's memory cap in DEALSCOPE_DUCKDB_MEMORY_LIMIT.
+"""
+
+from __future__ import annotations
+
+import importlib.metadata
+import os
+import shutil
+import subprocess
+import sys
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+
+from dealscope.settings import DBT_PROJECT_DIR, ENV_BUILD_DB
+from dealscope.warehouse import ENV_MEMORY_LIMIT, memory_limit
+
+class DbtFailed(RuntimeError):
+    pass
+
+
+def installed_dbt_version() -> str:
+    """dbt-core's version in this environment: the dbt that dbt_executable() runs."""
+    return importlib.metadata.version("dbt-core")
+
+
+def dbt_executable() -> str:
+    """The dbt installed beside this Python, else the one on PATH."""
+    beside = Path(sys.executable).with_name("dbt")
+    return str(beside) if beside.exists() else (shutil.which("dbt") or "dbt")
+
+
+def dbt_env_overrides(build_db: Path | None, base: Mapping[str, str] | None = None) -> dict[str, str]:
+    """What dealscope adds to the environment dbt runs in (`base`, default os.environ).
+
+    The memory cap is written out even when it is the default, so profiles.yml, and with it
+    dbt's partial-parse check, sees the same value in every process. The interpreter's folder
+    goes first on PATH: tools that call `dbt` by name (dagster-dbt's manifest preparer) find
+    the dbt of this virtualenv even when it is not activated.
+    """
+    base = os.environ if base is None else base
+    overrides = {ENV_MEMORY_LIMIT: memory_limit(base), "DBT_SEND_ANONYMOUS_USAGE_STATS": "false"}
+    if build_db is not None:
+        overrides[ENV_BUILD_DB] = str(build_db)
+    interpreter_bin = str(Path(sys.executable).parent)
+    path = base.get("PATH", "")
+    if interpreter_bin not in path.split(os.pathsep):
+        overrides["PATH"] = interpreter_bin + (os.pathsep + path if path else "")
+    return overrides
+
+
+def dbt_env(build_db: Path | None, base: Mapping[str, str] | None = None) -> dict[str, str]:
+    """The whole environment of a dbt subprocess: `base` (default os.environ) plus the overrides."""
+    base = os.environ if base is None else base
+    return {**base, **dbt_env_overrides(build_db, base)}
+
+
+def dbt_args(command: Sequence[str], *, target_path: Path | None = None, log_path: Path | None = None,
+             project_dir: Path = DBT_PROJECT_DIR) -> list[str]:
+    """`dbt <command> --project-dir ... --profiles-dir ...` (+ own target/log folders when given)."""
+    args = [*command, "--project-dir", str(project_dir), "--profiles-dir", str(project_dir)]
+    if target_path is not None:
+        args += ["--target-path", str(target_path)]
+    if log_path is not None:
+        args += ["--log-path", str(log_path)]
+    return args
+
+
+def run_dbt(command: Sequence[str], build_db: Path, *, target_path: Path | None = None,
+            log_path: Path | None = None) -> subprocess.CompletedProcess[str]:
+    """Run the dbt CLI in a subprocess (no DuckDB handle stays open here); raises with dbt's
+    output when dbt fails."""
+    result = subprocess.run([dbt_executable(), *dbt_args(command, target_path=target_path, log_path=log_path)],
+                            env=dbt_env(build_db), capture_output=True, text=True, cwd=DBT_PROJECT_DIR)
+    if result.returncode != 0:
+        raise DbtFailed(f"dbt {' '.join(command)} failed:\n{result.stdout[-6000:]}\n{result.stderr[-2000:]}")
+    return result

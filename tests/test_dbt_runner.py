@@ -1,0 +1,75 @@
+"""dealscope.dbt_runner: the one way dbt is found, configured and run (pure functions + real dbt calls)."""
+
+from __future__ import annotations
+
+import os
+import sys
+from pathlib import Path
+
+import pytest
+
+from dealscope import dbt_runner, warehouse
+from dealscope.settings import DBT_PROJECT_DIR, ENV_BUILD_DB
+
+
+def test_dbt_executable_is_the_one_beside_this_python():
+    beside = Path(sys.executable).with_name("dbt")
+    assert beside.exists(), "the project's virtualenv installs dbt next to its python"
+    assert dbt_runner.dbt_executable() == str(beside)
+
+
+def test_args_name_the_project_and_its_profile():
+    args = dbt_runner.dbt_args(["build", "--select", "fct_deals"], target_path=Path("/t"), log_path=Path("/l"))
+    assert args[:3] == ["build", "--select", "fct_deals"]
+    assert args[args.index("--project-dir") + 1] == str(DBT_PROJECT_DIR)
+    assert args[args.index("--profiles-dir") + 1] == str(DBT_PROJECT_DIR)
+    assert args[args.index("--target-path") + 1] == "/t"
+    assert args[args.index("--log-path") + 1] == "/l"
+    assert "--target-path" not in dbt_runner.dbt_args(["parse"])
+
+
+def test_env_carries_the_build_file_and_a_memory_cap(tmp_path):
+    base = {"PATH": "/usr/bin", "HOME": "/home/x"}
+    env = dbt_runner.dbt_env(tmp_path / "b.duckdb", base=base)
+    assert env[ENV_BUILD_DB] == str(tmp_path / "b.duckdb")
+    assert env["HOME"] == "/home/x"
+    assert env["DBT_SEND_ANONYMOUS_USAGE_STATS"] == "false"
+    assert env[warehouse.ENV_MEMORY_LIMIT] == warehouse.default_memory_limit()
+    assert env["PATH"].split(os.pathsep)[0] == str(Path(sys.executable).parent)
+    # a cap set by the user wins, and the PATH is not prefixed twice
+    env = dbt_runner.dbt_env(None, base={**env, warehouse.ENV_MEMORY_LIMIT: "3GB"})
+    assert env[warehouse.ENV_MEMORY_LIMIT] == "3GB"
+    assert env["PATH"].split(os.pathsep).count(str(Path(sys.executable).parent)) == 1
+
+
+@pytest.mark.parametrize("total_mb, expected",
+                         [(24 * 1024, "2048MB"), (4096, "1024MB"), (512, "256MB"), (None, "2048MB")])
+def test_default_memory_cap_is_a_quarter_of_ram_at_most_2gb(total_mb, expected, monkeypatch):
+    if total_mb is None:
+        monkeypatch.setattr(warehouse, "total_memory_mb", lambda: None)
+    assert warehouse.default_memory_limit(total_mb) == expected
+
+
+def test_run_dbt_runs_the_real_cli_and_reports_failures(tmp_path):
+    folders = {"target_path": tmp_path / "target", "log_path": tmp_path / "logs"}
+    result = dbt_runner.run_dbt(
+        ["ls", "--select", "fct_deals", "--resource-type", "model", "--output", "name", "--quiet"],
+        tmp_path / "unused.duckdb", **folders)
+    assert result.stdout.split() == ["fct_deals"]
+    with pytest.raises(dbt_runner.DbtFailed, match="no_such_model"):
+        dbt_runner.run_dbt(["run", "--select", "no_such_model", "--warn-error"], tmp_path / "unused.duckdb", **folders)
+
+
+def test_the_dagster_dbt_resource_knows_the_version_without_starting_dbt(monkeypatch):
+    import dagster_dbt.core.resource
+    from dbt.version import __version__ as dbt_core_version
+
+    from pipelines.resources import LocalDbtCliResource
+
+    def no_subprocess(*args, **kwargs):
+        raise AssertionError(f"started a process: {args}")
+
+    # dagster-dbt's DbtCliResource runs `dbt --version` through this function
+    monkeypatch.setattr(dagster_dbt.core.resource, "check_output", no_subprocess)
+    resource = LocalDbtCliResource(project_dir=str(DBT_PROJECT_DIR), dbt_executable=dbt_runner.dbt_executable())
+    assert str(resource._cli_version) == dbt_core_version == dbt_runner.installed_dbt_version()
