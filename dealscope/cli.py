@@ -1,4 +1,4 @@
-"""`dealscope` command line: run the pipeline, check an export folder, draft a CRM mapping, make sample data, benchmark."""
+"""`dealscope` command line: run the pipeline, check an export folder, draft a CRM mapping, list or roll back published runs, make sample data, benchmark."""
 
 from __future__ import annotations
 
@@ -53,6 +53,13 @@ def build_parser() -> argparse.ArgumentParser:
     init.add_argument("--out", type=Path, default=None, help="mapping file to write (default: SRC_DIR/dealscope.yml)")
     init.add_argument("--force", action="store_true", help="overwrite an existing mapping file")
 
+    history = commands.add_parser("history", help="list the published runs and rollbacks, newest first")
+    history.add_argument("--warehouse", type=Path, default=defaults.warehouse, help="published DuckDB file (default: %(default)s)")
+    history.add_argument("--json", action="store_true", help="print a JSON list of objects instead of a table")
+    rollback = commands.add_parser("rollback", help="make a kept run's warehouse current again (atomic, recorded)")
+    rollback.add_argument("run_id", help="a run id from `dealscope history`")
+    rollback.add_argument("--warehouse", type=Path, default=defaults.warehouse, help="published DuckDB file (default: %(default)s)")
+
     bench = commands.add_parser("benchmark", help="time each pipeline stage and peak memory at given sizes")
     bench.add_argument("--accounts", type=int, nargs="+", default=[2000, 100_000],
                        help="account counts to run (about 10 deals each; default: %(default)s)")
@@ -91,6 +98,7 @@ def main(argv: list[str] | None = None) -> int:
             mapping=_resolved(args.mapping),
             max_rejected_share=args.max_rejected_share,
             accept_rejections=args.accept_rejections,
+            versions_kept=defaults.versions_kept,
         )
         if args.command == "check":
             from dealscope.check import run_check
@@ -112,6 +120,13 @@ def main(argv: list[str] | None = None) -> int:
         from dealscope.onboarding.init import run_init
 
         return run_init(args.vendor, args.src_dir, args.out, args.force, sys.stdout)
+    if args.command in ("history", "rollback"):
+        from dealscope import history
+
+        warehouse = args.warehouse.expanduser().resolve()
+        if args.command == "history":
+            return history.print_history(warehouse, as_json=args.json, out=sys.stdout)
+        return history.run_rollback(warehouse, args.run_id, out=sys.stdout, err=sys.stderr)
     if args.command == "benchmark":
         from dealscope.benchmark import run_benchmark
 

@@ -26,6 +26,9 @@ ENV_CALIBRATION_RESULTS = "DEALSCOPE_CALIBRATION_RESULTS"
 ENV_MAPPING = "DEALSCOPE_MAPPING"
 ENV_MAX_REJECTED_SHARE = "DEALSCOPE_MAX_REJECTED_SHARE"
 ENV_ACCEPT_REJECTIONS = "DEALSCOPE_ACCEPT_REJECTIONS"
+ENV_VERSIONS_KEPT = "DEALSCOPE_VERSIONS_KEPT"
+# Published warehouses kept beside the current one for rollback (dealscope.history), newest first.
+DEFAULT_VERSIONS_KEPT = 5
 # The mapping file looked for in the export folder when none is given (dealscope.mapping).
 MAPPING_FILE_NAME = "dealscope.yml"
 # A run whose accounts or deals lose more than this share of rows to rejection stops before publishing.
@@ -46,6 +49,7 @@ class Settings:
     # None: the mapping's max_rejected_share, else DEFAULT_MAX_REJECTED_SHARE.
     max_rejected_share: float | None = None
     accept_rejections: bool = False
+    versions_kept: int = DEFAULT_VERSIONS_KEPT
 
     @property
     def mapping_file(self) -> Path | None:
@@ -91,6 +95,7 @@ class Settings:
             mapping=path(ENV_MAPPING, "") if os.environ.get(ENV_MAPPING) else None,
             max_rejected_share=float(os.environ[ENV_MAX_REJECTED_SHARE]) if os.environ.get(ENV_MAX_REJECTED_SHARE) else None,
             accept_rejections=os.environ.get(ENV_ACCEPT_REJECTIONS, "").lower() in ("1", "true", "yes"),
+            versions_kept=int(os.environ.get(ENV_VERSIONS_KEPT) or DEFAULT_VERSIONS_KEPT),
         )
 
     def export(self) -> None:
@@ -105,6 +110,7 @@ class Settings:
             (ENV_MAPPING, str(self.mapping) if self.mapping is not None else None),
             (ENV_MAX_REJECTED_SHARE, str(self.max_rejected_share) if self.max_rejected_share is not None else None),
             (ENV_ACCEPT_REJECTIONS, "true" if self.accept_rejections else None),
+            (ENV_VERSIONS_KEPT, str(self.versions_kept)),
         ):
             if value is None:
                 os.environ.pop(var, None)

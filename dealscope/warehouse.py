@@ -102,14 +102,21 @@ def publish(build_db: Path, warehouse: Path) -> Path:
             con.execute("CHECKPOINT")
         finally:
             con.close()
-        staging = warehouse.with_name(f".{warehouse.name}.publishing-{os.getpid()}")
-        shutil.copyfile(build_db, staging)
-        # A WAL left by a writer killed on the old file would not match the new one.
-        stale_wal = wal_path(warehouse)
-        if stale_wal.exists():
-            stale_wal.unlink()
-        os.replace(staging, warehouse)
+        replace_atomically(build_db, warehouse)
     return warehouse
+
+
+def replace_atomically(source: Path, warehouse: Path) -> None:
+    """Copy a complete, checkpointed DuckDB file over `warehouse` with one rename (the caller
+    holds the writer lock): readers see the old file or the new one, never a partial copy."""
+    warehouse.parent.mkdir(parents=True, exist_ok=True)
+    staging = warehouse.with_name(f".{warehouse.name}.publishing-{os.getpid()}")
+    shutil.copyfile(source, staging)
+    # A WAL left by a writer killed on the old file would not match the new one.
+    stale_wal = wal_path(warehouse)
+    if stale_wal.exists():
+        stale_wal.unlink()
+    os.replace(staging, warehouse)
 
 
 def open_readonly(warehouse: Path) -> duckdb.DuckDBPyConnection:

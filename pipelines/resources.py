@@ -14,7 +14,7 @@ from dagster_dbt import DbtCliResource
 from packaging import version
 
 from dealscope import dbt_runner, warehouse
-from dealscope.settings import DEFAULT_CALIBRATION_RESULTS, Settings
+from dealscope.settings import DEFAULT_CALIBRATION_RESULTS, DEFAULT_VERSIONS_KEPT, Settings
 
 
 class WarehouseResource(dg.ConfigurableResource):
@@ -28,6 +28,7 @@ class WarehouseResource(dg.ConfigurableResource):
     mapping: Optional[str] = None
     max_rejected_share: Optional[float] = None
     accept_rejections: bool = False
+    versions_kept: int = DEFAULT_VERSIONS_KEPT
 
     @classmethod
     def from_settings(cls, settings: Settings) -> "WarehouseResource":
@@ -40,6 +41,7 @@ class WarehouseResource(dg.ConfigurableResource):
             mapping=str(settings.mapping) if settings.mapping is not None else None,
             max_rejected_share=settings.max_rejected_share,
             accept_rejections=settings.accept_rejections,
+            versions_kept=settings.versions_kept,
         )
 
     @property
@@ -53,6 +55,7 @@ class WarehouseResource(dg.ConfigurableResource):
             mapping=Path(self.mapping) if self.mapping else None,
             max_rejected_share=self.max_rejected_share,
             accept_rejections=self.accept_rejections,
+            versions_kept=self.versions_kept,
         )
 
     @contextlib.contextmanager

@@ -86,6 +86,10 @@ DBT_PROJECT_YML = """
 name: stub_project
 version: "1.0"
 profile: stub
+# the project's metric macros (copied below) dispatch within the 'dealscope' namespace
+dispatch:
+  - macro_namespace: dealscope
+    search_order: [stub_project]
 models:
   stub_project:
     analytics:
@@ -110,6 +114,7 @@ def _write_stub_project(project: Path, db_path: Path) -> None:
         (project / "models" / "stubs" / f"{name}.sql").write_text(sql)
     (project / "dbt_project.yml").write_text(DBT_PROJECT_YML)
     (project / "macros" / "schema.sql").write_text(SCHEMA_MACRO)
+    shutil.copyfile(REPO_ROOT / "dbt_project" / "macros" / "metrics.sql", project / "macros" / "metrics.sql")
     shutil.copytree(REPO_ROOT / "dbt_project" / "tests" / "generic", project / "tests" / "generic")
     (project / "profiles.yml").write_text(
         f"stub:\n  target: dev\n  outputs:\n    dev:\n      type: duckdb\n      path: '{db_path}'\n      threads: 1\n"

@@ -200,6 +200,47 @@
 {%- endmacro %}
 
 {#- ------------------------------------------------------------------------------------------
+    Reproducible aggregates. A floating-point sum depends on the order its terms are added in, and
+    DuckDB's parallel aggregation adds them in a different order on every run, so two builds of
+    the same input differed in the last digits (and a difference of two near-equal sums already in
+    the 9th). These sum each term quantised to 1e-9 as a 128-bit integer, which is exact and
+    order-free, so the result is the same bit for bit on every run (docs/metrics.md, "Precision").
+------------------------------------------------------------------------------------------ -#}
+
+{#- Terms are quantised to this many decimals: far below a cent and below any rate's meaning. -#}
+{% macro exact_sum_decimals() -%}9{%- endmacro %}
+
+{#- Sum of a numeric expression, identical on every run; NULL when every term is NULL. -#}
+{% macro exact_sum(expression) -%}
+    (cast(sum(cast(round(({{ expression }}) * 1e{{ exact_sum_decimals() }}) as hugeint)) as {{ type_double() }})
+        / 1e{{ exact_sum_decimals() }})
+{%- endmacro %}
+
+{#- Mean of the non-NULL values of an expression, identical on every run; NULL when there are none. -#}
+{% macro exact_avg(expression) -%}
+    ({{ exact_sum(expression) }} / nullif(count({{ expression }}), 0))
+{%- endmacro %}
+
+{#- The same exact sum as a window function over `window` (e.g. 'partition by driver_kind'): a
+    float window sum over a whole partition adds its rows in no fixed order either. -#}
+{% macro exact_window_sum(expression, window) -%}
+    (cast(sum(cast(round(({{ expression }}) * 1e{{ exact_sum_decimals() }}) as hugeint)) over ({{ window }}) as {{ type_double() }})
+        / 1e{{ exact_sum_decimals() }})
+{%- endmacro %}
+
+{#- Sample standard deviation from exact sums of the values and their squares; NULL below 2 values.
+    The one-pass formula loses digits only when the spread is tiny against the mean (not the case for
+    the money and rate columns it is used on); the result is the same on every run. -#}
+{% macro exact_stddev_samp(expression) -%}
+    case when count({{ expression }}) >= 2 then
+        sqrt(greatest(0.0,
+            ({{ exact_sum('power(' ~ expression ~ ', 2)') }}
+             - {{ exact_sum(expression) }} * {{ exact_sum(expression) }} / count({{ expression }}))
+            / (count({{ expression }}) - 1)))
+    end
+{%- endmacro %}
+
+{#- ------------------------------------------------------------------------------------------
     Multiple testing and intervals of means.
 ------------------------------------------------------------------------------------------ -#}
 

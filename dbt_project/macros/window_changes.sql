@@ -7,9 +7,9 @@
     {%- for metric in metrics %}
         {%- set before = prefix ~ 'before_' ~ metric %}
         {%- set after = prefix ~ 'after_' ~ metric %}
-        sum(case when {{ after }} is not null then {{ before }} end) as before_sum_{{ metric }},
-        sum(case when {{ before }} is not null then {{ after }} end) as after_sum_{{ metric }},
-        sum(({{ after }} - {{ before }}) * ({{ after }} - {{ before }})) as change_sq_sum_{{ metric }},
+        {{ exact_sum('case when ' ~ after ~ ' is not null then ' ~ before ~ ' end') }} as before_sum_{{ metric }},
+        {{ exact_sum('case when ' ~ before ~ ' is not null then ' ~ after ~ ' end') }} as after_sum_{{ metric }},
+        {{ exact_sum('(' ~ after ~ ' - ' ~ before ~ ') * (' ~ after ~ ' - ' ~ before ~ ')') }} as change_sq_sum_{{ metric }},
         count({{ after }} - {{ before }}) as accounts_{{ metric }}{{ ',' if not loop.last }}
     {%- endfor %}
 {%- endmacro %}

@@ -1,10 +1,12 @@
 """Presentation and publication: the dashboard site, then the warehouse readers open."""
 
+import time
+from datetime import datetime, timezone
 
 import dagster as dg
 
 from dashboards import build_site
-from dealscope import warehouse as warehouse_files
+from dealscope import history
 from pipelines.assets.analysis import analysis_coverage, calibration_tables, hypothesis_tests
 from pipelines.assets.transform import dealscope_dbt_models
 from pipelines.resources import WarehouseResource
@@ -27,11 +29,12 @@ def dashboards(context: dg.AssetExecutionContext, warehouse: WarehouseResource) 
 @dg.asset(
     group_name="reporting",
     deps=[dashboards],
-    description="The build file, copied atomically over the warehouse analysts open. Runs last: a failed run never publishes.",
+    description="The build file, recorded in run_history, copied atomically over the warehouse analysts open and kept as a version. Runs last: a failed run never publishes.",
 )
 def published_warehouse(context: dg.AssetExecutionContext, warehouse: WarehouseResource) -> dg.MaterializeResult:
-    settings = warehouse.settings
-    path = warehouse_files.publish(settings.build_db, settings.warehouse)
+    run_stats = context.instance.get_run_stats(context.run_id)
+    started_at = datetime.fromtimestamp(run_stats.start_time or time.time(), tz=timezone.utc)
+    path, run_id = history.publish_recorded(warehouse.settings, started_at)
     return dg.MaterializeResult(
-        metadata={"path": dg.MetadataValue.path(str(path)), "bytes": path.stat().st_size}
+        metadata={"path": dg.MetadataValue.path(str(path)), "bytes": path.stat().st_size, "run_id": run_id}
     )

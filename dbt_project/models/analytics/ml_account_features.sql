@@ -111,11 +111,11 @@ deal_features as (
         w.account_id,
         count(d.account_id) as deals_created,
         count(d.alignment_score) as n_deals_scored,
-        avg(d.alignment_score) as mean_alignment,
+        {{ exact_avg('d.alignment_score') }} as mean_alignment,
         sum(case when d.flagged_strategic then 1 else 0 end) as deals_flagged_strategic,
         sum(case when d.is_won and d.closed_at < w.observation_end then 1 else 0 end) as deals_won,
-        sum(case when d.is_won and d.closed_at < w.observation_end
-                 then coalesce(d.final_amount, 0) else 0 end) as value_won
+        {{ exact_sum('case when d.is_won and d.closed_at < w.observation_end
+                 then coalesce(d.final_amount, 0) else 0 end') }} as value_won
     from windows as w
     left join deals as d
         on d.account_id = w.account_id
@@ -147,7 +147,7 @@ event_features as (
 
 -- Negative control ("future treatment"): deals and trust-eroding events of the window after the outcome window.
 future_deal_features as (
-    select w.account_id, avg(d.alignment_score) as mean_alignment_future
+    select w.account_id, {{ exact_avg('d.alignment_score') }} as mean_alignment_future
     from windows as w
     left join deals as d
         on d.account_id = w.account_id
@@ -169,14 +169,14 @@ future_event_features as (
 value_features as (
     select
         w.account_id,
-        sum(case when v.month < w.observation_end then v.revenue else 0 end) as early_revenue,
-        sum(case when v.month < w.observation_end then v.gross_margin else 0 end) as early_gross_margin,
-        sum(case when v.month >= w.observation_end then v.revenue else 0 end) as outcome_revenue_to_date,
-        sum(case when v.month >= w.observation_end then v.gross_margin else 0 end) as outcome_gross_margin_to_date,
-        sum(case when v.month >= w.customer_since and v.month < w.observation_midpoint
-                 then v.revenue else 0 end) as revenue_observation_first_half,
-        sum(case when v.month >= w.observation_midpoint and v.month < w.observation_end
-                 then v.revenue else 0 end) as revenue_observation_second_half,
+        {{ exact_sum('case when v.month < w.observation_end then v.revenue else 0 end') }} as early_revenue,
+        {{ exact_sum('case when v.month < w.observation_end then v.gross_margin else 0 end') }} as early_gross_margin,
+        {{ exact_sum('case when v.month >= w.observation_end then v.revenue else 0 end') }} as outcome_revenue_to_date,
+        {{ exact_sum('case when v.month >= w.observation_end then v.gross_margin else 0 end') }} as outcome_gross_margin_to_date,
+        {{ exact_sum('case when v.month >= w.customer_since and v.month < w.observation_midpoint
+                 then v.revenue else 0 end') }} as revenue_observation_first_half,
+        {{ exact_sum('case when v.month >= w.observation_midpoint and v.month < w.observation_end
+                 then v.revenue else 0 end') }} as revenue_observation_second_half,
         sum(case when v.month >= w.customer_since and v.month < w.observation_midpoint and v.revenue > 0
                  then 1 else 0 end) as active_months_observation_first_half,
         sum(case when v.month >= w.observation_midpoint and v.month < w.observation_end and v.revenue > 0

@@ -51,9 +51,9 @@ deal_months as (
         sum(case when is_closed then 1 else 0 end) as closed_deals,
         sum(case when is_won then 1 else 0 end) as won_deals,
         sum(case when is_closed then cycle_days end) as cycle_days_sum,
-        sum(case when is_won and gross_margin_pct is not null then gross_margin_pct end) as gross_margin_pct_sum,
+        {{ exact_sum('case when is_won and gross_margin_pct is not null then gross_margin_pct end') }} as gross_margin_pct_sum,
         sum(case when is_won and gross_margin_pct is not null then 1 else 0 end) as gross_margin_pct_deals,
-        sum(case when discount_pct is not null then discount_pct end) as discount_pct_sum,
+        {{ exact_sum('case when discount_pct is not null then discount_pct end') }} as discount_pct_sum,
         sum(case when discount_pct is not null then 1 else 0 end) as discount_pct_deals,
         sum(case when deal_type = 'expansion' then 1 else 0 end) as expansion_deals_created
     from deals

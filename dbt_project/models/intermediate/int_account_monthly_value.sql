@@ -31,8 +31,8 @@ from_won_deals as (
     select
         won_deals.account_id,
         cast({{ dbt.date_trunc('month', 'won_deals.closed_at') }} as date) as month,
-        sum(won_deals.final_amount) as revenue,
-        sum(won_deals.final_amount * won_deals.gross_margin_pct) as gross_margin,
+        {{ exact_sum('won_deals.final_amount') }} as revenue,
+        {{ exact_sum('won_deals.final_amount * won_deals.gross_margin_pct') }} as gross_margin,
         revenue_source.value_source
     from won_deals
     cross join revenue_source

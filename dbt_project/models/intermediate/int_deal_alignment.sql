@@ -41,7 +41,7 @@ plan_versions as (
 
 -- The denominator: per version, the sum over named dimensions of the dimension's largest weight.
 version_scale as (
-    select effective_from, sum(max_weight) as max_total_weight
+    select effective_from, {{ exact_sum('max_weight') }} as max_total_weight
     from (
         select effective_from, dimension, max(weight) as max_weight
         from plan_entries
@@ -97,7 +97,7 @@ matches as (
 deal_matches as (
     select
         deal_id,
-        sum(signed_weight) as signed_weight,
+        {{ exact_sum('signed_weight') }} as signed_weight,
         {{ dbt.listagg(
             "case when stance = 'target' then matched_entry end",
             "'; '",

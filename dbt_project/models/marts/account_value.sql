@@ -16,7 +16,7 @@ deal_summary as (
         min(created_at) as first_deal_at,
         count(*) as deals_total,
         sum(case when is_won then 1 else 0 end) as deals_won,
-        avg(alignment_score) as mean_alignment,
+        {{ exact_avg('alignment_score') }} as mean_alignment,
         min(case when is_won then closed_at end) as first_won_at
     from {{ ref('fct_deals') }}
     group by account_id
@@ -44,17 +44,17 @@ monthly_value as (
 value_summary as (
     select
         account_id,
-        sum(revenue) as lifetime_revenue,
-        sum(gross_margin) as lifetime_gross_margin,
+        {{ exact_sum('revenue') }} as lifetime_revenue,
+        {{ exact_sum('gross_margin') }} as lifetime_gross_margin,
         max(case when is_in_active_window and revenue > 0 then 1 else 0 end) as active_flag,
         max(case when revenue > 0 then month end) as last_revenue_month,
         min(case when revenue > 0 then month end) as first_revenue_month,
         -- months before the first revenue month hold no revenue, so they add nothing
-        sum(case when months_since_first_revenue >= 0
-            then revenue * {{ discount_factor('months_since_first_revenue') }} end) as discounted_lifetime_value,
-        sum(case when months_since_first_revenue >= 0
-            then gross_margin * {{ discount_factor('months_since_first_revenue') }} end) as discounted_lifetime_gross_margin,
-        sum(case when is_in_horizon then revenue else 0 end) as horizon_revenue
+        {{ exact_sum('case when months_since_first_revenue >= 0
+            then revenue * ' ~ discount_factor('months_since_first_revenue') ~ ' end') }} as discounted_lifetime_value,
+        {{ exact_sum('case when months_since_first_revenue >= 0
+            then gross_margin * ' ~ discount_factor('months_since_first_revenue') ~ ' end') }} as discounted_lifetime_gross_margin,
+        {{ exact_sum('case when is_in_horizon then revenue else 0 end') }} as horizon_revenue
     from monthly_value
     group by account_id
 ),

@@ -19,7 +19,7 @@ deal_cells as (
         count(*) as deals,
         sum(case when is_closed then 1 else 0 end) as deals_closed,
         sum(case when is_won then 1 else 0 end) as deals_won,
-        avg(discount_pct) as avg_discount_pct
+        {{ exact_avg("discount_pct") }} as avg_discount_pct
     from deals
     group by 1, 2
 ),
@@ -30,8 +30,8 @@ account_cells as (
         cell_accounts.alignment_band,
         count(*) as accounts,
         sum(case when account_value.is_horizon_observed then 1 else 0 end) as accounts_horizon_observed,
-        avg(case when account_value.is_horizon_observed then account_value.horizon_value end) as mean_later_account_value,
-        stddev_samp(case when account_value.is_horizon_observed then account_value.horizon_value end) as sd_later_account_value
+        {{ exact_avg('case when account_value.is_horizon_observed then account_value.horizon_value end') }} as mean_later_account_value,
+        {{ exact_stddev_samp('case when account_value.is_horizon_observed then account_value.horizon_value end') }} as sd_later_account_value
     from (select distinct plan_effective_from, alignment_band, account_id from deals) as cell_accounts
     inner join account_value
         on cell_accounts.account_id = account_value.account_id

@@ -25,7 +25,7 @@ account_years as (
         account_id,
         cast(extract(year from first_revenue_month) as bigint) as cohort_year,
         cast(floor({{ months_between('first_revenue_month', 'month') }} / 12.0) as bigint) as years_since_start,
-        sum(revenue) as revenue,
+        {{ exact_sum('revenue') }} as revenue,
         count(*) as months_observed
     from panel
     where month >= first_revenue_month
@@ -48,14 +48,22 @@ paired as (
 ),
 
 -- each row's group ratios, for the residuals of the ratio-of-sums standard error
-with_ratios as (
+group_ratios as (
     select
-        *,
-        sum(revenue) over cohort_year_k / nullif(sum(starting_revenue) over cohort_year_k, 0) as group_nrr,
-        sum(least(revenue, starting_revenue)) over cohort_year_k
-            / nullif(sum(starting_revenue) over cohort_year_k, 0) as group_grr
+        cohort_year,
+        years_since_start,
+        {{ ratio(exact_sum('revenue'), exact_sum('starting_revenue')) }} as group_nrr,
+        {{ ratio(exact_sum('least(revenue, starting_revenue)'), exact_sum('starting_revenue')) }} as group_grr
     from paired
-    window cohort_year_k as (partition by cohort_year, years_since_start)
+    group by 1, 2
+),
+
+with_ratios as (
+    select paired.*, group_ratios.group_nrr, group_ratios.group_grr
+    from paired
+    inner join group_ratios
+        on paired.cohort_year = group_ratios.cohort_year
+        and paired.years_since_start = group_ratios.years_since_start
 ),
 
 retention as (
@@ -63,13 +71,13 @@ retention as (
         cohort_year,
         years_since_start,
         count(*) as accounts,
-        sum(starting_revenue) as starting_revenue,
-        sum(revenue) as revenue,
+        {{ exact_sum('starting_revenue') }} as starting_revenue,
+        {{ exact_sum('revenue') }} as revenue,
         sum(case when revenue > 0 then 1 else 0 end) as accounts_retained,
-        {{ ratio('sum(revenue)', 'sum(starting_revenue)') }} as net_revenue_retention,
-        {{ ratio('sum(least(revenue, starting_revenue))', 'sum(starting_revenue)') }} as gross_revenue_retention,
-        {{ ratio_of_sums_se('sum(power(revenue - group_nrr * starting_revenue, 2))', 'sum(starting_revenue)', 'count(*)') }} as nrr_se,
-        {{ ratio_of_sums_se('sum(power(least(revenue, starting_revenue) - group_grr * starting_revenue, 2))', 'sum(starting_revenue)', 'count(*)') }} as grr_se
+        {{ ratio(exact_sum('revenue'), exact_sum('starting_revenue')) }} as net_revenue_retention,
+        {{ ratio(exact_sum('least(revenue, starting_revenue)'), exact_sum('starting_revenue')) }} as gross_revenue_retention,
+        {{ ratio_of_sums_se(exact_sum('power(revenue - group_nrr * starting_revenue, 2)'), exact_sum('starting_revenue'), 'count(*)') }} as nrr_se,
+        {{ ratio_of_sums_se(exact_sum('power(least(revenue, starting_revenue) - group_grr * starting_revenue, 2)'), exact_sum('starting_revenue'), 'count(*)') }} as grr_se
     from with_ratios
     group by 1, 2
 )

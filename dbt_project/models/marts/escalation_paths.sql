@@ -100,10 +100,10 @@ summary as (
         sum(case when added_second_source then 1 else 0 end) as accounts_with_second_source,
         {{ median('months_to_second_source') }} as median_months_to_second_source,
         sum(case when has_margin_windows then 1 else 0 end) as accounts_with_margin,
-        {{ ratio('sum(case when has_margin_windows then before_gross_margin end)',
-                 'sum(case when has_margin_windows then before_revenue end)') }} as margin_before_pct,
-        {{ ratio('sum(case when has_margin_windows then after_gross_margin end)',
-                 'sum(case when has_margin_windows then after_revenue end)') }} as margin_after_pct
+        {{ ratio(exact_sum('case when has_margin_windows then before_gross_margin end'),
+                 exact_sum('case when has_margin_windows then before_revenue end')) }} as margin_before_pct,
+        {{ ratio(exact_sum('case when has_margin_windows then after_gross_margin end'),
+                 exact_sum('case when has_margin_windows then after_revenue end')) }} as margin_after_pct
     from grouped
     group by 1
 ),

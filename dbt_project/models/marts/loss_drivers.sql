@@ -7,8 +7,8 @@ with drivers as (
         driver_kind,
         driver,
         sum(deals_lost) as deals_lost,
-        sum(value_lost) as value_lost,
-        sum(expected_value_lost) as expected_value_lost
+        {{ exact_sum('value_lost') }} as value_lost,
+        {{ exact_sum('expected_value_lost') }} as expected_value_lost
     from {{ ref('loss_drivers_by_quarter') }}
     group by 1, 2
 )
@@ -18,9 +18,9 @@ select
     cast(driver as {{ dbt.type_string() }}) as driver,
     cast(deals_lost as bigint) as deals_lost,
     cast(value_lost as {{ type_double() }}) as value_lost,
-    cast({{ ratio('value_lost', 'sum(value_lost) over (partition by driver_kind)') }} as {{ type_double() }}) as share_of_value_lost,
+    cast({{ ratio('value_lost', exact_window_sum('value_lost', 'partition by driver_kind')) }} as {{ type_double() }}) as share_of_value_lost,
     cast(expected_value_lost as {{ type_double() }}) as expected_value_lost,
-    cast({{ ratio('expected_value_lost', 'sum(expected_value_lost) over (partition by driver_kind)') }}
+    cast({{ ratio('expected_value_lost', exact_window_sum('expected_value_lost', 'partition by driver_kind')) }}
         as {{ type_double() }}) as share_of_expected_value_lost,
     cast(rank() over (partition by driver_kind order by expected_value_lost desc, value_lost desc) as bigint) as rank,
     cast(rank() over (partition by driver_kind order by value_lost desc) as bigint) as list_value_rank

@@ -37,8 +37,8 @@ drivers as (
         {{ dimension_value(column, null_label) }} as driver,
         close_quarter,
         count(*) as deals_lost,
-        coalesce(sum(lost_value), 0) as value_lost,
-        coalesce(sum(expected_value), 0) as expected_value_lost
+        coalesce({{ exact_sum('lost_value') }}, 0) as value_lost,
+        coalesce({{ exact_sum('expected_value') }}, 0) as expected_value_lost
     from lost_deals
     group by 1, 2, 3
     {% if not loop.last %}union all{% endif %}
@@ -52,6 +52,6 @@ select
     cast(deals_lost as bigint) as deals_lost,
     cast(value_lost as {{ type_double() }}) as value_lost,
     cast(expected_value_lost as {{ type_double() }}) as expected_value_lost,
-    cast({{ ratio('value_lost', 'sum(value_lost) over (partition by driver_kind, close_quarter)') }}
+    cast({{ ratio('value_lost', exact_window_sum('value_lost', 'partition by driver_kind, close_quarter')) }}
         as {{ type_double() }}) as share_of_quarter_value_lost
 from drivers

@@ -165,20 +165,36 @@ treated_changes as (
     {% endfor %}
 ),
 
-estimates as (
+mean_estimates as (
     select
         event_type,
         polarity,
         metric,
         count(*) as treated_accounts,
-        avg(treated_before) as treated_before,
-        avg(treated_after) as treated_after,
-        avg(comparison_before) as comparison_before,
-        avg(comparison_after) as comparison_after,
-        avg((treated_after - treated_before) - (comparison_after - comparison_before)) as difference_in_differences,
-        var_samp((treated_after - treated_before) - (comparison_after - comparison_before)) as variance_difference
+        {{ exact_avg('treated_before') }} as treated_before,
+        {{ exact_avg('treated_after') }} as treated_after,
+        {{ exact_avg('comparison_before') }} as comparison_before,
+        {{ exact_avg('comparison_after') }} as comparison_after,
+        {{ exact_avg('(treated_after - treated_before) - (comparison_after - comparison_before)') }} as difference_in_differences
     from treated_changes
     group by 1, 2, 3
+),
+
+-- sample variance of the difference in two passes (squared deviations from the mean above), each
+-- an exact_sum, so it is the same on every run as var_samp's one-pass float sum is not
+estimates as (
+    select
+        mean_estimates.*,
+        {{ exact_sum('power((changes.treated_after - changes.treated_before)
+            - (changes.comparison_after - changes.comparison_before)
+            - mean_estimates.difference_in_differences, 2)') }}
+            / nullif(count(*) - 1, 0) as variance_difference
+    from mean_estimates
+    inner join treated_changes as changes
+        on mean_estimates.event_type = changes.event_type
+        and mean_estimates.polarity = changes.polarity
+        and mean_estimates.metric = changes.metric
+    group by all
 ),
 
 -- The treated accounts of one cell share its comparison mean, whose sampling error var_c / m_c
@@ -186,7 +202,7 @@ estimates as (
 -- var(d) / n + sum over cells of (k_c / n)^2 var_c / m_c (k_c treated accounts in cell c).
 shared_comparison_error as (
     select event_type, polarity, metric,
-           sum(treated_in_cell * treated_in_cell * change_variance / comparison_in_cell) as weighted_cell_variance
+           {{ exact_sum('treated_in_cell * treated_in_cell * change_variance / comparison_in_cell') }} as weighted_cell_variance
     from (
         select event_type, polarity, metric, segment, anchor_month,
                count(*) as treated_in_cell,

@@ -43,7 +43,7 @@ eroding_after as (
         won_deals.deal_id,
         count(*) as trust_eroding_events_after,
         min(events.occurred_at) as first_eroding_event_at,
-        {{ dbt.listagg('distinct events.event_type', "', '") }} as eroding_event_types
+        {{ dbt.listagg('distinct events.event_type', "', '", 'order by events.event_type') }} as eroding_event_types
     from won_deals
     inner join events
         on won_deals.account_id = events.account_id
@@ -73,7 +73,7 @@ windows_at_close as (
 peer_baselines as (
     select
         first_win.deal_id,
-        avg(peer.monthly_revenue_after) as monthly_revenue_baseline,
+        {{ exact_avg('peer.monthly_revenue_after') }} as monthly_revenue_baseline,
         count(*) as peer_accounts
     from windows_at_close as first_win
     inner join windows_at_close as peer
