@@ -3,7 +3,8 @@
   customer account and calendar month e that can serve in a stacked event study, either as a
   treated unit (exactly one trust-eroding event in month e) or as a clean comparison (none), with
   no other trust-eroding event in the k months before or after e. For each row:
-    before  = revenue in [e - k, e)            (the account must have revenue in all k months)
+    before  = revenue in [e - k, e)            (the account must have revenue in all k months, all
+                                                of them on or after it became a customer)
     after   = revenue in [e + 1, e + k]        (the event month itself is left out; zeros = churn)
     lead    = revenue in [e - 2k, e - k)       (the pre-trend check compares lead with before)
   k = var('event_window_months', default 6). Only rows whose after-window ends on or before the
@@ -74,4 +75,7 @@ where w.events_in_event_month <= 1
   and w.events_before = 0
   and w.events_after = 0
   and w.active_months_before = {{ k }}
+  -- the before-window lies inside the customer relationship: an export may carry revenue months
+  -- from before the first won deal, which are not the relationship being measured
+  and {{ dbt.datediff('a.customer_since', 'w.event_month', 'month') }} >= {{ k }}
   and cast({{ dbt.dateadd('month', k, 'w.event_month') }} as date) <= a.data_last_month
