@@ -16,6 +16,7 @@ from models.features import FEATURES_TABLE, Outcome, read_account_features
 from models.forecast import write_account_value_forecast
 from models.hypotheses import DEFAULT_PERMUTATIONS, run_statistics
 from models.predictive import run_predictive_value
+from models.verdicts import add_power_to_not_significant
 from models.within_account import apply_within_account_design, read_event_windows
 
 HYPOTHESIS_TESTS_TABLE = "main.hypothesis_tests"
@@ -186,6 +187,7 @@ def write_hypothesis_tests(
         # models.diagnostics.add_sizes_and_verdicts would reword every row by models.verdicts' rules);
         # the diagnostics follow the DML rows to their ':cross_sectional' keys
         tests = add_sizes_and_conclusions(tests, features, outcome)
+        tests = add_power_to_not_significant(tests)
         moved = {key.removesuffix(":cross_sectional") for key in tests["hypothesis"] if key.endswith(":cross_sectional")}
         diagnostics = diagnostics.assign(hypothesis=[f"{key}:cross_sectional" if key in moved else key
                                                      for key in diagnostics["hypothesis"]])

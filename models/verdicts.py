@@ -258,6 +258,9 @@ def readable_control(name: str) -> str:
             }.get(name, name.replace("_", " "))
 
 
+NOT_SIGNIFICANT = "This cannot be told apart from no effect at the 5% level, so the hypothesis is not supported."
+
+
 def _mde_clause(row: Mapping[str, Any]) -> tuple[str | None, str]:
     """('too_few_accounts' | 'no_relevant_effect' | None, sentence) for a result that is not significant.
     Judged per standard deviation of the treatment; a row without an SD (a binary treatment of a design
@@ -266,7 +269,7 @@ def _mde_clause(row: Mapping[str, Any]) -> tuple[str | None, str]:
     if not math.isfinite(mde):
         mde, per = _number(row.get("mde_80")), _subject_and_unit(row)[1].split(",")[0]
     if not math.isfinite(mde) or row.get("outcome", "revenue") != "revenue":
-        return None, "This cannot be told apart from no effect at the 5% level, so the hypothesis is not supported."
+        return None, NOT_SIGNIFICANT
     n_accounts = _number(row.get("n_accounts"))
     accounts = f"{n_accounts:,.0f} accounts" if math.isfinite(n_accounts) else "these accounts"
     detectable = _percent(percent_change(mde))
@@ -451,3 +454,16 @@ def add_verdicts(results: pd.DataFrame) -> pd.DataFrame:
     contexts = [grouped.get(_base_hypothesis(row), {}) for row in records]
     return results.assign(verdict=[verdict_sentence(row, related) for row, related in zip(records, contexts)],
                           conclusion=[conclusion_of(row, related) for row, related in zip(records, contexts)])
+
+
+def add_power_to_not_significant(results: pd.DataFrame) -> pd.DataFrame:
+    """Rows worded elsewhere (the within-account design writes its own sentences) whose result is not
+    significant: the bare "cannot be told apart from no effect" becomes the 80%-power sentence, so a
+    warehouse too small to tell says so instead of implying there is no effect."""
+    verdicts = []
+    for row in results.to_dict("records"):
+        verdict = row["verdict"]
+        if row.get("conclusion") in ("too_few_accounts", "no_relevant_effect") and verdict.endswith(NOT_SIGNIFICANT):
+            verdict = verdict.removesuffix(NOT_SIGNIFICANT) + _mde_clause(row)[1]
+        verdicts.append(verdict)
+    return results.assign(verdict=verdicts)

@@ -44,7 +44,7 @@ from scipy import stats
 
 from models.features import build_feature_blocks
 from models.hypotheses import _adjusted_effect_row, hypothesis_specs
-from models.verdicts import change_phrase, format_p, interval_phrase, percent_change
+from models.verdicts import NOT_SIGNIFICANT, change_phrase, format_p, interval_phrase, percent_change
 
 ALPHA = 0.05
 PRIMARY = ("H1_strategic_alignment", "H2_trust_eroding_events")
@@ -345,7 +345,7 @@ def within_account_verdict(row: dict, pre_trend_failed: bool | None) -> str:
     elif significant:
         conclusion = "This is significant in the opposite direction to the hypothesis, which is not supported."
     else:
-        conclusion = "This cannot be told apart from no effect at the 5% level, so the hypothesis is not supported."
+        conclusion = NOT_SIGNIFICANT
     return f"{subject} {_percent_clause(row)}. {conclusion}"
 
 

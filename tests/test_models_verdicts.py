@@ -248,3 +248,24 @@ def test_an_interval_end_beyond_exp_range_reads_as_unbounded() -> None:
     sized_row = {**row, **effect_sizes(row, 0.5)}
     assert math.isinf(sized_row["mde_80_per_sd"]) is False and sized_row["e_value_ci"] == 1.0
     assert "too few accounts to tell" in verdict_sentence(sized_row)
+
+
+def test_a_design_worded_elsewhere_gets_the_power_sentence_when_too_small_to_tell() -> None:
+    from models.verdicts import NOT_SIGNIFICANT, add_power_to_not_significant
+
+    base = {"hypothesis": "H2_trust_eroding_events", "test": "adjusted_effect", "outcome": "revenue",
+            "unit": "log of the ratio of revenue in the 6 months after to the 6 months before, for one event",
+            "mde_80_per_sd": float("nan")}
+    rows = pd.DataFrame([
+        {**base, "verdict": "Compared with ... 17% more. " + NOT_SIGNIFICANT, "conclusion": "too_few_accounts",
+         "mde_80": 1.13, "n_accounts": 66},
+        {**base, "verdict": "Compared with ... 1% more. " + NOT_SIGNIFICANT, "conclusion": "no_relevant_effect",
+         "mde_80": 0.05, "n_accounts": 4000},
+        {**base, "verdict": "Compared with ... 8% less. The data support the hypothesis at the 5% level.",
+         "conclusion": "supported", "mde_80": 0.03, "n_accounts": 2000},
+    ])
+    worded = add_power_to_not_significant(rows)["verdict"].tolist()
+    assert "too few accounts to tell" in worded[0] and "With 66 accounts" in worded[0]
+    assert "210%" in worded[0] and NOT_SIGNIFICANT not in worded[0]
+    assert "an effect of that size is unlikely" in worded[1] and "4,000 accounts" in worded[1]
+    assert worded[2] == rows["verdict"][2]
