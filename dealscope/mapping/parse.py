@@ -359,36 +359,23 @@ def _table(reader: _Reader, table: str, key_node: yaml.Node, node: yaml.Node, fo
             raise reader.fail(line, f"{table}.{target} is produced twice (also on line {producers[target]}); keep one ({how})")
         producers[target] = line
 
-    columns: list[tuple[str, SourceColumn]] = []
-    if "columns" in fields:
-        for _, k, v in reader.items(fields["columns"][1], f"{table}.columns"):
-            target = _contract_column(reader, table, k, f"{table}.columns")
-            produce(target, _line(k), "columns")
-            columns.append((target, _column_spec(reader, v, f"{table}.columns.{target}")))
-    constants: list[tuple[str, str]] = []
-    if "constants" in fields:
-        for _, k, v in reader.items(fields["constants"][1], f"{table}.constants"):
-            target = _contract_column(reader, table, k, f"{table}.constants")
-            produce(target, _line(k), "constants")
-            constants.append((target, reader.text(v, f"{table}.constants.{target}")))
-    values: list[ValueMap] = []
-    if "values" in fields:
-        for _, k, v in reader.items(fields["values"][1], f"{table}.values"):
-            target = _contract_column(reader, table, k, f"{table}.values")
-            produce(target, _line(k), "values")
-            values.append(_value_map(reader, table, target, k, v))
-    bands: list[Bands] = []
-    if "bands" in fields:
-        for _, k, v in reader.items(fields["bands"][1], f"{table}.bands"):
-            target = _contract_column(reader, table, k, f"{table}.bands")
-            produce(target, _line(k), "bands")
-            bands.append(_bands(reader, target, k, v))
-    related: list[Related] = []
-    if "related" in fields:
-        for _, k, v in reader.items(fields["related"][1], f"{table}.related"):
-            target = _contract_column(reader, table, k, f"{table}.related")
-            produce(target, _line(k), "related")
-            related.append(_related(reader, table, k, v))
+    def section(name: str, parse_entry) -> list:
+        """The entries `contract column: spec` of section `name`, each column produced once."""
+        entries = []
+        if name in fields:
+            for _, k, v in reader.items(fields[name][1], f"{table}.{name}"):
+                target = _contract_column(reader, table, k, f"{table}.{name}")
+                produce(target, _line(k), name)
+                entries.append(parse_entry(target, k, v))
+        return entries
+
+    columns: list[tuple[str, SourceColumn]] = section(
+        "columns", lambda target, k, v: (target, _column_spec(reader, v, f"{table}.columns.{target}")))
+    constants: list[tuple[str, str]] = section(
+        "constants", lambda target, k, v: (target, reader.text(v, f"{table}.constants.{target}")))
+    values: list[ValueMap] = section("values", lambda target, k, v: _value_map(reader, table, target, k, v))
+    bands: list[Bands] = section("bands", lambda target, k, v: _bands(reader, target, k, v))
+    related: list[Related] = section("related", lambda target, k, v: _related(reader, table, k, v))
     flags = None
     if "stage_from_flags" in fields:
         k, v = fields["stage_from_flags"]
