@@ -266,6 +266,16 @@ def write_value_map(
         draft.add(8, "# missing: <a contract value>")
 
 
+def write_segment_from_employees(draft: Draft, folder: Folder, source: SourceTable, column: str | None, unit: str,
+                                 missing_todo: str) -> None:
+    """Segment from employee-count bands when the export has the column; otherwise a TODO(you) for the user."""
+    if column:
+        write_segment_bands(draft, folder, source, column, unit)
+    else:
+        draft.todo(4, missing_todo)
+        draft.add(4, f"constants: {{segment: {q(MARKER)}}}")
+
+
 def write_segment_bands(draft: Draft, folder: Folder, source: SourceTable, column: str, unit: str) -> None:
     value = f"try_cast(regexp_replace({folder.value(source, column)}, '[,\\s]', '', 'g') AS DOUBLE)"
     cases = " ".join(f"WHEN {value} < {below} THEN '{name}'" for below, name in EMPLOYEE_BANDS if below)
@@ -453,12 +463,8 @@ def draft_salesforce(folder: Folder) -> Draft:
         ("employee_count", account.column("NumberOfEmployees"), ""), ("created_at", account.column("CreatedDate"), ""),
     ])
     write_formats(draft, 4, {"created_at": folder.date_format(account, account.column("CreatedDate"))}, account)
-    employees = account.column("NumberOfEmployees")
-    if employees:
-        write_segment_bands(draft, folder, account, employees, "account")
-    else:
-        draft.todo(4, "no NumberOfEmployees column: give segment a source (a column or bands on AnnualRevenue)")
-        draft.add(4, f"constants: {{segment: {q(MARKER)}}}")
+    write_segment_from_employees(draft, folder, account, account.column("NumberOfEmployees"), "account",
+                                 "no NumberOfEmployees column: give segment a source (a column or bands on AnnualRevenue)")
 
     draft.add(2, "deals:")
     draft.add(4, f"file: {q(opp.name)}", plural(opp.rows, "opportunity"))
@@ -636,11 +642,8 @@ def draft_hubspot(folder: Folder) -> Draft:
     ])
     if created:
         write_formats(draft, 4, {"created_at": folder.date_format(companies, created)}, companies)
-    if employees:
-        write_segment_bands(draft, folder, companies, employees, "company")
-    else:
-        draft.todo(4, "no Number of Employees column: give segment a source")
-        draft.add(4, f"constants: {{segment: {q(MARKER)}}}")
+    write_segment_from_employees(draft, folder, companies, employees, "company",
+                                 "no Number of Employees column: give segment a source")
 
     draft.add(2, "deals:")
     draft.add(4, f"file: {q(deals.name)}", plural(deals.rows, "deal"))
@@ -814,11 +817,9 @@ def draft_generic(folder: Folder) -> Draft:
             if "employee_count" in acc_cols:
                 draft.note(6, f"(or replace `values: segment` with bands on {acc_cols['employee_count']}, "
                               "as docs/mapping.md shows)")
-        elif "employee_count" in acc_cols:
-            write_segment_bands(draft, folder, accounts, acc_cols["employee_count"], "account")
         else:
-            draft.todo(4, "no segment or employee column found: give segment a source")
-            draft.add(4, f"constants: {{segment: {q(MARKER)}}}")
+            write_segment_from_employees(draft, folder, accounts, acc_cols.get("employee_count"), "account",
+                                         "no segment or employee column found: give segment a source")
 
     draft.add(2, "deals:")
     draft.add(4, f"file: {q(deals.name)}", f"CHECK: {plural(deals.rows, 'row')}; chosen by its name")
