@@ -1,9 +1,9 @@
 """The static site: five self-contained HTML pages plus one shared plotly.min.js.
 
 `build_site` reads the warehouse once (dashboards.data), renders each page from those
-frames with pure functions (dashboards.pages), and writes the files. Pages load Plotly
-from the bundle written beside them (include_plotlyjs='directory'), so they open with
-no network.
+frames with pure functions (dashboards.pages, one module per page), and writes the
+files. Pages load Plotly from the bundle written beside them (include_plotlyjs='directory'),
+so they open with no network.
 """
 
 from __future__ import annotations
@@ -14,9 +14,9 @@ from pathlib import Path
 import duckdb
 from plotly.offline import get_plotlyjs
 
-from dashboards.components import PAGES, PLOTLY_BUNDLE
+from dashboards.components import DISCLOSURE_ID, PAGES, PLOTLY_BUNDLE
 from dashboards.data import SiteData, read_site_data
-from dashboards.pages import DISCLOSURE_ID, PAGE_BUILDERS
+from dashboards.pages import PAGE_BUILDERS
 
 INDEX_PAGE = PAGES[0][0]
 # Written by earlier versions of this package; removed so no stale page is left linked.
