@@ -33,6 +33,7 @@ PAGES: tuple[tuple[str, str], ...] = (
     ("strategic_fit.html", "Strategic fit"),
     ("trust.html", "Trust & relationship"),
     ("evidence.html", "Evidence"),
+    ("open_deals.html", "Open deals"),
 )
 STYLE = """
 body { font-family: system-ui, -apple-system, "Segoe UI", sans-serif; margin: 0; color: #222;
@@ -168,12 +169,16 @@ def filterable_table_html(
     filter_values: pd.DataFrame,
     table_id: str,
     text_columns: int = 1,
+    links: dict[str, Sequence[str]] | None = None,
 ) -> str:
     """A table with one drop-down per column of `filter_values` (same rows, same order).
 
     Each row carries its filter values as data- attributes; the page script hides rows
-    that do not match. Labels of the drop-downs are the filter columns' names.
+    that do not match. Labels of the drop-downs are the filter columns' names. `links` maps
+    a shown column to one href per row: that column's cells become links (empty href: none).
     """
+    links = links or {}
+    hrefs = [list(links.get(column, [""] * len(shown))) for column in shown.columns]
     selects = []
     for column in filter_values.columns:
         options = sorted({_cell(value) for value in filter_values[column]})
@@ -185,15 +190,15 @@ def filterable_table_html(
             f'data-column="{esc(slug(column))}">{option_html}</select></label>'
         )
     rows = []
-    for shown_row, filter_row in zip(
+    for row_number, (shown_row, filter_row) in enumerate(zip(
         shown.itertuples(index=False, name=None), filter_values.itertuples(index=False, name=None)
-    ):
+    )):
         attributes = "".join(
             f' data-{slug(column)}="{esc(_cell(value))}"'
             for column, value in zip(filter_values.columns, filter_row)
         )
         cells = "".join(
-            f'<td{TEXT_CLASS if i < text_columns else ""}>{esc(_cell(value))}</td>'
+            f'<td{TEXT_CLASS if i < text_columns else ""}>{_linked(_cell(value), hrefs[i][row_number])}</td>'
             for i, value in enumerate(shown_row)
         )
         rows.append(f"<tr{attributes}>{cells}</tr>")
@@ -207,6 +212,10 @@ def filterable_table_html(
         f'<div class="scroll"><table class="filterable" id="{esc(table_id)}">\n'
         f"<thead><tr>{head}</tr></thead>\n<tbody>\n" + "\n".join(rows) + "\n</tbody>\n</table></div>"
     )
+
+
+def _linked(text: str, href: str) -> str:
+    return f'<a href="{esc(href)}">{esc(text)}</a>' if href else esc(text)
 
 
 def card_html(label: str, number: str, detail: str = "", element_id: str = "") -> str:

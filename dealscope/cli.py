@@ -1,4 +1,4 @@
-"""`dealscope` command line: run the pipeline, check an export folder, draft a CRM mapping, list or roll back published runs, make sample data, benchmark."""
+"""`dealscope` command line: run the pipeline, check an export folder, draft a CRM mapping, list or roll back published runs, brief an open deal, make sample data, benchmark."""
 
 from __future__ import annotations
 
@@ -59,6 +59,11 @@ def build_parser() -> argparse.ArgumentParser:
     rollback = commands.add_parser("rollback", help="make a kept run's warehouse current again (atomic, recorded)")
     rollback.add_argument("run_id", help="a run id from `dealscope history`")
     rollback.add_argument("--warehouse", type=Path, default=defaults.warehouse, help="published DuckDB file (default: %(default)s)")
+
+    brief = commands.add_parser("brief", help="write the pre-negotiation brief of one open deal (HTML + JSON)")
+    brief.add_argument("deal_id", help="an open deal's deal_id")
+    brief.add_argument("--warehouse", type=Path, default=defaults.warehouse, help="published DuckDB file (default: %(default)s)")
+    brief.add_argument("--out", type=Path, default=Path("."), help="folder for DEAL_ID.html and DEAL_ID.json (default: %(default)s)")
 
     bench = commands.add_parser("benchmark", help="time each pipeline stage and peak memory at given sizes")
     bench.add_argument("--accounts", type=int, nargs="+", default=[2000, 100_000],
@@ -127,6 +132,11 @@ def main(argv: list[str] | None = None) -> int:
         if args.command == "history":
             return history.print_history(warehouse, as_json=args.json, out=sys.stdout)
         return history.run_rollback(warehouse, args.run_id, out=sys.stdout, err=sys.stderr)
+    if args.command == "brief":
+        from dealscope.briefing import run_brief
+
+        return run_brief(args.deal_id, args.warehouse.expanduser().resolve(), args.out.expanduser().resolve(),
+                         out=sys.stdout, err=sys.stderr)
     if args.command == "benchmark":
         from dealscope.benchmark import run_benchmark
 
