@@ -229,9 +229,9 @@ def relationship_sentences(deal: dict[str, Any], sections: dict[str, Section]) -
         sentences.append(
             f"The account has {format_count(deal['account_trust_eroding_events'])} trust-eroding events "
             f"({format_count(deal['account_recent_trust_eroding_events'])} in the last 12 months), "
-            f"{format_count(deal['account_takeovers'])} takeovers by the buyer's management, "
-            f"{format_count(deal['account_second_sources'])} second sources added and "
-            f"{format_count(deal['account_trust_building_events'])} trust-building events.")
+            f"{plural(deal['account_takeovers'], 'takeover')} by the buyer's management, "
+            f"{plural(deal['account_second_sources'], 'second source')} added and "
+            f"{plural(deal['account_trust_building_events'], 'trust-building event')}.")
         if deal.get("flag_recent_trust_erosion"):
             warnings.append("Trust was eroded at this account in the last 12 months.")
         if deal.get("flag_second_source"):

@@ -22,13 +22,15 @@ MAX_LISTED_DEALS = 2000
 # Stage age buckets of the filter: (upper bound in days, label); the last is open-ended.
 STAGE_AGE_BUCKETS = ((90, "up to 90 days"), (180, "91-180 days"), (365, "181-365 days"))
 OLDEST_BUCKET = "over a year"
-FLAG_LABELS = {
-    "flag_strategic_not_fitting": "strategic but does not fit the plan",
-    "flag_weak_record": "weak record on comparable deals",
-    "flag_small_sample": "few comparable deals",
-    "flag_recent_trust_erosion": "trust eroded in the last 12 months",
-    "flag_second_source": "customer added a second source before",
+# Flag column of main.open_deals -> (short label in the list, what it means).
+FLAGS = {
+    "flag_strategic_not_fitting": ("not fitting", "flagged strategic but does not fit the plan"),
+    "flag_weak_record": ("weak record", "our win rate on comparable deals is clearly below the company's"),
+    "flag_small_sample": ("few comparables", "fewer than 30 comparable closed deals"),
+    "flag_recent_trust_erosion": ("recent erosion", "trust eroded at the account in the last 12 months"),
+    "flag_second_source": ("second source", "the customer added a second source before"),
 }
+FLAG_LABELS = {column: label for column, (label, _) in FLAGS.items()}
 LISTED = ("deal_id", "account_id", "owner", "segment", "product_line", "deal_type", "competitor",
           "list_amount", "stage_age_days", "flagged_strategic", "alignment_band", "alignment_score",
           "comparable_deals_closed", "comparable_win_rate", "comparable_win_rate_ci_low",
@@ -59,7 +61,7 @@ def stage_age_bucket(days: object) -> str:
 
 
 def flags_text(row: pd.Series) -> str:
-    return "; ".join(label for column, label in FLAG_LABELS.items() if bool(row[column]))
+    return ", ".join(label for column, label in FLAG_LABELS.items() if bool(row[column]))
 
 
 def comparable_text(row: pd.Series) -> str:
@@ -73,7 +75,8 @@ def open_deals_page(deals: TableRead, with_briefs: bool) -> str:
     page = PageBuilder()
     page.add("<p>Every open deal, those with the most flags first, then the oldest, with its fit with the plan in force when it was created "
              "and the flags a reviewer should see before calling it strategic. Filter by owner, segment, "
-             "days open or fit (no server needed).</p>")
+             "days open, fit or flags (no server needed). Flags: " + "; ".join(
+                 f"<strong>{esc(label)}</strong>: {esc(meaning)}" for label, meaning in FLAGS.values()) + ".</p>")
 
     def draw(rows: pd.DataFrame) -> None:
         flagged = rows[list(FLAG_LABELS)].astype(bool)
