@@ -98,6 +98,14 @@ def _select(con: duckdb.DuckDBPyConnection, tables: frozenset[str], table: str, 
     return Section(table, key, rows)
 
 
+def _skipped(con: duckdb.DuckDBPyConnection, tables: frozenset[str], analysis: str) -> str:
+    """Why `analysis` did not run on this export (main.analysis_coverage), or ''."""
+    if "main.analysis_coverage" not in tables:
+        return ""
+    row = con.execute("SELECT ran, reason FROM main.analysis_coverage WHERE analysis = ?", [analysis]).fetchone()
+    return "" if row is None or row[0] else f"not run on this export: {row[1]}"
+
+
 def read_sections(con: duckdb.DuckDBPyConnection, deal_id: str,
                   tables: frozenset[str] | None = None) -> dict[str, Section]:
     """Every table row the brief of `deal_id` rests on. Raises BriefError when it has none."""
@@ -115,7 +123,9 @@ def read_sections(con: duckdb.DuckDBPyConnection, deal_id: str,
     row = deal.rows[0]
     account_id, segment, competitor = row["account_id"], row["segment"], row["competitor"]
     sections = {"deal": deal}
-    sections["plan_entries"] = _select(
+    no_plan = _skipped(con, tables, "strategic_alignment")
+    sections["plan_entries"] = Section("staging.stg_strategy_plan", {"effective_from": None}, [], no_plan) \
+        if no_plan else _select(
         con, tables, "staging.stg_strategy_plan", {"effective_from": row["plan_effective_from"]},
         # The plan version in force at created_at (fct_deals.plan_effective_from); an entry
         # matches when the deal's value of its dimension equals it, case-insensitively, as
@@ -146,7 +156,9 @@ def read_sections(con: duckdb.DuckDBPyConnection, deal_id: str,
         "SELECT account_id, period, cutoff_month, horizon_months, predicted_value, predicted_low, "
         "predicted_high, interval_level FROM main.account_value_forecast "
         "WHERE account_id = ? AND period = ?", [account_id, FORECAST_PERIOD])
-    sections["trust_events"] = _select(
+    no_events = _skipped(con, tables, "trust_event_study")
+    sections["trust_events"] = Section("main.account_trust_timeline", {"account_id": account_id}, [], no_events) \
+        if no_events else _select(
         con, tables, "main.account_trust_timeline", {"account_id": account_id},
         "SELECT occurred_at, event_type, polarity, severity, deal_id FROM main.account_trust_timeline "
         "WHERE account_id = ? ORDER BY occurred_at, event_type", [account_id])

@@ -11,13 +11,16 @@ from __future__ import annotations
 import html
 import re
 from collections.abc import Callable, Sequence
+from typing import TYPE_CHECKING
 
 import pandas as pd
-import plotly.graph_objects as go
 
 from dashboards.charts import SMALL_SAMPLE
 from dashboards.formatting import NOT_AVAILABLE, is_missing
 from dashboards.reads import OVERALL_DIMENSIONS, TableRead, Unavailable
+
+if TYPE_CHECKING:  # plotly is imported by the pages that draw figures, not by the brief
+    import plotly.graph_objects as go
 
 
 PLOTLY_BUNDLE = "plotly.min.js"

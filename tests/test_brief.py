@@ -52,10 +52,10 @@ def sample_warehouse(tmp_path_factory) -> Path:
 
 
 @pytest.fixture(scope="module", params=["sample", "generated"])
-def warehouse(request, pipeline_run) -> Path:
+def warehouse(request) -> Path:
     if request.param == "sample":
         return request.getfixturevalue("sample_warehouse")
-    settings, _ = pipeline_run
+    settings, _ = request.getfixturevalue("pipeline_run")
     return settings.warehouse
 
 
