@@ -71,9 +71,10 @@ class Section:
 
 
 def _json_value(value: Any) -> Any:
+    if isinstance(value, dt.datetime) and value.time() == dt.time():
+        return value.date().isoformat()  # a date stored as a midnight timestamp
     if isinstance(value, (dt.datetime, dt.date)):
-        return value.isoformat()[:10] if isinstance(value, dt.datetime) and value.time() == dt.time() \
-            else value.isoformat()
+        return value.isoformat()
     if isinstance(value, Decimal):
         return float(value)
     if isinstance(value, float) and (math.isnan(value) or math.isinf(value)):

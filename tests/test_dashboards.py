@@ -381,7 +381,8 @@ CREATE TABLE raw.negotiation_events AS SELECT * FROM (VALUES
 """
 
 
-PAGE_NAMES = ["index.html", "win_loss.html", "strategic_fit.html", "trust.html", "evidence.html"]
+PAGE_NAMES = ["index.html", "win_loss.html", "strategic_fit.html", "trust.html", "evidence.html",
+              "open_deals.html"]
 OPTIONAL_TABLES = (
     "main.loss_drivers", "main.loss_drivers_by_quarter", "main.strategic_fit_audit",
     "main.alignment_band_outcomes", "main.trust_event_study", "main.escalation_paths",
@@ -430,6 +431,13 @@ def warehouse_con(built_site):
         yield con
 
 
+def test_open_deals_page_says_when_the_warehouse_has_no_open_deals_mart(built_site):
+    _, pages = built_site
+    html = page_text(pages)["open_deals.html"]
+    assert "table main.open_deals is not in the warehouse" in html
+    assert "<table" not in html
+
+
 def page_text(pages: list[Path]) -> dict[str, str]:
     return {page.name: page.read_text(encoding="utf-8") for page in pages}
 
@@ -460,7 +468,8 @@ def test_pages_written_index_first_with_one_shared_bundle(built_site):
     assert (out_dir / "plotly.min.js").stat().st_size > 1_000_000
     for name, html in page_text(pages).items():
         script_sources = re.findall(r"<script[^>]*\bsrc=\"([^\"]*)\"", html)
-        assert script_sources == ["plotly.min.js"], name
+        # the Open deals list draws no chart, so it loads no Plotly
+        assert script_sources == ([] if name == "open_deals.html" else ["plotly.min.js"]), name
 
 
 def test_every_page_links_every_page(built_site):
