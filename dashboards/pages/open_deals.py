@@ -16,7 +16,8 @@ from dashboards.formatting import format_amount, format_count, format_pct, is_mi
 from dashboards.reads import TableRead, Unavailable
 
 OPEN_DEALS_TABLE = "main.open_deals"
-# The page lists at most this many deals (most flags first, then the oldest), so its size stays
+# The page lists at most this many deals (strategic but not fitting first, then most flags, then
+# the oldest), so its size stays
 # bounded at any number of open deals; the note gives the full count.
 MAX_LISTED_DEALS = 2000
 # Stage age buckets of the filter: (upper bound in days, label); the last is open-ended.
@@ -38,7 +39,7 @@ LISTED = ("deal_id", "account_id", "owner", "segment", "product_line", "deal_typ
 
 
 def read_open_deals(con: duckdb.DuckDBPyConnection) -> TableRead:
-    """The open deals the page lists (most flags first, then oldest), at most MAX_LISTED_DEALS of
+    """The open deals the page lists (not fitting, most flags, oldest first), at most MAX_LISTED_DEALS of
     them, with the full count in attrs['total']; Unavailable on a warehouse without the mart."""
     found = con.execute("SELECT count(*) FROM information_schema.tables "
                         "WHERE table_schema = 'main' AND table_name = 'open_deals'").fetchone()[0]
@@ -46,7 +47,8 @@ def read_open_deals(con: duckdb.DuckDBPyConnection) -> TableRead:
         return Unavailable(OPEN_DEALS_TABLE, "table main.open_deals is not in the warehouse")
     flag_count = " + ".join(f"cast({flag} as integer)" for flag in FLAG_LABELS)
     deals = con.execute(f"SELECT {', '.join(LISTED)} FROM main.open_deals "
-                        f"ORDER BY {flag_count} DESC, stage_age_days DESC, deal_id LIMIT {MAX_LISTED_DEALS}").df()
+                        f"ORDER BY flag_strategic_not_fitting DESC, {flag_count} DESC, stage_age_days DESC, deal_id "
+                        f"LIMIT {MAX_LISTED_DEALS}").df()
     deals.attrs["total"] = con.execute("SELECT count(*) FROM main.open_deals").fetchone()[0]
     return deals
 
@@ -73,7 +75,8 @@ def comparable_text(row: pd.Series) -> str:
 
 def open_deals_page(deals: TableRead, with_briefs: bool) -> str:
     page = PageBuilder()
-    page.add("<p>Every open deal, those with the most flags first, then the oldest, with its fit with the plan in force when it was created "
+    page.add("<p>Every open deal (strategic but not fitting first, then those with the most flags, then "
+             "the oldest) with its fit with the plan in force when it was created "
              "and the flags a reviewer should see before calling it strategic. Filter by owner, segment, "
              "days open, fit or flags (no server needed). Flags: " + "; ".join(
                  f"<strong>{esc(label)}</strong>: {esc(meaning)}" for label, meaning in FLAGS.values()) + ".</p>")
@@ -83,7 +86,7 @@ def open_deals_page(deals: TableRead, with_briefs: bool) -> str:
         counts = ", ".join(f"{int(flagged[column].sum()):,} {label}" for column, label in FLAG_LABELS.items())
         total = int(rows.attrs.get("total", len(rows)))
         shown_note = ("" if total == len(rows) else
-                      f" Listed: the {len(rows):,} with the most flags, then the oldest; the flag counts are "
+                      f" Listed: the first {len(rows):,} in that order; the flag counts are "
                       "for them; all are in main.open_deals.")
         page.add(f'<p id="open-deals-summary">{total:,} open deals; flags: {esc(counts)}.{esc(shown_note)}</p>')
         if with_briefs:
@@ -94,7 +97,7 @@ def open_deals_page(deals: TableRead, with_briefs: bool) -> str:
             page.add(f'<p class="notice" id="briefs-note">{total:,} open deals are more than the '
                      f"{BRIEF_LIMIT:,} whose briefs are written with the site. Write one deal's brief with "
                      "<code>dealscope brief DEAL_ID --warehouse FILE --out DIR</code> "
-                     "(HTML and JSON, in about a second).</p>")
+                     "(HTML and JSON, in seconds).</p>")
             hrefs = [""] * len(rows)
         shown = pd.DataFrame({
             "deal": rows["deal_id"].astype(str),
@@ -118,6 +121,8 @@ def open_deals_page(deals: TableRead, with_briefs: bool) -> str:
             "fit": shown["fit (band)"].to_numpy(),
             "flagged": ["flagged" if text else "no flag" for text in shown["flags"]],
         })
+        # the flags column is the list's point: wide enough to read on one or two lines
+        page.add("<style>#open-deals-table td:nth-child(8) { min-width: 14em; }</style>")
         page.add(filterable_table_html(shown, filters, "open-deals-table", text_columns=8,
                                        links={"deal": hrefs}))
 
