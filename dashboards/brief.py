@@ -21,10 +21,11 @@ from pathlib import Path
 from typing import Any
 
 import duckdb
+import pandas as pd
 
-from dashboards.components import STYLE, TEXT_CLASS, esc
+from dashboards.components import STYLE, TEXT_CLASS, esc, table_html
 from dashboards.formatting import (
-    format_amount, format_count, format_date, format_number, format_pct, is_missing, plural,
+    format_amount, format_count, format_date, format_frame, format_number, format_pct, is_missing, plural,
 )
 
 # Briefs for every open deal are written with the site up to this many open deals; above it
@@ -391,7 +392,9 @@ def render_brief_html(brief: dict[str, Any], back_link: str = "") -> str:
                         ("escalation_precedent", "After escalations over the buyer")):
         section = sections[name]
         values = section.get("values")
-        body = (_table([values], {c: c.replace("_", " ") for c in values}, {}, 1) if values
+        # one row, each column formatted by its kind (shares as %, amounts, counts)
+        kinds = {"margin_change": "pct", "interval_level": "pct", "median_months_to_second_source": "number"}
+        body = (table_html(format_frame(pd.DataFrame([values]), kinds), text_columns=1) if values
                 else '<p class="muted">No row.</p>')
         blocks.append(_section_html(title, section, body).replace("<h2>", "<h3>").replace("</h2>", "</h3>"))
 
