@@ -61,7 +61,7 @@ def _changed_deals_table(deals: pd.DataFrame) -> pd.DataFrame:
         "deal": shown["deal_id"], "account": shown["account_id"], "stage": shown["stage"],
         "created": shown["created_at"].astype(str),
         "current band": shown["current_band"], "draft band": shown["draft_band"],
-        "draft matches": (shown["draft_matched_targets"].fillna("") + " | "
+        "draft targets | avoids": (shown["draft_matched_targets"].fillna("") + " | "
                           + shown["draft_matched_avoids"].fillna("")).str.strip(" |"),
         "value": shown["deal_value"].map(format_amount),
     })
