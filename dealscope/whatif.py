@@ -37,12 +37,20 @@ from dealscope.ingest.errors import InputFileError
 from dealscope.settings import DBT_PROJECT_DIR, Settings
 from dealscope.warehouse import memory_limit, replace_atomically, writer_lock
 
-# Relation names the rendered SQL uses: the published warehouse is attached as `wh`.
+# Relation names the rendered SQL uses: the published warehouse is attached as `wh`; the deals
+# (fct_deals' columns the what-if needs) and their accounts are first copied into the scratch
+# database, which made the alignment query three times faster at 1 M deals than reading the
+# attached file inside it.
 PUBLISHED_ALIAS = "wh"
+PUBLISHED_DEALS = f"{PUBLISHED_ALIAS}.main.fct_deals"
 RAW_PLAN = "raw.strategy_plan"
-DEALS = f"{PUBLISHED_ALIAS}.main.fct_deals"
+DEALS = "whatif_deals"
 # One row per account with the attributes alignment matches on (fct_deals carries them).
-ACCOUNTS = f"(select distinct account_id, segment, industry, region from {DEALS})"
+ACCOUNTS = "whatif_accounts"
+DEAL_INPUT_COLUMNS = (
+    "deal_id, account_id, segment, industry, region, product_line, deal_type, stage, created_at, "
+    "flagged_strategic, is_closed, is_won, won_value, lost_value, list_amount, final_amount, discount_pct, "
+    "gross_margin_pct, alignment_score, alignment_band, plan_effective_from, matched_targets, matched_avoids")
 PLAN_ENTRIES = "whatif_plan_entries"
 SCENARIO_DEALS = "whatif_scenario_deals"
 ACCOUNT_VALUE = f"{PUBLISHED_ALIAS}.main.account_value"
@@ -78,13 +86,14 @@ def rendered_sql(warehouse: Path) -> dict[str, str]:
     """The what-if's SQL from the dbt macros: cached beside the warehouse, keyed by the macros' hash."""
     work = _work_dir(warehouse)
     work.mkdir(parents=True, exist_ok=True)
-    cache = work / f"sql-{_macro_fingerprint()}.json"
-    if cache.is_file():
-        return json.loads(cache.read_text())
     arguments = {
         "raw_plan": RAW_PLAN, "deals": DEALS, "accounts": ACCOUNTS, "plan_entries": PLAN_ENTRIES,
         "scenario_deals": SCENARIO_DEALS, "account_value": ACCOUNT_VALUE,
     }
+    key = hashlib.sha256((_macro_fingerprint() + json.dumps(arguments, sort_keys=True)).encode()).hexdigest()[:16]
+    cache = work / f"sql-{key}.json"
+    if cache.is_file():
+        return json.loads(cache.read_text())
     # A fixed scratch file for dbt's connection keeps the profile, and so dbt's partial parse, stable.
     scratch = work / "dbt-scratch.duckdb"
     with writer_lock(scratch):
@@ -133,7 +142,8 @@ def scratch_connection(warehouse: Path) -> Iterator[duckdb.DuckDBPyConnection]:
     """An in-memory DuckDB with the published warehouse attached read-only as `wh`."""
     if not warehouse.is_file():
         raise WhatIfError(f"no published warehouse at {warehouse}: run `dealscope run` first")
-    con = duckdb.connect(config={"memory_limit": memory_limit()})
+    # No reader relies on a scratch table's row order (every read has ORDER BY).
+    con = duckdb.connect(config={"memory_limit": memory_limit(), "preserve_insertion_order": False})
     try:
         con.execute(f"ATTACH '{_sql_text(str(warehouse))}' AS {PUBLISHED_ALIAS} (READ_ONLY)")
         yield con
@@ -169,6 +179,8 @@ def load_draft_plan(con: duckdb.DuckDBPyConnection, plan_file: Path) -> DraftLoa
 
 def score_draft(con: duckdb.DuckDBPyConnection, sql: dict[str, str]) -> pd.DataFrame:
     """Alignment of every deal of the published warehouse under the loaded draft (table draft_alignment)."""
+    con.execute(f"CREATE OR REPLACE TABLE {DEALS} AS SELECT {DEAL_INPUT_COLUMNS} FROM {PUBLISHED_DEALS}")
+    con.execute(f"CREATE OR REPLACE TABLE {ACCOUNTS} AS SELECT DISTINCT account_id, segment, industry, region FROM {DEALS}")
     con.execute(f"CREATE OR REPLACE TABLE {PLAN_ENTRIES} AS {sql['plan_entries']}")
     con.execute(f"CREATE OR REPLACE TABLE draft_alignment AS {sql['deal_alignment']}")
     return con.execute("SELECT * FROM draft_alignment ORDER BY deal_id").df()
