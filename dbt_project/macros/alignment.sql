@@ -121,16 +121,8 @@ deal_matches as (
     select
         deal_id,
         {{ exact_sum('signed_weight') }} as signed_weight,
-        {{ dbt.listagg(
-            "case when stance = 'target' then matched_entry end",
-            "'; '",
-            'order by matched_entry'
-        ) }} as matched_targets,
-        {{ dbt.listagg(
-            "case when stance = 'avoid' then matched_entry end",
-            "'; '",
-            'order by matched_entry'
-        ) }} as matched_avoids
+        {{ sorted_text_list("case when stance = 'target' then matched_entry end", "'; '") }} as matched_targets,
+        {{ sorted_text_list("case when stance = 'avoid' then matched_entry end", "'; '") }} as matched_avoids
     from matches
     group by deal_id
 ),
@@ -265,4 +257,19 @@ inner join account_cells
         'band_outcomes': alignment_band_outcomes(scenario_deals, account_value, ['plan', 'alignment_band']),
     } -%}
     {%- do print(tojson(statements)) -%}
+{%- endmacro %}
+
+{#- The non-NULL values of a text expression, sorted, joined by `separator` (an SQL literal); NULL
+    when there is none. dbt.listagg with an ORDER BY on other adapters; on DuckDB a sorted list,
+    the same text: an ordered string_agg over a million groups took three times as long. -#}
+{% macro sorted_text_list(expression, separator) -%}
+    {{ return(adapter.dispatch('sorted_text_list', 'dealscope')(expression, separator)) }}
+{%- endmacro %}
+
+{% macro default__sorted_text_list(expression, separator) -%}
+    {{ dbt.listagg(expression, separator, 'order by ' ~ expression) }}
+{%- endmacro %}
+
+{% macro duckdb__sorted_text_list(expression, separator) -%}
+    array_to_string(list_sort(list({{ expression }}) filter (where ({{ expression }}) is not null)), {{ separator }})
 {%- endmacro %}
