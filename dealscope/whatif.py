@@ -283,15 +283,16 @@ def run_whatif(con: duckdb.DuckDBPyConnection, warehouse: Path, plan_file: Path,
 
 def _nothing_loaded(load: DraftLoad) -> str:
     lines = [f"{load.plan_file}: no plan row loaded ({load.rows_read} read, {load.rows_rejected} rejected)"]
-    lines += rejection_lines(load.rejected)
+    lines += rejection_lines(load.rejected, stored=False)
     return "\n".join(lines)
 
 
-def rejection_lines(rejected: pd.DataFrame, limit: int = 10) -> list[str]:
+def rejection_lines(rejected: pd.DataFrame, limit: int = 10, stored: bool = True) -> list[str]:
     """One line per rejected plan row (first `limit`), with a hint for the unfilled stance of a draft."""
     lines = [f"  row {row.row_number}: {row.reason}: {row.detail}" for row in rejected.head(limit).itertuples()]
     if len(rejected) > limit:
-        lines.append(f"  ... and {len(rejected) - limit} more (table plan_whatif_rejected_rows)")
+        where = " (all in table plan_whatif_rejected_rows)" if stored else ""
+        lines.append(f"  ... and {len(rejected) - limit} more{where}")
     if (rejected["reason"] == "missing_required:stance").any():
         lines.append("  a row without a stance is refused: write target or avoid in its stance column, "
                      "or delete the row (a plan names only what it targets or avoids)")
