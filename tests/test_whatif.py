@@ -13,6 +13,7 @@ from pathlib import Path
 
 import duckdb
 import pytest
+from test_dashboards_browser import devtools  # noqa: F401  (the Chromium session fixture)
 
 from dealscope.cli import main as cli_main
 from dealscope.whatif import (
@@ -255,3 +256,18 @@ def test_a_run_keeps_the_saved_scenarios(published, small_export, tmp_path):
     finally:
         con.close()
     assert kept == [("saved",)]
+
+
+def test_whatif_page_renders_in_chromium(devtools, published, small_export, tmp_path):
+    from test_dashboards_browser import assert_page_renders
+
+    flipped = write_plan(tmp_path / "flipped.csv", _flip_one_stance(small_export)[0])
+    site = tmp_path / "site"
+    assert whatif_command(flipped, "browser", published, site, io.StringIO(), io.StringIO()) == 0
+    page = site / "whatif-browser.html"
+    assert_page_renders(devtools, page, tmp_path)
+    outcome_rows = int(devtools.evaluate("document.querySelectorAll('#whatif-outcomes tbody tr').length"))
+    changed_rows = int(devtools.evaluate("document.querySelectorAll('#whatif-deals tbody tr').length"))
+    stored = query(published.warehouse, "SELECT count(*) FROM plan_whatif WHERE scenario = 'browser'")[0][0]
+    changed = query(published.warehouse, "SELECT count(*) FROM plan_whatif_deals WHERE scenario = 'browser'")[0][0]
+    assert outcome_rows == stored and 0 < changed_rows == min(changed, 200)
