@@ -408,8 +408,12 @@ def carry_over_scenarios(con: duckdb.DuckDBPyConnection, published: Path) -> lis
             "SELECT table_name FROM duckdb_tables() WHERE database_name = 'whatif_published' AND schema_name = 'main'"
         ).fetchall()}
         copied = [table for table in WHATIF_TABLES if table in present]
-        for table in copied:
-            con.execute(f"CREATE OR REPLACE TABLE main.{table} AS SELECT * FROM whatif_published.main.{table}")
+        for table in WHATIF_TABLES:
+            if table in present:
+                con.execute(f"CREATE OR REPLACE TABLE main.{table} AS SELECT * FROM whatif_published.main.{table}")
+            else:
+                # The build file outlives runs: scenarios the published file no longer has must not return.
+                con.execute(f"DROP TABLE IF EXISTS main.{table}")
         return copied
     finally:
         con.execute("DETACH whatif_published")
