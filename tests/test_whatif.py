@@ -246,6 +246,7 @@ def test_plan_draft_lists_every_value_and_an_unfilled_stance_is_refused(publishe
 
 
 def test_a_run_keeps_the_saved_scenarios(published, small_export, tmp_path):
+    without_scenarios = shutil.copyfile(published.warehouse, tmp_path / "without.duckdb")
     plan = shutil.copyfile(small_export / "strategy_plan.csv", tmp_path / "same.csv")
     assert whatif_command(plan, "saved", published, tmp_path / "site", io.StringIO(), io.StringIO()) == 0
     build = tmp_path / "build.duckdb"
@@ -253,9 +254,12 @@ def test_a_run_keeps_the_saved_scenarios(published, small_export, tmp_path):
     try:
         assert carry_over_scenarios(con, published.warehouse) == list(WHATIF_TABLES)
         kept = con.execute("SELECT DISTINCT scenario FROM main.plan_whatif").fetchall()
+        # A published file without scenarios (e.g. after a rollback) leaves none in the build file.
+        assert carry_over_scenarios(con, without_scenarios) == []
+        left = con.execute("SELECT count(*) FROM duckdb_tables() WHERE table_name LIKE 'plan_whatif%'").fetchone()[0]
     finally:
         con.close()
-    assert kept == [("saved",)]
+    assert kept == [("saved",)] and left == 0
 
 
 def test_whatif_page_renders_in_chromium(devtools, published, small_export, tmp_path):
