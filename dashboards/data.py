@@ -12,6 +12,7 @@ import duckdb
 import pandas as pd
 
 from dashboards import reads
+from dashboards.evidence_stress import STRESS_SUMMARY_COLUMNS
 from dashboards.reads import TableRead
 
 # Listed columns only: a new column in these tables never reaches a page unreviewed.
@@ -81,7 +82,7 @@ CALIBRATION_SUMMARY = (
      "supported_rate_ci_high", "coverage", "coverage_ci_low", "coverage_ci_high"),
     ("test", "accounts_per_world", "two_sided_rejection_rate", "two_sided_rejection_rate_ci_low",
      "two_sided_rejection_rate_ci_high", "mean_estimate", "sd_estimate", "bias_adjusted",
-     "bias_naive", "study_command", "studied_at"),
+     "bias_naive", "study_command", "studied_at", *STRESS_SUMMARY_COLUMNS),
 )
 CALIBRATION_SUMMARY_ALIASES = {
     "worlds": ("n_worlds",), "accounts_per_world": ("n_accounts", "accounts"),
@@ -92,7 +93,7 @@ CALIBRATION_SUMMARY_ALIASES = {
 }
 CALIBRATION_WORLDS = (
     ("world", "seed", "hypothesis", "truth", "estimate", "ci_low", "ci_high"),
-    ("test", "accounts_per_world", "p_value", "supported", "naive_estimate", "n_accounts"),
+    ("test", "accounts_per_world", "p_value", "supported", "naive_estimate", "n_accounts", "stress"),
 )
 MODEL_COMPARISON = (
     ("learner", "feature_set", "r2_mean"),

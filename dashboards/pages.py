@@ -13,6 +13,7 @@ import pandas as pd
 import plotly.graph_objects as go
 
 from dashboards import figures, text
+from dashboards.evidence_stress import draw_stress_section
 from dashboards.components import (
     PAGES, card_html, esc, figures_html, filterable_table_html, page_html, table_html,
     unavailable_html,
@@ -830,6 +831,7 @@ def evidence_page(data: SiteData) -> str:
                  data.permutation_null, "the permutation null distribution", draw_null)
 
     draw_calibration_section(page, data.calibration_summary, data.calibration_worlds)
+    draw_stress_section(page, data.calibration_summary)
 
     def draw_model_comparison(table: pd.DataFrame) -> None:
         comparison = text.comparison_split(table, text.ACCOUNT_FOLDS)
@@ -941,6 +943,11 @@ def calibration_selection(summary: TableRead, worlds: TableRead) -> tuple[TableR
     warehouse tables."""
     notes = []
     size = None
+    # the stress worlds have their own section (dashboards/evidence_stress.py): this one is the default world
+    if isinstance(summary, pd.DataFrame) and "stress" in summary:
+        summary = summary[summary["stress"].fillna("none").astype(str) == "none"]
+    if isinstance(worlds, pd.DataFrame) and "stress" in worlds:
+        worlds = worlds[worlds["stress"].fillna("none").astype(str) == "none"]
     if isinstance(summary, pd.DataFrame) and len(summary):
         tests = summary["test"].dropna().astype(str)
         if CALIBRATED_TEST in set(tests):
