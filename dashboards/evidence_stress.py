@@ -15,7 +15,7 @@ import pandas as pd
 import plotly.graph_objects as go
 
 from dashboards import text
-from dashboards.components import esc, table_html, unavailable_html
+from dashboards.components import esc, table_html
 from dashboards.reads import TableRead, Unavailable
 
 # Columns of main.calibration_summary this section reads beyond the calibration section's own.
@@ -63,7 +63,8 @@ def _rate(value: object, low: object, high: object) -> str:
 def _rows(summary: pd.DataFrame, test: str, world: str) -> pd.DataFrame:
     """One row per (stress, base hypothesis) of `test` in `world` worlds, at the largest world size."""
     rows = summary[(summary["test"].astype(str) == test) & (summary["world"].astype(str) == world)]
-    rows = rows.assign(base=rows["hypothesis"].map(_base), stress=rows["stress"].astype(str))
+    # a summary written before the stress worlds has no stress: its rows are the default world's
+    rows = rows.assign(base=rows["hypothesis"].map(_base), stress=rows["stress"].fillna(DEFAULT_WORLD).astype(str))
     rows = rows.sort_values("worlds").drop_duplicates(["stress", "base"], keep="last")
     return rows.set_index(["stress", "base"])
 
@@ -74,8 +75,8 @@ def stress_table(summary: pd.DataFrame) -> pd.DataFrame:
     design's false positives for comparison."""
     null, planted = _rows(summary, PRIMARY_TEST, "null"), _rows(summary, PRIMARY_TEST, "planted")
     before = _rows(summary, BEFORE_TEST, "null")
-    keys = sorted(set(null.index) | set(planted.index),
-                  key=lambda key: (_stress_order(summary["stress"]).index(key[0]), key[1]))
+    order = _stress_order(pd.Series([key[0] for key in [*null.index, *planted.index]], dtype="object"))
+    keys = sorted(set(null.index) | set(planted.index), key=lambda key: (order.index(key[0]), key[1]))
     records = []
     for key in keys:
         n = null.loc[key] if key in null.index else None
@@ -150,8 +151,8 @@ def draw_stress_section(page: Page, summary: TableRead) -> None:
              "untrustworthy. A false positive counts against the promise only when no check flags it. "
              "'Before' is the cross-sectional comparison that decided the verdicts until the within-account "
              "design replaced it.</p>")
-    if isinstance(summary, Unavailable):
-        page.add(unavailable_html(summary, "the calibration study's summary"))
+    if isinstance(summary, Unavailable):  # the calibration section above has said what is missing
+        page.add(f'<p class="muted">Not available: {esc(summary.reason)}.</p>')
         return
     if summary.empty or "stress" not in summary or not (summary["test"].astype(str) == PRIMARY_TEST).any():
         page.add('<p class="muted">Nothing to show: the calibration summary has no primary-test rows.</p>')
