@@ -71,6 +71,8 @@ RUN_COLUMNS: tuple[str, ...] = (
     "bootstrap_ci_high", "p_value", "supported", "naive_estimate", "n_accounts", "accounts_per_world",
     "study_command", "studied_at",
 )
+# one row per simulated world and test: the primary key of main.calibration_worlds
+RUN_KEY = ["world", "stress", "seed", "hypothesis", "test", "accounts_per_world"]
 
 
 def true_effects(effects: EffectSizes) -> dict[str, float]:
@@ -224,8 +226,7 @@ def read_runs(path: Path) -> pd.DataFrame:
         runs.loc[legacy, "test"] = "cross_sectional"
         runs.insert(1, "stress", "none")
     # a world simulated again (e.g. a legacy world redone with the within-account design) replaces its rows
-    key = ["world", "stress", "seed", "hypothesis", "test", "accounts_per_world"]
-    return runs.drop_duplicates(subset=key, keep="last").reset_index(drop=True)
+    return runs.drop_duplicates(subset=RUN_KEY, keep="last").reset_index(drop=True)
 
 
 @dataclass(frozen=True)
@@ -294,8 +295,7 @@ def run_study(n_worlds: int, n_accounts: int, first_seed: int = 1000, *, jobs: i
                     record(future.result())
     runs = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame(columns=list(RUN_COLUMNS))
     if len(runs):
-        key = ["world", "stress", "seed", "hypothesis", "test", "accounts_per_world"]
-        runs = runs.drop_duplicates(subset=key, keep="last")
+        runs = runs.drop_duplicates(subset=RUN_KEY, keep="last")
         runs = runs[(runs["accounts_per_world"] == n_accounts) & (runs["stress"] == stress)].reset_index(drop=True)
     return StudyResult(runs, summarize(runs), time.perf_counter() - start)
 
@@ -333,8 +333,7 @@ def read_study(source: Path) -> pd.DataFrame:
     if not files:
         return pd.DataFrame(columns=list(RUN_COLUMNS))
     runs = pd.concat([read_runs(path) for path in files], ignore_index=True)
-    key = ["world", "stress", "seed", "hypothesis", "test", "accounts_per_world"]
-    return runs.drop_duplicates(subset=key, keep="last").reset_index(drop=True)
+    return runs.drop_duplicates(subset=RUN_KEY, keep="last").reset_index(drop=True)
 
 
 def load_calibration_worlds(con: duckdb.DuckDBPyConnection, runs: pd.DataFrame) -> int:
@@ -381,7 +380,9 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     with pd.option_context("display.width", 250, "display.max_columns", 40):
         if args.summarize is not None:
-            runs = pd.concat([read_study(path) for path in args.summarize], ignore_index=True)
+            # a world in several of the files (a study re-run elsewhere): the later argument's rows win
+            runs = pd.concat([read_study(path) for path in args.summarize], ignore_index=True).drop_duplicates(
+                subset=RUN_KEY, keep="last")
             print(summarize(runs).drop(columns=["study_command", "studied_at"]).to_string(index=False))
             return 0
         command = shlex.join(["python", "-m", "models.calibration", *(sys.argv[1:] if argv is None else argv)])
