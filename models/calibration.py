@@ -362,6 +362,35 @@ def write_calibration_worlds(con: duckdb.DuckDBPyConnection, source: Path) -> in
     return load_calibration_worlds(con, read_study(source))
 
 
+def _rate_cell(row: pd.Series, column: str) -> str:
+    value = row.get(column)
+    if value is None or pd.isna(value):
+        return "-"
+    return f"{value:.2f} [{row[f'{column}_ci_low']:.2f}, {row[f'{column}_ci_high']:.2f}]"
+
+
+def stress_markdown(summary: pd.DataFrame) -> str:
+    """The per-stress-world table of docs/statistics.md, section 5b, from `summarize`: per stress world and
+    hypothesis, the primary (within-account) and the cross-sectional effect rows, null and planted worlds."""
+    rows = summary[summary["test"].isin(["adjusted_effect", "cross_sectional"])].copy()
+    rows["design"] = rows["test"].map({"adjusted_effect": "primary (within-account)",
+                                       "cross_sectional": "cross-sectional (before)"})
+    rows["hypothesis"] = rows["hypothesis"].str.split(":").str[0].str[:2]
+    lines = ["| stress | world | hyp. | design | worlds | false positives | flagged | unflagged FP | promise "
+             "| power | coverage | bias |", "|" + "---|" * 12]
+    for _, row in rows.sort_values(["stress", "world", "hypothesis", "test"]).iterrows():
+        lines.append("| " + " | ".join([
+            row["stress"], row["world"], row["hypothesis"], row["design"], str(int(row["worlds"])),
+            _rate_cell(row, "false_positive_rate"),
+            "-" if pd.isna(row["flagged_rate"]) else f"{row['flagged_rate']:.2f}",
+            _rate_cell(row, "unflagged_false_positive_rate"),
+            row["promise_status"] if isinstance(row["promise_status"], str) else "-",
+            _rate_cell(row, "power"), _rate_cell(row, "coverage"),
+            "-" if pd.isna(row["bias_adjusted"]) else f"{row['bias_adjusted']:+.3f}",
+        ]) + " |")
+    return "\n".join(lines)
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description="Calibration study of the hypothesis tests (docs/statistics.md).")
     parser.add_argument("--worlds", type=int, default=100, help="worlds of each kind (null, planted)")
@@ -377,8 +406,15 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--summarize", type=Path, nargs="+", default=None,
                         help="only summarise runs CSVs written by earlier --out runs, or folders of them, with the "
                              "dbt model calibration_summary (one table, rows per stress world)")
+    parser.add_argument("--stress-table", action="store_true",
+                        help="with --summarize: print the per-stress-world markdown table of docs/statistics.md 5b")
     args = parser.parse_args(argv)
     with pd.option_context("display.width", 250, "display.max_columns", 40):
+        if args.summarize is not None and args.stress_table:
+            runs = pd.concat([read_study(path) for path in args.summarize], ignore_index=True).drop_duplicates(
+                subset=RUN_KEY, keep="last")
+            print(stress_markdown(summarize(runs)))
+            return 0
         if args.summarize is not None:
             # a world in several of the files (a study re-run elsewhere): the later argument's rows win
             runs = pd.concat([read_study(path) for path in args.summarize], ignore_index=True).drop_duplicates(
