@@ -65,7 +65,6 @@ WORLD_EFFECTS: dict[str, EffectSizes] = {"null": EffectSizes.null(), "planted": 
 # dbt-duckdb names the database after the file's stem when the manifest is parsed: every world's
 # file has this name (in its own folder) so one parsed manifest serves them all.
 WORLD_DB_NAME = "world.duckdb"
-ALPHA = 0.05
 RUN_COLUMNS: tuple[str, ...] = (
     "world", "stress", "seed", "hypothesis", "test", "truth", "estimate", "ci_low", "ci_high", "bootstrap_ci_low",
     "bootstrap_ci_high", "p_value", "supported", "naive_estimate", "n_accounts", "accounts_per_world",
@@ -190,7 +189,8 @@ def simulate_world(builder: WorldBuilder, world: str, n_accounts: int, seed: int
 
 
 def wilson_interval(successes: int, trials: int, confidence: float = 0.95) -> tuple[float, float]:
-    """Wilson score interval for a binomial proportion (scipy's binomtest)."""
+    """Wilson score interval for a binomial proportion (scipy's binomtest): the reference the dbt macros
+    wilson_low / wilson_high of calibration_summary are tested against."""
     if trials == 0:
         return float("nan"), float("nan")
     interval = stats.binomtest(int(successes), int(trials)).proportion_ci(confidence, method="wilson")
