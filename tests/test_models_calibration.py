@@ -15,6 +15,7 @@ from models.calibration import (
     WorldBuilder,
     STUDIED_TESTS,
     read_runs,
+    stress_markdown,
     run_study,
     summarize,
     true_effects,
@@ -143,6 +144,14 @@ def test_the_promise_counts_false_positives_a_check_of_the_same_design_flags(sum
     assert cross["promise_status"] == "broken"
     checks = summary[summary["test"].isin(["pre_trend", "future_treatment"])]
     assert checks["promise_status"].isna().all() and checks["flagged_rate"].isna().all()
+
+
+def test_the_stress_table_has_a_line_per_effect_row(summary_of_hand_built_runs) -> None:
+    lines = stress_markdown(summary_of_hand_built_runs).splitlines()
+    effect_rows = summary_of_hand_built_runs["test"].isin(["adjusted_effect", "cross_sectional"]).sum()
+    assert len(lines) == 2 + effect_rows
+    knob = [line for line in lines if line.startswith("| knob | null | H1 | primary")]
+    assert len(knob) == 1 and "| 0.33 [0.06, 0.79] | 0.33 |" in knob[0] and "kept_at_point_estimate" in knob[0]
 
 
 def test_world_rows_keep_the_studied_tests_with_their_truth() -> None:
