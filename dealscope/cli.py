@@ -22,7 +22,8 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--dashboards", type=Path, default=defaults.dashboards_dir, help="folder for the HTML pages (default: %(default)s)")
     run.add_argument("--event-types", type=Path, default=defaults.event_types, help="event-type map (default: %(default)s)")
     run.add_argument("--calibration-results", type=Path, default=defaults.calibration_results,
-                     help="the calibration study's per-world CSV, shown on the Evidence page (default: %(default)s)")
+                     help="the calibration study's per-world CSV, or a folder of them (every *.csv is loaded), "
+                          "shown on the Evidence page (default: %(default)s)")
     run.add_argument("--verbose", action="store_true",
                      help="print Dagster's and dbt's full log instead of one line per stage")
     _add_loading_options(run, defaults)

@@ -503,11 +503,11 @@ def test_every_section_is_drawn_when_every_table_is_there(built_site):
     # Charts per page: rejections; win rate, strengths, loss drivers, competitor response,
     # trend, loss trend; band win rate, band outcomes; event study, DiD forest, escalation,
     # move precedents, value histogram, alignment bins, cohorts; forest, null distribution,
-    # calibration (promises, every world, bias), model comparison, feature importance,
+    # calibration (promises, every world, bias), stress worlds, model comparison, feature importance,
     # predicted vs actual.
     counts = {name: page.count("Plotly.newPlot(") for name, page in html.items()}
     assert counts == {"index.html": 1, "win_loss.html": 6, "strategic_fit.html": 2,
-                      "trust.html": 7, "evidence.html": 8, "open_deals.html": 0}
+                      "trust.html": 7, "evidence.html": 9, "open_deals.html": 0}
 
 
 # --- numbers against the warehouse -----------------------------------------------------------
@@ -1134,7 +1134,7 @@ def test_statistics_tables_with_other_column_spellings_still_render(tmp_path):
         "ALTER TABLE main.feature_importance RENAME COLUMN importance_mean TO importance;"
         "ALTER TABLE main.calibration_summary RENAME COLUMN worlds TO n_worlds;")))
     assert 'class="unavailable"' not in html["evidence.html"]
-    assert html["evidence.html"].count("Plotly.newPlot(") == 8
+    assert html["evidence.html"].count("Plotly.newPlot(") == 9
 
 
 def test_statistics_tables_without_a_needed_column_say_so(tmp_path):
@@ -1146,7 +1146,7 @@ def test_statistics_tables_without_a_needed_column_say_so(tmp_path):
     assert "main.calibration_worlds has no column(s) estimate" in evidence
     # The summary half of the calibration section and the other sections are still drawn.
     assert 'id="calibration-findings"' in evidence
-    assert evidence.count("Plotly.newPlot(") == 6
+    assert evidence.count("Plotly.newPlot(") == 7
 
 
 def test_forecast_is_drawn_by_decile_when_the_statistics_stage_wrote_them(tmp_path):

@@ -23,6 +23,7 @@ from dashboards.components import (
     PageBuilder, esc, interval_cell, interval_text, page_html, table_html, unavailable_html,
 )
 from dashboards.data import SiteData
+from dashboards.pages.evidence_stress import draw_stress_section
 from dashboards.formatting import (
     NOT_AVAILABLE, SIGNIFICANCE_LEVEL, format_count, format_date, format_frame, format_number,
     format_p_value, format_pct, format_signed, is_missing, readable,
@@ -870,6 +871,7 @@ def evidence_page(data: SiteData) -> str:
                  data.permutation_null, "the permutation null distribution", draw_null)
 
     draw_calibration_section(page, data.calibration_summary, data.calibration_worlds)
+    draw_stress_section(page, data.calibration_summary)
 
     def draw_model_comparison(table: pd.DataFrame) -> None:
         comparison = comparison_split(table, ACCOUNT_FOLDS)
@@ -981,6 +983,11 @@ def calibration_selection(summary: TableRead, worlds: TableRead) -> tuple[TableR
     warehouse tables."""
     notes = []
     size = None
+    # the stress worlds have their own section (evidence_stress.py): this one is the default world
+    if isinstance(summary, pd.DataFrame) and "stress" in summary:
+        summary = summary[summary["stress"].fillna("none").astype(str) == "none"]
+    if isinstance(worlds, pd.DataFrame) and "stress" in worlds:
+        worlds = worlds[worlds["stress"].fillna("none").astype(str) == "none"]
     if isinstance(summary, pd.DataFrame) and len(summary):
         tests = summary["test"].dropna().astype(str)
         if CALIBRATED_TEST in set(tests):
