@@ -22,7 +22,7 @@ def stage_label(step_key: str) -> str:
         return f"load {step_key.removeprefix('raw__')}"
     return {
         "dealscope_dbt_models": "dbt build",
-        "main__hypothesis_tests": "statistics",
+        "statistics": "statistics",
         "calibration_tables": "calibration tables",
         "dashboards": "dashboards",
         "published_warehouse": "publish warehouse",

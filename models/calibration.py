@@ -50,6 +50,7 @@ from dealscope.sample import STRESS_WORLDS, EffectSizes, generate_world, stress_
 from dealscope.settings import DEFAULT_EVENT_TYPES, ENV_BUILD_DB
 from models.features import read_account_features
 from models.hypotheses import DEFAULT_PERMUTATIONS, run_statistics
+from models.tables import CALIBRATION_SUMMARY, CALIBRATION_WORLDS
 from models.within_account import apply_within_account_design, read_event_windows
 
 PRIMARY_HYPOTHESES = ("H1_strategic_alignment", "H2_trust_eroding_events")
@@ -320,33 +321,6 @@ def run_study(n_worlds: int, n_accounts: int, first_seed: int = 1000, *, jobs: i
 
 # ------------------------------------------------------------------------------- warehouse tables
 
-CALIBRATION_WORLDS_TABLE = "main.calibration_worlds"
-CALIBRATION_SUMMARY_TABLE = "main.calibration_summary"
-CALIBRATION_WORLDS_DDL = f"""
-create or replace table {CALIBRATION_WORLDS_TABLE} (
-    world VARCHAR NOT NULL, stress VARCHAR NOT NULL, seed BIGINT NOT NULL, hypothesis VARCHAR NOT NULL,
-    test VARCHAR NOT NULL, truth DOUBLE, estimate DOUBLE, ci_low DOUBLE, ci_high DOUBLE, bootstrap_ci_low DOUBLE,
-    bootstrap_ci_high DOUBLE, p_value DOUBLE, supported BOOLEAN NOT NULL, naive_estimate DOUBLE,
-    n_accounts BIGINT NOT NULL, accounts_per_world BIGINT NOT NULL, study_command VARCHAR, studied_at VARCHAR,
-    PRIMARY KEY (world, stress, seed, hypothesis, test, accounts_per_world)
-)
-"""
-CALIBRATION_SUMMARY_DDL = f"""
-create or replace table {CALIBRATION_SUMMARY_TABLE} (
-    stress VARCHAR NOT NULL, world VARCHAR NOT NULL, hypothesis VARCHAR NOT NULL, test VARCHAR NOT NULL,
-    worlds BIGINT NOT NULL,
-    accounts_per_world BIGINT NOT NULL, truth DOUBLE,
-    supported_rate DOUBLE, supported_rate_ci_low DOUBLE, supported_rate_ci_high DOUBLE,
-    rejection_rate DOUBLE, rejection_rate_ci_low DOUBLE, rejection_rate_ci_high DOUBLE,
-    coverage DOUBLE, coverage_ci_low DOUBLE, coverage_ci_high DOUBLE,
-    bootstrap_coverage DOUBLE, bootstrap_coverage_ci_low DOUBLE, bootstrap_coverage_ci_high DOUBLE,
-    mean_estimate DOUBLE, sd_estimate DOUBLE, bias_adjusted DOUBLE, bias_naive DOUBLE,
-    study_command VARCHAR, studied_at VARCHAR,
-    PRIMARY KEY (stress, world, hypothesis, test, accounts_per_world)
-)
-"""
-
-
 def write_calibration_tables(con: duckdb.DuckDBPyConnection, runs_csv: Path) -> pd.DataFrame:
     """Replace main.calibration_worlds (every studied world's rows, from the study's CSV) and
     main.calibration_summary (`summarize` of them), in one transaction; both stay empty (with their
@@ -356,13 +330,13 @@ def write_calibration_tables(con: duckdb.DuckDBPyConnection, runs_csv: Path) -> 
     summary = summarize(runs) if len(runs) else pd.DataFrame()
     con.execute("begin transaction")
     try:
-        con.execute(CALIBRATION_WORLDS_DDL)
-        con.execute(CALIBRATION_SUMMARY_DDL)
+        con.execute(CALIBRATION_WORLDS.ddl())
+        con.execute(CALIBRATION_SUMMARY.ddl())
         if len(runs):
             con.register("calibration_world_rows", runs)
             con.register("calibration_summary_rows", summary)
-            con.execute(f"insert into {CALIBRATION_WORLDS_TABLE} by name select * from calibration_world_rows")
-            con.execute(f"insert into {CALIBRATION_SUMMARY_TABLE} by name select * from calibration_summary_rows")
+            con.execute(CALIBRATION_WORLDS.insert_by_name("calibration_world_rows"))
+            con.execute(CALIBRATION_SUMMARY.insert_by_name("calibration_summary_rows"))
         con.execute("commit")
     except Exception:
         con.execute("rollback")
