@@ -433,10 +433,10 @@ def negative_control_verdict(row: Mapping[str, Any]) -> str:
         interval = f" (95% CI {low:+.3g} to {high:+.3g})" if math.isfinite(low) and math.isfinite(high) else ""
         found = f"an estimate of {estimate:+.3g}{interval}"
     if p_value < ALPHA:
-        conclusion = (f"FAILED: the design finds an 'effect' where none can exist, so the {judged} result of this "
-                      f"hypothesis is untrustworthy.")
+        conclusion = (f"The check FAILED: the design finds an 'effect' where none can exist, so the {judged} "
+                      f"result of this hypothesis is untrustworthy.")
     else:
-        conclusion = f"Passed: no effect where none can exist ({judged} design)."
+        conclusion = f"The check passed: no effect where none can exist ({judged} design)."
     return f"Negative control, {check}: {found}; {format_p(p_value)}. {conclusion}"
 
 

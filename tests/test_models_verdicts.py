@@ -170,7 +170,7 @@ def test_significant_effect_of_the_wrong_sign_is_not_supported() -> None:
 
 def test_negative_control_rows_say_passed_or_failed() -> None:
     passed = verdict_sentence(check_row("pre_trend", 0.6))
-    assert passed.startswith("Negative control, pre-trend") and "Passed" in passed
+    assert passed.startswith("Negative control, pre-trend") and "The check passed" in passed
     failed = check_row("future_treatment", 0.001)
     assert "FAILED" in verdict_sentence(failed) and conclusion_of(failed) == "check_failed"
 
