@@ -24,7 +24,7 @@ def build_definitions(settings: Settings) -> dg.Definitions:
             *ingest.raw_table_assets,
             transform.dealscope_dbt_models,
             analysis.analysis_coverage,
-            analysis.hypothesis_tests,
+            analysis.statistics,
             analysis.calibration_worlds,
             reporting.dashboards,
             reporting.published_warehouse,
