@@ -12,7 +12,7 @@ from collections.abc import Callable
 import pandas as pd
 import plotly.graph_objects as go
 
-from dashboards import figures, text
+from dashboards import change_report, figures, text
 from dashboards.components import (
     PAGES, card_html, esc, figures_html, filterable_table_html, page_html, table_html,
     unavailable_html,
@@ -174,6 +174,7 @@ def overview_page(data: SiteData) -> str:
         page.add(f'<p id="per-type-summary">Per trust-eroding event type: {supported} of '
                  f"{int(per_type.sum())} types show an effect after the Holm correction "
                  '(see <a href="evidence.html">Evidence</a>).</p>')
+    page.add(change_report.change_report_html(data.run_changes))
     page.add(analysis_coverage_html(data.coverage))
     stages = ", ".join(f"{count:,} {esc(stage)}" for stage, count in coverage.by_stage.items())
     page.add(

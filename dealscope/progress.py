@@ -24,6 +24,7 @@ def stage_label(step_key: str) -> str:
         "dealscope_dbt_models": "dbt build",
         "main__hypothesis_tests": "statistics",
         "calibration_tables": "calibration tables",
+        "main__run_changes": "changes since last run",
         "dashboards": "dashboards",
         "published_warehouse": "publish warehouse",
     }.get(step_key, step_key)

@@ -26,6 +26,7 @@ def build_definitions(settings: Settings) -> dg.Definitions:
             analysis.analysis_coverage,
             analysis.hypothesis_tests,
             analysis.calibration_tables,
+            reporting.run_changes,
             reporting.dashboards,
             reporting.published_warehouse,
         ],

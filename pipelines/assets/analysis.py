@@ -5,6 +5,7 @@ import dagster as dg
 
 from dealscope.coverage import write_analysis_coverage
 from dealscope.ingest.spec import TABLES
+from dealscope.stage_pause import pause_point
 from models.calibration import write_calibration_tables
 from models.pipeline_stage import write_hypothesis_tests
 from pipelines.resources import WarehouseResource
@@ -37,6 +38,7 @@ def analysis_coverage(context: dg.AssetExecutionContext, warehouse: WarehouseRes
 def hypothesis_tests(context: dg.AssetExecutionContext, warehouse: WarehouseResource) -> dg.MaterializeResult:
     with warehouse.build_connection() as con:
         results = write_hypothesis_tests(con, random_state=RANDOM_STATE)
+        pause_point("statistics")  # the tests' tables written, not yet checkpointed
     preview = results[["hypothesis", "estimate", "ci_low", "ci_high", "p_value", "supported"]]
     return dg.MaterializeResult(
         metadata={"rows": len(results), "results": dg.MetadataValue.text(preview.to_string(index=False))}
