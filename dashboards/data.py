@@ -11,7 +11,7 @@ from dataclasses import dataclass, field, fields, replace
 import duckdb
 import pandas as pd
 
-from dashboards import reads
+from dashboards import change_report, reads
 from dashboards.reads import TableRead
 from models import tables
 
@@ -120,6 +120,8 @@ class SiteData:
     forecast_evaluation: TableRead
     # main.analysis_coverage: which analyses ran on this export (empty from an older warehouse)
     coverage: pd.DataFrame = field(default_factory=lambda: pd.DataFrame(columns=list(reads.COVERAGE_COLUMNS)))
+    # main.run_changes(_summary): what changed since the previous published run
+    run_changes: change_report.RunChanges = field(default_factory=change_report.empty_run_changes)
 
     def skipped(self, analysis: str) -> reads.Skipped | None:
         """A Skipped notice when `analysis` did not run on this export, else None."""
@@ -180,6 +182,7 @@ def _read_tables(con: duckdb.DuckDBPyConnection) -> SiteData:
     optional = reads.read_optional
     registered = reads.read_registered
     return SiteData(
+        run_changes=change_report.read_run_changes(con),
         win_loss=reads.read_win_loss(con),
         deals=reads.read_deals(con),
         account_value=reads.read_account_value(con),

@@ -24,6 +24,8 @@ def stage_label(step_key: str) -> str:
         "dealscope_dbt_models": "dbt build",
         "statistics": "statistics",
         "main__calibration_worlds": "calibration study results",
+        "main__run_changes": "changes since last run",
+        "run_changes": "changes since last run",
         "dashboards": "dashboards",
         "published_warehouse": "publish warehouse",
     }.get(step_key, step_key)

@@ -6,6 +6,7 @@ import dagster as dg
 
 from dealscope.coverage import write_analysis_coverage
 from dealscope.ingest.spec import TABLES
+from dealscope.stage_pause import pause_point
 from models import tables
 from models.calibration import write_calibration_worlds
 from models.pipeline_stage import write_hypothesis_tests
@@ -56,6 +57,7 @@ def statistics(context: dg.AssetExecutionContext, warehouse: WarehouseResource):
     """Do strategic alignment and trust-eroding events predict later account value? (docs/statistics.md)"""
     with warehouse.build_connection() as con:
         results = write_hypothesis_tests(con, random_state=RANDOM_STATE)
+        pause_point("statistics")  # the tests' tables written, not yet checkpointed
         counts = {registered.name: _row_count(con, registered) for registered in tables.STATISTICS_TABLES}
     preview = results[["hypothesis", "estimate", "ci_low", "ci_high", "p_value", "supported"]]
     for spec in STATISTICS_SPECS:
