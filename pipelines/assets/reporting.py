@@ -12,18 +12,25 @@ from pipelines.assets.transform import dealscope_dbt_models
 from pipelines.resources import WarehouseResource
 
 
-@dg.asset(
-    key=["main", "run_changes"],
-    group_name="reporting",
-    deps=[dealscope_dbt_models, statistics],
-    description="What changed since the previous published run: deals added or removed, stage, amount and "
-    "close-date changes, accounts lost, verdicts changed (dealscope/change_report.py).",
+RUN_CHANGES_DESCRIPTION = ("What changed since the previous published run: deals added or removed, stage, amount and "
+                           "close-date changes, accounts lost, verdicts changed (dealscope/change_report.py).")
+
+
+@dg.multi_asset(
+    name="run_changes",
+    specs=[
+        dg.AssetSpec(["main", "run_changes"], group_name="reporting", deps=[dealscope_dbt_models, statistics],
+                     description=RUN_CHANGES_DESCRIPTION + " One row per change."),
+        dg.AssetSpec(["main", "run_changes_summary"], group_name="reporting", deps=[dealscope_dbt_models, statistics],
+                     description=RUN_CHANGES_DESCRIPTION + " One row of counts."),
+    ],
 )
-def run_changes(context: dg.AssetExecutionContext, warehouse: WarehouseResource) -> dg.MaterializeResult:
+def run_changes(context: dg.AssetExecutionContext, warehouse: WarehouseResource):
     with warehouse.build_connection() as con:
         changes = change_report.write_run_changes(con, warehouse.settings)
-    return dg.MaterializeResult(metadata={"changes": -1 if changes is None else changes,
-                                          "compared_with_previous_run": changes is not None})
+    metadata = {"changes": -1 if changes is None else changes, "compared_with_previous_run": changes is not None}
+    yield dg.MaterializeResult(asset_key=["main", "run_changes"], metadata=metadata)
+    yield dg.MaterializeResult(asset_key=["main", "run_changes_summary"], metadata=metadata)
 
 
 @dg.asset(
