@@ -1,0 +1,58 @@
+{#-
+  What differs between the engines dealscope runs on (DuckDB, Spark): small adapter-dispatched
+  macros, so every model is written once. docs/scale-out.md lists what each replaces.
+-#}
+
+{#- An integer type wide enough for exact sums of values quantised to 1e-9 (macro exact_sum):
+    DuckDB's 128-bit HUGEINT; elsewhere a 38-digit decimal, the widest exact type of Spark and
+    most warehouses. -#}
+{% macro type_exact_integer() -%}
+    {{ return(adapter.dispatch('type_exact_integer', 'dealscope')()) }}
+{%- endmacro %}
+
+{% macro default__type_exact_integer() -%}decimal(38, 0){%- endmacro %}
+
+{% macro duckdb__type_exact_integer() -%}hugeint{%- endmacro %}
+
+{#- Spark spells the 8-byte float DOUBLE (it has no DOUBLE PRECISION). -#}
+{% macro spark__type_double() -%}double{%- endmacro %}
+
+{#- Spark engine only: the raw tables the loader wrote as Parquet (one folder per table under
+    var raw_parquet_dir) become Spark tables in schema raw, replaced on every run. Called from
+    on-run-start; does nothing on DuckDB, where the loader writes raw.* itself. -#}
+{% macro register_raw_parquet_tables() -%}
+    {{ return(adapter.dispatch('register_raw_parquet_tables', 'dealscope')()) }}
+{%- endmacro %}
+
+{% macro default__register_raw_parquet_tables() -%}
+    select 1
+{%- endmacro %}
+
+{% macro spark__register_raw_parquet_tables() -%}
+    {%- set folder = var('raw_parquet_dir', none) -%}
+    {%- if execute -%}
+        {%- if folder is none -%}
+            {{ exceptions.raise_compiler_error("the spark target needs var raw_parquet_dir (the folder of the loader's Parquet tables)") }}
+        {%- endif -%}
+        {%- do run_query('create database if not exists raw') -%}
+        {%- for table in var('raw_tables') -%}
+            {%- do run_query('drop table if exists raw.' ~ table) -%}
+            {%- do run_query("create table raw." ~ table ~ " using parquet location '" ~ folder ~ "/" ~ table ~ "'") -%}
+        {%- endfor -%}
+    {%- endif -%}
+    select 1
+{%- endmacro %}
+
+{#- dbt's Spark listagg ignores the order: collect the values, sort them, join them. Every model
+    orders a list by its own values, which this reproduces; NULL (not '') when no value is given,
+    as string_agg. A leading 'distinct ' keeps each value once. -#}
+{% macro spark__listagg(measure, delimiter_text, order_by_clause, limit_num) -%}
+    {%- set distinct = (measure | trim | lower).startswith('distinct ') -%}
+    {%- set value = (measure | trim)[9:] if distinct else measure -%}
+    case when count({{ measure }}) > 0 then
+        array_join(
+            {%- if order_by_clause %} array_sort({% endif -%}
+            {{ 'collect_set' if distinct else 'collect_list' }}({{ value }})
+            {%- if order_by_clause %}){% endif -%}, {{ delimiter_text }})
+    end
+{%- endmacro %}
