@@ -6,7 +6,7 @@ import argparse
 import sys
 from pathlib import Path
 
-from dealscope.settings import Settings
+from dealscope.settings import ENGINES, Settings
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -23,6 +23,9 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--event-types", type=Path, default=defaults.event_types, help="event-type map (default: %(default)s)")
     run.add_argument("--calibration-results", type=Path, default=defaults.calibration_results,
                      help="the calibration study's per-world CSV, shown on the Evidence page (default: %(default)s)")
+    run.add_argument("--engine", choices=ENGINES, default=defaults.engine,
+                     help="where the dbt models run: duckdb, or spark (optional extra `spark`, Java 17; "
+                          "docs/scale-out.md) (default: %(default)s, DEALSCOPE_ENGINE)")
     run.add_argument("--verbose", action="store_true",
                      help="print Dagster's and dbt's full log instead of one line per stage")
     _add_loading_options(run, defaults)
@@ -99,6 +102,7 @@ def main(argv: list[str] | None = None) -> int:
             max_rejected_share=args.max_rejected_share,
             accept_rejections=args.accept_rejections,
             versions_kept=defaults.versions_kept,
+            engine=getattr(args, "engine", defaults.engine),
         )
         if args.command == "check":
             from dealscope.check import run_check

@@ -14,7 +14,7 @@ from dagster_dbt import DbtCliResource
 from packaging import version
 
 from dealscope import dbt_runner, warehouse
-from dealscope.settings import DEFAULT_CALIBRATION_RESULTS, DEFAULT_VERSIONS_KEPT, Settings
+from dealscope.settings import DEFAULT_CALIBRATION_RESULTS, DEFAULT_ENGINE, DEFAULT_VERSIONS_KEPT, Settings
 
 
 class WarehouseResource(dg.ConfigurableResource):
@@ -29,6 +29,7 @@ class WarehouseResource(dg.ConfigurableResource):
     max_rejected_share: Optional[float] = None
     accept_rejections: bool = False
     versions_kept: int = DEFAULT_VERSIONS_KEPT
+    engine: str = DEFAULT_ENGINE
 
     @classmethod
     def from_settings(cls, settings: Settings) -> "WarehouseResource":
@@ -42,6 +43,7 @@ class WarehouseResource(dg.ConfigurableResource):
             max_rejected_share=settings.max_rejected_share,
             accept_rejections=settings.accept_rejections,
             versions_kept=settings.versions_kept,
+            engine=settings.engine,
         )
 
     @property
@@ -56,6 +58,7 @@ class WarehouseResource(dg.ConfigurableResource):
             max_rejected_share=self.max_rejected_share,
             accept_rejections=self.accept_rejections,
             versions_kept=self.versions_kept,
+            engine=self.engine,
         )
 
     @contextlib.contextmanager

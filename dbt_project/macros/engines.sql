@@ -56,3 +56,9 @@
             {%- if order_by_clause %}){% endif -%}, {{ delimiter_text }})
     end
 {%- endmacro %}
+
+{#- Spark has no unsized VARCHAR: the column types of the marts' contracts (YAML data_type), cast
+    by dbt when it checks a contract, read VARCHAR as Spark's STRING. -#}
+{% macro spark__cast(field, type) -%}
+    cast({{ field }} as {{ 'string' if type | trim | lower in ('varchar', 'text') else type }})
+{%- endmacro %}
