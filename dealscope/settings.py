@@ -129,7 +129,7 @@ class Settings:
             (ENV_MAX_REJECTED_SHARE, str(self.max_rejected_share) if self.max_rejected_share is not None else None),
             (ENV_ACCEPT_REJECTIONS, "true" if self.accept_rejections else None),
             (ENV_VERSIONS_KEPT, str(self.versions_kept)),
-            (ENV_ENGINE, self.engine),
+            (ENV_ENGINE, self.engine if self.engine != DEFAULT_ENGINE else None),
         ):
             if value is None:
                 os.environ.pop(var, None)
