@@ -62,3 +62,30 @@
 {% macro spark__cast(field, type) -%}
     cast({{ field }} as {{ 'string' if type | trim | lower in ('varchar', 'text') else type }})
 {%- endmacro %}
+
+{#- The body of CTE `spine_cte`: one row per first day of a month (column month) from start_month
+    to end_month, both first days of months found in the relations start_from and end_from (one
+    row each); no row when start_month > end_month. Standard SQL builds it by recursion (the model
+    says `with recursive`); Spark cannot join a recursive reference here, and has sequence(). -#}
+{% macro month_spine(spine_cte, start_month, end_month, start_from, end_from) -%}
+    {{ return(adapter.dispatch('month_spine', 'dealscope')(spine_cte, start_month, end_month, start_from, end_from)) }}
+{%- endmacro %}
+
+{% macro default__month_spine(spine_cte, start_month, end_month, start_from, end_from) -%}
+    select {{ start_month }} as month
+    from {{ start_from }}
+    cross join {{ end_from }}
+    where {{ start_month }} <= {{ end_month }}
+    union all
+    select cast({{ dbt.dateadd('month', 1, spine_cte ~ '.month') }} as date)
+    from {{ spine_cte }}
+    cross join {{ end_from }}
+    where {{ spine_cte }}.month < {{ end_month }}
+{%- endmacro %}
+
+{% macro spark__month_spine(spine_cte, start_month, end_month, start_from, end_from) -%}
+    select explode(sequence({{ start_month }}, {{ end_month }}, interval 1 month)) as month
+    from {{ start_from }}
+    cross join {{ end_from }}
+    where {{ start_month }} <= {{ end_month }}
+{%- endmacro %}
