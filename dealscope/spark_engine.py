@@ -120,6 +120,11 @@ def _copy_back(con: duckdb.DuckDBPyConnection, warehouse_dir: Path, tables: list
             continue
         files = str(folder / "*.parquet").replace("'", "''")
         con.execute(f"create schema if not exists {quoted(schema)}")
+        # A DuckDB run of the same deployment left staging models as views.
+        kind = con.execute("select table_type from information_schema.tables where table_catalog = current_database() "
+                           "and table_schema = ? and table_name = ?", [schema, table]).fetchone()
+        if kind is not None and kind[0] == "VIEW":
+            con.execute(f"drop view {quoted(schema)}.{quoted(table)}")
         con.execute(f"create or replace table {quoted(schema)}.{quoted(table)} as "
                     f"select * from read_parquet('{files}')")
         copied.append(name)
