@@ -6,7 +6,7 @@ import argparse
 import sys
 from pathlib import Path
 
-from dealscope.settings import Settings
+from dealscope.settings import ENGINES, Settings
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -27,6 +27,9 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--include-notes", action="store_true", default=defaults.include_notes,
                      help="keep the confidential free-text notes in the published warehouse (default: left out; "
                           "DEALSCOPE_INCLUDE_NOTES)")
+    run.add_argument("--engine", choices=ENGINES, default=defaults.engine,
+                     help="where the dbt models run: duckdb, or spark (optional extra `spark`, Java 17; "
+                          "docs/scale-out.md) (default: %(default)s, DEALSCOPE_ENGINE)")
     run.add_argument("--verbose", action="store_true",
                      help="print Dagster's and dbt's full log instead of one line per stage")
     _add_loading_options(run, defaults)
@@ -124,6 +127,7 @@ def main(argv: list[str] | None = None) -> int:
             accept_rejections=args.accept_rejections,
             versions_kept=defaults.versions_kept,
             include_notes=getattr(args, "include_notes", defaults.include_notes),
+            engine=getattr(args, "engine", defaults.engine),
         )
         if args.command == "check":
             from dealscope.check import run_check

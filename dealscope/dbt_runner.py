@@ -3,12 +3,15 @@
 The pipeline (Dagster's dbt resource), the calibration study and the dbt tests all run the
 same project against a build file. They get the dbt beside this Python (so nothing needs an
 activated virtualenv), the build file's path in DEALSCOPE_BUILD_DB (read by profiles.yml),
-and DuckDB's memory cap in DEALSCOPE_DUCKDB_MEMORY_LIMIT.
+and DuckDB's memory cap in DEALSCOPE_DUCKDB_MEMORY_LIMIT. The engine (dealscope.settings.ENGINES)
+chooses the profiles.yml target: DuckDB's `dev`, or `spark` with its local warehouse beside the
+build file and the raw Parquet tables passed as vars (dealscope/spark_engine.py).
 """
 
 from __future__ import annotations
 
 import importlib.metadata
+import json
 import os
 import shutil
 import subprocess
@@ -16,7 +19,8 @@ import sys
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 
-from dealscope.settings import DBT_PROJECT_DIR, ENV_BUILD_DB
+from dealscope import spark_engine
+from dealscope.settings import DBT_PROJECT_DIR, DEFAULT_ENGINE, ENV_BUILD_DB, ENV_SPARK_WAREHOUSE, checked_engine
 from dealscope.warehouse import ENV_MEMORY_LIMIT, memory_limit
 
 class DbtFailed(RuntimeError):
@@ -34,6 +38,26 @@ def dbt_executable() -> str:
     return str(beside) if beside.exists() else (shutil.which("dbt") or "dbt")
 
 
+# profiles.yml target of each engine.
+DBT_TARGETS = {"duckdb": "dev", "spark": "spark"}
+
+
+def dbt_target(engine: str = DEFAULT_ENGINE) -> str:
+    return DBT_TARGETS[checked_engine(engine)]
+
+
+def engine_args(engine: str, build_db: Path | None, raw_tables: Sequence[str] = ()) -> list[str]:
+    """The dbt arguments an engine adds to a run: none for DuckDB (its target is the default);
+    the spark target and where the loader's raw Parquet tables are for Spark."""
+    if checked_engine(engine) == DEFAULT_ENGINE:
+        return []
+    args = ["--target", dbt_target(engine)]
+    if build_db is not None:
+        raw_vars = {"raw_parquet_dir": str(spark_engine.raw_parquet_dir(build_db)), "raw_tables": list(raw_tables)}
+        args += ["--vars", json.dumps(raw_vars)]
+    return args
+
+
 def dbt_env_overrides(build_db: Path | None, base: Mapping[str, str] | None = None) -> dict[str, str]:
     """What dealscope adds to the environment dbt runs in (`base`, default os.environ).
 
@@ -46,6 +70,7 @@ def dbt_env_overrides(build_db: Path | None, base: Mapping[str, str] | None = No
     overrides = {ENV_MEMORY_LIMIT: memory_limit(base), "DBT_SEND_ANONYMOUS_USAGE_STATS": "false"}
     if build_db is not None:
         overrides[ENV_BUILD_DB] = str(build_db)
+        overrides[ENV_SPARK_WAREHOUSE] = str(spark_engine.spark_warehouse_dir(build_db))
     interpreter_bin = str(Path(sys.executable).parent)
     path = base.get("PATH", "")
     if interpreter_bin not in path.split(os.pathsep):
@@ -71,9 +96,11 @@ def dbt_args(command: Sequence[str], *, target_path: Path | None = None, log_pat
 
 
 def run_dbt(command: Sequence[str], build_db: Path, *, target_path: Path | None = None,
-            log_path: Path | None = None) -> subprocess.CompletedProcess[str]:
+            log_path: Path | None = None, engine: str = DEFAULT_ENGINE,
+            raw_tables: Sequence[str] = ()) -> subprocess.CompletedProcess[str]:
     """Run the dbt CLI in a subprocess (no DuckDB handle stays open here); raises with dbt's
-    output when dbt fails."""
+    output when dbt fails. With engine spark, `raw_tables` are the loader's Parquet tables."""
+    command = [*command, *engine_args(engine, build_db, raw_tables)]
     result = subprocess.run([dbt_executable(), *dbt_args(command, target_path=target_path, log_path=log_path)],
                             env=dbt_env(build_db), capture_output=True, text=True, cwd=DBT_PROJECT_DIR)
     if result.returncode != 0:

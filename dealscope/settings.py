@@ -39,6 +39,19 @@ MAPPING_FILE_NAME = "dealscope.yml"
 DEFAULT_MAX_REJECTED_SHARE = 0.5
 # Read by dbt_project/profiles.yml: the working copy dbt builds into (see Settings.build_db).
 ENV_BUILD_DB = "DEALSCOPE_BUILD_DB"
+# Which engine runs the dbt models: DuckDB in the build file (the default) or Spark
+# (docs/scale-out.md; needs the optional extra `spark`).
+ENV_ENGINE = "DEALSCOPE_ENGINE"
+ENGINES = ("duckdb", "spark")
+DEFAULT_ENGINE = "duckdb"
+# Read by profiles.yml's spark target: the local Spark warehouse (Parquet tables and catalog).
+ENV_SPARK_WAREHOUSE = "DEALSCOPE_SPARK_WAREHOUSE"
+
+
+def checked_engine(engine: str) -> str:
+    if engine not in ENGINES:
+        raise ValueError(f"unknown engine {engine!r}: choose one of {', '.join(ENGINES)}")
+    return engine
 
 
 @dataclass(frozen=True)
@@ -55,6 +68,10 @@ class Settings:
     accept_rejections: bool = False
     versions_kept: int = DEFAULT_VERSIONS_KEPT
     include_notes: bool = False
+    engine: str = DEFAULT_ENGINE
+
+    def __post_init__(self) -> None:
+        checked_engine(self.engine)
 
     @property
     def mapping_file(self) -> Path | None:
@@ -102,6 +119,7 @@ class Settings:
             accept_rejections=os.environ.get(ENV_ACCEPT_REJECTIONS, "").lower() in ("1", "true", "yes"),
             versions_kept=int(os.environ.get(ENV_VERSIONS_KEPT) or DEFAULT_VERSIONS_KEPT),
             include_notes=os.environ.get(ENV_INCLUDE_NOTES, "").lower() in ("1", "true", "yes"),
+            engine=os.environ.get(ENV_ENGINE) or DEFAULT_ENGINE,
         )
 
     def export(self) -> None:
@@ -118,6 +136,7 @@ class Settings:
             (ENV_ACCEPT_REJECTIONS, "true" if self.accept_rejections else None),
             (ENV_VERSIONS_KEPT, str(self.versions_kept)),
             (ENV_INCLUDE_NOTES, "true" if self.include_notes else None),
+            (ENV_ENGINE, self.engine if self.engine != DEFAULT_ENGINE else None),
         ):
             if value is None:
                 os.environ.pop(var, None)

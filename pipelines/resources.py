@@ -14,7 +14,7 @@ from dagster_dbt import DbtCliResource
 from packaging import version
 
 from dealscope import dbt_runner, warehouse
-from dealscope.settings import DEFAULT_CALIBRATION_RESULTS, DEFAULT_VERSIONS_KEPT, Settings
+from dealscope.settings import DEFAULT_CALIBRATION_RESULTS, DEFAULT_ENGINE, DEFAULT_VERSIONS_KEPT, Settings
 
 
 class WarehouseResource(dg.ConfigurableResource):
@@ -30,6 +30,7 @@ class WarehouseResource(dg.ConfigurableResource):
     accept_rejections: bool = False
     versions_kept: int = DEFAULT_VERSIONS_KEPT
     include_notes: bool = False
+    engine: str = DEFAULT_ENGINE
 
     @classmethod
     def from_settings(cls, settings: Settings) -> "WarehouseResource":
@@ -44,6 +45,7 @@ class WarehouseResource(dg.ConfigurableResource):
             accept_rejections=settings.accept_rejections,
             versions_kept=settings.versions_kept,
             include_notes=settings.include_notes,
+            engine=settings.engine,
         )
 
     @property
@@ -59,6 +61,7 @@ class WarehouseResource(dg.ConfigurableResource):
             accept_rejections=self.accept_rejections,
             versions_kept=self.versions_kept,
             include_notes=self.include_notes,
+            engine=self.engine,
         )
 
     @contextlib.contextmanager

@@ -73,3 +73,19 @@ def test_the_dagster_dbt_resource_knows_the_version_without_starting_dbt(monkeyp
     monkeypatch.setattr(dagster_dbt.core.resource, "check_output", no_subprocess)
     resource = LocalDbtCliResource(project_dir=str(DBT_PROJECT_DIR), dbt_executable=dbt_runner.dbt_executable())
     assert str(resource._cli_version) == dbt_core_version == dbt_runner.installed_dbt_version()
+
+
+def test_the_engine_chooses_the_profile_target_and_spark_gets_the_raw_parquet_tables(tmp_path):
+    from dealscope import spark_engine
+
+    build_db = tmp_path / ".dealscope.build.duckdb"
+    assert dbt_runner.engine_args("duckdb", build_db, ["deals"]) == []
+    args = dbt_runner.engine_args("spark", build_db, ["accounts", "deals"])
+    assert args[:2] == ["--target", "spark"]
+    import json
+    assert json.loads(args[args.index("--vars") + 1]) == {
+        "raw_parquet_dir": str(spark_engine.raw_parquet_dir(build_db)), "raw_tables": ["accounts", "deals"]}
+    assert dbt_runner.dbt_env(build_db, base={})["DEALSCOPE_SPARK_WAREHOUSE"] == str(
+        spark_engine.spark_warehouse_dir(build_db))
+    with pytest.raises(ValueError, match="unknown engine 'oracle'"):
+        dbt_runner.engine_args("oracle", build_db)

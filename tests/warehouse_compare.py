@@ -62,3 +62,65 @@ def compared_table_count(path: Path) -> int:
         ).fetchone()[0]
     finally:
         connection.close()
+
+
+# Two engines add floating-point terms in different orders and round decimal literals differently:
+# a value may differ in its last digits, never more than this (relative, or absolute near zero).
+ENGINE_FLOAT_TOLERANCE = 1e-9
+
+
+def table_differences_within_tolerance(first: Path, second: Path, schema: str, *,
+                                       skip_tables: frozenset[str] = frozenset(),
+                                       tolerance: float = ENGINE_FLOAT_TOLERANCE) -> dict[str, str]:
+    """Every table of `schema` that differs between two files beyond `tolerance`: missing on one
+    side, another column list or row count, or a value that differs (text, dates, booleans and
+    integers exactly; floats within `tolerance`, relative or absolute). Rows are matched after
+    sorting both tables on every column, floats rounded to 6 decimals for the sort only."""
+    import numpy as np
+    import pandas as pd
+
+    connection = duckdb.connect()
+    try:
+        connection.execute(f"attach '{first}' as first_db (read_only)")
+        connection.execute(f"attach '{second}' as second_db (read_only)")
+        names = {}
+        for catalog in ("first_db", "second_db"):
+            names[catalog] = {name for s, name in table_names(connection, catalog) if s == schema} - skip_tables
+        differences: dict[str, str] = {}
+        for name in sorted(names["first_db"] ^ names["second_db"]):
+            differences[name] = "present in only one file"
+        for name in sorted(names["first_db"] & names["second_db"]):
+            frames = [connection.execute(f'select * from {catalog}."{schema}"."{name}"').df()
+                      for catalog in ("first_db", "second_db")]
+            if list(frames[0].columns) != list(frames[1].columns):
+                differences[name] = f"columns {list(frames[0].columns)} vs {list(frames[1].columns)}"
+                continue
+            if len(frames[0]) != len(frames[1]):
+                differences[name] = f"{len(frames[0])} rows vs {len(frames[1])}"
+                continue
+            floats = [c for c in frames[0].columns if pd.api.types.is_float_dtype(frames[0][c])
+                      or pd.api.types.is_float_dtype(frames[1][c])]
+            sorted_frames = []
+            for frame in frames:
+                key = frame.copy()
+                for column in floats:
+                    key[column] = pd.to_numeric(key[column]).round(6)
+                key = key.astype(str)
+                order = key.sort_values(list(key.columns)).index
+                sorted_frames.append(frame.loc[order].reset_index(drop=True))
+            left, right = sorted_frames
+            for column in left.columns:
+                if column in floats:
+                    a = pd.to_numeric(left[column]).to_numpy(dtype=float)
+                    b = pd.to_numeric(right[column]).to_numpy(dtype=float)
+                    same = np.isclose(a, b, rtol=tolerance, atol=tolerance, equal_nan=True)
+                else:
+                    same = (left[column].astype(str) == right[column].astype(str)).to_numpy()
+                if not same.all():
+                    row = int(np.argmin(same))
+                    differences[name] = (f"{int((~same).sum())} values of {column} differ, e.g. "
+                                         f"{left[column].iloc[row]!r} vs {right[column].iloc[row]!r}")
+                    break
+        return differences
+    finally:
+        connection.close()

@@ -212,7 +212,7 @@
 
 {#- Sum of a numeric expression, identical on every run; NULL when every term is NULL. -#}
 {% macro exact_sum(expression) -%}
-    (cast(sum(cast(round(({{ expression }}) * 1e{{ exact_sum_decimals() }}) as hugeint)) as {{ type_double() }})
+    (cast(sum(cast(round(({{ expression }}) * 1e{{ exact_sum_decimals() }}) as {{ type_exact_integer() }})) as {{ type_double() }})
         / 1e{{ exact_sum_decimals() }})
 {%- endmacro %}
 
@@ -224,7 +224,7 @@
 {#- The same exact sum as a window function over `window` (e.g. 'partition by driver_kind'): a
     float window sum over a whole partition adds its rows in no fixed order either. -#}
 {% macro exact_window_sum(expression, window) -%}
-    (cast(sum(cast(round(({{ expression }}) * 1e{{ exact_sum_decimals() }}) as hugeint)) over ({{ window }}) as {{ type_double() }})
+    (cast(sum(cast(round(({{ expression }}) * 1e{{ exact_sum_decimals() }}) as {{ type_exact_integer() }})) over ({{ window }}) as {{ type_double() }})
         / 1e{{ exact_sum_decimals() }})
 {%- endmacro %}
 

@@ -8,7 +8,8 @@ from typing import Any
 import dagster as dg
 from dagster_dbt import DagsterDbtTranslator, DbtCliResource, dbt_assets
 
-from dealscope.dbt_runner import dbt_env_overrides
+from dealscope import spark_engine
+from dealscope.dbt_runner import dbt_env_overrides, engine_args
 from dealscope.stage_pause import pause_point
 from dealscope.warehouse import writer_lock
 from pipelines.project import dbt_project
@@ -39,8 +40,16 @@ def dealscope_dbt_models(context: dg.AssetExecutionContext, dbt: DbtCliResource,
     # dbt subprocess, which DbtCliResource copies from this process.
     os.environ.update(dbt_env_overrides(settings.build_db))
     with writer_lock(settings.build_db):
+        raw_tables: list[str] = []
+        if settings.engine == "spark":
+            # Spark reads the loader's validated raw tables as Parquet (docs/scale-out.md).
+            raw_tables = spark_engine.export_raw_tables(settings.build_db)
         # One target folder per deployment, reused: dbt then finds its partial parse from the
         # previous run with the same profile instead of parsing the whole project again.
-        for event in dbt.cli(["build"], context=context, target_path=settings.dbt_target_dir).stream():
+        for event in dbt.cli(["build", *engine_args(settings.engine, settings.build_db, raw_tables)],
+                             context=context, target_path=settings.dbt_target_dir).stream():
             yield event
             pause_point("dbt")
+        if settings.engine == "spark":
+            # The marts and what the statistics read come back into the DuckDB build file.
+            spark_engine.copy_back_tables(settings.build_db, settings.dbt_target_dir / "manifest.json")

@@ -30,17 +30,9 @@ first_month as (
     ) as data_months
 ),
 
--- Month spine by recursion (standard SQL; no package needed).
+-- Month spine (macros/engines.sql: by recursion, or Spark's sequence).
 months as (
-    select first_month.first_month as month
-    from first_month
-    cross join as_of
-    where first_month.first_month <= as_of.last_complete_month
-    union all
-    select cast({{ dbt.dateadd('month', 1, 'months.month') }} as date)
-    from months
-    cross join as_of
-    where months.month < as_of.last_complete_month
+    {{ month_spine('months', 'first_month.first_month', 'as_of.last_complete_month', 'first_month', 'as_of') }}
 ),
 
 deal_months as (

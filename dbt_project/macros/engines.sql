@@ -1,0 +1,91 @@
+{#-
+  What differs between the engines dealscope runs on (DuckDB, Spark): small adapter-dispatched
+  macros, so every model is written once. docs/scale-out.md lists what each replaces.
+-#}
+
+{#- An integer type wide enough for exact sums of values quantised to 1e-9 (macro exact_sum):
+    DuckDB's 128-bit HUGEINT; elsewhere a 38-digit decimal, the widest exact type of Spark and
+    most warehouses. -#}
+{% macro type_exact_integer() -%}
+    {{ return(adapter.dispatch('type_exact_integer', 'dealscope')()) }}
+{%- endmacro %}
+
+{% macro default__type_exact_integer() -%}decimal(38, 0){%- endmacro %}
+
+{% macro duckdb__type_exact_integer() -%}hugeint{%- endmacro %}
+
+{#- Spark spells the 8-byte float DOUBLE (it has no DOUBLE PRECISION). -#}
+{% macro spark__type_double() -%}double{%- endmacro %}
+
+{#- Spark engine only: the raw tables the loader wrote as Parquet (one folder per table under
+    var raw_parquet_dir) become Spark tables in schema raw, replaced on every run. Called from
+    on-run-start; does nothing on DuckDB, where the loader writes raw.* itself. -#}
+{% macro register_raw_parquet_tables() -%}
+    {{ return(adapter.dispatch('register_raw_parquet_tables', 'dealscope')()) }}
+{%- endmacro %}
+
+{% macro default__register_raw_parquet_tables() -%}
+    select 1
+{%- endmacro %}
+
+{% macro spark__register_raw_parquet_tables() -%}
+    {%- set folder = var('raw_parquet_dir', none) -%}
+    {%- if execute -%}
+        {%- if folder is none -%}
+            {{ exceptions.raise_compiler_error("the spark target needs var raw_parquet_dir (the folder of the loader's Parquet tables)") }}
+        {%- endif -%}
+        {%- do run_query('create database if not exists raw') -%}
+        {%- for table in var('raw_tables') -%}
+            {%- do run_query('drop table if exists raw.' ~ table) -%}
+            {%- do run_query("create table raw." ~ table ~ " using parquet location '" ~ folder ~ "/" ~ table ~ "'") -%}
+        {%- endfor -%}
+    {%- endif -%}
+    select 1
+{%- endmacro %}
+
+{#- dbt's Spark listagg ignores the order: collect the values, sort them, join them. Every model
+    orders a list by its own values, which this reproduces; NULL (not '') when no value is given,
+    as string_agg. A leading 'distinct ' keeps each value once. -#}
+{% macro spark__listagg(measure, delimiter_text, order_by_clause, limit_num) -%}
+    {%- set distinct = (measure | trim | lower).startswith('distinct ') -%}
+    {%- set value = (measure | trim)[9:] if distinct else measure -%}
+    case when count({{ measure }}) > 0 then
+        array_join(
+            {%- if order_by_clause %} array_sort({% endif -%}
+            {{ 'collect_set' if distinct else 'collect_list' }}({{ value }})
+            {%- if order_by_clause %}){% endif -%}, {{ delimiter_text }})
+    end
+{%- endmacro %}
+
+{#- Spark has no unsized VARCHAR: the column types of the marts' contracts (YAML data_type), cast
+    by dbt when it checks a contract, read VARCHAR as Spark's STRING. -#}
+{% macro spark__cast(field, type) -%}
+    cast({{ field }} as {{ 'string' if type | trim | lower in ('varchar', 'text') else type }})
+{%- endmacro %}
+
+{#- The body of CTE `spine_cte`: one row per first day of a month (column month) from start_month
+    to end_month, both first days of months found in the relations start_from and end_from (one
+    row each); no row when start_month > end_month. Standard SQL builds it by recursion (the model
+    says `with recursive`); Spark cannot join a recursive reference here, and has sequence(). -#}
+{% macro month_spine(spine_cte, start_month, end_month, start_from, end_from) -%}
+    {{ return(adapter.dispatch('month_spine', 'dealscope')(spine_cte, start_month, end_month, start_from, end_from)) }}
+{%- endmacro %}
+
+{% macro default__month_spine(spine_cte, start_month, end_month, start_from, end_from) -%}
+    select {{ start_month }} as month
+    from {{ start_from }}
+    cross join {{ end_from }}
+    where {{ start_month }} <= {{ end_month }}
+    union all
+    select cast({{ dbt.dateadd('month', 1, spine_cte ~ '.month') }} as date)
+    from {{ spine_cte }}
+    cross join {{ end_from }}
+    where {{ spine_cte }}.month < {{ end_month }}
+{%- endmacro %}
+
+{% macro spark__month_spine(spine_cte, start_month, end_month, start_from, end_from) -%}
+    select explode(sequence({{ start_month }}, {{ end_month }}, interval 1 month)) as month
+    from {{ start_from }}
+    cross join {{ end_from }}
+    where {{ start_month }} <= {{ end_month }}
+{%- endmacro %}

@@ -1,0 +1,131 @@
+"""The Spark engine's hand-offs: raw tables out of the build file as Parquet, and the account-level
+tables Spark built back into it (docs/scale-out.md).
+
+With `--engine spark` the loader still reads and validates the inputs into the build file (so
+`rejected_rows`, `load_summary` and the rejection gate are the same code as with DuckDB); the raw
+tables then go to Spark as Parquet, dbt builds every model on Spark (dbt-spark, profiles.yml target
+`spark`), and the tables the statistics, dashboards and analysts read (the marts in `main`, the
+feature tables in `analytics`) come back through Parquet into the DuckDB build file. Staging and
+intermediate stay on Spark. No Dagster here.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+import duckdb
+
+from dealscope.warehouse import memory_limit
+
+# The dbt schemas copied back from Spark into the DuckDB warehouse: the contract tables and marts,
+# and the per-account feature tables the statistics read. Both are small (one row per account,
+# deal or cell) whatever the size of the raw inputs.
+SCHEMAS_COPIED_BACK = ("main", "analytics")
+# Models of the other layers that the statistics read too (models/forecast.py: the account-month
+# value history, accounts and events for the forecast's features).
+MODELS_COPIED_BACK = ("intermediate.int_account_monthly_value", "staging.stg_accounts",
+                      "staging.stg_negotiation_events")
+
+
+def tables_to_copy_back(manifest_path: Path) -> list[str]:
+    """"schema.table" of every dbt model to bring back from Spark, from dbt's manifest."""
+    manifest = json.loads(manifest_path.read_text())
+    names = [f"{node['schema']}.{node['alias'] or node['name']}" for node in manifest["nodes"].values()
+             if node["resource_type"] == "model"]
+    return sorted(name for name in names
+                  if name.split(".")[0] in SCHEMAS_COPIED_BACK or name in MODELS_COPIED_BACK)
+
+
+def spark_warehouse_dir(build_db: Path) -> Path:
+    """The local Spark warehouse of a deployment (tables as Parquet, and its catalog), beside the
+    build file."""
+    return build_db.with_name(f".{build_db.stem.lstrip('.')}.spark")
+
+
+def raw_parquet_dir(build_db: Path) -> Path:
+    """Where the loader's raw tables are written as Parquet for Spark, one folder per table."""
+    return spark_warehouse_dir(build_db) / "raw_parquet"
+
+
+def quoted(identifier: str) -> str:
+    return '"' + identifier.replace('"', '""') + '"'
+
+
+# The loader's staging copies of the input files (raw.landing_*): no model reads them.
+LANDING_PREFIX = "landing_"
+
+
+def connect(build_db: Path) -> duckdb.DuckDBPyConnection:
+    """The build file, read-write (the caller holds the writer lock, dealscope.warehouse)."""
+    return duckdb.connect(str(build_db), config={"memory_limit": memory_limit()})
+
+
+def export_raw_tables(build_db: Path) -> list[str]:
+    """Write every validated table of the build file's schema raw as Parquet under
+    raw_parquet_dir(build_db)/<table>/, replacing what a previous run left; returns the table
+    names (dbt's var raw_tables)."""
+    folder = raw_parquet_dir(build_db)
+    if folder.exists():
+        shutil.rmtree(folder)
+    folder.mkdir(parents=True)
+    con = connect(build_db)
+    try:
+        tables = [name for (name,) in con.execute(
+            "select table_name from information_schema.tables "
+            "where table_schema = 'raw' and table_catalog = current_database() order by table_name").fetchall()
+            if not name.startswith(LANDING_PREFIX)]
+        for table in tables:
+            (folder / table).mkdir()
+            target = str(folder / table / "part-0.parquet").replace("'", "''")
+            con.execute(f"copy raw.{quoted(table)} to '{target}' (format parquet)")
+    finally:
+        con.close()
+    return tables
+
+
+def spark_table_folders(warehouse_dir: Path, schema: str) -> dict[str, Path]:
+    """The tables dbt-spark wrote in one schema: <warehouse>/<schema>.db/<table>/ (Parquet)."""
+    schema_dir = warehouse_dir / f"{schema}.db"
+    if not schema_dir.is_dir():
+        return {}
+    return {path.name: path for path in sorted(schema_dir.iterdir())
+            if path.is_dir() and any(path.glob("*.parquet"))}
+
+
+def copy_back_tables(build_db: Path, manifest_path: Path) -> list[str]:
+    """Replace the tables_to_copy_back in the DuckDB build file by the Parquet files Spark wrote;
+    raises when one is missing (dbt did not build it). Returns their "schema.table" names."""
+    warehouse_dir = spark_warehouse_dir(build_db)
+    tables = tables_to_copy_back(manifest_path)
+    missing = []
+    con = connect(build_db)
+    try:
+        copied = _copy_back(con, warehouse_dir, tables, missing)
+    finally:
+        con.close()
+    if missing:
+        raise RuntimeError(f"Spark built no Parquet table for {', '.join(missing)} under {warehouse_dir}")
+    return copied
+
+
+def _copy_back(con: duckdb.DuckDBPyConnection, warehouse_dir: Path, tables: list[str], missing: list[str]) -> list[str]:
+    copied = []
+    for name in tables:
+        schema, table = name.split(".")
+        folder = spark_table_folders(warehouse_dir, schema).get(table)
+        if folder is None:
+            missing.append(name)
+            continue
+        files = str(folder / "*.parquet").replace("'", "''")
+        con.execute(f"create schema if not exists {quoted(schema)}")
+        # A DuckDB run of the same deployment left staging models as views.
+        kind = con.execute("select table_type from information_schema.tables where table_catalog = current_database() "
+                           "and table_schema = ? and table_name = ?", [schema, table]).fetchone()
+        if kind is not None and kind[0] == "VIEW":
+            con.execute(f"drop view {quoted(schema)}.{quoted(table)}")
+        con.execute(f"create or replace table {quoted(schema)}.{quoted(table)} as "
+                    f"select * from read_parquet('{files}')")
+        copied.append(name)
+    return copied
