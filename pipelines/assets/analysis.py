@@ -1,12 +1,15 @@
-"""Statistics: the hypothesis tests, a thin call into models/."""
+"""Statistics: the hypothesis tests, a thin call into models/.
+
+models/ (scikit-learn, scipy) is imported when a statistics step runs, not when the definitions
+load: start-up stays short, and `pipelines.definitions.prefetch_step_imports` imports it in the
+background while loading and dbt run.
+"""
 
 
 import dagster as dg
 
 from dealscope.coverage import write_analysis_coverage
 from dealscope.ingest.spec import TABLES
-from models.calibration import write_calibration_tables
-from models.pipeline_stage import write_hypothesis_tests
 from pipelines.resources import WarehouseResource
 
 RANDOM_STATE = 0
@@ -35,6 +38,8 @@ def analysis_coverage(context: dg.AssetExecutionContext, warehouse: WarehouseRes
     description="Do strategic alignment and trust-eroding events predict later account value? (docs/statistics.md)",
 )
 def hypothesis_tests(context: dg.AssetExecutionContext, warehouse: WarehouseResource) -> dg.MaterializeResult:
+    from models.pipeline_stage import write_hypothesis_tests
+
     with warehouse.build_connection() as con:
         results = write_hypothesis_tests(con, random_state=RANDOM_STATE)
     preview = results[["hypothesis", "estimate", "ci_low", "ci_high", "p_value", "supported"]]
@@ -54,6 +59,8 @@ def hypothesis_tests(context: dg.AssetExecutionContext, warehouse: WarehouseReso
 )
 def calibration_tables(context: dg.AssetExecutionContext, warehouse: WarehouseResource):
     """The study is run by its own command (it simulates hundreds of worlds); this loads its results."""
+    from models.calibration import write_calibration_tables
+
     results_csv = warehouse.settings.calibration_results
     with warehouse.build_connection() as con:
         summary = write_calibration_tables(con, results_csv)
