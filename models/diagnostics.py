@@ -38,16 +38,10 @@ from models.features import (
     FeatureBlocks,
     build_feature_blocks,
 )
-from models.hypotheses import (
-    EffectEstimate,
-    HypothesisSpec,
-    design_frame,
-    grouped_folds,
-    make_learner,
-    make_level_learner,
-    residual_on_residual_ols,
-    solve_proportional_moment,
-)
+from models.design import design_frame, grouped_folds
+from models.estimators import make_learner, make_level_learner, residual_on_residual_ols, solve_proportional_moment
+from models.hypotheses import HypothesisSpec
+from models.inference import EffectEstimate
 from models.permutation import subsample
 from models.verdicts import add_verdicts, design_of, is_effect_row
 

@@ -60,16 +60,9 @@ from models.features import (
     Outcome,
     build_feature_blocks,
 )
-from models.hypotheses import (
-    DEFAULT_REPEATS,
-    MIN_ACCOUNTS_PER_FOLD,
-    CorrectedTTest,
-    LearnerKind,
-    corrected_resampled_ttest,
-    design_frame,
-    grouped_folds,
-    make_learner,
-)
+from models.design import DEFAULT_REPEATS, MIN_ACCOUNTS_PER_FOLD, design_frame, grouped_folds
+from models.estimators import LearnerKind, make_learner
+from models.inference import CorrectedTTest, corrected_resampled_ttest
 from models.permutation import subsample
 
 LEARNERS: dict[str, LearnerKind] = {"linear": "spline_ridge", "nonlinear": "hgb"}

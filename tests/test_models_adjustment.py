@@ -7,14 +7,10 @@ import pandas as pd
 import pytest
 
 from models.features import build_feature_blocks
-from models.hypotheses import (
-    ProportionalEffect,
-    account_bootstrap_weights,
-    design_frame,
-    make_learner,
-    make_level_learner,
-    run_hypothesis_tests,
-)
+from models.design import design_frame
+from models.estimators import ProportionalEffect, make_learner, make_level_learner
+from models.hypotheses import run_hypothesis_tests
+from models.inference import account_bootstrap_weights
 from tests.test_models_hypotheses import simulate_features
 
 CATEGORICAL = ["segment", "industry", "region"]

@@ -14,17 +14,10 @@ import pandas as pd
 import pytest
 
 from models.features import CATEGORICAL_CONTROLS, NUMERIC_CONTROLS, build_feature_blocks
-from models.hypotheses import (
-    PartiallingOutEffect,
-    ProportionalEffect,
-    corrected_resampled_ttest,
-    design_frame,
-    holm_adjust,
-    make_learner,
-    make_level_learner,
-    naive_slope,
-    run_hypothesis_tests,
-)
+from models.design import design_frame
+from models.estimators import PartiallingOutEffect, ProportionalEffect, make_learner, make_level_learner, naive_slope
+from models.hypotheses import run_hypothesis_tests
+from models.inference import corrected_resampled_ttest, holm_adjust
 from models.pipeline_stage import write_hypothesis_tests
 
 ERODING_TYPES = ("escalated_over_buyer", "buyer_management_took_over", "second_source_added")
@@ -339,7 +332,7 @@ def test_models_package_does_not_import_dagster() -> None:
 
 
 def test_median_aggregate_adds_the_spread_between_cross_fits() -> None:
-    from models.hypotheses import EffectEstimate, median_aggregate
+    from models.inference import EffectEstimate, median_aggregate
 
     same = [EffectEstimate(0.2, 0.1, 0.0, 0.4, 0.05)] * 3
     assert median_aggregate(same).std_error == pytest.approx(0.1)

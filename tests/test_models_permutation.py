@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from models.hypotheses import grouped_folds
+from models.design import grouped_folds
 from models.permutation import block_permutation_test, subsample
 from models.strata import permutation_within_strata, stratum_codes
 

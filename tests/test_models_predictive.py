@@ -14,7 +14,8 @@ import pytest
 from threadpoolctl import threadpool_limits
 
 from models.features import build_feature_blocks
-from models.hypotheses import design_frame, grouped_folds, make_learner
+from models.design import design_frame, grouped_folds
+from models.estimators import make_learner
 from models.pipeline_stage import write_hypothesis_tests
 from models.predictive import (
     FEATURE_IMPORTANCE_COLUMNS,

@@ -21,7 +21,8 @@ from models.diagnostics import (
     effect_sizes,
 )
 from models.features import build_feature_blocks
-from models.hypotheses import _analysis_sample, hypothesis_specs, run_statistics
+from models.design import analysis_sample
+from models.hypotheses import hypothesis_specs, run_statistics
 from tests.test_models_hypotheses import simulate_features
 
 # Cinelli & Hazlett (2020), Darfur example (sensemakr's `darfur`): the effect of being directly harmed on
@@ -205,7 +206,7 @@ def test_after_a_within_account_row_becomes_primary_the_cross_sectional_row_keep
         columns=[c for c in SENSITIVITY_COLUMNS if c != "treatment_sd"])
     blocks = build_feature_blocks(features)
     spec = next(s for s in hypothesis_specs(blocks, "log ratio") if s.hypothesis == "H1_strategic_alignment")
-    frame, y, _ = _analysis_sample(spec, blocks)
+    frame, y, _ = analysis_sample(spec, blocks)
     results, diagnostics = assess_adjusted_effects(layout, blocks, {spec.hypothesis: (spec, frame, y)})
     rows = results.set_index("hypothesis")
     assert rows.loc["H1_strategic_alignment:cross_sectional", "benchmark_control"] == "log_employee_count"
