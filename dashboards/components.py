@@ -1,4 +1,5 @@
-"""HTML building blocks shared by the pages: the page shell, tables, filters, notices.
+"""HTML building blocks shared by the pages: the page shell, tables, filters, notices,
+the page builder (sections that degrade to a notice), capped lists and interval cells.
 
 Everything inserted into HTML is escaped here; text arrives as plain strings. Filters
 on tables are a few lines of inline JavaScript that show and hide server-rendered rows,
@@ -9,18 +10,25 @@ from __future__ import annotations
 
 import html
 import re
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from typing import TYPE_CHECKING
 
 import pandas as pd
-import plotly.graph_objects as go
 
-from dashboards.reads import Unavailable
-from dashboards.text import NOT_AVAILABLE
+from dashboards.charts import SMALL_SAMPLE
+from dashboards.formatting import NOT_AVAILABLE, is_missing
+from dashboards.reads import OVERALL_DIMENSIONS, TableRead, Unavailable
+
+if TYPE_CHECKING:  # plotly is imported by the pages that draw figures, not by the brief
+    import plotly.graph_objects as go
+
 
 PLOTLY_BUNDLE = "plotly.min.js"
 FIGURE_CONFIG = {"displaylogo": False, "responsive": True}
 ALL_OPTION = "(all)"
 TEXT_CLASS = ' class="text"'
+
+
 # Pages in navigation order: (file name, label). index.html must stay first.
 PAGES: tuple[tuple[str, str], ...] = (
     ("index.html", "Overview"),
@@ -28,8 +36,8 @@ PAGES: tuple[tuple[str, str], ...] = (
     ("strategic_fit.html", "Strategic fit"),
     ("trust.html", "Trust & relationship"),
     ("evidence.html", "Evidence"),
+    ("open_deals.html", "Open deals"),
 )
-
 STYLE = """
 body { font-family: system-ui, -apple-system, "Segoe UI", sans-serif; margin: 0; color: #222;
        font-size: 16px; line-height: 1.45; }
@@ -62,6 +70,7 @@ td.text:first-child { white-space: nowrap; }
 li { margin: 0.4em 0; }
 .supported { color: #1b7f3b; }
 """
+
 
 # Hides the rows of a filtered table that do not match every chosen value.
 FILTER_SCRIPT = """
@@ -163,12 +172,16 @@ def filterable_table_html(
     filter_values: pd.DataFrame,
     table_id: str,
     text_columns: int = 1,
+    links: dict[str, Sequence[str]] | None = None,
 ) -> str:
     """A table with one drop-down per column of `filter_values` (same rows, same order).
 
     Each row carries its filter values as data- attributes; the page script hides rows
-    that do not match. Labels of the drop-downs are the filter columns' names.
+    that do not match. Labels of the drop-downs are the filter columns' names. `links` maps
+    a shown column to one href per row: that column's cells become links (empty href: none).
     """
+    links = links or {}
+    hrefs = [list(links.get(column, [""] * len(shown))) for column in shown.columns]
     selects = []
     for column in filter_values.columns:
         options = sorted({_cell(value) for value in filter_values[column]})
@@ -180,15 +193,15 @@ def filterable_table_html(
             f'data-column="{esc(slug(column))}">{option_html}</select></label>'
         )
     rows = []
-    for shown_row, filter_row in zip(
+    for row_number, (shown_row, filter_row) in enumerate(zip(
         shown.itertuples(index=False, name=None), filter_values.itertuples(index=False, name=None)
-    ):
+    )):
         attributes = "".join(
             f' data-{slug(column)}="{esc(_cell(value))}"'
             for column, value in zip(filter_values.columns, filter_row)
         )
         cells = "".join(
-            f'<td{TEXT_CLASS if i < text_columns else ""}>{esc(_cell(value))}</td>'
+            f'<td{TEXT_CLASS if i < text_columns else ""}>{_linked(_cell(value), hrefs[i][row_number])}</td>'
             for i, value in enumerate(shown_row)
         )
         rows.append(f"<tr{attributes}>{cells}</tr>")
@@ -204,6 +217,10 @@ def filterable_table_html(
     )
 
 
+def _linked(text: str, href: str) -> str:
+    return f'<a href="{esc(href)}">{esc(text)}</a>' if href else esc(text)
+
+
 def card_html(label: str, number: str, detail: str = "", element_id: str = "") -> str:
     id_attr = f' id="{esc(element_id)}"' if element_id else ""
     detail_html = f'<div class="detail">{esc(detail)}</div>' if detail else ""
@@ -211,3 +228,98 @@ def card_html(label: str, number: str, detail: str = "", element_id: str = "") -
         f'<div class="card"{id_attr}><div class="label">{esc(label)}</div>'
         f'<div class="number">{esc(number)}</div>{detail_html}</div>'
     )
+
+
+VALUE_SOURCE_WON_DEALS = "won_deals"
+
+
+def split_overall(win_loss: pd.DataFrame) -> tuple[pd.Series | None, pd.DataFrame]:
+    """The company-wide row (dimension 'overall' or an alias) and the per-dimension rows."""
+    is_overall = win_loss["dimension"].astype("string").str.lower().isin(OVERALL_DIMENSIONS)
+    overall_rows = win_loss[is_overall.fillna(False).astype(bool)]
+    by_dimension = win_loss[~is_overall.fillna(False).astype(bool)]
+    overall = overall_rows.iloc[0] if len(overall_rows) else None
+    return overall, by_dimension
+
+
+def won_deals_disclosure(account_value: pd.DataFrame) -> str | None:
+    """The contract-required notice when account value was derived from won deals, else None."""
+    derived = account_value["value_source"].astype("string").str.lower().eq(VALUE_SOURCE_WON_DEALS)
+    derived_accounts = int(derived.fillna(False).sum())
+    if derived_accounts == 0:
+        return None
+    return (
+        f"Account value for {derived_accounts:,} of {len(account_value):,} accounts is derived "
+        "from won deals (final amount x gross margin %, booked in the month each deal closed), "
+        "because no account revenue export was loaded for them. It is contracted value, "
+        "not realised revenue."
+    )
+
+
+DISCLOSURE_ID = "value-source-disclosure"
+MAX_LISTED_ROWS = 500  # longer lists show their largest rows, and say so
+
+
+class PageBuilder:
+    """Collects a page's HTML blocks; the first figure on the page loads the Plotly bundle."""
+
+    def __init__(self) -> None:
+        self.blocks: list[str] = []
+        self.figure_count = 0
+
+    def add(self, html: str) -> None:
+        self.blocks.append(html)
+
+    def figure(self, figure: go.Figure) -> None:
+        self.blocks.append(figures_html([figure], first_on_page=self.figure_count == 0))
+        self.figure_count += 1
+
+    def section(self, title: str, read: TableRead, what: str,
+                render: Callable[[pd.DataFrame], None]) -> None:
+        """A titled section drawn by `render`, or a notice when the table is not available."""
+        self.add(f"<h2>{esc(title)}</h2>")
+        if isinstance(read, Unavailable):
+            self.add(unavailable_html(read, what))
+        elif read.empty:
+            self.add(f'<p class="muted">Nothing to show: the table holding {esc(what)} is empty.</p>')
+        else:
+            note = read.attrs.get("coverage_note")
+            if note:
+                self.add(f'<p class="notice coverage-note">Computed without some inputs: {esc(note)}.</p>')
+            render(read)
+
+    def html(self) -> str:
+        return "\n".join(self.blocks)
+
+
+def disclosure_html(account_value: pd.DataFrame) -> str:
+    notice = won_deals_disclosure(account_value)
+    return "" if notice is None else f'<p class="notice" id="{DISCLOSURE_ID}">{esc(notice)}</p>'
+
+
+def largest_rows(frame: pd.DataFrame, by: str) -> tuple[pd.DataFrame, str]:
+    """At most MAX_LISTED_ROWS rows, largest `by` first, and a note when some were left out."""
+    ordered = frame.sort_values(by, ascending=False, na_position="last")
+    if len(ordered) <= MAX_LISTED_ROWS:
+        return ordered, ""
+    return ordered.head(MAX_LISTED_ROWS), (
+        f'<p class="muted">Showing the {MAX_LISTED_ROWS:,} largest by {esc(by.replace("_", " "))} '
+        f"of {len(ordered):,}; the full list is in the warehouse.</p>"
+    )
+
+
+def interval_cell(value: pd.Series, low: pd.Series, high: pd.Series, count: pd.Series,
+                  formatter: Callable[[object], str]) -> pd.Series:
+    """'9.1% (3.9% to 19.6%)', with 'small sample' when count < SMALL_SAMPLE."""
+    cells = []
+    for v, lo, hi, n in zip(value, low, high, count):
+        if is_missing(v):
+            cells.append(NOT_AVAILABLE)
+            continue
+        cell = f"{formatter(v)} ({formatter(lo)} to {formatter(hi)})"
+        cells.append(cell + (", small sample" if not is_missing(n) and n < SMALL_SAMPLE else ""))
+    return pd.Series(cells, index=value.index, dtype="object")
+
+
+def interval_text(low: pd.Series, high: pd.Series, formatter: Callable[[object], str]) -> pd.Series:
+    return low.map(formatter) + " to " + high.map(formatter)

@@ -73,6 +73,14 @@ MOVE_PRECEDENTS = (
      "window_months"),
 )
 
+# Columns of main.calibration_summary the Evidence page's stress-world section reads beyond the calibration section's own.
+STRESS_SUMMARY_COLUMNS: tuple[str, ...] = (
+    "stress", "false_positive_rate", "false_positive_rate_ci_low", "false_positive_rate_ci_high",
+    "power", "power_ci_low", "power_ci_high", "flagged_rate", "flagged_rate_ci_low", "flagged_rate_ci_high",
+    "any_check_failed_rate", "unflagged_false_positive_rate", "unflagged_false_positive_rate_ci_low",
+    "unflagged_false_positive_rate_ci_high", "promise_status",
+)
+
 # Statistics-stage tables (docs/statistics.md). Their columns may still change: other
 # spellings are accepted (reads.select_columns aliases); a required column missing from
 # every spelling gives the section's "not available" notice.
@@ -81,7 +89,7 @@ CALIBRATION_SUMMARY = (
      "supported_rate_ci_high", "coverage", "coverage_ci_low", "coverage_ci_high"),
     ("test", "accounts_per_world", "two_sided_rejection_rate", "two_sided_rejection_rate_ci_low",
      "two_sided_rejection_rate_ci_high", "mean_estimate", "sd_estimate", "bias_adjusted",
-     "bias_naive", "study_command", "studied_at"),
+     "bias_naive", "study_command", "studied_at", *STRESS_SUMMARY_COLUMNS),
 )
 CALIBRATION_SUMMARY_ALIASES = {
     "worlds": ("n_worlds",), "accounts_per_world": ("n_accounts", "accounts"),
@@ -92,7 +100,7 @@ CALIBRATION_SUMMARY_ALIASES = {
 }
 CALIBRATION_WORLDS = (
     ("world", "seed", "hypothesis", "truth", "estimate", "ci_low", "ci_high"),
-    ("test", "accounts_per_world", "p_value", "supported", "naive_estimate", "n_accounts"),
+    ("test", "accounts_per_world", "p_value", "supported", "naive_estimate", "n_accounts", "stress"),
 )
 MODEL_COMPARISON = (
     ("learner", "feature_set", "r2_mean"),

@@ -1,9 +1,10 @@
-"""The static site: five self-contained HTML pages plus one shared plotly.min.js.
+"""The static site: six self-contained HTML pages plus one shared plotly.min.js, and the
+pre-negotiation briefs of the open deals (briefs/, when there are at most BRIEF_LIMIT).
 
 `build_site` reads the warehouse once (dashboards.data), renders each page from those
-frames with pure functions (dashboards.pages), and writes the files. Pages load Plotly
-from the bundle written beside them (include_plotlyjs='directory'), so they open with
-no network.
+frames with pure functions (dashboards.pages, one module per page), and writes the
+files. Pages load Plotly from the bundle written beside them (include_plotlyjs='directory'),
+so they open with no network.
 """
 
 from __future__ import annotations
@@ -14,9 +15,12 @@ from pathlib import Path
 import duckdb
 from plotly.offline import get_plotlyjs
 
-from dashboards.components import PAGES, PLOTLY_BUNDLE
+from dashboards.brief import BRIEF_LIMIT, BRIEFS_DIR, existing_tables, write_brief
+from dashboards.components import DISCLOSURE_ID, PAGES, PLOTLY_BUNDLE
 from dashboards.data import SiteData, read_site_data
-from dashboards.pages import DISCLOSURE_ID, PAGE_BUILDERS
+from dashboards.pages import PAGE_BUILDERS
+from dashboards.pages.open_deals import open_deals_page, read_open_deals
+from dashboards.reads import Unavailable
 
 INDEX_PAGE = PAGES[0][0]
 # Written by earlier versions of this package; removed so no stale page is left linked.
@@ -26,9 +30,26 @@ __all__ = ["DISCLOSURE_ID", "INDEX_PAGE", "PAGES", "SiteData", "build_site", "re
            "render_pages"]
 
 
+OPEN_DEALS_PAGE = "open_deals.html"
+
+
 def render_pages(data: SiteData) -> dict[str, str]:
-    """Page file name -> HTML, in navigation order (index first)."""
-    return {name: PAGE_BUILDERS[name](data) for name, _ in PAGES}
+    """Page file name -> HTML of the pages drawn from SiteData, in navigation order (index first)."""
+    return {name: PAGE_BUILDERS[name](data) for name, _ in PAGES if name in PAGE_BUILDERS}
+
+
+def write_site_briefs(con: duckdb.DuckDBPyConnection, deal_ids: list[str], briefs_dir: Path) -> list[Path]:
+    """The brief (HTML + JSON) of each listed deal; files of deals no longer listed are removed."""
+    tables = existing_tables(con)
+    written = []
+    for deal_id in deal_ids:
+        written.extend(write_brief(con, deal_id, briefs_dir, back_link=f"../{OPEN_DEALS_PAGE}", tables=tables))
+    if briefs_dir.exists():
+        kept = {path.name for path in written}
+        for stale in briefs_dir.iterdir():
+            if stale.suffix in (".html", ".json") and stale.name not in kept:
+                stale.unlink()
+    return written
 
 
 def write_atomically(path: Path, content: str) -> None:
@@ -43,6 +64,10 @@ def build_site(con: duckdb.DuckDBPyConnection, out_dir: Path) -> list[Path]:
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     pages = render_pages(read_site_data(con))
+    open_deals = read_open_deals(con)
+    with_briefs = not isinstance(open_deals, Unavailable) and open_deals.attrs["total"] <= BRIEF_LIMIT
+    pages[OPEN_DEALS_PAGE] = open_deals_page(open_deals, with_briefs)
+    pages = {name: pages[name] for name, _ in PAGES}
     # Always (re)written: a bundle left by another plotly version might not draw these figures.
     write_atomically(out_dir / PLOTLY_BUNDLE, get_plotlyjs())
     written = []
@@ -51,4 +76,6 @@ def build_site(con: duckdb.DuckDBPyConnection, out_dir: Path) -> list[Path]:
         written.append(out_dir / name)
     for retired in RETIRED_PAGES:
         (out_dir / retired).unlink(missing_ok=True)
+    listed = [] if not with_briefs else [str(deal) for deal in open_deals["deal_id"]]
+    write_site_briefs(con, listed, out_dir / BRIEFS_DIR)
     return written

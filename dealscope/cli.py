@@ -1,4 +1,4 @@
-"""`dealscope` command line: run the pipeline, check an export folder, draft a CRM mapping, list or roll back published runs, make sample data, benchmark."""
+"""`dealscope` command line: run the pipeline, check an export folder, draft a CRM mapping, list or roll back published runs, brief an open deal, score a draft plan on the history, make sample data, benchmark."""
 
 from __future__ import annotations
 
@@ -22,7 +22,8 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--dashboards", type=Path, default=defaults.dashboards_dir, help="folder for the HTML pages (default: %(default)s)")
     run.add_argument("--event-types", type=Path, default=defaults.event_types, help="event-type map (default: %(default)s)")
     run.add_argument("--calibration-results", type=Path, default=defaults.calibration_results,
-                     help="the calibration study's per-world CSV, shown on the Evidence page (default: %(default)s)")
+                     help="the calibration study's per-world CSV, or a folder of them (every *.csv is loaded), "
+                          "shown on the Evidence page (default: %(default)s)")
     run.add_argument("--verbose", action="store_true",
                      help="print Dagster's and dbt's full log instead of one line per stage")
     _add_loading_options(run, defaults)
@@ -59,6 +60,26 @@ def build_parser() -> argparse.ArgumentParser:
     rollback = commands.add_parser("rollback", help="make a kept run's warehouse current again (atomic, recorded)")
     rollback.add_argument("run_id", help="a run id from `dealscope history`")
     rollback.add_argument("--warehouse", type=Path, default=defaults.warehouse, help="published DuckDB file (default: %(default)s)")
+
+    brief = commands.add_parser("brief", help="write the pre-negotiation brief of one open deal (HTML + JSON)")
+    brief.add_argument("deal_id", help="an open deal's deal_id")
+    brief.add_argument("--warehouse", type=Path, default=defaults.warehouse, help="published DuckDB file (default: %(default)s)")
+    brief.add_argument("--out", type=Path, default=Path("."), help="folder for DEAL_ID.html and DEAL_ID.json (default: %(default)s)")
+    whatif = commands.add_parser(
+        "whatif", help="score the deal history under a draft strategic plan and compare it with the plan in force")
+    whatif.add_argument("--plan", type=Path, required=True, help="the draft plan, in strategy_plan.csv's format")
+    whatif.add_argument("--name", default=None, help="scenario name kept in plan_whatif (default: the file's name)")
+    whatif.add_argument("--warehouse", type=Path, default=defaults.warehouse, help="published DuckDB file (default: %(default)s)")
+    whatif.add_argument("--out", type=Path, default=defaults.dashboards_dir,
+                        help="folder for the page whatif-<name>.html (default: %(default)s)")
+    plan = commands.add_parser("plan", help="strategic plan helpers")
+    plan_commands = plan.add_subparsers(dest="plan_command", required=True)
+    draft = plan_commands.add_parser(
+        "draft", help="write a starting plan from the data: every segment, industry, region, product line and "
+                      "deal type with its volume, win rate and value; stance left for you to fill")
+    draft.add_argument("--out", type=Path, required=True, help="plan file to write (strategy_plan.csv format)")
+    draft.add_argument("--warehouse", type=Path, default=defaults.warehouse, help="published DuckDB file (default: %(default)s)")
+    draft.add_argument("--force", action="store_true", help="overwrite an existing file")
 
     bench = commands.add_parser("benchmark", help="time each pipeline stage and peak memory at given sizes")
     bench.add_argument("--accounts", type=int, nargs="+", default=[2000, 100_000],
@@ -127,6 +148,24 @@ def main(argv: list[str] | None = None) -> int:
         if args.command == "history":
             return history.print_history(warehouse, as_json=args.json, out=sys.stdout)
         return history.run_rollback(warehouse, args.run_id, out=sys.stdout, err=sys.stderr)
+    if args.command == "brief":
+        from dealscope.briefing import run_brief
+
+        return run_brief(args.deal_id, args.warehouse.expanduser().resolve(), args.out.expanduser().resolve(),
+                         out=sys.stdout, err=sys.stderr)
+    if args.command == "whatif":
+        from dataclasses import replace
+
+        from dealscope.whatif import whatif_command
+
+        settings = replace(Settings.from_env(), warehouse=args.warehouse.expanduser().resolve())
+        return whatif_command(args.plan.expanduser().resolve(), args.name, settings,
+                              args.out.expanduser().resolve(), out=sys.stdout, err=sys.stderr)
+    if args.command == "plan":
+        from dealscope.plan_draft import plan_draft_command
+
+        return plan_draft_command(args.warehouse.expanduser().resolve(), args.out.expanduser(), args.force,
+                                  out=sys.stdout, err=sys.stderr)
     if args.command == "benchmark":
         from dealscope.benchmark import run_benchmark
 

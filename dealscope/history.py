@@ -27,6 +27,7 @@ import duckdb
 
 from dealscope import warehouse as warehouse_files
 from dealscope.settings import Settings
+from dealscope.whatif import carry_over_scenarios
 
 LEDGER_NAME = "history.jsonl"
 REPO_ROOT = Path(__file__).resolve().parents[1]
@@ -185,6 +186,8 @@ def publish_recorded(settings: Settings, started_at: datetime) -> tuple[Path, st
     with warehouse_files.build_connection(settings.build_db) as con:
         record = _run_record(con, settings, run_id, started_at, finished_at)
         _write_history_table(con, [*read_ledger(settings.warehouse), record])
+        # Plan what-if scenarios are saved by users into the published file: keep them.
+        carry_over_scenarios(con, settings.warehouse)
     published = warehouse_files.publish(settings.build_db, settings.warehouse)
     _keep_version(published, run_id, settings.versions_kept)
     _append_ledger(settings.warehouse, record)

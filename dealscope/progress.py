@@ -23,7 +23,7 @@ def stage_label(step_key: str) -> str:
     return {
         "dealscope_dbt_models": "dbt build",
         "main__hypothesis_tests": "statistics",
-        "calibration_tables": "calibration tables",
+        "calibration_worlds": "calibration study results",
         "dashboards": "dashboards",
         "published_warehouse": "publish warehouse",
     }.get(step_key, step_key)

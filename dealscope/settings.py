@@ -14,9 +14,10 @@ from pathlib import Path
 REPO_ROOT = Path(__file__).resolve().parents[1]
 DBT_PROJECT_DIR = REPO_ROOT / "dbt_project"
 DEFAULT_EVENT_TYPES = REPO_ROOT / "config" / "event_types.yml"
-# The calibration study's per-world results (`python -m models.calibration --out ...`), loaded into
-# main.calibration_worlds / main.calibration_summary for the Evidence page.
-DEFAULT_CALIBRATION_RESULTS = REPO_ROOT / "data" / "calibration" / "calibration_worlds.csv"
+# The calibration study's per-world results (`python -m models.calibration --out ...`): a CSV, or a folder
+# whose every *.csv is loaded (the default world's and each stress world's), into main.calibration_worlds;
+# dbt's calibration_summary summarises them for the Evidence page.
+DEFAULT_CALIBRATION_RESULTS = REPO_ROOT / "data" / "calibration"
 
 ENV_DATA_DIR = "DEALSCOPE_DATA_DIR"
 ENV_WAREHOUSE = "DEALSCOPE_WAREHOUSE"

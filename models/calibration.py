@@ -21,8 +21,10 @@ and of the naive (unadjusted) estimate: the confounder biases the naive one.
 Run at full scale (about 15 s per world per process; results are appended as each world finishes,
 so an interrupted study resumes where it stopped):
     python -m models.calibration --worlds 100 --accounts 2000 --jobs 2 --out data/calibration/calibration_worlds.csv
-The pipeline loads that file into main.calibration_worlds and main.calibration_summary
-(`write_calibration_tables`), which the Evidence dashboard shows.
+The pipeline loads every CSV in data/calibration/ (that file and each stress world's
+stress_<knob>.csv) into main.calibration_worlds (`write_calibration_worlds`); the dbt model
+`calibration_summary` summarises it (rates with Wilson intervals, the promise of docs/statistics.md
+5b), and the Evidence dashboard shows both. `summarize` runs that same model on any runs.
 """
 
 from __future__ import annotations
@@ -63,12 +65,13 @@ WORLD_EFFECTS: dict[str, EffectSizes] = {"null": EffectSizes.null(), "planted": 
 # dbt-duckdb names the database after the file's stem when the manifest is parsed: every world's
 # file has this name (in its own folder) so one parsed manifest serves them all.
 WORLD_DB_NAME = "world.duckdb"
-ALPHA = 0.05
 RUN_COLUMNS: tuple[str, ...] = (
     "world", "stress", "seed", "hypothesis", "test", "truth", "estimate", "ci_low", "ci_high", "bootstrap_ci_low",
     "bootstrap_ci_high", "p_value", "supported", "naive_estimate", "n_accounts", "accounts_per_world",
     "study_command", "studied_at",
 )
+# one row per simulated world and test: the primary key of main.calibration_worlds
+RUN_KEY = ["world", "stress", "seed", "hypothesis", "test", "accounts_per_world"]
 
 
 def true_effects(effects: EffectSizes) -> dict[str, float]:
@@ -186,7 +189,8 @@ def simulate_world(builder: WorldBuilder, world: str, n_accounts: int, seed: int
 
 
 def wilson_interval(successes: int, trials: int, confidence: float = 0.95) -> tuple[float, float]:
-    """Wilson score interval for a binomial proportion (scipy's binomtest)."""
+    """Wilson score interval for a binomial proportion (scipy's binomtest): the reference the dbt macros
+    wilson_low / wilson_high of calibration_summary are tested against."""
     if trials == 0:
         return float("nan"), float("nan")
     interval = stats.binomtest(int(successes), int(trials)).proportion_ci(confidence, method="wilson")
@@ -194,40 +198,20 @@ def wilson_interval(successes: int, trials: int, confidence: float = 0.95) -> tu
 
 
 def summarize(runs: pd.DataFrame) -> pd.DataFrame:
-    """Per world kind, hypothesis and test: rejection and `supported` rates (95% Wilson), coverage of
-    the truth by the sandwich and the bootstrap interval, bias of the adjusted and the naive estimate."""
-    out = []
-    keys = ["stress", "world", "hypothesis", "test", "accounts_per_world"]
-    if "stress" not in runs:
-        runs = runs.assign(stress="none")
-    for (stress, world, hypothesis, test, accounts_per_world), group in runs.groupby(keys, sort=True):
-        valid = group.dropna(subset=["estimate"])
-        n = len(valid)
-        truth = float(valid["truth"].iloc[0]) if n else float("nan")
-        row = {"stress": stress, "world": world, "hypothesis": hypothesis, "test": test, "worlds": n,
-               "accounts_per_world": int(accounts_per_world), "truth": truth}
-        counts = {"supported_rate": int(valid["supported"].astype(bool).sum()),
-                  "rejection_rate": int((valid["p_value"] < ALPHA).sum())}
-        if np.isfinite(truth):
-            counts["coverage"] = int(((valid["ci_low"] <= truth) & (truth <= valid["ci_high"])).sum())
-            if "bootstrap_ci_low" in valid and valid["bootstrap_ci_low"].notna().any():
-                counts["bootstrap_coverage"] = int(((valid["bootstrap_ci_low"] <= truth)
-                                                    & (truth <= valid["bootstrap_ci_high"])).sum())
-        for measure in ("supported_rate", "rejection_rate", "coverage", "bootstrap_coverage"):
-            hits = counts.get(measure)
-            low, high = wilson_interval(hits, n) if hits is not None else (float("nan"), float("nan"))
-            row.update({measure: hits / n if hits is not None and n else float("nan"),
-                        f"{measure}_ci_low": low, f"{measure}_ci_high": high})
-        row.update({
-            "mean_estimate": float(valid["estimate"].mean()) if n else float("nan"),
-            "sd_estimate": float(valid["estimate"].std(ddof=1)) if n > 1 else float("nan"),
-            "bias_adjusted": float(valid["estimate"].mean() - truth) if n else float("nan"),
-            "bias_naive": float(valid["naive_estimate"].mean() - truth) if n else float("nan"),
-        })
-        for column in ("study_command", "studied_at"):
-            row[column] = group[column].iloc[0] if column in group else None
-        out.append(row)
-    return pd.DataFrame(out)
+    """The dbt model `calibration_summary` of these runs (one definition of every rate: the SQL in
+    dbt_project/models), built in a scratch DuckDB file: per stress world, world kind, hypothesis, test
+    and world size the false-positive rate or power, `supported` rate, coverage and bias with 95%
+    Wilson intervals, and on the effect rows the flagged and unflagged false-positive rates and the
+    promise (docs/statistics.md, 5b). About 10-20 s: one dbt CLI start."""
+    with tempfile.TemporaryDirectory(prefix="dealscope-calibration-summary-") as scratch:
+        scratch_db = Path(scratch) / "summary.duckdb"
+        with duckdb.connect(str(scratch_db)) as con:
+            load_calibration_worlds(con, runs)
+        dbt_runner.run_dbt(["run", "--select", f"+{CALIBRATION_SUMMARY_MODEL}"], scratch_db,
+                           target_path=Path(scratch) / "target", log_path=Path(scratch) / "logs")
+        with duckdb.connect(str(scratch_db), read_only=True) as con:
+            return con.execute(f"select * from {CALIBRATION_SUMMARY_TABLE} "
+                               "order by stress, world, hypothesis, test, accounts_per_world").df()
 
 
 def read_runs(path: Path) -> pd.DataFrame:
@@ -242,15 +226,14 @@ def read_runs(path: Path) -> pd.DataFrame:
         runs.loc[legacy, "test"] = "cross_sectional"
         runs.insert(1, "stress", "none")
     # a world simulated again (e.g. a legacy world redone with the within-account design) replaces its rows
-    key = ["world", "stress", "seed", "hypothesis", "test", "accounts_per_world"]
-    return runs.drop_duplicates(subset=key, keep="last").reset_index(drop=True)
+    return runs.drop_duplicates(subset=RUN_KEY, keep="last").reset_index(drop=True)
 
 
 @dataclass(frozen=True)
 class StudyResult:
     runs: pd.DataFrame
     summary: pd.DataFrame
-    seconds: float
+    seconds: float  # simulating the worlds (not summarising them)
 
 
 _BUILDER: WorldBuilder | None = None
@@ -312,16 +295,18 @@ def run_study(n_worlds: int, n_accounts: int, first_seed: int = 1000, *, jobs: i
                     record(future.result())
     runs = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame(columns=list(RUN_COLUMNS))
     if len(runs):
-        key = ["world", "stress", "seed", "hypothesis", "test", "accounts_per_world"]
-        runs = runs.drop_duplicates(subset=key, keep="last")
+        runs = runs.drop_duplicates(subset=RUN_KEY, keep="last")
         runs = runs[(runs["accounts_per_world"] == n_accounts) & (runs["stress"] == stress)].reset_index(drop=True)
-    return StudyResult(runs, summarize(runs), time.perf_counter() - start)
+    simulated = time.perf_counter() - start  # the worlds' time; the summary is one dbt run on top
+    return StudyResult(runs, summarize(runs), simulated)
 
 
 # ------------------------------------------------------------------------------- warehouse tables
 
 CALIBRATION_WORLDS_TABLE = "main.calibration_worlds"
-CALIBRATION_SUMMARY_TABLE = "main.calibration_summary"
+# built by dbt from main.calibration_worlds (dbt_project/models/marts/calibration_summary.sql)
+CALIBRATION_SUMMARY_MODEL = "calibration_summary"
+CALIBRATION_SUMMARY_TABLE = f"main.{CALIBRATION_SUMMARY_MODEL}"
 CALIBRATION_WORLDS_DDL = f"""
 create or replace table {CALIBRATION_WORLDS_TABLE} (
     world VARCHAR NOT NULL, stress VARCHAR NOT NULL, seed BIGINT NOT NULL, hypothesis VARCHAR NOT NULL,
@@ -331,47 +316,80 @@ create or replace table {CALIBRATION_WORLDS_TABLE} (
     PRIMARY KEY (world, stress, seed, hypothesis, test, accounts_per_world)
 )
 """
-CALIBRATION_SUMMARY_DDL = f"""
-create or replace table {CALIBRATION_SUMMARY_TABLE} (
-    stress VARCHAR NOT NULL, world VARCHAR NOT NULL, hypothesis VARCHAR NOT NULL, test VARCHAR NOT NULL,
-    worlds BIGINT NOT NULL,
-    accounts_per_world BIGINT NOT NULL, truth DOUBLE,
-    supported_rate DOUBLE, supported_rate_ci_low DOUBLE, supported_rate_ci_high DOUBLE,
-    rejection_rate DOUBLE, rejection_rate_ci_low DOUBLE, rejection_rate_ci_high DOUBLE,
-    coverage DOUBLE, coverage_ci_low DOUBLE, coverage_ci_high DOUBLE,
-    bootstrap_coverage DOUBLE, bootstrap_coverage_ci_low DOUBLE, bootstrap_coverage_ci_high DOUBLE,
-    mean_estimate DOUBLE, sd_estimate DOUBLE, bias_adjusted DOUBLE, bias_naive DOUBLE,
-    study_command VARCHAR, studied_at VARCHAR,
-    PRIMARY KEY (stress, world, hypothesis, test, accounts_per_world)
-)
-"""
 
 
-def write_calibration_tables(con: duckdb.DuckDBPyConnection, runs_csv: Path) -> pd.DataFrame:
-    """Replace main.calibration_worlds (every studied world's rows, from the study's CSV) and
-    main.calibration_summary (`summarize` of them), in one transaction; both stay empty (with their
-    columns) when the file does not exist. Returns the summary."""
-    runs = read_runs(runs_csv) if Path(runs_csv).exists() else pd.DataFrame(columns=list(RUN_COLUMNS))
-    runs = runs.loc[:, list(RUN_COLUMNS)]
-    summary = summarize(runs) if len(runs) else pd.DataFrame()
+def calibration_result_files(source: Path) -> list[Path]:
+    """The study's CSV files at `source`: the file itself, or every *.csv in a folder (data/calibration/:
+    calibration_worlds.csv and each stress_<knob>.csv), sorted by name; none when it does not exist."""
+    source = Path(source)
+    if source.is_dir():
+        return sorted(source.glob("*.csv"))
+    return [source] if source.is_file() else []
+
+
+def read_study(source: Path) -> pd.DataFrame:
+    """Every world's rows from the study's files at `source` (`calibration_result_files`), one row per
+    world x test (a world simulated again in a later file replaces the earlier rows)."""
+    files = calibration_result_files(source)
+    if not files:
+        return pd.DataFrame(columns=list(RUN_COLUMNS))
+    runs = pd.concat([read_runs(path) for path in files], ignore_index=True)
+    return runs.drop_duplicates(subset=RUN_KEY, keep="last").reset_index(drop=True)
+
+
+def load_calibration_worlds(con: duckdb.DuckDBPyConnection, runs: pd.DataFrame) -> int:
+    """Replace main.calibration_worlds with these runs in one transaction (empty, with its columns, when
+    there are none); returns the number of rows. dbt builds main.calibration_summary from it."""
+    runs = runs.reindex(columns=list(RUN_COLUMNS))
     con.execute("begin transaction")
     try:
         con.execute(CALIBRATION_WORLDS_DDL)
-        con.execute(CALIBRATION_SUMMARY_DDL)
         if len(runs):
             con.register("calibration_world_rows", runs)
-            con.register("calibration_summary_rows", summary)
-            con.execute(f"insert into {CALIBRATION_WORLDS_TABLE} by name select * from calibration_world_rows")
-            con.execute(f"insert into {CALIBRATION_SUMMARY_TABLE} by name select * from calibration_summary_rows")
+            try:
+                con.execute(f"insert into {CALIBRATION_WORLDS_TABLE} by name select * from calibration_world_rows")
+            finally:
+                con.unregister("calibration_world_rows")
         con.execute("commit")
     except Exception:
         con.execute("rollback")
         raise
-    finally:
-        for view in ("calibration_world_rows", "calibration_summary_rows"):
-            if len(runs):
-                con.unregister(view)
-    return summary
+    return len(runs)
+
+
+def write_calibration_worlds(con: duckdb.DuckDBPyConnection, source: Path) -> int:
+    """main.calibration_worlds from the study's files at `source` (a CSV, or a folder of them: every
+    stress world's file); empty when there are none. Returns the number of rows loaded."""
+    return load_calibration_worlds(con, read_study(source))
+
+
+def _rate_cell(row: pd.Series, column: str) -> str:
+    value = row.get(column)
+    if value is None or pd.isna(value):
+        return "-"
+    return f"{value:.2f} [{row[f'{column}_ci_low']:.2f}, {row[f'{column}_ci_high']:.2f}]"
+
+
+def stress_markdown(summary: pd.DataFrame) -> str:
+    """The per-stress-world table of docs/statistics.md, section 5b, from `summarize`: per stress world and
+    hypothesis, the primary (within-account) and the cross-sectional effect rows, null and planted worlds."""
+    rows = summary[summary["test"].isin(["adjusted_effect", "cross_sectional"])].copy()
+    rows["design"] = rows["test"].map({"adjusted_effect": "primary (within-account)",
+                                       "cross_sectional": "cross-sectional (before)"})
+    rows["hypothesis"] = rows["hypothesis"].str.split(":").str[0].str[:2]
+    lines = ["| stress | world | hyp. | design | worlds | false positives | flagged | unflagged FP | promise "
+             "| power | coverage | bias |", "|" + "---|" * 12]
+    for _, row in rows.sort_values(["stress", "world", "hypothesis", "test"]).iterrows():
+        lines.append("| " + " | ".join([
+            row["stress"], row["world"], row["hypothesis"], row["design"], str(int(row["worlds"])),
+            _rate_cell(row, "false_positive_rate"),
+            "-" if pd.isna(row["flagged_rate"]) else f"{row['flagged_rate']:.2f}",
+            _rate_cell(row, "unflagged_false_positive_rate"),
+            row["promise_status"] if isinstance(row["promise_status"], str) else "-",
+            _rate_cell(row, "power"), _rate_cell(row, "coverage"),
+            "-" if pd.isna(row["bias_adjusted"]) else f"{row['bias_adjusted']:+.3f}",
+        ]) + " |")
+    return "\n".join(lines)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -387,11 +405,21 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--permutations", type=int, default=DEFAULT_PERMUTATIONS,
                         help="block permutation test permutations per world (0 skips it; default: %(default)s)")
     parser.add_argument("--summarize", type=Path, nargs="+", default=None,
-                        help="only summarise runs CSVs written by earlier --out runs (one table, a row per stress world)")
+                        help="only summarise runs CSVs written by earlier --out runs, or folders of them, with the "
+                             "dbt model calibration_summary (one table, rows per stress world)")
+    parser.add_argument("--stress-table", action="store_true",
+                        help="with --summarize: print the per-stress-world markdown table of docs/statistics.md 5b")
     args = parser.parse_args(argv)
     with pd.option_context("display.width", 250, "display.max_columns", 40):
+        if args.summarize is not None and args.stress_table:
+            runs = pd.concat([read_study(path) for path in args.summarize], ignore_index=True).drop_duplicates(
+                subset=RUN_KEY, keep="last")
+            print(stress_markdown(summarize(runs)))
+            return 0
         if args.summarize is not None:
-            runs = pd.concat([read_runs(path) for path in args.summarize], ignore_index=True)
+            # a world in several of the files (a study re-run elsewhere): the later argument's rows win
+            runs = pd.concat([read_study(path) for path in args.summarize], ignore_index=True).drop_duplicates(
+                subset=RUN_KEY, keep="last")
             print(summarize(runs).drop(columns=["study_command", "studied_at"]).to_string(index=False))
             return 0
         command = shlex.join(["python", "-m", "models.calibration", *(sys.argv[1:] if argv is None else argv)])

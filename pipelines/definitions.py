@@ -41,7 +41,7 @@ def build_definitions(settings: Settings) -> dg.Definitions:
             transform.dealscope_dbt_models,
             analysis.analysis_coverage,
             analysis.hypothesis_tests,
-            analysis.calibration_tables,
+            analysis.calibration_worlds,
             reporting.dashboards,
             reporting.published_warehouse,
         ],

@@ -20,7 +20,25 @@ import pandas as pd
 import plotly.graph_objects as go
 import pytest
 
-from dashboards import build_site, figures, pages, reads, site, text
+from dashboards import build_site, reads, site
+from dashboards.charts import SMALL_SAMPLE, win_rate_figure
+from dashboards.components import split_overall
+from dashboards.formatting import NOT_AVAILABLE, format_number, format_pct
+from dashboards.pages.evidence import (
+    ACCOUNT_FOLDS, LATER_COHORTS, block_label, calibration_bias_figure, calibration_checks_figure,
+    calibration_selection, calibration_worlds_figure, comparison_split, feature_group_label,
+    feature_importance_figure, feature_set_label, forecast_deciles_figure, format_signed_number,
+    hypothesis_forest_figure, model_comparison_figure,
+)
+from dashboards.pages.overview import rejected_rows_figure
+from dashboards.pages.strategic_fit import band_outcomes_figure
+from dashboards.pages.trust import (
+    account_value_histogram_figure, alignment_value_figure, cohort_retention_figure,
+    escalation_path_figure, event_study_figure, move_label, move_precedents_figure,
+)
+from dashboards.pages.win_loss import (
+    competitor_response_figure, loss_trend_figure, win_rate_by_dimension_figure,
+)
 
 SECRET_NOTE = "CONFIDENTIAL-buyer-said-budget-is-42k"
 HOSTILE_LABEL = "<b>Acme & Co</b>"
@@ -363,7 +381,8 @@ CREATE TABLE raw.negotiation_events AS SELECT * FROM (VALUES
 """
 
 
-PAGE_NAMES = ["index.html", "win_loss.html", "strategic_fit.html", "trust.html", "evidence.html"]
+PAGE_NAMES = ["index.html", "win_loss.html", "strategic_fit.html", "trust.html", "evidence.html",
+              "open_deals.html"]
 OPTIONAL_TABLES = (
     "main.loss_drivers", "main.loss_drivers_by_quarter", "main.strategic_fit_audit",
     "main.alignment_band_outcomes", "main.trust_event_study", "main.escalation_paths",
@@ -412,6 +431,13 @@ def warehouse_con(built_site):
         yield con
 
 
+def test_open_deals_page_says_when_the_warehouse_has_no_open_deals_mart(built_site):
+    _, pages = built_site
+    html = page_text(pages)["open_deals.html"]
+    assert "table main.open_deals is not in the warehouse" in html
+    assert "<table" not in html
+
+
 def page_text(pages: list[Path]) -> dict[str, str]:
     return {page.name: page.read_text(encoding="utf-8") for page in pages}
 
@@ -442,7 +468,8 @@ def test_pages_written_index_first_with_one_shared_bundle(built_site):
     assert (out_dir / "plotly.min.js").stat().st_size > 1_000_000
     for name, html in page_text(pages).items():
         script_sources = re.findall(r"<script[^>]*\bsrc=\"([^\"]*)\"", html)
-        assert script_sources == ["plotly.min.js"], name
+        # the Open deals list draws no chart, so it loads no Plotly
+        assert script_sources == ([] if name == "open_deals.html" else ["plotly.min.js"]), name
 
 
 def test_every_page_links_every_page(built_site):
@@ -470,15 +497,17 @@ def test_a_retired_page_from_an_older_build_is_removed(tmp_path):
 def test_every_section_is_drawn_when_every_table_is_there(built_site):
     _, pages = built_site
     html = page_text(pages)
-    assert all('class="unavailable"' not in page for page in html.values())
+    # The hand-made warehouse has no open deals mart: that page is checked on real warehouses
+    # (test_brief.py) and, without the mart, by the test above.
+    assert all('class="unavailable"' not in page for name, page in html.items() if name != "open_deals.html")
     # Charts per page: rejections; win rate, strengths, loss drivers, competitor response,
     # trend, loss trend; band win rate, band outcomes; event study, DiD forest, escalation,
     # move precedents, value histogram, alignment bins, cohorts; forest, null distribution,
-    # calibration (promises, every world, bias), model comparison, feature importance,
+    # calibration (promises, every world, bias), stress worlds, model comparison, feature importance,
     # predicted vs actual.
     counts = {name: page.count("Plotly.newPlot(") for name, page in html.items()}
     assert counts == {"index.html": 1, "win_loss.html": 6, "strategic_fit.html": 2,
-                      "trust.html": 7, "evidence.html": 8}
+                      "trust.html": 7, "evidence.html": 9, "open_deals.html": 0}
 
 
 # --- numbers against the warehouse -----------------------------------------------------------
@@ -627,6 +656,7 @@ def test_without_the_newer_tables_every_page_says_what_is_missing(tmp_path):
         "evidence.html": ["permutation*", "main.calibration_summary", "main.calibration_worlds",
                           "main.model_comparison", "main.feature_importance",
                           "account_value_forecast*"],
+        "open_deals.html": ["main.open_deals"],
     }
     assert ("Not available yet: the trust event study (table main.trust_event_study is not in "
             "the warehouse).") in html["trust.html"]
@@ -759,32 +789,32 @@ def assert_has_data(figure: go.Figure) -> None:
 
 
 def test_figures_have_data(site_data):
-    _, by_dimension = text.split_overall(site_data.win_loss)
+    _, by_dimension = split_overall(site_data.win_loss)
     for dimension, rows in by_dimension.groupby("dimension"):
         if rows["win_rate"].notna().any():
-            assert_has_data(figures.win_rate_figure(rows, str(dimension), 0.65))
-    assert_has_data(figures.win_rate_by_dimension_figure(by_dimension, 0.65))
-    assert_has_data(figures.rejected_rows_figure(site_data.rejection_counts))
-    assert_has_data(figures.account_value_histogram_figure(site_data.account_value_bins, "t", "x"))
-    assert_has_data(figures.alignment_value_figure(site_data.alignment_value_bins))
-    assert_has_data(figures.competitor_response_figure(site_data.competitor_response))
-    assert_has_data(figures.move_precedents_figure(site_data.move_precedents))
-    assert_has_data(figures.calibration_checks_figure(site_data.calibration_summary))
-    assert_has_data(figures.calibration_worlds_figure(site_data.calibration_worlds))
-    assert_has_data(figures.calibration_bias_figure(site_data.calibration_summary))
-    assert_has_data(figures.model_comparison_figure(site_data.model_comparison))
-    assert_has_data(figures.feature_importance_figure(site_data.feature_importance))
-    assert_has_data(figures.hypothesis_forest_figure(site_data.hypothesis_tests))
-    assert_has_data(figures.band_outcomes_figure(site_data.alignment_band_outcomes))
-    assert_has_data(figures.event_study_figure(site_data.trust_event_study))
-    assert_has_data(figures.escalation_path_figure(site_data.escalation_paths))
-    assert_has_data(figures.cohort_retention_figure(site_data.cohort_retention))
-    assert_has_data(figures.loss_trend_figure(site_data.loss_drivers_by_quarter))
+            assert_has_data(win_rate_figure(rows, str(dimension), 0.65))
+    assert_has_data(win_rate_by_dimension_figure(by_dimension, 0.65))
+    assert_has_data(rejected_rows_figure(site_data.rejection_counts))
+    assert_has_data(account_value_histogram_figure(site_data.account_value_bins, "t", "x"))
+    assert_has_data(alignment_value_figure(site_data.alignment_value_bins))
+    assert_has_data(competitor_response_figure(site_data.competitor_response))
+    assert_has_data(move_precedents_figure(site_data.move_precedents))
+    assert_has_data(calibration_checks_figure(site_data.calibration_summary))
+    assert_has_data(calibration_worlds_figure(site_data.calibration_worlds))
+    assert_has_data(calibration_bias_figure(site_data.calibration_summary))
+    assert_has_data(model_comparison_figure(site_data.model_comparison))
+    assert_has_data(feature_importance_figure(site_data.feature_importance))
+    assert_has_data(hypothesis_forest_figure(site_data.hypothesis_tests))
+    assert_has_data(band_outcomes_figure(site_data.alignment_band_outcomes))
+    assert_has_data(event_study_figure(site_data.trust_event_study))
+    assert_has_data(escalation_path_figure(site_data.escalation_paths))
+    assert_has_data(cohort_retention_figure(site_data.cohort_retention))
+    assert_has_data(loss_trend_figure(site_data.loss_drivers_by_quarter))
 
 
 def test_dimension_dropdown_has_one_choice_per_dimension(site_data):
-    _, by_dimension = text.split_overall(site_data.win_loss)
-    figure = figures.win_rate_by_dimension_figure(by_dimension, 0.65)
+    _, by_dimension = split_overall(site_data.win_loss)
+    figure = win_rate_by_dimension_figure(by_dimension, 0.65)
     drawable = sorted(by_dimension.loc[by_dimension["win_rate"].notna(), "dimension"].unique())
     labels = [button.label for button in figure.layout.updatemenus[0].buttons]
     assert labels[0] == "segment"
@@ -796,7 +826,7 @@ def test_dimension_dropdown_has_one_choice_per_dimension(site_data):
 
 def test_small_samples_are_marked_not_hidden(site_data):
     segment = site_data.win_loss[site_data.win_loss["dimension"] == "segment"]
-    figure = figures.win_rate_figure(segment, "segment", 0.65)
+    figure = win_rate_figure(segment, "segment", 0.65)
     shown = {value for trace in figure.data for value in trace.y}
     assert shown == set(segment["value"])
     small_trace = next(trace for trace in figure.data if "small sample" in trace.name)
@@ -806,7 +836,7 @@ def test_small_samples_are_marked_not_hidden(site_data):
 
 def test_company_rate_is_the_reference_line(site_data):
     segment = site_data.win_loss[site_data.win_loss["dimension"] == "segment"]
-    figure = figures.win_rate_figure(segment, "segment", 0.65)
+    figure = win_rate_figure(segment, "segment", 0.65)
     lines = [shape for shape in figure.layout.shapes if shape.type == "line"]
     assert [(line.x0, line.x1) for line in lines] == [(0.65, 0.65)]
     error_bars = figure.data[0].error_x
@@ -846,7 +876,7 @@ def test_loss_priorities_named_by_expected_value(built_site):
 
 def test_forest_plot_has_one_panel_per_test_and_every_estimate(site_data):
     tests = site_data.hypothesis_tests
-    figure = figures.hypothesis_forest_figure(tests)
+    figure = hypothesis_forest_figure(tests)
     plotted = pd.Series([x for trace in figure.data for x in trace.x])
     assert sorted(plotted) == sorted(tests["estimate"])
     assert {trace.xaxis for trace in figure.data} == {"x", "x2"}  # two kinds of test, two panels
@@ -854,7 +884,7 @@ def test_forest_plot_has_one_panel_per_test_and_every_estimate(site_data):
 
 def test_event_study_shows_before_and_after_with_the_warehouse_difference(site_data):
     study = site_data.trust_event_study
-    figure = figures.event_study_figure(study)
+    figure = event_study_figure(study)
     visible = [trace for trace in figure.data if trace.visible]
     first_type = sorted(study["event_type"].unique())[0]
     rows = study[study["event_type"] == first_type]
@@ -887,7 +917,7 @@ def test_binned_account_charts_count_every_account(site_data, warehouse_con):
         assert totals["all segments"] == len(accounts)
         assert {k: v for k, v in totals.items() if k != "all segments"} == by_segment.to_dict()
     # The histogram's visible bars (all segments) plus the accounts it cannot place add up.
-    histogram = figures.account_value_histogram_figure(value_bins, "t", "x")
+    histogram = account_value_histogram_figure(value_bins, "t", "x")
     drawn = sum(sum(trace.y) for trace in histogram.data if trace.visible)
     unplaced = value_bins[(value_bins["view"] == "all segments") & value_bins["bin"].isna()
                           & ~value_bins["is_zero_or_less"]]["accounts"].sum()
@@ -897,7 +927,7 @@ def test_binned_account_charts_count_every_account(site_data, warehouse_con):
                                            & (value_bins["view"] == "all segments"), "accounts"].sum() == zero_bar
     # Alignment: the count bars hold every account with an alignment; each bin's mean is the
     # mean of its accounts' values.
-    alignment = figures.alignment_value_figure(alignment_bins)
+    alignment = alignment_value_figure(alignment_bins)
     counted = sum(sum(trace.y) for trace in alignment.data if trace.visible and trace.type == "bar")
     placed = accounts[accounts["mean_alignment"].notna()]
     assert counted == len(placed)
@@ -938,10 +968,10 @@ def test_competitor_response_equals_the_warehouse(built_site, warehouse_con):
         "appearances_per_deal_before_ci_low, appearances_per_deal_before_ci_high, deals_after, "
         "appearances_per_deal_after, appearances_per_deal_after_ci_low, appearances_per_deal_after_ci_high "
         "FROM main.competitor_response ORDER BY segment, competitor").fetchall()
-    pct = text.format_pct
+    pct = format_pct
     cells = []
     for competitor, segment, n_before, before, b_low, b_high, n_after, after, a_low, a_high in expected:
-        small = ", small sample" if n_before < figures.SMALL_SAMPLE else ""
+        small = ", small sample" if n_before < SMALL_SAMPLE else ""
         cells.append((competitor, segment, f"{n_before:,}",
                       f"{pct(before)} ({pct(b_low)} to {pct(b_high)}){small}"))
         if n_after:
@@ -964,10 +994,10 @@ def test_move_precedents_equal_the_warehouse(built_site, warehouse_con):
     expected = warehouse_con.execute(
         "SELECT move_kind, move, accounts, share_with_trust_building, share_with_trust_building_ci_low, "
         "share_with_trust_building_ci_high, baseline_share_with_expansion FROM main.move_precedents").fetchall()
-    pct = text.format_pct
+    pct = format_pct
     for kind, move, accounts, share, low, high, baseline in expected:
-        row = rows[figures.move_label(kind, move)]
-        small = ", small sample" if accounts < figures.SMALL_SAMPLE else ""
+        row = rows[move_label(kind, move)]
+        small = ", small sample" if accounts < SMALL_SAMPLE else ""
         assert row["accounts"] == f"{accounts:,}"
         assert row["trust-building event after (95% interval)"] == f"{pct(share)} ({pct(low)} to {pct(high)}){small}"
         assert f"After an arbitrary month, {pct(baseline)} of accounts had a new expansion deal" in \
@@ -988,7 +1018,7 @@ def test_calibration_section_states_the_study_and_its_numbers(built_site, site_d
     rate, low, high = warehouse_con.execute(
         "SELECT supported_rate, supported_rate_ci_low, supported_rate_ci_high FROM main.calibration_summary "
         "WHERE world = 'null' AND hypothesis = 'H1_strategic_alignment'").fetchone()
-    pct = text.format_pct
+    pct = format_pct
     assert (f"False alarms, H1 strategic alignment: in 10 worlds with no real effect, the verdict "
             f"&#x27;supported&#x27; came out in {pct(rate)} (95% interval {pct(low)} to {pct(high)}): "
             "consistent with the promised 5% at most.") in findings[0]
@@ -1001,7 +1031,7 @@ def test_calibration_section_states_the_study_and_its_numbers(built_site, site_d
         "effect in 90.0% (95% interval 59.6% to 98.2%) of 10 worlds. Promised: 95%; consistent with the promise.")
     assert all("below the promise: the intervals look too narrow" in item for item in coverage[:3])
     # The chart: false alarms, power and coverage against their lines.
-    figure = figures.calibration_checks_figure(site_data.calibration_summary)
+    figure = calibration_checks_figure(site_data.calibration_summary)
     supported = [trace for trace in figure.data if trace.name == "verdict 'supported'"]
     null_rates = warehouse_con.execute(
         "SELECT supported_rate FROM main.calibration_summary WHERE world = 'null'").fetchall()
@@ -1013,7 +1043,7 @@ def test_calibration_section_states_the_study_and_its_numbers(built_site, site_d
 
 
 def test_every_simulated_world_is_drawn_with_misses_in_red(site_data, warehouse_con):
-    figure = figures.calibration_worlds_figure(site_data.calibration_worlds)
+    figure = calibration_worlds_figure(site_data.calibration_worlds)
     markers = [trace for trace in figure.data if trace.mode == "markers"]
     assert sum(len(trace.y) for trace in markers) == len(site_data.calibration_worlds)
     (misses,) = warehouse_con.execute(
@@ -1038,7 +1068,7 @@ def test_model_comparison_sentence_and_table_equal_the_warehouse(built_site, war
     for learner, feature_set, r2 in warehouse_con.execute(
             "SELECT learner, feature_set, r2_mean FROM main.model_comparison WHERE split = 'account_folds'"
     ).fetchall():
-        assert rows[(learner, figures.feature_set_label(feature_set))]["out-of-fold R²"] == text.format_number(r2)
+        assert rows[(learner, feature_set_label(feature_set))]["out-of-fold R²"] == format_number(r2)
     assert "Note: out-of-fold R2 on log(1 + revenue); intervals over 5 folds" in html
     assert "<li>linear model: spline ridge</li>" in html
 
@@ -1053,30 +1083,30 @@ def test_later_cohort_rows_are_a_table_of_their_own_equal_to_the_warehouse(built
         "gain_p_value, n_folds FROM main.model_comparison WHERE split = 'later_cohorts'").fetchall()
     assert len(rows) == len(expected) == 5
     shown = {(r["model"], r["features"]): r for r in rows}
-    fmt, signed = text.format_number, text.format_signed_number
+    fmt, signed = format_number, format_signed_number
     for learner, feature_set, r2, low, high, gain, gain_low, gain_high, p, folds in expected:
-        row = shown[(learner, figures.feature_set_label(feature_set))]
+        row = shown[(learner, feature_set_label(feature_set))]
         assert row["R² on later cohorts"] == fmt(r2) and row["test cohorts"] == str(folds)
-        assert row["95% interval"] == (text.NOT_AVAILABLE if low is None else f"{fmt(low)} to {fmt(high)}")
+        assert row["95% interval"] == (NOT_AVAILABLE if low is None else f"{fmt(low)} to {fmt(high)}")
         if gain is None:
             assert row["gain over baseline"] == "-"
         else:
             assert row["gain over baseline"] == signed(gain)
-            assert row["gain 95% interval"] == (text.NOT_AVAILABLE if gain_low is None
+            assert row["gain 95% interval"] == (NOT_AVAILABLE if gain_low is None
                                                 else f"{signed(gain_low)} to {signed(gain_high)}")
-            assert row["gain p-value"] == (text.NOT_AVAILABLE if p is None else f"{p:.3f}")
+            assert row["gain p-value"] == (NOT_AVAILABLE if p is None else f"{p:.3f}")
     assert "Method: forward-chaining by cohort year: trained on earlier cohorts" in html
     # the later-cohort rows stay out of the account-fold chart, table and sentence
     assert len(table_records(html, "model-comparison-table")) == 8
-    figure = figures.model_comparison_figure(site_data.model_comparison)
+    figure = model_comparison_figure(site_data.model_comparison)
     assert sorted(x for trace in figure.data for x in trace.x if x is not None) == sorted(
         v for (v,) in warehouse_con.execute(
             "SELECT CAST(unnest([r2_mean, gain_vs_baseline]) AS DOUBLE) AS v FROM main.model_comparison "
             "WHERE split = 'account_folds'").fetchall() if v is not None)
     # an older warehouse without the split column: every row is an account-fold row, no later table
-    old = text.comparison_split(site_data.model_comparison.drop(columns=["split"]), text.ACCOUNT_FOLDS)
+    old = comparison_split(site_data.model_comparison.drop(columns=["split"]), ACCOUNT_FOLDS)
     assert len(old) == len(site_data.model_comparison)
-    assert text.comparison_split(site_data.model_comparison.drop(columns=["split"]), text.LATER_COHORTS).empty
+    assert comparison_split(site_data.model_comparison.drop(columns=["split"]), LATER_COHORTS).empty
 
 
 def test_feature_importance_equals_the_warehouse(built_site, site_data, warehouse_con):
@@ -1087,11 +1117,11 @@ def test_feature_importance_equals_the_warehouse(built_site, site_data, warehous
         "SELECT learner, feature_group, block, importance_mean, note FROM main.feature_importance "
         "ORDER BY learner, importance_mean DESC NULLS LAST").fetchall()
     assert [(r["model"], r["feature group"], r["block"], r["importance"], r["note"]) for r in rows] == [
-        (learner, figures.feature_group_label(group), figures.block_label(block),
-         text.format_number(value), note or "")
+        (learner, feature_group_label(group), block_label(block),
+         format_number(value), note or "")
         for learner, group, block, value, note in expected]
     assert "n trust eroding: commitment broken" in {r["feature group"] for r in rows}
-    figure = figures.feature_importance_figure(site_data.feature_importance)
+    figure = feature_importance_figure(site_data.feature_importance)
     drawn = sorted(x for trace in figure.data for x in trace.x)
     assert drawn == sorted(float(v) for *_, v, _ in expected if v is not None)
     assert {trace.name for trace in figure.data} == {"controls", "strategic alignment", "trust-eroding events"}
@@ -1104,7 +1134,7 @@ def test_statistics_tables_with_other_column_spellings_still_render(tmp_path):
         "ALTER TABLE main.feature_importance RENAME COLUMN importance_mean TO importance;"
         "ALTER TABLE main.calibration_summary RENAME COLUMN worlds TO n_worlds;")))
     assert 'class="unavailable"' not in html["evidence.html"]
-    assert html["evidence.html"].count("Plotly.newPlot(") == 8
+    assert html["evidence.html"].count("Plotly.newPlot(") == 9
 
 
 def test_statistics_tables_without_a_needed_column_say_so(tmp_path):
@@ -1116,7 +1146,7 @@ def test_statistics_tables_without_a_needed_column_say_so(tmp_path):
     assert "main.calibration_worlds has no column(s) estimate" in evidence
     # The summary half of the calibration section and the other sections are still drawn.
     assert 'id="calibration-findings"' in evidence
-    assert evidence.count("Plotly.newPlot(") == 6
+    assert evidence.count("Plotly.newPlot(") == 7
 
 
 def test_forecast_is_drawn_by_decile_when_the_statistics_stage_wrote_them(tmp_path):
@@ -1136,13 +1166,13 @@ def test_forecast_is_drawn_by_decile_when_the_statistics_stage_wrote_them(tmp_pa
     assert rows["mean absolute error"]["naive (last 12 months)"] == "63,070"
     assert rows["interval coverage"]["model"] == "83.7%"
     assert rows["total error pct"]["model"] == "-16.2%"
-    figure = figures.forecast_deciles_figure(pd.DataFrame({
+    figure = forecast_deciles_figure(pd.DataFrame({
         "decile": [1, 2], "mean_predicted": [10.0, 20.0], "mean_actual": [12.0, 18.0], "n_accounts": [5, 5]}))
     assert list(figure.data[0].x) == [10.0, 20.0] and list(figure.data[0].y) == [12.0, 18.0]
 
 
 def test_calibration_checks_the_adjusted_effect_at_one_world_size(built_site, site_data):
-    summary, worlds, note = pages.calibration_selection(site_data.calibration_summary,
+    summary, worlds, note = calibration_selection(site_data.calibration_summary,
                                                         site_data.calibration_worlds)
     assert set(summary["test"]) == {"adjusted_effect"} and set(worlds["test"]) == {"adjusted_effect"}
     assert len(worlds) == 40 and "placebo" in note
@@ -1153,7 +1183,7 @@ def test_calibration_checks_the_adjusted_effect_at_one_world_size(built_site, si
     # Two world sizes: the one with more worlds is shown, the other named.
     two_sizes = site_data.calibration_summary.assign(accounts_per_world=1500)
     extra = two_sizes.head(4).assign(accounts_per_world=500, worlds=3)
-    chosen, _, note = pages.calibration_selection(pd.concat([two_sizes, extra]), site_data.calibration_worlds)
+    chosen, _, note = calibration_selection(pd.concat([two_sizes, extra]), site_data.calibration_worlds)
     assert set(chosen["accounts_per_world"]) == {1500}
     assert "also studied: 500 accounts per world" in note
 

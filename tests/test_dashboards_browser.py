@@ -282,12 +282,12 @@ def assert_page_renders(devtools: DevTools, page: Path, tmp_path: Path) -> None:
     assert empty == [], f"{page.name}: empty charts"
 
 
-@pytest.mark.parametrize("page_index", range(5))
+@pytest.mark.parametrize("page_index", range(6))
 def test_pipeline_site_pages_render_in_chromium(devtools, pipeline_site, page_index, tmp_path):
     assert_page_renders(devtools, pipeline_site[page_index], tmp_path)
 
 
-@pytest.mark.parametrize("page_index", range(5))
+@pytest.mark.parametrize("page_index", range(6))
 def test_fixture_site_pages_render_in_chromium(devtools, fixture_site, page_index, tmp_path):
     assert_page_renders(devtools, fixture_site[page_index], tmp_path)
 
@@ -339,4 +339,38 @@ def test_dimension_dropdown_switches_the_win_rate_chart(devtools, fixture_site):
             "SELECT coalesce(value, '(none)') FROM main.win_loss "
             "WHERE replace(dimension, '_', ' ') = ? AND win_rate IS NOT NULL", [label]).fetchall())
     assert label != "segment" and shown == expected
+    assert devtools.errors() == []
+
+
+def test_open_deals_filter_and_brief_render_in_chromium(devtools, pipeline_site, tmp_path):
+    page = next(page for page in pipeline_site if page.name == "open_deals.html")
+    open_page(devtools, page)
+    screenshot(devtools, page, screenshot_folders(tmp_path))
+    total = devtools.evaluate("document.querySelectorAll('#open-deals-table tbody tr').length")
+    segment = devtools.evaluate(
+        "document.querySelector('select[data-table=\"open-deals-table\"][data-column=\"segment\"]')"
+        ".options[1].value"
+    )
+    visible = devtools.evaluate(f"""
+        (function () {{
+          var select = document.querySelector('select[data-table="open-deals-table"][data-column="segment"]');
+          select.value = {json.dumps(segment)};
+          select.dispatchEvent(new Event('change'));
+          return Array.from(document.querySelectorAll('#open-deals-table tbody tr'))
+            .filter(function (row) {{ return row.style.display !== 'none'; }})
+            .map(function (row) {{ return row.getAttribute('data-segment'); }});
+        }})()
+    """)
+    assert total > len(visible) > 0 and set(visible) == {segment}
+    href = devtools.evaluate("document.querySelector('#open-deals-table tbody a').getAttribute('href')")
+    assert devtools.errors() == []
+    brief = page.parent / href
+    assert brief.exists()
+    open_page(devtools, brief)
+    shot = screenshot(devtools, brief, screenshot_folders(tmp_path))
+    assert shot.stat().st_size > 10_000, "blank screenshot"
+    summary = devtools.evaluate("document.querySelectorAll('#brief-summary li').length")
+    assert summary >= 4
+    back = devtools.evaluate("document.querySelector('nav a').getAttribute('href')")
+    assert (brief.parent / back).resolve() == page.resolve()
     assert devtools.errors() == []

@@ -15,12 +15,13 @@ from models.calibration import (
     WorldBuilder,
     STUDIED_TESTS,
     read_runs,
+    stress_markdown,
     run_study,
     summarize,
     true_effects,
     wilson_interval,
     world_rows,
-    write_calibration_tables,
+    write_calibration_worlds,
 )
 
 
@@ -38,13 +39,15 @@ def test_truth_is_the_generators_planted_parameters() -> None:
     assert set(true_effects(EffectSizes.null()).values()) == {0.0}
 
 
-def _hand_built_runs() -> pd.DataFrame:
+def _hand_built_runs(test: str = "adjusted_effect", hypothesis: str = "H1_strategic_alignment",
+                     truth: float = 0.0, stress: str = "none") -> pd.DataFrame:
     return pd.DataFrame({
         "world": ["null"] * 4,
+        "stress": [stress] * 4,
         "seed": [1, 2, 3, 4],
-        "hypothesis": ["H1_strategic_alignment"] * 4,
-        "test": ["adjusted_effect"] * 4,
-        "truth": [0.0] * 4,
+        "hypothesis": [hypothesis] * 4,
+        "test": [test] * 4,
+        "truth": [truth] * 4,
         "estimate": [0.1, -0.2, 0.5, np.nan],  # the NaN world (too few accounts) is left out
         "ci_low": [-0.1, -0.4, 0.2, np.nan],
         "ci_high": [0.3, 0.0, 0.8, np.nan],
@@ -60,26 +63,95 @@ def _hand_built_runs() -> pd.DataFrame:
     })
 
 
-def test_summarize_counts_rejections_coverage_and_bias() -> None:
-    row = summarize(_hand_built_runs()).iloc[0]
+def _promise_runs() -> pd.DataFrame:
+    """A stress world with 3 null worlds of the primary H1 row (seed 3 rejects) and its pre-trend check
+    (which fails in seed 3 only), and 3 of the cross-sectional row (seeds 2 and 3 reject; the
+    future-treatment check fails in seed 2)."""
+    primary = _hand_built_runs(stress="knob").iloc[:3]
+    pre_trend = _hand_built_runs("pre_trend", "H1_strategic_alignment:pre_trend", stress="knob").iloc[:3].assign(
+        p_value=[0.5, 0.5, 0.01], supported=False)
+    cross = _hand_built_runs("cross_sectional", "H1_strategic_alignment:cross_sectional", stress="knob").iloc[:3].assign(
+        p_value=[0.5, 0.02, 0.03])
+    future = _hand_built_runs("future_treatment", "H1_strategic_alignment:future_treatment", stress="knob").iloc[:3].assign(
+        p_value=[0.5, 0.04, 0.5], supported=False)
+    return pd.concat([primary, pre_trend, cross, future], ignore_index=True)
+
+
+@pytest.fixture(scope="module")
+def summary_of_hand_built_runs() -> pd.DataFrame:
+    # one dbt run (the real model, in a scratch DuckDB file) for every hand-built case
+    planted = _hand_built_runs().assign(world="planted", truth=0.3)
+    predictive = _hand_built_runs("predictive_value", "H1_strategic_alignment:predictive_value", truth=np.nan)
+    return summarize(pd.concat([_hand_built_runs(), planted, predictive, _promise_runs()], ignore_index=True))
+
+
+def _row(summary: pd.DataFrame, **where) -> pd.Series:
+    mask = np.logical_and.reduce([summary[column] == value for column, value in where.items()])
+    assert mask.sum() == 1, where
+    return summary[mask].iloc[0]
+
+
+def test_summarize_counts_rejections_coverage_and_bias(summary_of_hand_built_runs) -> None:
+    row = _row(summary_of_hand_built_runs, stress="none", world="null", test="adjusted_effect")
     assert row["worlds"] == 3 and row["accounts_per_world"] == 500
     assert row["supported_rate"] == pytest.approx(1 / 3)
-    assert row["rejection_rate"] == pytest.approx(1 / 3)
+    assert row["rejection_rate"] == pytest.approx(1 / 3) and row["false_positive_rate"] == pytest.approx(1 / 3)
+    assert np.isnan(row["power"])  # no effect to find in a null world
     assert row["coverage"] == pytest.approx(2 / 3)
     assert row["bootstrap_coverage"] == pytest.approx(1 / 3)  # world 2's bootstrap interval misses 0
     assert row["bias_adjusted"] == pytest.approx(0.4 / 3)
     assert row["bias_naive"] == pytest.approx(2.2)
-    assert (row["supported_rate_ci_low"], row["supported_rate_ci_high"]) == pytest.approx(wilson_interval(1, 3))
-    assert (row["coverage_ci_low"], row["coverage_ci_high"]) == pytest.approx(wilson_interval(2, 3))
+    assert row["sd_estimate"] == pytest.approx(np.std([0.1, -0.2, 0.5], ddof=1))
     assert row["study_command"] == "python -m models.calibration --worlds 4"
 
 
-def test_a_test_without_a_numeric_truth_has_no_coverage() -> None:
-    runs = _hand_built_runs().assign(test="predictive_value", hypothesis="H1_strategic_alignment:predictive_value",
-                                     truth=np.nan)
-    row = summarize(runs).iloc[0]
+def test_summary_intervals_are_scipys_wilson_intervals(summary_of_hand_built_runs) -> None:
+    row = _row(summary_of_hand_built_runs, stress="none", world="null", test="adjusted_effect")
+    assert (row["supported_rate_ci_low"], row["supported_rate_ci_high"]) == pytest.approx(wilson_interval(1, 3), abs=1e-6)
+    assert (row["coverage_ci_low"], row["coverage_ci_high"]) == pytest.approx(wilson_interval(2, 3), abs=1e-6)
+
+
+def test_power_is_the_rejection_rate_where_an_effect_is_planted(summary_of_hand_built_runs) -> None:
+    row = _row(summary_of_hand_built_runs, stress="none", world="planted", test="adjusted_effect")
+    assert row["power"] == pytest.approx(1 / 3) and np.isnan(row["false_positive_rate"])
+    assert (row["power_ci_low"], row["power_ci_high"]) == pytest.approx(wilson_interval(1, 3), abs=1e-6)
+    assert row["coverage"] == pytest.approx(2 / 3)  # [-0.1, 0.3] (its end counts) and [0.2, 0.8] hold 0.3
+
+
+def test_a_test_without_a_numeric_truth_has_no_coverage(summary_of_hand_built_runs) -> None:
+    row = _row(summary_of_hand_built_runs, stress="none", world="null", test="predictive_value")
     assert row["rejection_rate"] == pytest.approx(1 / 3)
+    assert row["false_positive_rate"] == pytest.approx(1 / 3)  # a predictive test in a null world
     assert np.isnan(row["coverage"]) and np.isnan(row["bootstrap_coverage"]) and np.isnan(row["bias_adjusted"])
+
+
+def test_the_promise_counts_false_positives_a_check_of_the_same_design_flags(summary_of_hand_built_runs) -> None:
+    summary = summary_of_hand_built_runs
+    primary = _row(summary, stress="knob", test="adjusted_effect")
+    # seed 3 rejects and its pre-trend check fails: a flagged false positive, the promise holds for it
+    assert primary["false_positive_rate"] == pytest.approx(1 / 3)
+    assert primary["flagged_rate"] == pytest.approx(1 / 3)
+    assert primary["unflagged_false_positive_rate"] == 0.0
+    assert primary["promise_status"] == "kept_at_point_estimate"  # 0 of 3: the interval reaches 56%
+    assert primary["unflagged_false_positive_rate_ci_high"] == pytest.approx(wilson_interval(0, 3)[1], abs=1e-6)
+    # the cross-sectional row is judged by its own checks: seed 2's future-treatment failure flags it,
+    # seed 3's false positive is not flagged (the failed pre-trend judges the other design)
+    cross = _row(summary, stress="knob", test="cross_sectional")
+    assert cross["false_positive_rate"] == pytest.approx(2 / 3)
+    assert cross["flagged_rate"] == pytest.approx(1 / 3)
+    assert cross["any_check_failed_rate"] == pytest.approx(2 / 3)
+    assert cross["unflagged_false_positive_rate"] == pytest.approx(1 / 3)
+    assert cross["promise_status"] == "broken"
+    checks = summary[summary["test"].isin(["pre_trend", "future_treatment"])]
+    assert checks["promise_status"].isna().all() and checks["flagged_rate"].isna().all()
+
+
+def test_the_stress_table_has_a_line_per_effect_row(summary_of_hand_built_runs) -> None:
+    lines = stress_markdown(summary_of_hand_built_runs).splitlines()
+    effect_rows = summary_of_hand_built_runs["test"].isin(["adjusted_effect", "cross_sectional"]).sum()
+    assert len(lines) == 2 + effect_rows
+    knob = [line for line in lines if line.startswith("| knob | null | H1 | primary")]
+    assert len(knob) == 1 and "| 0.33 [0.06, 0.79] | 0.33 |" in knob[0] and "kept_at_point_estimate" in knob[0]
 
 
 def test_world_rows_keep_the_studied_tests_with_their_truth() -> None:
@@ -98,20 +170,21 @@ def test_world_rows_keep_the_studied_tests_with_their_truth() -> None:
     assert np.isnan(rows["H2_trust_eroding_events:block_permutation"])
 
 
-def test_calibration_tables_from_a_results_file(tmp_path) -> None:
-    csv = tmp_path / "runs.csv"
-    _hand_built_runs().to_csv(csv, index=False)
+def test_calibration_worlds_from_every_file_in_a_folder(tmp_path) -> None:
+    folder = tmp_path / "calibration"
+    folder.mkdir()
+    _hand_built_runs().to_csv(folder / "calibration_worlds.csv", index=False)
+    _hand_built_runs(stress="health").to_csv(folder / "stress_health.csv", index=False)
+    (folder / "README.md").write_text("not a results file")
     with duckdb.connect(str(tmp_path / "w.duckdb")) as con:
-        write_calibration_tables(con, csv)
-        summary = con.execute("select * from main.calibration_summary").df()
-        worlds = con.execute("select * from main.calibration_worlds").df()
-        assert len(worlds) == 4 and len(summary) == 1
-        assert summary.loc[0, "coverage"] == pytest.approx(2 / 3)
-        with pytest.raises(duckdb.ConstraintException):  # one row per world and hypothesis
+        assert write_calibration_worlds(con, folder) == 8
+        worlds = con.execute("select stress, count(*) from main.calibration_worlds group by stress order by stress")
+        assert worlds.fetchall() == [("health", 4), ("none", 4)]
+        with pytest.raises(duckdb.ConstraintException):  # one row per world and test
             con.execute("insert into main.calibration_worlds select * from main.calibration_worlds limit 1")
-        write_calibration_tables(con, tmp_path / "missing.csv")  # no study yet: empty tables, same columns
-        assert con.execute("select count(*) from main.calibration_summary").fetchone() == (0,)
-        assert list(con.execute("select * from main.calibration_summary").df().columns) == list(summary.columns)
+        assert write_calibration_worlds(con, folder / "stress_health.csv") == 4  # one file
+        assert write_calibration_worlds(con, tmp_path / "missing") == 0  # no study yet: empty, same columns
+        assert con.execute("select count(*) from main.calibration_worlds").fetchone() == (0,)
 
 
 @pytest.fixture(scope="module")

@@ -48,25 +48,20 @@ def hypothesis_tests(context: dg.AssetExecutionContext, warehouse: WarehouseReso
     )
 
 
-@dg.multi_asset(
-    specs=[
-        dg.AssetSpec(["main", "calibration_worlds"], group_name="analysis", deps=[hypothesis_tests],
-                     description="Every simulated world's test results from the calibration study (models/calibration.py)."),
-        dg.AssetSpec(["main", "calibration_summary"], group_name="analysis", deps=[hypothesis_tests],
-                     description="Do the tests keep their promises? Rejection rates, power and interval coverage "
-                                 "over the calibration study's worlds."),
-    ],
+@dg.asset(
+    key=["main", "calibration_worlds"],
+    group_name="analysis",
+    description="Every simulated world's test results from the calibration study (models/calibration.py), "
+                "from each CSV in data/calibration/; dbt summarises them into main.calibration_summary.",
 )
-def calibration_tables(context: dg.AssetExecutionContext, warehouse: WarehouseResource):
-    """The study is run by its own command (it simulates hundreds of worlds); this loads its results."""
-    from models.calibration import write_calibration_tables
+def calibration_worlds(context: dg.AssetExecutionContext, warehouse: WarehouseResource) -> dg.MaterializeResult:
+    """The study is run by its own command (it simulates hundreds of worlds); this loads its results.
+    No upstream asset: the files are its only input, and dbt's calibration_summary reads it."""
+    from models.calibration import write_calibration_worlds
 
-    results_csv = warehouse.settings.calibration_results
+    results = warehouse.settings.calibration_results
     with warehouse.build_connection() as con:
-        summary = write_calibration_tables(con, results_csv)
-    if summary.empty:
-        context.log.warning(f"no calibration results at {results_csv}: the calibration tables are empty")
-    worlds = int(summary["worlds"].max()) if not summary.empty else 0
-    for key in (["main", "calibration_worlds"], ["main", "calibration_summary"]):
-        yield dg.MaterializeResult(asset_key=key, metadata={"source": dg.MetadataValue.path(str(results_csv)),
-                                                            "worlds_per_kind": worlds})
+        rows = write_calibration_worlds(con, results)
+    if not rows:
+        context.log.warning(f"no calibration results at {results}: main.calibration_worlds is empty")
+    return dg.MaterializeResult(metadata={"source": dg.MetadataValue.path(str(results)), "rows": rows})

@@ -9,14 +9,14 @@ from datetime import datetime, timezone
 import dagster as dg
 
 from dealscope import history
-from pipelines.assets.analysis import analysis_coverage, calibration_tables, hypothesis_tests
+from pipelines.assets.analysis import analysis_coverage, calibration_worlds, hypothesis_tests
 from pipelines.assets.transform import dealscope_dbt_models
 from pipelines.resources import WarehouseResource
 
 
 @dg.asset(
     group_name="reporting",
-    deps=[dealscope_dbt_models, hypothesis_tests, calibration_tables, analysis_coverage],  # every mart the pages read, and the statistics
+    deps=[dealscope_dbt_models, hypothesis_tests, calibration_worlds, analysis_coverage],  # every mart the pages read, and the statistics
     description="Self-contained Plotly pages (one shared plotly.min.js beside them; no network needed).",
 )
 def dashboards(context: dg.AssetExecutionContext, warehouse: WarehouseResource) -> dg.MaterializeResult:

@@ -15,10 +15,13 @@ from pipelines.resources import WarehouseResource
 
 
 class DealscopeTranslator(DagsterDbtTranslator):
-    """Sources map onto the loader's raw/<table> assets; models are grouped by dbt folder."""
+    """Sources map onto the assets that write them: the loader's raw/<table>, and <schema>/<table> for the
+    others (main/calibration_worlds); models are grouped by dbt folder."""
 
     def get_asset_key(self, dbt_resource_props: Mapping[str, Any]) -> dg.AssetKey:
         if dbt_resource_props["resource_type"] == "source":
+            if dbt_resource_props.get("source_name", "raw") != "raw":
+                return dg.AssetKey([dbt_resource_props["schema"], dbt_resource_props["name"]])
             return dg.AssetKey(["raw", dbt_resource_props["name"]])
         return super().get_asset_key(dbt_resource_props)
 
