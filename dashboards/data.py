@@ -11,8 +11,9 @@ from dataclasses import dataclass, field, fields, replace
 import duckdb
 import pandas as pd
 
-from dashboards import reads
+from dashboards import change_report, reads
 from dashboards.reads import TableRead
+from models import tables
 
 # Listed columns only: a new column in these tables never reaches a page unreviewed.
 STRATEGIC_FIT_AUDIT = (
@@ -73,57 +74,11 @@ MOVE_PRECEDENTS = (
      "window_months"),
 )
 
-# Columns of main.calibration_summary the Evidence page's stress-world section reads beyond the calibration section's own.
-STRESS_SUMMARY_COLUMNS: tuple[str, ...] = (
-    "stress", "false_positive_rate", "false_positive_rate_ci_low", "false_positive_rate_ci_high",
-    "power", "power_ci_low", "power_ci_high", "flagged_rate", "flagged_rate_ci_low", "flagged_rate_ci_high",
-    "any_check_failed_rate", "unflagged_false_positive_rate", "unflagged_false_positive_rate_ci_low",
-    "unflagged_false_positive_rate_ci_high", "promise_status",
-)
-
-# Statistics-stage tables (docs/statistics.md). Their columns may still change: other
-# spellings are accepted (reads.select_columns aliases); a required column missing from
-# every spelling gives the section's "not available" notice.
-CALIBRATION_SUMMARY = (
-    ("world", "hypothesis", "worlds", "truth", "supported_rate", "supported_rate_ci_low",
-     "supported_rate_ci_high", "coverage", "coverage_ci_low", "coverage_ci_high"),
-    ("test", "accounts_per_world", "two_sided_rejection_rate", "two_sided_rejection_rate_ci_low",
-     "two_sided_rejection_rate_ci_high", "mean_estimate", "sd_estimate", "bias_adjusted",
-     "bias_naive", "study_command", "studied_at", *STRESS_SUMMARY_COLUMNS),
-)
-CALIBRATION_SUMMARY_ALIASES = {
-    "worlds": ("n_worlds",), "accounts_per_world": ("n_accounts", "accounts"),
-    "two_sided_rejection_rate": ("rejection_rate",),
-    "two_sided_rejection_rate_ci_low": ("rejection_rate_ci_low",),
-    "two_sided_rejection_rate_ci_high": ("rejection_rate_ci_high",),
-    "studied_at": ("created_at", "computed_at"), "study_command": ("command",),
-}
-CALIBRATION_WORLDS = (
-    ("world", "seed", "hypothesis", "truth", "estimate", "ci_low", "ci_high"),
-    ("test", "accounts_per_world", "p_value", "supported", "naive_estimate", "n_accounts", "stress"),
-)
-MODEL_COMPARISON = (
-    ("learner", "feature_set", "r2_mean"),
-    ("r2_ci_low", "r2_ci_high", "n_accounts", "n_folds", "gain_vs_baseline", "gain_ci_low",
-     "gain_ci_high", "gain_p_value", "estimator", "method", "note", "split"),
-)
-MODEL_COMPARISON_ALIASES = {
-    "r2_mean": ("r2", "oof_r2", "r2_oof", "mean_r2"), "r2_ci_low": ("r2_low",),
-    "r2_ci_high": ("r2_high",), "gain_vs_baseline": ("gain", "r2_gain"),
-    "gain_p_value": ("p_value",), "n_folds": ("folds",), "learner": ("model",),
-}
-FEATURE_IMPORTANCE = (
-    ("learner", "feature_group", "importance_mean"),
-    ("features", "block", "importance_ci_low", "importance_ci_high", "n_folds", "n_repeats",
-     "method", "note"),
-)
-FORECAST_DECILES = (("decile", "mean_predicted", "mean_actual"), ("n_accounts",))
-FORECAST_EVALUATION = (("forecaster", "metric", "value"), ("cutoff_month", "horizon_months"))
-FEATURE_IMPORTANCE_ALIASES = {
-    "importance_mean": ("importance", "mean_importance"), "feature_group": ("group",),
-    "block": ("feature_block",), "learner": ("model",),
-    "importance_ci_low": ("importance_low",), "importance_ci_high": ("importance_high",),
-}
+# Statistics-stage tables: read by the registry (models.tables), under their registered names only.
+# The pages name the calibration study's two-sided rejection rate `two_sided_rejection_rate`.
+CALIBRATION_PAGE_NAMES = {"rejection_rate": "two_sided_rejection_rate",
+                          "rejection_rate_ci_low": "two_sided_rejection_rate_ci_low",
+                          "rejection_rate_ci_high": "two_sided_rejection_rate_ci_high"}
 
 
 @dataclass(frozen=True)
@@ -165,6 +120,8 @@ class SiteData:
     forecast_evaluation: TableRead
     # main.analysis_coverage: which analyses ran on this export (empty from an older warehouse)
     coverage: pd.DataFrame = field(default_factory=lambda: pd.DataFrame(columns=list(reads.COVERAGE_COLUMNS)))
+    # main.run_changes(_summary): what changed since the previous published run
+    run_changes: change_report.RunChanges = field(default_factory=change_report.empty_run_changes)
 
     def skipped(self, analysis: str) -> reads.Skipped | None:
         """A Skipped notice when `analysis` did not run on this export, else None."""
@@ -217,9 +174,15 @@ def read_site_data(con: duckdb.DuckDBPyConnection) -> SiteData:
     return apply_coverage(_read_tables(con))
 
 
+def _page_names(read: TableRead) -> TableRead:
+    return read.rename(columns=CALIBRATION_PAGE_NAMES) if isinstance(read, pd.DataFrame) else read
+
+
 def _read_tables(con: duckdb.DuckDBPyConnection) -> SiteData:
     optional = reads.read_optional
+    registered = reads.read_registered
     return SiteData(
+        run_changes=change_report.read_run_changes(con),
         win_loss=reads.read_win_loss(con),
         deals=reads.read_deals(con),
         account_value=reads.read_account_value(con),
@@ -240,19 +203,14 @@ def _read_tables(con: duckdb.DuckDBPyConnection) -> SiteData:
         competitor_response=optional(con, "competitor_response", *COMPETITOR_RESPONSE,
                                      order_by=("segment", "competitor")),
         move_precedents=optional(con, "move_precedents", *MOVE_PRECEDENTS),
-        permutation_null=reads.read_discovered(con, "permutation"),
-        calibration_summary=optional(con, "calibration_summary", *CALIBRATION_SUMMARY,
-                                     aliases=CALIBRATION_SUMMARY_ALIASES,
-                                     order_by=("hypothesis", "world")),
-        calibration_worlds=optional(con, "calibration_worlds", *CALIBRATION_WORLDS,
-                                    order_by=("hypothesis", "world", "seed")),
-        model_comparison=optional(con, "model_comparison", *MODEL_COMPARISON,
-                                  aliases=MODEL_COMPARISON_ALIASES),
-        feature_importance=optional(con, "feature_importance", *FEATURE_IMPORTANCE,
-                                    aliases=FEATURE_IMPORTANCE_ALIASES),
-        forecast=reads.read_discovered(con, "account_value_forecast"),
-        forecast_deciles=optional(con, "account_value_forecast_deciles", *FORECAST_DECILES,
-                                  order_by=("decile",)),
-        forecast_evaluation=optional(con, "account_value_forecast_evaluation", *FORECAST_EVALUATION),
+        permutation_null=registered(con, tables.PERMUTATION_NULL, order_by=("hypothesis", "permutation")),
+        calibration_summary=_page_names(registered(con, tables.CALIBRATION_SUMMARY,
+                                                   order_by=("hypothesis", "world"))),
+        calibration_worlds=registered(con, tables.CALIBRATION_WORLDS, order_by=("hypothesis", "world", "seed")),
+        model_comparison=registered(con, tables.MODEL_COMPARISON),
+        feature_importance=registered(con, tables.FEATURE_IMPORTANCE),
+        forecast=registered(con, tables.ACCOUNT_VALUE_FORECAST),
+        forecast_deciles=registered(con, tables.ACCOUNT_VALUE_FORECAST_DECILES, order_by=("decile",)),
+        forecast_evaluation=registered(con, tables.ACCOUNT_VALUE_FORECAST_EVALUATION),
         coverage=reads.read_analysis_coverage(con),
     )

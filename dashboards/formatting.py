@@ -137,3 +137,8 @@ def plural(count: int, word: str) -> str:
 def format_signed(value: object) -> str:
     formatted = format_number(value)
     return formatted if formatted.startswith("-") or formatted in ("n/a", "0") else f"+{formatted}"
+
+
+def format_signed_number(value: Any) -> str:
+    formatted = format_number(value)
+    return formatted if formatted.startswith("-") or formatted in (NOT_AVAILABLE, "0") else f"+{formatted}"

@@ -2,8 +2,10 @@
 
 Metrics (win rates, Wilson intervals, account value, test results) are computed by dbt
 and `models/`; this module only fetches them (plus counts and totals a page states
-as coverage). Columns the pages can live without are selected when present and filled
-with NULL when not, so an older or partial warehouse still renders; a section whose
+as coverage). The statistics tables are read by their registry (`models.tables`,
+`read_registered`): exactly the registered names, no other spellings, and a registered
+column missing from the warehouse is an error. For the dbt marts, columns the pages can
+live without are selected when present and filled with NULL when not; a section whose
 table is absent gets an `Unavailable` that says so, never an exception.
 `negotiation_events` is never read (its notes are confidential), and of `rejected_rows`
 only source and reason are read (the raw record and detail may hold notes).
@@ -11,17 +13,17 @@ only source and reason are read (the raw record and detail may hold notes).
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import duckdb
 import pandas as pd
 
+from models.tables import ANALYSIS_COVERAGE, HYPOTHESIS_TESTS, Table
+
 # win_loss carries the company-wide rate as one row with this dimension (dbt convention);
 # the aliases tolerate other spellings of the same idea.
 OVERALL_DIMENSIONS: tuple[str, ...] = ("overall", "all", "company", "total")
-# Where the pipeline writes marts (main) and analysis tables (analytics).
-SEARCHED_SCHEMAS: tuple[str, ...] = ("main", "analytics")
 # Columns that may carry confidential free text: never selected by any read.
 CONFIDENTIAL_COLUMNS: frozenset[str] = frozenset({"notes", "note_text", "record", "detail"})
 
@@ -43,18 +45,6 @@ ACCOUNT_VALUE_OPTIONAL = (
     "value_source", "is_active", "is_churned", "discounted_lifetime_value", "horizon_value",
     "is_horizon_observed",
 )
-HYPOTHESIS_COLUMNS = (
-    "hypothesis", "test", "feature_block", "estimate", "ci_low", "ci_high",
-    "p_value", "p_value_holm", "n_accounts", "method", "supported", "unit", "naive_estimate",
-    "n_excluded_censored", "verdict", "conclusion",
-    # models.diagnostics: sizes per SD, minimum detectable effect, robustness to a hidden confounder
-    "treatment_sd", "estimate_per_sd", "ci_low_per_sd", "ci_high_per_sd", "mde_80_per_sd",
-    "robustness_value", "robustness_value_alpha", "e_value", "e_value_ci", "benchmark_control",
-    "benchmark_r2_treatment", "benchmark_r2_outcome", "benchmark_adjusted_estimate",
-    "benchmark_adjusted_ci_low", "benchmark_adjusted_ci_high",
-)
-
-
 class MissingWarehouseData(RuntimeError):
     """A table or column the dashboards cannot do without is not in the warehouse."""
 
@@ -82,14 +72,15 @@ class Skipped(Unavailable):
 
 
 TableRead = pd.DataFrame | Unavailable
-COVERAGE_COLUMNS = ("analysis", "ran", "status", "needs", "missing", "reason")
+COVERAGE_COLUMNS = ANALYSIS_COVERAGE.column_names
 
 
 def read_analysis_coverage(con: duckdb.DuckDBPyConnection) -> pd.DataFrame:
     """main.analysis_coverage (one row per analysis), or an empty frame from a warehouse without it."""
-    if table_columns(con, "main", "analysis_coverage") is None:
-        return pd.DataFrame({name: pd.Series(dtype=object) for name in COVERAGE_COLUMNS + ("outputs",)})
-    return select_columns(con, "main", "analysis_coverage", COVERAGE_COLUMNS, ("outputs",), order_by=("analysis",))
+    read = read_registered(con, ANALYSIS_COVERAGE, order_by=("analysis",))
+    if isinstance(read, Unavailable):
+        return pd.DataFrame({name: pd.Series(dtype=object) for name in COVERAGE_COLUMNS})
+    return read
 
 
 def _quote(identifier: str) -> str:
@@ -109,22 +100,6 @@ def table_columns(con: duckdb.DuckDBPyConnection, schema: str, table: str) -> se
     return {name for (name,) in rows} or None
 
 
-def find_tables(con: duckdb.DuckDBPyConnection, name_prefix: str) -> list[tuple[str, str]]:
-    """(schema, table) of every table or view in main/analytics whose name starts with the prefix."""
-    rows = con.execute(
-        f"""
-        SELECT DISTINCT table_schema, table_name
-        FROM information_schema.tables
-        WHERE table_catalog = current_database()
-          AND table_schema IN ({", ".join("?" for _ in SEARCHED_SCHEMAS)})
-          AND starts_with(lower(table_name), ?)
-        ORDER BY table_schema, table_name
-        """,
-        [*SEARCHED_SCHEMAS, name_prefix.lower()],
-    ).fetchall()
-    return [(schema, table) for schema, table in rows]
-
-
 def select_columns(
     con: duckdb.DuckDBPyConnection,
     schema: str,
@@ -134,14 +109,11 @@ def select_columns(
     *,
     table_optional: bool = False,
     order_by: Sequence[str] = (),
-    aliases: Mapping[str, Sequence[str]] | None = None,
 ) -> pd.DataFrame:
-    """SELECT the named columns of schema.table; absent optional columns come back as NULL.
+    """SELECT the named columns of schema.table (a dbt mart); absent optional columns come back as NULL.
 
-    `aliases` names other spellings of a column (a table whose columns are not settled yet):
-    the first one present is selected under the wanted name. A missing table (unless
-    `table_optional`) or required column raises MissingWarehouseData naming it; a missing
-    optional table gives an empty frame with every column.
+    A missing table (unless `table_optional`) or required column raises MissingWarehouseData
+    naming it; a missing optional table gives an empty frame with every column.
     """
     present = table_columns(con, schema, table)
     wanted = [*required, *optional]
@@ -149,21 +121,13 @@ def select_columns(
         if table_optional:
             return pd.DataFrame({name: pd.Series(dtype="object") for name in wanted})
         raise MissingWarehouseData(f"table {schema}.{table} is not in the warehouse")
-    aliases = aliases or {}
+    def readable(name: str) -> bool:
+        return name.lower() in present and name.lower() not in CONFIDENTIAL_COLUMNS
 
-    def source(name: str) -> str | None:
-        spellings = (name, *aliases.get(name, ()))
-        found = next((s for s in spellings if s.lower() in present), None)
-        return None if found is None or found.lower() in CONFIDENTIAL_COLUMNS else found
-
-    missing = [name for name in required if source(name) is None]
+    missing = [name for name in required if not readable(name)]
     if missing:
         raise MissingWarehouseData(f"{schema}.{table} has no column(s) {', '.join(missing)}")
-    select_list = ", ".join(
-        f"NULL AS {_quote(name)}" if (found := source(name)) is None
-        else _quote(name) if found == name else f"{_quote(found)} AS {_quote(name)}"
-        for name in wanted
-    )
+    select_list = ", ".join(_quote(name) if readable(name) else f"NULL AS {_quote(name)}" for name in wanted)
     order = f" ORDER BY {', '.join(_quote(name) for name in order_by)}" if order_by else ""
     return con.execute(f"SELECT {select_list} FROM {_quote(schema)}.{_quote(table)}{order}").df()
 
@@ -176,37 +140,12 @@ def read_optional(
     *,
     schema: str = "main",
     order_by: Sequence[str] = (),
-    aliases: Mapping[str, Sequence[str]] | None = None,
 ) -> TableRead:
     """Like select_columns, but an absent table or required column is an Unavailable."""
     try:
-        return select_columns(con, schema, table, required, optional, order_by=order_by,
-                              aliases=aliases)
+        return select_columns(con, schema, table, required, optional, order_by=order_by)
     except MissingWarehouseData as missing:
         return Unavailable(f"{schema}.{table}", str(missing))
-
-
-def read_discovered(con: duckdb.DuckDBPyConnection, name_prefix: str) -> TableRead:
-    """Every (non-confidential) column of the first table named name_prefix* in main/analytics.
-
-    For results whose table names are not fixed yet: the page adapts to the columns found.
-    """
-    found = find_tables(con, name_prefix)
-    if not found:
-        return Unavailable(
-            f"{name_prefix}*", f"no table named {name_prefix}* is in schema main or analytics"
-        )
-    schema, table = found[0]
-    columns = [name for (name,) in con.execute(
-        "SELECT lower(column_name) FROM information_schema.columns WHERE table_catalog = "
-        "current_database() AND table_schema = ? AND table_name = ? ORDER BY ordinal_position",
-        [schema, table]).fetchall()]
-    shown = [column for column in columns if column not in CONFIDENTIAL_COLUMNS]
-    frame = con.execute(
-        f"SELECT {', '.join(_quote(c) for c in shown)} FROM {_quote(schema)}.{_quote(table)}"
-    ).df()
-    frame.attrs["table"] = f"{schema}.{table}"
-    return frame
 
 
 def read_win_loss(con: duckdb.DuckDBPyConnection) -> pd.DataFrame:
@@ -226,12 +165,38 @@ def read_account_value(con: duckdb.DuckDBPyConnection) -> pd.DataFrame:
     )
 
 
+def read_registered(con: duckdb.DuckDBPyConnection, registered: Table, columns: Sequence[str] | None = None,
+                    *, order_by: Sequence[str] = ()) -> TableRead:
+    """SELECT the named columns (default: all but confidential ones) of a registered statistics table.
+
+    A name the registry does not know raises `models.tables.UnknownColumn` (a misspelling in the
+    dashboards fails loudly); a table the warehouse does not hold yet is an `Unavailable`; a table that
+    lacks a registered column raises MissingWarehouseData (the writer and the registry disagree).
+    """
+    wanted = registered.check_columns(columns if columns is not None else registered.column_names)
+    registered.check_columns(order_by)
+    present = table_columns(con, registered.schema, registered.table)
+    if present is None:
+        return Unavailable(registered.name, f"table {registered.name} is not in the warehouse")
+    missing = [name for name in wanted if name not in present]
+    if missing:
+        raise MissingWarehouseData(f"{registered.name} has no column(s) {', '.join(missing)}: "
+                                   "it was not written from models.tables")
+    shown = [name for name in wanted if name not in CONFIDENTIAL_COLUMNS]
+    order = f" ORDER BY {', '.join(_quote(name) for name in order_by)}" if order_by else ""
+    frame = con.execute(f"SELECT {', '.join(_quote(c) for c in shown)} FROM "
+                        f"{_quote(registered.schema)}.{_quote(registered.table)}{order}").df()
+    frame.attrs["table"] = registered.name
+    return frame
+
+
 def read_hypothesis_tests(con: duckdb.DuckDBPyConnection) -> pd.DataFrame:
-    """Every column optional except the hypothesis name: models/ may not fill them all."""
-    return select_columns(
-        con, "main", "hypothesis_tests", ("hypothesis",), HYPOTHESIS_COLUMNS[1:],
-        table_optional=True, order_by=("hypothesis", "test"),
-    )
+    """main.hypothesis_tests as registered; an empty frame with every column when the statistics stage
+    has not written it."""
+    read = read_registered(con, HYPOTHESIS_TESTS, order_by=("hypothesis", "test"))
+    if isinstance(read, Unavailable):
+        return pd.DataFrame({name: pd.Series(dtype="object") for name in HYPOTHESIS_TESTS.column_names})
+    return read
 
 
 def read_load_summary(con: duckdb.DuckDBPyConnection) -> pd.DataFrame:

@@ -24,6 +24,9 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--calibration-results", type=Path, default=defaults.calibration_results,
                      help="the calibration study's per-world CSV, or a folder of them (every *.csv is loaded), "
                           "shown on the Evidence page (default: %(default)s)")
+    run.add_argument("--include-notes", action="store_true", default=defaults.include_notes,
+                     help="keep the confidential free-text notes in the published warehouse (default: left out; "
+                          "DEALSCOPE_INCLUDE_NOTES)")
     run.add_argument("--verbose", action="store_true",
                      help="print Dagster's and dbt's full log instead of one line per stage")
     _add_loading_options(run, defaults)
@@ -120,6 +123,7 @@ def main(argv: list[str] | None = None) -> int:
             max_rejected_share=args.max_rejected_share,
             accept_rejections=args.accept_rejections,
             versions_kept=defaults.versions_kept,
+            include_notes=getattr(args, "include_notes", defaults.include_notes),
         )
         if args.command == "check":
             from dealscope.check import run_check

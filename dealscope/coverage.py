@@ -19,7 +19,9 @@ from dataclasses import dataclass, field
 
 import duckdb
 
-COVERAGE_TABLE = "main.analysis_coverage"
+from models.tables import ANALYSIS_COVERAGE
+
+COVERAGE_TABLE = ANALYSIS_COVERAGE.name
 
 # Inputs an analysis can need: an input table, or "<table>.<column>" for an optional column.
 LIST_AMOUNT = "deals.list_amount"
@@ -180,27 +182,14 @@ def assess_all(states: Mapping[str, InputState]) -> list[Coverage]:
     return [assess(analysis, states) for analysis in ANALYSES]
 
 
-COVERAGE_DDL = f"""
-create or replace table {COVERAGE_TABLE} (
-    analysis VARCHAR NOT NULL PRIMARY KEY,
-    ran BOOLEAN NOT NULL,
-    status VARCHAR NOT NULL,
-    needs VARCHAR NOT NULL,
-    missing VARCHAR NOT NULL,
-    reason VARCHAR NOT NULL,
-    outputs VARCHAR NOT NULL
-)
-"""
-
-
 def write_analysis_coverage(con: duckdb.DuckDBPyConnection) -> list[Coverage]:
     """Replace main.analysis_coverage with this run's coverage (one row per registered analysis)."""
     rows = assess_all(read_input_states(con))
     con.execute("begin transaction")
     try:
-        con.execute(COVERAGE_DDL)
+        con.execute(ANALYSIS_COVERAGE.ddl())
         con.executemany(
-            f"insert into {COVERAGE_TABLE} values (?, ?, ?, ?, ?, ?, ?)",
+            f"insert into {COVERAGE_TABLE} ({', '.join(ANALYSIS_COVERAGE.column_names)}) values (?, ?, ?, ?, ?, ?, ?)",
             [(c.analysis, c.ran, c.status, c.needs, c.missing, c.reason, ", ".join(BY_NAME[c.analysis].outputs))
              for c in rows],
         )

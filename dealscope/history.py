@@ -26,6 +26,8 @@ from typing import TextIO
 import duckdb
 
 from dealscope import warehouse as warehouse_files
+from dealscope.confidential import withhold_notes
+from dealscope.loading import read_mapping
 from dealscope.settings import Settings
 from dealscope.whatif import carry_over_scenarios
 
@@ -162,6 +164,7 @@ def _keep_version(published: Path, run_id: str, keep: int) -> Path:
     target.parent.mkdir(parents=True, exist_ok=True)
     staging = target.with_name(f".{target.name}.copying-{os.getpid()}")
     shutil.copyfile(published, staging)
+    os.chmod(staging, warehouse_files.PRIVATE_FILE_MODE)
     os.replace(staging, target)
     prune_versions(published, keep)
     return target
@@ -184,6 +187,8 @@ def publish_recorded(settings: Settings, started_at: datetime) -> tuple[Path, st
     finished_at = datetime.now(timezone.utc)
     run_id = new_run_id(started_at)
     with warehouse_files.build_connection(settings.build_db) as con:
+        if not settings.include_notes:
+            withhold_notes(con, read_mapping(settings))
         record = _run_record(con, settings, run_id, started_at, finished_at)
         _write_history_table(con, [*read_ledger(settings.warehouse), record])
         # Plan what-if scenarios are saved by users into the published file: keep them.

@@ -22,8 +22,10 @@ def stage_label(step_key: str) -> str:
         return f"load {step_key.removeprefix('raw__')}"
     return {
         "dealscope_dbt_models": "dbt build",
-        "main__hypothesis_tests": "statistics",
-        "calibration_worlds": "calibration study results",
+        "statistics": "statistics",
+        "main__calibration_worlds": "calibration study results",
+        "main__run_changes": "changes since last run",
+        "run_changes": "changes since last run",
         "dashboards": "dashboards",
         "published_warehouse": "publish warehouse",
     }.get(step_key, step_key)

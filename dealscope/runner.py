@@ -15,7 +15,7 @@ from dealscope.coverage import read_analysis_coverage
 from dealscope.onboarding.event_rules import describe_activity_matching
 from dealscope.progress import LABEL_WIDTH, StageProgress
 from dealscope.settings import Settings
-from dealscope.warehouse import open_readonly
+from dealscope.warehouse import RunInProgressError, open_readonly, restrict_new_files, run_lock
 
 PIPELINE_JOB = "dealscope_pipeline"
 
@@ -40,7 +40,18 @@ def execute(settings: Settings, log_level: str = "INFO", *, log_stream: TextIO |
 
     By default Dagster's console logger prints the run. With `log_stream`, the whole log
     (DEBUG included) goes there instead, and `progress`, if given, gets each stage's events.
+    A run that finds another run writing the same warehouse fails at once, changing nothing.
     """
+    restrict_new_files()
+    try:
+        with run_lock(settings.warehouse):
+            return _execute_job(settings, log_level, log_stream=log_stream, progress=progress)
+    except RunInProgressError as error:
+        return RunOutcome(success=False, errors=[str(error)])
+
+
+def _execute_job(settings: Settings, log_level: str, *, log_stream: TextIO | None,
+                 progress: StageProgress | None) -> RunOutcome:
     # Imported late: loading the definitions parses the dbt project on first use.
     import dagster as dg
 
@@ -159,6 +170,7 @@ def print_analysis_coverage(settings: Settings, out: TextIO) -> None:
 
 
 def run_pipeline(settings: Settings, out: TextIO, verbose: bool = False) -> int:
+    restrict_new_files()  # before the run log is created
     mapping = settings.mapping_file
     print(f"dealscope: loading {settings.data_dir}" + (f" with mapping {mapping}" if mapping else ""), file=out, flush=True)
     if verbose:

@@ -28,6 +28,9 @@ ENV_MAPPING = "DEALSCOPE_MAPPING"
 ENV_MAX_REJECTED_SHARE = "DEALSCOPE_MAX_REJECTED_SHARE"
 ENV_ACCEPT_REJECTIONS = "DEALSCOPE_ACCEPT_REJECTIONS"
 ENV_VERSIONS_KEPT = "DEALSCOPE_VERSIONS_KEPT"
+# Free-text notes (negotiation_events.notes) are confidential: left out of the published warehouse
+# unless this is true (dealscope.confidential).
+ENV_INCLUDE_NOTES = "DEALSCOPE_INCLUDE_NOTES"
 # Published warehouses kept beside the current one for rollback (dealscope.history), newest first.
 DEFAULT_VERSIONS_KEPT = 5
 # The mapping file looked for in the export folder when none is given (dealscope.mapping).
@@ -51,6 +54,7 @@ class Settings:
     max_rejected_share: float | None = None
     accept_rejections: bool = False
     versions_kept: int = DEFAULT_VERSIONS_KEPT
+    include_notes: bool = False
 
     @property
     def mapping_file(self) -> Path | None:
@@ -97,6 +101,7 @@ class Settings:
             max_rejected_share=float(os.environ[ENV_MAX_REJECTED_SHARE]) if os.environ.get(ENV_MAX_REJECTED_SHARE) else None,
             accept_rejections=os.environ.get(ENV_ACCEPT_REJECTIONS, "").lower() in ("1", "true", "yes"),
             versions_kept=int(os.environ.get(ENV_VERSIONS_KEPT) or DEFAULT_VERSIONS_KEPT),
+            include_notes=os.environ.get(ENV_INCLUDE_NOTES, "").lower() in ("1", "true", "yes"),
         )
 
     def export(self) -> None:
@@ -112,6 +117,7 @@ class Settings:
             (ENV_MAX_REJECTED_SHARE, str(self.max_rejected_share) if self.max_rejected_share is not None else None),
             (ENV_ACCEPT_REJECTIONS, "true" if self.accept_rejections else None),
             (ENV_VERSIONS_KEPT, str(self.versions_kept)),
+            (ENV_INCLUDE_NOTES, "true" if self.include_notes else None),
         ):
             if value is None:
                 os.environ.pop(var, None)

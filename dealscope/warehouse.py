@@ -19,6 +19,8 @@ from pathlib import Path
 
 import duckdb
 
+from dealscope.stage_pause import pause_point
+
 LOCK_TIMEOUT_SECONDS = 600.0
 ENV_MEMORY_LIMIT = "DEALSCOPE_DUCKDB_MEMORY_LIMIT"
 # DuckDB's memory cap for every connection of a run (the loader, the statistics, dbt via
@@ -50,8 +52,60 @@ def memory_limit(environ: Mapping[str, str] | None = None) -> str:
     return environ.get(ENV_MEMORY_LIMIT) or default_memory_limit()
 
 
+# Files a run writes (warehouse, kept versions, logs, site, lock files) are readable by their owner
+# and group only: they hold deal values and, when included, confidential notes.
+PRIVATE_UMASK = 0o027
+PRIVATE_FILE_MODE = 0o640
+
+
 class WarehouseBusyError(RuntimeError):
     pass
+
+
+class RunInProgressError(RuntimeError):
+    """Another dealscope run holds this warehouse's run lock."""
+
+
+def restrict_new_files() -> None:
+    """Make every file and folder this process creates from now on private to owner and group."""
+    os.umask(PRIVATE_UMASK)
+
+
+def run_lock_path(warehouse: Path) -> Path:
+    return warehouse.with_name(f".{warehouse.stem}.run.lock")
+
+
+@contextlib.contextmanager
+def run_lock(warehouse: Path) -> Iterator[None]:
+    """Hold the one-run-at-a-time lock of `warehouse` for a whole run, or fail at once.
+
+    The per-step writer lock keeps two writers off the build file at the same moment, but two runs
+    would still interleave their steps in the one build file. The lock is an flock on a file beside
+    the warehouse: the kernel releases it when its holder dies, even by SIGKILL, so a crashed run
+    never leaves the warehouse locked.
+    """
+    path = run_lock_path(warehouse)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with open(path, "a+") as handle:
+        try:
+            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            handle.seek(0)
+            holder = handle.read().strip() or "unknown"
+            raise RunInProgressError(
+                f"another dealscope run is already writing {warehouse} ({holder}); this run did not start "
+                "and changed nothing. Run again when that one has finished (dealscope history lists it)."
+            ) from None
+        handle.seek(0)
+        handle.truncate()
+        handle.write(f"pid {os.getpid()}, started {time.strftime('%Y-%m-%d %H:%M:%S UTC', time.gmtime())}")
+        handle.flush()
+        try:
+            yield
+        finally:
+            handle.seek(0)
+            handle.truncate()
+            fcntl.flock(handle, fcntl.LOCK_UN)
 
 
 def wal_path(db: Path) -> Path:
@@ -110,8 +164,13 @@ def replace_atomically(source: Path, warehouse: Path) -> None:
     """Copy a complete, checkpointed DuckDB file over `warehouse` with one rename (the caller
     holds the writer lock): readers see the old file or the new one, never a partial copy."""
     warehouse.parent.mkdir(parents=True, exist_ok=True)
+    # A publish killed between its copy and its rename leaves a partial copy: never read, removed here.
+    for leftover in warehouse.parent.glob(f".{warehouse.name}.publishing-*"):
+        leftover.unlink(missing_ok=True)
     staging = warehouse.with_name(f".{warehouse.name}.publishing-{os.getpid()}")
     shutil.copyfile(source, staging)
+    os.chmod(staging, PRIVATE_FILE_MODE)
+    pause_point("publish")
     # A WAL left by a writer killed on the old file would not match the new one.
     stale_wal = wal_path(warehouse)
     if stale_wal.exists():

@@ -52,6 +52,7 @@ from dealscope.sample import STRESS_WORLDS, EffectSizes, generate_world, stress_
 from dealscope.settings import DEFAULT_EVENT_TYPES, ENV_BUILD_DB
 from models.features import read_account_features
 from models.hypotheses import DEFAULT_PERMUTATIONS, run_statistics
+from models.tables import CALIBRATION_WORLDS
 from models.within_account import apply_within_account_design, read_event_windows
 
 PRIMARY_HYPOTHESES = ("H1_strategic_alignment", "H2_trust_eroding_events")
@@ -303,19 +304,10 @@ def run_study(n_worlds: int, n_accounts: int, first_seed: int = 1000, *, jobs: i
 
 # ------------------------------------------------------------------------------- warehouse tables
 
-CALIBRATION_WORLDS_TABLE = "main.calibration_worlds"
+CALIBRATION_WORLDS_TABLE = CALIBRATION_WORLDS.name
 # built by dbt from main.calibration_worlds (dbt_project/models/marts/calibration_summary.sql)
 CALIBRATION_SUMMARY_MODEL = "calibration_summary"
 CALIBRATION_SUMMARY_TABLE = f"main.{CALIBRATION_SUMMARY_MODEL}"
-CALIBRATION_WORLDS_DDL = f"""
-create or replace table {CALIBRATION_WORLDS_TABLE} (
-    world VARCHAR NOT NULL, stress VARCHAR NOT NULL, seed BIGINT NOT NULL, hypothesis VARCHAR NOT NULL,
-    test VARCHAR NOT NULL, truth DOUBLE, estimate DOUBLE, ci_low DOUBLE, ci_high DOUBLE, bootstrap_ci_low DOUBLE,
-    bootstrap_ci_high DOUBLE, p_value DOUBLE, supported BOOLEAN NOT NULL, naive_estimate DOUBLE,
-    n_accounts BIGINT NOT NULL, accounts_per_world BIGINT NOT NULL, study_command VARCHAR, studied_at VARCHAR,
-    PRIMARY KEY (world, stress, seed, hypothesis, test, accounts_per_world)
-)
-"""
 
 
 def calibration_result_files(source: Path) -> list[Path]:
@@ -343,7 +335,7 @@ def load_calibration_worlds(con: duckdb.DuckDBPyConnection, runs: pd.DataFrame) 
     runs = runs.reindex(columns=list(RUN_COLUMNS))
     con.execute("begin transaction")
     try:
-        con.execute(CALIBRATION_WORLDS_DDL)
+        con.execute(CALIBRATION_WORLDS.ddl())
         if len(runs):
             con.register("calibration_world_rows", runs)
             try:

@@ -43,10 +43,10 @@ from models.estimators import make_learner, make_level_learner, residual_on_resi
 from models.hypotheses import HypothesisSpec
 from models.inference import EffectEstimate
 from models.permutation import subsample
+from models.tables import HYPOTHESIS_DIAGNOSTICS
 from models.verdicts import add_verdicts, design_of, is_effect_row
 
-DIAGNOSTIC_COLUMNS: tuple[str, ...] = ("hypothesis", "diagnostic", "group_name", "value", "ci_low", "ci_high",
-                                       "n_accounts", "note")
+DIAGNOSTIC_COLUMNS: tuple[str, ...] = HYPOTHESIS_DIAGNOSTICS.column_names
 SENSITIVITY_COLUMNS: tuple[str, ...] = (
     "treatment_sd", "estimate_per_sd", "ci_low_per_sd", "ci_high_per_sd", "mde_80", "mde_80_per_sd",
     "robustness_value", "robustness_value_alpha", "e_value", "e_value_ci", "benchmark_control",
@@ -319,14 +319,6 @@ def add_sizes_and_verdicts(tests: pd.DataFrame, features: pd.DataFrame, outcome:
     models.verdicts, so that all rows are worded by one set of rules that sees the final layout."""
     blocks = build_feature_blocks(features, outcome)
     return add_verdicts(fill_effect_sizes(tests, blocks.frame, alpha))
-
-
-def add_sizes_and_conclusions(tests: pd.DataFrame, features: pd.DataFrame, outcome: str = "revenue",
-                              alpha: float = sens.ALPHA) -> pd.DataFrame:
-    """As `add_sizes_and_verdicts`, but only `conclusion` is regenerated; every `verdict` is kept as written."""
-    blocks = build_feature_blocks(features, outcome)
-    filled = fill_effect_sizes(tests, blocks.frame, alpha)
-    return filled.assign(conclusion=add_verdicts(filled)["conclusion"].to_numpy())
 
 
 def assess_adjusted_effects(results: pd.DataFrame, blocks: FeatureBlocks,

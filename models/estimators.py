@@ -11,12 +11,12 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 from threadpoolctl import threadpool_limits  # a scikit-learn dependency
-from sklearn.base import BaseEstimator, clone
+from sklearn.base import BaseEstimator
 from sklearn.compose import ColumnTransformer
 from sklearn.ensemble import HistGradientBoostingRegressor
 from sklearn.impute import SimpleImputer
 from sklearn.linear_model import PoissonRegressor, RidgeCV
-from sklearn.metrics import r2_score
+from sklearn.model_selection import cross_val_predict, cross_validate
 from sklearn.pipeline import Pipeline, make_pipeline, make_union
 from sklearn.preprocessing import OneHotEncoder, SplineTransformer, StandardScaler
 
@@ -157,15 +157,10 @@ class PartiallingOutEffect(CrossFittedEffect):
 
     def _cross_fit(self, X: pd.DataFrame, y: np.ndarray, treatment: np.ndarray, groups: np.ndarray,
                    seed: int) -> tuple[np.ndarray, np.ndarray]:
-        """Out-of-fold residuals of the outcome and of the treatment."""
-        outcome_residuals = np.empty_like(y)
-        treatment_residuals = np.empty_like(treatment)
-        for train, test in grouped_folds(groups, self.n_splits, seed):
-            outcome_model = clone(self.outcome_learner).fit(X.iloc[train], y[train])
-            treatment_model = clone(self.treatment_learner).fit(X.iloc[train], treatment[train])
-            outcome_residuals[test] = y[test] - outcome_model.predict(X.iloc[test])
-            treatment_residuals[test] = treatment[test] - treatment_model.predict(X.iloc[test])
-        return outcome_residuals, treatment_residuals
+        """Out-of-fold residuals of the outcome and of the treatment (both on the same folds)."""
+        folds = grouped_folds(groups, self.n_splits, seed)
+        return (y - cross_val_predict(self.outcome_learner, X, y, cv=folds),
+                treatment - cross_val_predict(self.treatment_learner, X, treatment, cv=folds))
 
 
 def make_level_learner(categorical: list[str], numeric: list[str]) -> Pipeline:
@@ -268,10 +263,7 @@ class ProportionalEffect(CrossFittedEffect):
     def _cross_fit(learner: Pipeline, X: pd.DataFrame, target: np.ndarray,
                    folds: list[tuple[np.ndarray, np.ndarray]]) -> np.ndarray:
         """Out-of-fold predictions of target from X."""
-        predictions = np.empty_like(target)
-        for train, test in folds:
-            predictions[test] = clone(learner).fit(X.iloc[train], target[train]).predict(X.iloc[test])
-        return predictions
+        return cross_val_predict(learner, X, target, cv=folds)
 
 
 def solve_proportional_moment(y: np.ndarray, treatment: np.ndarray, treatment_residuals: np.ndarray,
@@ -319,16 +311,11 @@ def nested_r2_differences(frame: pd.DataFrame, y: np.ndarray, groups: np.ndarray
     categorical, numeric = baseline
     base_x = design_frame(frame, categorical, numeric)
     full_x = design_frame(frame, categorical, numeric + block)
-    differences, train_sizes, test_sizes = [], [], []
     splits = [split for repeat in range(n_repeats) for split in grouped_folds(groups, n_splits, random_state + repeat)]
     with threadpool_limits(limits=1):  # small matrices: threaded BLAS only adds contention
-        for train, test in splits:
-            scores = []
-            for x, columns in ((base_x, numeric), (full_x, numeric + block)):
-                model = make_learner(categorical, columns, kind, random_state).fit(x.iloc[train], y[train])
-                scores.append(r2_score(y[test], model.predict(x.iloc[test])))
-            differences.append(scores[1] - scores[0])
-            train_sizes.append(len(train))
-            test_sizes.append(len(test))
-    return np.array(differences), float(np.mean(train_sizes)), float(np.mean(test_sizes))
+        base, full = (cross_validate(make_learner(categorical, columns, kind, random_state), x, y, cv=splits,
+                                     scoring="r2")["test_score"]
+                      for x, columns in ((base_x, numeric), (full_x, numeric + block)))
+    return (full - base, float(np.mean([len(train) for train, _ in splits])),
+            float(np.mean([len(test) for _, test in splits])))
 

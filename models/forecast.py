@@ -32,10 +32,15 @@ from sklearn.pipeline import Pipeline
 from sklearn.preprocessing import OrdinalEncoder
 from threadpoolctl import threadpool_limits
 
+from models.tables import (
+    ACCOUNT_VALUE_FORECAST,
+    ACCOUNT_VALUE_FORECAST_DECILES,
+    ACCOUNT_VALUE_FORECAST_EVALUATION,
+    replace_tables,
+)
+
 MONTHLY_VALUE_TABLE = "intermediate.int_account_monthly_value"
-FORECAST_TABLE = "main.account_value_forecast"
-EVALUATION_TABLE = "main.account_value_forecast_evaluation"
-DECILES_TABLE = "main.account_value_forecast_deciles"
+FORECAST_TABLES = (ACCOUNT_VALUE_FORECAST, ACCOUNT_VALUE_FORECAST_EVALUATION, ACCOUNT_VALUE_FORECAST_DECILES)
 HORIZON_MONTHS = 12
 INTERVAL_LEVEL = 0.8
 CATEGORICAL = ["segment", "industry", "region"]
@@ -249,20 +254,11 @@ def write_account_value_forecast(con: duckdb.DuckDBPyConnection, random_state: i
         "and table_schema = 'intermediate' and table_name = 'int_account_monthly_value'").fetchone()[0]
     with threadpool_limits(limits=1):  # small models on a shared machine: OpenMP threads only contend
         results = run_forecast(con, random_state) if has_source else None
-    con.execute("begin transaction")
-    try:
-        for table in (FORECAST_TABLE, EVALUATION_TABLE, DECILES_TABLE):
-            con.execute(f"drop table if exists {table}")
-        if results is not None:
-            for table, frame in ((FORECAST_TABLE, results.forecast), (EVALUATION_TABLE, results.evaluation),
-                                 (DECILES_TABLE, results.deciles)):
-                con.register("forecast_rows", frame)
-                con.execute(f"create table {table} as select * from forecast_rows")
-                con.unregister("forecast_rows")
-                for column in {"cutoff_month", "trained_at"} & set(frame.columns):  # months are dates
-                    con.execute(f"alter table {table} alter column {column} type date")
+    if results is None:
+        con.execute("begin transaction")
+        for registered in FORECAST_TABLES:
+            con.execute(f"drop table if exists {registered.name}")
         con.execute("commit")
-    except Exception:
-        con.execute("rollback")
-        raise
+    else:
+        replace_tables(con, list(zip(FORECAST_TABLES, (results.forecast, results.evaluation, results.deciles))))
     return results

@@ -61,6 +61,7 @@ from models.features import (
 from models.inference import corrected_resampled_ttest, holm_adjust
 from models.permutation import basis_matrix, block_permutation_test, subsample
 from models.strata import permutation_within_strata, stratum_codes
+from models.tables import HYPOTHESIS_TESTS, PERMUTATION_NULL
 from models.verdicts import add_verdicts
 
 OUTCOME_UNITS: dict[str, str] = {
@@ -70,20 +71,8 @@ OUTCOME_UNITS: dict[str, str] = {
     "any_revenue": "probability of any outcome-window revenue",
 }
 
-RESULT_COLUMNS: tuple[str, ...] = (
-    "hypothesis", "test", "feature_block", "treatment", "direction", "estimate", "ci_low", "ci_high",
-    "bootstrap_ci_low", "bootstrap_ci_high", "p_value", "p_value_holm", "n_accounts", "n_excluded_censored", "n_excluded_not_customer", "n_excluded_other",
-    "method", "unit",
-    "supported", "naive_estimate", "treatment_residual_share", "outcome", "outcome_months", "n_permutations",
-    "random_state", "note",
-    # models.diagnostics: sizes, robustness to a hidden confounder, the strongest control as benchmark
-    "treatment_sd", "estimate_per_sd", "ci_low_per_sd", "ci_high_per_sd", "mde_80", "mde_80_per_sd",
-    "robustness_value", "robustness_value_alpha", "e_value", "e_value_ci", "benchmark_control",
-    "benchmark_r2_treatment", "benchmark_r2_outcome", "benchmark_adjusted_estimate",
-    "benchmark_adjusted_ci_low", "benchmark_adjusted_ci_high", "observation_months",
-    "conclusion", "verdict",
-)
-PERMUTATION_NULL_COLUMNS: tuple[str, ...] = ("hypothesis", "permutation", "statistic", "observed")
+RESULT_COLUMNS: tuple[str, ...] = HYPOTHESIS_TESTS.column_names
+PERMUTATION_NULL_COLUMNS: tuple[str, ...] = PERMUTATION_NULL.column_names
 DEFAULT_PERMUTATIONS = 199
 # The block permutation test refits the full model n_permutations x n_splits times: above this many
 # accounts it runs on a seeded random subsample (its n_accounts says how many).

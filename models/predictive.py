@@ -64,6 +64,7 @@ from models.design import DEFAULT_REPEATS, MIN_ACCOUNTS_PER_FOLD, design_frame, 
 from models.estimators import LearnerKind, make_learner
 from models.inference import CorrectedTTest, corrected_resampled_ttest
 from models.permutation import subsample
+from models.tables import FEATURE_IMPORTANCE, MODEL_COMPARISON
 
 LEARNERS: dict[str, LearnerKind] = {"linear": "spline_ridge", "nonlinear": "hgb"}
 FEATURE_SETS: tuple[str, ...] = ("baseline", "baseline+alignment", "baseline+trust", "all")
@@ -86,18 +87,8 @@ MIN_TEST_COHORT_ACCOUNTS = 30
 MIN_TRAINING_COHORTS = 2
 MIN_TRAINING_ACCOUNTS = 60
 
-MODEL_COMPARISON_COLUMNS: tuple[str, ...] = (
-    "split", "learner", "feature_set", "estimator", "features", "n_accounts", "n_folds",
-    "r2_mean", "r2_ci_low", "r2_ci_high",
-    "gain_vs_baseline", "gain_ci_low", "gain_ci_high", "gain_p_value",
-    "r2_minus_linear", "r2_minus_linear_ci_low", "r2_minus_linear_ci_high", "r2_minus_linear_p_value",
-    "outcome", "method", "random_state", "note",
-)
-FEATURE_IMPORTANCE_COLUMNS: tuple[str, ...] = (
-    "learner", "feature_group", "features", "block", "n_features",
-    "importance_mean", "importance_ci_low", "importance_ci_high",
-    "n_accounts", "n_folds", "n_repeats", "outcome", "method", "random_state", "note",
-)
+MODEL_COMPARISON_COLUMNS: tuple[str, ...] = MODEL_COMPARISON.column_names
+FEATURE_IMPORTANCE_COLUMNS: tuple[str, ...] = FEATURE_IMPORTANCE.column_names
 
 
 # --------------------------------------------------------------------------- feature groups

@@ -13,6 +13,7 @@ out); `add_verdicts` applies them to a frame.
 from __future__ import annotations
 
 import math
+import re
 from collections.abc import Mapping
 from typing import Any
 
@@ -97,6 +98,8 @@ def _subject_and_unit(row: Mapping[str, Any]) -> tuple[str, str]:
         return (f"Accounts with '{readable}' events early in the relationship",
                 f"per '{readable}' event, other trust-eroding events held fixed")
     base = _base_hypothesis(row)
+    if base.startswith("H2") and design_of(row) == "within_account":
+        return "Accounts with one trust-eroding negotiation event", ""
     return TREATMENT_PHRASES.get(base, (f"Accounts with more {row.get('treatment', 'treatment')}",
                                         f"per unit of {row.get('treatment', 'treatment')}"))
 
@@ -129,8 +132,9 @@ def _effect_clause(row: Mapping[str, Any], verb: str = "earned") -> str:
     """'earned 47% more revenue in months 13-24 of the customer relationship per ... (95% CI 12% to 95% more)'."""
     estimate, low, high = (_number(row.get(k)) for k in ("estimate", "ci_low", "ci_high"))
     _, unit = _subject_and_unit(row)
+    horizon = _within_account_windows(row)[0] if design_of(row) == "within_account" else _horizon(row)
     if row.get("outcome", "revenue") == "revenue":
-        return (f"{verb} {change_phrase(percent_change(estimate))} revenue {_horizon(row)} {unit} "
+        return (f"{verb} {change_phrase(percent_change(estimate))} revenue {' '.join(filter(None, [horizon, unit]))} "
                 f"(95% CI {interval_phrase(percent_change(low), percent_change(high))})")
     return (f"{'had' if verb == 'earned' else verb} a change of {estimate:+.3g} in {row.get('unit', 'the outcome')} "
             f"{unit} (95% CI {low:+.3g} to {high:+.3g})")
@@ -157,6 +161,42 @@ def design_of(row: Mapping[str, Any]) -> str:
     """'within_account' or 'cross_sectional'."""
     text = f"{row.get('test', '')} {row.get('method', '')}".lower()
     return "within_account" if any(marker in text for marker in WITHIN_ACCOUNT_MARKERS) else "cross_sectional"
+
+
+# The design each effect sentence names: what the estimate compares.
+DESIGN_PHRASES: dict[str, str] = {
+    "within_account": "within-account before/after vs comparable accounts over the same months",
+    "cross_sectional": "cross-sectional: a comparison between accounts",
+    "cross_sectional_secondary": "cross-sectional, secondary: a comparison between accounts",
+}
+
+
+def design_phrase(row: Mapping[str, Any]) -> str:
+    """The design of the row in words; a cross-sectional row is 'secondary' where a within-account row decides."""
+    design = design_of(row)
+    if design == "cross_sectional" and row.get("test") == "cross_sectional":
+        return DESIGN_PHRASES["cross_sectional_secondary"]
+    return DESIGN_PHRASES[design]
+
+
+def _within_account_windows(row: Mapping[str, Any]) -> tuple[str, str]:
+    """(outcome window, the account's own earlier window) of a within-account row, as its method states them."""
+    method = str(row.get("method", ""))
+    if _base_hypothesis(row).startswith("H2"):
+        match = re.search(r"in the (\d+) months after", str(row.get("unit", "")))
+        months = match.group(1) if match else "k"
+        return f"in the {months} months after it", f"their own revenue in the {months} months before it"
+    match = re.search(r"months (\d+-\d+) of tenure \(the outcome window\) against months (\d+-\d+)", method)
+    if match:
+        return f"in months {match.group(1)} of the customer relationship", f"their own revenue in months {match.group(2)}"
+    return "in the outcome window", "their own revenue before it"
+
+
+def _within_account_controls(row: Mapping[str, Any]) -> str:
+    _, before = _within_account_windows(row)
+    comparison = ("accounts without one over the same months" if _base_hypothesis(row).startswith("H2")
+                  else "comparable accounts at the same tenure over the same months")
+    return f"after adjusting for {before} and for {comparison}"
 
 
 def is_effect_row(row: Mapping[str, Any]) -> bool:
@@ -267,7 +307,7 @@ def _mde_clause(row: Mapping[str, Any]) -> tuple[str | None, str]:
     that brings none) is judged per unit of its treatment."""
     mde, per = _number(row.get("mde_80_per_sd")), "per standard deviation of the treatment"
     if not math.isfinite(mde):
-        mde, per = _number(row.get("mde_80")), _subject_and_unit(row)[1].split(",")[0]
+        mde, per = _number(row.get("mde_80")), _subject_and_unit(row)[1].split(",")[0] or "for one event"
     if not math.isfinite(mde) or row.get("outcome", "revenue") != "revenue":
         return None, NOT_SIGNIFICANT
     n_accounts = _number(row.get("n_accounts"))
@@ -336,12 +376,12 @@ def effect_conclusion(row: Mapping[str, Any], related: Mapping[str, Mapping[str,
 
 
 def adjusted_effect_verdict(row: Mapping[str, Any], related: Mapping[str, Mapping[str, Any]] | None = None) -> str:
+    """'<subject> were associated with <effect>, after adjusting for <controls> (<design>); p. <conclusion>'."""
     subject, _ = _subject_and_unit(row)
     _, _, p_text = _is_significant(row)
     _, conclusion = effect_conclusion(row, related)
-    design = ("each account compared with itself over time" if design_of(row) == "within_account"
-              else "a comparison between accounts")
-    return (f"{subject} {_effect_clause(row, 'were associated with')}, {_controls(row)} ({design}); "
+    controls = _within_account_controls(row) if design_of(row) == "within_account" else _controls(row)
+    return (f"{subject} {_effect_clause(row, 'were associated with')}, {controls} ({design_phrase(row)}); "
             f"{p_text}.{_sd_clause(row)} {conclusion}")
 
 
@@ -381,16 +421,23 @@ def block_permutation_verdict(row: Mapping[str, Any]) -> str:
 
 
 def negative_control_verdict(row: Mapping[str, Any]) -> str:
-    """A design check of a hypothesis ('<hypothesis>:pre_trend', ':future_treatment'): passed or failed."""
+    """A design check of a hypothesis ('<hypothesis>:pre_trend', ':future_treatment'): passed or failed, and
+    which design's result a failure makes untrustworthy (a check judges the design its own method names)."""
     estimate, low, high, p_value = (_number(row.get(k)) for k in ("estimate", "ci_low", "ci_high", "p_value"))
     check = NEGATIVE_CONTROLS.get(_check_name(row) or "", str(row.get("test")))
-    interval = f" (95% CI {low:+.3g} to {high:+.3g})" if math.isfinite(low) and math.isfinite(high) else ""
-    if p_value < ALPHA:
-        conclusion = ("FAILED: the design finds an 'effect' where none can exist; the hypothesis's estimates "
-                      "are untrustworthy.")
+    judged = design_phrase({**row, "test": "cross_sectional"} if design_of(row) == "cross_sectional" else row)
+    if row.get("outcome", "revenue") == "revenue" and math.isfinite(low) and math.isfinite(high):
+        found = (f"{change_phrase(percent_change(estimate))} revenue "
+                 f"(95% CI {interval_phrase(percent_change(low), percent_change(high))})")
     else:
-        conclusion = "Passed: no effect where none can exist."
-    return f"Negative control, {check}: estimate {estimate:+.3g}{interval}; {format_p(p_value)}. {conclusion}"
+        interval = f" (95% CI {low:+.3g} to {high:+.3g})" if math.isfinite(low) and math.isfinite(high) else ""
+        found = f"an estimate of {estimate:+.3g}{interval}"
+    if p_value < ALPHA:
+        conclusion = (f"The check FAILED: the design finds an 'effect' where none can exist, so the {judged} "
+                      f"result of this hypothesis is untrustworthy.")
+    else:
+        conclusion = f"The check passed: no effect where none can exist ({judged} design)."
+    return f"Negative control, {check}: {found}; {format_p(p_value)}. {conclusion}"
 
 
 VERDICTS_BY_TEST = {
@@ -454,16 +501,3 @@ def add_verdicts(results: pd.DataFrame) -> pd.DataFrame:
     contexts = [grouped.get(_base_hypothesis(row), {}) for row in records]
     return results.assign(verdict=[verdict_sentence(row, related) for row, related in zip(records, contexts)],
                           conclusion=[conclusion_of(row, related) for row, related in zip(records, contexts)])
-
-
-def add_power_to_not_significant(results: pd.DataFrame) -> pd.DataFrame:
-    """Rows worded elsewhere (the within-account design writes its own sentences) whose result is not
-    significant: the bare "cannot be told apart from no effect" becomes the 80%-power sentence, so a
-    warehouse too small to tell says so instead of implying there is no effect."""
-    verdicts = []
-    for row in results.to_dict("records"):
-        verdict = row["verdict"]
-        if row.get("conclusion") in ("too_few_accounts", "no_relevant_effect") and verdict.endswith(NOT_SIGNIFICANT):
-            verdict = verdict.removesuffix(NOT_SIGNIFICANT) + _mde_clause(row)[1]
-        verdicts.append(verdict)
-    return results.assign(verdict=verdicts)

@@ -34,7 +34,6 @@ Negative controls (rows `<hypothesis>:pre_trend` and `<hypothesis>:future_treatm
 
 from __future__ import annotations
 
-import re
 from collections.abc import Mapping
 from dataclasses import dataclass, replace
 
@@ -44,7 +43,7 @@ from scipy import stats
 
 from models.features import build_feature_blocks
 from models.hypotheses import _adjusted_effect_row, hypothesis_specs
-from models.verdicts import NOT_SIGNIFICANT, change_phrase, format_p, interval_phrase, percent_change
+from models.verdicts import add_verdicts
 
 ALPHA = 0.05
 PRIMARY = ("H1_strategic_alignment", "H2_trust_eroding_events")
@@ -312,55 +311,6 @@ def future_treatment_rows(features: pd.DataFrame, random_state: int = 0, alpha: 
     return rows
 
 
-# ------------------------------------------------------------------------------------ verdicts
-
-def _percent_clause(row: dict) -> str:
-    return (f"{change_phrase(percent_change(row['estimate']))} revenue "
-            f"(95% CI {interval_phrase(percent_change(row['ci_low']), percent_change(row['ci_high']))}), "
-            f"{format_p(row['p_value'])}")
-
-
-def _window_months(row: dict) -> str:
-    """k of the H2 design, as its unit states it ('... in the 6 months after ...')."""
-    match = re.search(r"in the (\d+) months after", str(row.get("unit", "")))
-    return match.group(1) if match else "k"
-
-
-def within_account_verdict(row: dict, pre_trend_failed: bool | None) -> str:
-    hypothesis = row["hypothesis"]
-    if not np.isfinite(row["estimate"]) or not np.isfinite(row["p_value"]):
-        return f"{hypothesis}: no within-account result ({row['note']})."
-    subject = ("Compared with their own months 7-12 and with accounts at the same tenure in the same months, "
-               "accounts whose early deals fit the strategy better earned, in months 13-24, per one-point rise in "
-               "alignment score," if hypothesis.startswith("H1") else
-               f"Compared with their own {_window_months(row)} months before it and with accounts without one in the "
-               f"same months, accounts earned, in the {_window_months(row)} months after one trust-eroding event,")
-    significant = row["p_value"] < ALPHA
-    right_sign = np.sign(row["estimate"]) == (1 if row["direction"] == "positive" else -1)
-    if pre_trend_failed:
-        conclusion = ("The pre-trend check failed (revenue already moved before the treatment), so this result is "
-                      "untrustworthy and the hypothesis is not supported.")
-    elif significant and right_sign:
-        conclusion = "The data support the hypothesis at the 5% level."
-    elif significant:
-        conclusion = "This is significant in the opposite direction to the hypothesis, which is not supported."
-    else:
-        conclusion = NOT_SIGNIFICANT
-    return f"{subject} {_percent_clause(row)}. {conclusion}"
-
-
-def negative_control_verdict(row: dict) -> str:
-    if not np.isfinite(row["estimate"]) or not np.isfinite(row["p_value"]):
-        return f"{row['hypothesis']}: no result ({row['note']})."
-    failed = row["p_value"] < ALPHA
-    what = ("Before the treatment, revenue of treated accounts moved by" if row["test"] == "pre_trend"
-            else "A treatment measured after the outcome window 'changed' outcome revenue by")
-    consequence = ("the check FAILED: " + ("the within-account result is untrustworthy" if row["test"] == "pre_trend"
-                                          else "the cross-sectional comparison is confounded")
-                   if failed else "the check passed (no effect, as expected)")
-    return f"{what} {_percent_clause(row)}; {consequence}."
-
-
 def apply_within_account_design(tests: pd.DataFrame, features: pd.DataFrame, event_windows: pd.DataFrame | None,
                                 random_state: int = 0, alpha: float = ALPHA,
                                 not_run: Mapping[str, str] | None = None) -> pd.DataFrame:
@@ -392,21 +342,14 @@ def apply_within_account_design(tests: pd.DataFrame, features: pd.DataFrame, eve
         main["supported"] = significant and bool(right_sign) and not pre_failed
         if pre_failed:
             main["note"] = "; ".join(filter(None, ["UNTRUSTWORTHY: pre-trend negative control failed", main["note"]]))
-        main["verdict"] = within_account_verdict(main, pre_failed)
-        pre["verdict"] = negative_control_verdict(pre)
-        future = by_key[f"{hypothesis}:future_treatment"]
-        future["verdict"] = negative_control_verdict(future)
-        if np.isfinite(future["p_value"]) and future["p_value"] < alpha:
-            key = tests["hypothesis"] == f"{hypothesis}:cross_sectional"
-            tests.loc[key, "verdict"] = ("Cross-sectional comparison (secondary), CONFOUNDED by its failed "
-                                         "future-treatment check: " + tests.loc[key, "verdict"])
     if not new:
         return tests
     added = pd.DataFrame(new).assign(**shared)
     combined = pd.concat([tests, added.reindex(columns=tests.columns)], ignore_index=True)
     if combined["hypothesis"].duplicated().any():
         raise ValueError(f"hypothesis keys repeat: {sorted(combined.loc[combined['hypothesis'].duplicated(), 'hypothesis'])}")
-    return combined
+    # every row worded by models.verdicts, each naming the design that produced it
+    return add_verdicts(combined)
 
 
 def read_event_windows(con) -> pd.DataFrame | None:

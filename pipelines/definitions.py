@@ -9,6 +9,7 @@ import dagster as dg
 
 from dealscope.dbt_runner import dbt_executable
 from dealscope.settings import Settings
+from dealscope.warehouse import restrict_new_files
 from pipelines.project import dbt_project, ensure_manifest
 
 ensure_manifest()  # @dbt_assets reads target/manifest.json when its module is imported
@@ -34,14 +35,16 @@ def prefetch_step_imports() -> threading.Thread:
 def build_definitions(settings: Settings) -> dg.Definitions:
     """Everything Dagster runs, pointed at one deployment's paths."""
     settings.export()  # dbt subprocesses read DEALSCOPE_BUILD_DB from the environment
+    restrict_new_files()  # runs launched from the UI or a schedule write private files too
     return dg.Definitions(
         assets=[
             ingest.raw_event_types,
             *ingest.raw_table_assets,
             transform.dealscope_dbt_models,
             analysis.analysis_coverage,
-            analysis.hypothesis_tests,
+            analysis.statistics,
             analysis.calibration_worlds,
+            reporting.run_changes,
             reporting.dashboards,
             reporting.published_warehouse,
         ],

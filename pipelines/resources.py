@@ -29,6 +29,7 @@ class WarehouseResource(dg.ConfigurableResource):
     max_rejected_share: Optional[float] = None
     accept_rejections: bool = False
     versions_kept: int = DEFAULT_VERSIONS_KEPT
+    include_notes: bool = False
 
     @classmethod
     def from_settings(cls, settings: Settings) -> "WarehouseResource":
@@ -42,6 +43,7 @@ class WarehouseResource(dg.ConfigurableResource):
             max_rejected_share=settings.max_rejected_share,
             accept_rejections=settings.accept_rejections,
             versions_kept=settings.versions_kept,
+            include_notes=settings.include_notes,
         )
 
     @property
@@ -56,6 +58,7 @@ class WarehouseResource(dg.ConfigurableResource):
             max_rejected_share=self.max_rejected_share,
             accept_rejections=self.accept_rejections,
             versions_kept=self.versions_kept,
+            include_notes=self.include_notes,
         )
 
     @contextlib.contextmanager

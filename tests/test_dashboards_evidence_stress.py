@@ -11,8 +11,10 @@ import pandas as pd
 import pytest
 import yaml
 
+from models import tables
 from dashboards import data as site_data
-from dashboards import pages, reads
+from dashboards import reads
+from dashboards.pages import evidence as evidence_page
 from dashboards.pages.evidence_stress import (
     PROMISE_COLUMN,
     PROMISE_WORDS,
@@ -53,8 +55,7 @@ def warehouse(tmp_path_factory) -> Path:
 @pytest.fixture(scope="module")
 def summary(warehouse) -> pd.DataFrame:
     with duckdb.connect(str(warehouse), read_only=True) as con:
-        read = reads.read_optional(con, "calibration_summary", *site_data.CALIBRATION_SUMMARY,
-                                   aliases=site_data.CALIBRATION_SUMMARY_ALIASES)
+        read = site_data._page_names(reads.read_registered(con, tables.CALIBRATION_SUMMARY))
     assert isinstance(read, pd.DataFrame)
     return read
 
@@ -92,7 +93,7 @@ def test_the_section_draws_the_figure_and_the_table(summary) -> None:
 
 
 def test_the_calibration_section_keeps_the_default_world(summary) -> None:
-    chosen, _, _ = pages.calibration_selection(summary, summary.iloc[0:0])
+    chosen, _, _ = evidence_page.calibration_selection(summary, summary.iloc[0:0])
     assert set(chosen["stress"]) == {"none"}
 
 

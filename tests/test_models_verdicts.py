@@ -87,7 +87,7 @@ def test_within_account_design_with_passed_negative_controls_is_supported() -> N
     sentence = verdict_sentence(row, related)
     assert "The data support the hypothesis at the 5% level" in sentence
     assert "pre-trend and future-treatment checks passed" in sentence
-    assert "each account compared with itself over time" in sentence
+    assert "(within-account before/after vs comparable accounts over the same months)" in sentence
 
 
 def test_within_account_design_without_negative_controls_is_not_yet_supported() -> None:
@@ -170,7 +170,7 @@ def test_significant_effect_of_the_wrong_sign_is_not_supported() -> None:
 
 def test_negative_control_rows_say_passed_or_failed() -> None:
     passed = verdict_sentence(check_row("pre_trend", 0.6))
-    assert passed.startswith("Negative control, pre-trend") and "Passed" in passed
+    assert passed.startswith("Negative control, pre-trend") and "The check passed" in passed
     failed = check_row("future_treatment", 0.001)
     assert "FAILED" in verdict_sentence(failed) and conclusion_of(failed) == "check_failed"
 
@@ -250,22 +250,35 @@ def test_an_interval_end_beyond_exp_range_reads_as_unbounded() -> None:
     assert "too few accounts to tell" in verdict_sentence(sized_row)
 
 
-def test_a_design_worded_elsewhere_gets_the_power_sentence_when_too_small_to_tell() -> None:
-    from models.verdicts import NOT_SIGNIFICANT, add_power_to_not_significant
+def test_each_effect_sentence_names_its_design_and_one_not_significant_wording() -> None:
+    from models.verdicts import DESIGN_PHRASES, add_verdicts
 
-    base = {"hypothesis": "H2_trust_eroding_events", "test": "adjusted_effect", "outcome": "revenue",
-            "unit": "log of the ratio of revenue in the 6 months after to the 6 months before, for one event",
-            "mde_80_per_sd": float("nan")}
+    within = {"hypothesis": "H2_trust_eroding_events", "test": "adjusted_effect", "outcome": "revenue",
+              "direction": "negative", "feature_block": "trust", "mde_80_per_sd": float("nan"),
+              "unit": "log of the ratio of revenue in the 6 months after to the 6 months before, for one event",
+              "method": "within-account stacked event study: one isolated trust-eroding event"}
     rows = pd.DataFrame([
-        {**base, "verdict": "Compared with ... 17% more. " + NOT_SIGNIFICANT, "conclusion": "too_few_accounts",
-         "mde_80": 1.13, "n_accounts": 66},
-        {**base, "verdict": "Compared with ... 1% more. " + NOT_SIGNIFICANT, "conclusion": "no_relevant_effect",
-         "mde_80": 0.05, "n_accounts": 4000},
-        {**base, "verdict": "Compared with ... 8% less. The data support the hypothesis at the 5% level.",
-         "conclusion": "supported", "mde_80": 0.03, "n_accounts": 2000},
+        {**within, "estimate": 0.155, "ci_low": -0.4, "ci_high": 0.8, "p_value": 0.6, "mde_80": 1.13, "n_accounts": 66},
+        {**within, "hypothesis": "H2_trust_eroding_events:cross_sectional", "test": "cross_sectional",
+         "method": "cross-sectional (secondary; removes recorded confounding only): proportional DML",
+         "estimate": 0.01, "ci_low": -0.02, "ci_high": 0.04, "p_value": 0.5, "mde_80": 0.05, "n_accounts": 4000,
+         "outcome_months": 12.0, "observation_months": 12.0},
+        {**within, "hypothesis": "H2_trust_eroding_events:pre_trend", "test": "pre_trend",
+         "method": "within-account stacked event study (must show no effect)",
+         "estimate": -0.01, "ci_low": -0.03, "ci_high": 0.01, "p_value": 0.4, "n_accounts": 66},
     ])
-    worded = add_power_to_not_significant(rows)["verdict"].tolist()
-    assert "too few accounts to tell" in worded[0] and "With 66 accounts" in worded[0]
-    assert "210%" in worded[0] and NOT_SIGNIFICANT not in worded[0]
-    assert "an effect of that size is unlikely" in worded[1] and "4,000 accounts" in worded[1]
-    assert worded[2] == rows["verdict"][2]
+    worded = add_verdicts(rows).set_index("hypothesis")
+    primary = worded.loc["H2_trust_eroding_events"]
+    assert DESIGN_PHRASES["within_account"] in primary["verdict"]
+    assert "were associated with 17% more revenue in the 6 months after it" in primary["verdict"]
+    assert "after adjusting for their own revenue in the 6 months before it" in primary["verdict"]
+    assert primary["conclusion"] == "too_few_accounts" and "With 66 accounts" in primary["verdict"]
+    assert "210%" in primary["verdict"]
+    secondary = worded.loc["H2_trust_eroding_events:cross_sectional"]
+    assert DESIGN_PHRASES["cross_sectional_secondary"] in secondary["verdict"]
+    assert secondary["conclusion"] == "no_relevant_effect" and "4,000 accounts" in secondary["verdict"]
+    # both not-significant sentences open with the one wording
+    for sentence in (primary["verdict"], secondary["verdict"]):
+        assert "This cannot be told apart from no effect at the 5% level" in sentence
+    assert DESIGN_PHRASES["within_account"] in worded.loc["H2_trust_eroding_events:pre_trend", "verdict"]
+

@@ -101,7 +101,7 @@ def test_health_world_is_not_supported_by_the_primary_design(health_world_tests:
     assert secondary["ci_low"] > 0.0 or secondary["ci_high"] < 0.0, secondary.to_dict()
     future = health_world_tests.loc[f"{hypothesis}:future_treatment"]
     assert future["p_value"] < 0.05 and "FAILED" in future["verdict"]
-    assert "CONFOUNDED" in secondary["verdict"]
+    assert "untrustworthy" in secondary["verdict"] and "cross-sectional, secondary" in secondary["verdict"]
     # the pre-trend check rejects in ~5% of clean worlds (its calibration, docs/statistics.md); when it
     # does, the primary row must say the result is untrustworthy
     pre_trend = health_world_tests.loc[f"{hypothesis}:pre_trend"]

@@ -183,3 +183,23 @@ def test_definitions_hold_the_graph(key):
     assert defs.resolve_job_def("dealscope_pipeline") is not None
     assert defs.resolve_schedule_def("dealscope_daily") is not None
     assert defs.resolve_sensor_def("input_folder_sensor") is not None
+
+
+def test_the_analysis_step_declares_every_registered_table_with_what_it_reads():
+    import dagster as dg
+
+    from models import tables
+    from pipelines.definitions import defs
+
+    graph = defs.resolve_asset_graph()
+    for registered in tables.STATISTICS_TABLES:
+        key = dg.AssetKey(registered.name.split("."))
+        assert key in graph.get_all_asset_keys(), registered.name
+        assert graph.get(key).description == registered.description
+    parents = {p.to_user_string() for p in graph.get(dg.AssetKey(["main", "hypothesis_tests"])).parent_keys}
+    assert parents == {"analytics/ml_account_features", "analytics/ml_event_windows", "main/analysis_coverage"}
+    forecast = graph.get(dg.AssetKey(["main", "account_value_forecast"])).parent_keys
+    assert {p.to_user_string() for p in forecast} == {"intermediate/int_account_monthly_value"}
+    # the dashboards wait for every statistics table
+    dashboard_parents = graph.get(dg.AssetKey(["dashboards"])).parent_keys
+    assert {dg.AssetKey(t.name.split(".")) for t in tables.STATISTICS_TABLES} <= dashboard_parents

@@ -10,7 +10,7 @@ from dealscope.progress import StageProgress, load_detail, stage_label
 def test_stage_labels():
     assert stage_label("raw__deals") == "load deals"
     assert stage_label("dealscope_dbt_models") == "dbt build"
-    assert stage_label("main__hypothesis_tests") == "statistics"
+    assert stage_label("statistics") == "statistics"
     assert stage_label("something_new") == "something_new"
 
 

@@ -131,7 +131,7 @@ def test_one_row_per_hypothesis_with_a_generated_verdict(world: str, planted_tes
         verdict = _adjusted(tests, hypothesis)["verdict"]
         supported = _adjusted(tests, hypothesis)["supported"]
         assert ("support the hypothesis at the 5% level" in verdict) == bool(supported), verdict
-        assert "Compared with their own" in verdict
+        assert "within-account before/after vs comparable accounts over the same months" in verdict
         secondary = _cross_sectional(tests, hypothesis)
         # a comparison between accounts never claims support in words (docs/statistics.md, section 3b)
         assert "in months 13-24 of the customer relationship" in secondary["verdict"]

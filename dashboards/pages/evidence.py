@@ -26,7 +26,7 @@ from dashboards.data import SiteData
 from dashboards.pages.evidence_stress import draw_stress_section
 from dashboards.formatting import (
     NOT_AVAILABLE, SIGNIFICANCE_LEVEL, format_count, format_date, format_frame, format_number,
-    format_p_value, format_pct, format_signed, is_missing, readable,
+    format_p_value, format_pct, format_signed, format_signed_number, is_missing, readable,
 )
 from dashboards.reads import TableRead, Unavailable
 from dashboards.verdicts import hypothesis_label, verdict_items
@@ -144,11 +144,6 @@ def _gain_verdict(row: Mapping[str, Any]) -> tuple[str, str]:
     verdict = ("improves prediction" if clear_up else "makes prediction worse" if clear_down
                else "does not clearly change prediction")
     return verdict, detail
-
-
-def format_signed_number(value: Any) -> str:
-    formatted = format_number(value)
-    return formatted if formatted.startswith("-") or formatted in (NOT_AVAILABLE, "0") else f"+{formatted}"
 
 
 def model_comparison_sentence(comparison: pd.DataFrame) -> str:

@@ -15,7 +15,7 @@ import pandas as pd
 import plotly.graph_objects as go
 
 from dashboards.components import esc, table_html
-from dashboards.data import STRESS_SUMMARY_COLUMNS
+from dashboards import formatting as text
 from dashboards.formatting import is_missing
 from dashboards.reads import TableRead, Unavailable
 

@@ -12,6 +12,7 @@ from typing import Any
 import pandas as pd
 import plotly.graph_objects as go
 
+from dashboards import change_report
 from dashboards.charts import TEMPLATE, height_for
 from dashboards.components import (
     PAGES, PageBuilder, card_html, disclosure_html, esc, page_html, split_overall, table_html,
@@ -164,6 +165,7 @@ def overview_page(data: SiteData) -> str:
         page.add(f'<p id="per-type-summary">Per trust-eroding event type: {supported} of '
                  f"{int(per_type.sum())} types show an effect after the Holm correction "
                  '(see <a href="evidence.html">Evidence</a>).</p>')
+    page.add(change_report.change_report_html(data.run_changes))
     page.add(analysis_coverage_html(data.coverage))
     stages = ", ".join(f"{count:,} {esc(stage)}" for stage, count in coverage.by_stage.items())
     page.add(

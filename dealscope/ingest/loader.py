@@ -15,6 +15,8 @@ from typing import TYPE_CHECKING
 
 import duckdb
 
+from dealscope.stage_pause import pause_point
+
 from . import reader
 from .errors import InputFileError
 from .spec import SPECS, TableSpec
@@ -254,6 +256,7 @@ def load_table(
         targets = _source_files(con)
         con.execute(result_sql(spec, targets, _mapped_tables(con)))
         _write_clean(con, spec, source_file)
+        pause_point("loading")
         _write_rejects(con, spec, header, source_file, landing, loaded_at, mapped=plan is not None)
         counts = _record_counts(con, spec, source_file, landing, loaded_at)
         for temp in (RESULT, KEYED, TYPED):

@@ -8,15 +8,29 @@ from datetime import datetime, timezone
 
 import dagster as dg
 
-from dealscope import history
-from pipelines.assets.analysis import analysis_coverage, calibration_worlds, hypothesis_tests
+from dealscope import change_report, history
+from pipelines.assets.analysis import analysis_coverage, calibration_worlds, statistics
 from pipelines.assets.transform import dealscope_dbt_models
 from pipelines.resources import WarehouseResource
 
 
 @dg.asset(
+    key=["main", "run_changes"],
     group_name="reporting",
-    deps=[dealscope_dbt_models, hypothesis_tests, calibration_worlds, analysis_coverage],  # every mart the pages read, and the statistics
+    deps=[dealscope_dbt_models, statistics],
+    description="What changed since the previous published run: deals added or removed, stage, amount and "
+    "close-date changes, accounts lost, verdicts changed (dealscope/change_report.py).",
+)
+def run_changes(context: dg.AssetExecutionContext, warehouse: WarehouseResource) -> dg.MaterializeResult:
+    with warehouse.build_connection() as con:
+        changes = change_report.write_run_changes(con, warehouse.settings)
+    return dg.MaterializeResult(metadata={"changes": -1 if changes is None else changes,
+                                          "compared_with_previous_run": changes is not None})
+
+
+@dg.asset(
+    group_name="reporting",
+    deps=[dealscope_dbt_models, statistics, calibration_worlds, analysis_coverage, run_changes],  # every mart the pages read, and the statistics
     description="Self-contained Plotly pages (one shared plotly.min.js beside them; no network needed).",
 )
 def dashboards(context: dg.AssetExecutionContext, warehouse: WarehouseResource) -> dg.MaterializeResult:
@@ -36,7 +50,7 @@ def dashboards(context: dg.AssetExecutionContext, warehouse: WarehouseResource) 
     description="The build file, recorded in run_history, copied atomically over the warehouse analysts open and kept as a version. Runs last: a failed run never publishes.",
 )
 def published_warehouse(context: dg.AssetExecutionContext, warehouse: WarehouseResource) -> dg.MaterializeResult:
-    run_stats = context.instance.get_run_stats(context.run_id)
+    run_stats = context.instance.get_run_stats(context.run.run_id)
     started_at = datetime.fromtimestamp(run_stats.start_time or time.time(), tz=timezone.utc)
     path, run_id = history.publish_recorded(warehouse.settings, started_at)
     return dg.MaterializeResult(

@@ -9,6 +9,7 @@ import dagster as dg
 from dagster_dbt import DagsterDbtTranslator, DbtCliResource, dbt_assets
 
 from dealscope.dbt_runner import dbt_env_overrides
+from dealscope.stage_pause import pause_point
 from dealscope.warehouse import writer_lock
 from pipelines.project import dbt_project
 from pipelines.resources import WarehouseResource
@@ -40,4 +41,6 @@ def dealscope_dbt_models(context: dg.AssetExecutionContext, dbt: DbtCliResource,
     with writer_lock(settings.build_db):
         # One target folder per deployment, reused: dbt then finds its partial parse from the
         # previous run with the same profile instead of parsing the whole project again.
-        yield from dbt.cli(["build"], context=context, target_path=settings.dbt_target_dir).stream()
+        for event in dbt.cli(["build"], context=context, target_path=settings.dbt_target_dir).stream():
+            yield event
+            pause_point("dbt")
