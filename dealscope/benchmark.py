@@ -1,8 +1,9 @@
 """`dealscope benchmark`: wall time of each pipeline stage and peak memory, per data size.
 
-Each size runs in a child process (generate the data, then the whole Dagster job
-in-process), so its peak resident memory is measured on its own with wait4(2):
-the figure is the largest of the pipeline process and its dbt subprocess.
+Each size generates its data in one child process, then runs the whole Dagster job in-process
+in another, so the pipeline's memory is measured on its own (the generator's heap does not
+count). Two peaks: the largest single process (wait4(2)) and the whole process tree (the
+pipeline process plus its dbt subprocess, their resident memory summed every half second).
 """
 
 from __future__ import annotations
@@ -11,6 +12,7 @@ import json
 import os
 import subprocess
 import sys
+import threading
 import time
 from pathlib import Path
 from typing import TextIO
@@ -18,17 +20,20 @@ from typing import TextIO
 from dealscope.settings import DEFAULT_EVENT_TYPES, Settings
 
 
-def _child(n_accounts: int, work_dir: Path, seed: int) -> dict:
-    from dealscope.runner import execute
+def _generate(n_accounts: int, work_dir: Path, seed: int) -> dict:
     from dealscope.sample import write_sample
 
-    data_dir = work_dir / f"data_{n_accounts}"
     started = time.perf_counter()
-    rows = write_sample(data_dir, seed=seed, n_accounts=n_accounts, world="planted", fmt="csv", messy_rate=0.002)
-    generate_seconds = time.perf_counter() - started
+    rows = write_sample(work_dir / f"data_{n_accounts}", seed=seed, n_accounts=n_accounts, world="planted",
+                        fmt="csv", messy_rate=0.002)
+    return {"rows": rows, "generate_seconds": round(time.perf_counter() - started, 2)}
+
+
+def _pipeline(n_accounts: int, work_dir: Path) -> dict:
+    from dealscope.runner import execute
 
     settings = Settings(
-        data_dir=data_dir,
+        data_dir=work_dir / f"data_{n_accounts}",
         warehouse=work_dir / f"warehouse_{n_accounts}" / "dealscope.duckdb",
         dashboards_dir=work_dir / f"site_{n_accounts}",
         event_types=DEFAULT_EVENT_TYPES,
@@ -37,29 +42,62 @@ def _child(n_accounts: int, work_dir: Path, seed: int) -> dict:
     outcome = execute(settings)
     pipeline_seconds = time.perf_counter() - started
     return {
-        "accounts": n_accounts,
-        "rows": rows,
         "success": outcome.success,
         "errors": outcome.errors,
-        "generate_seconds": round(generate_seconds, 2),
         "pipeline_seconds": round(pipeline_seconds, 2),
         "step_seconds": {k: round(v, 2) for k, v in outcome.step_seconds.items()},
         "warehouse_bytes": settings.warehouse.stat().st_size if settings.warehouse.exists() else None,
     }
 
 
-def measure(n_accounts: int, work_dir: Path, seed: int) -> dict:
-    result_file = work_dir / f"result_{n_accounts}.json"
+def tree_rss_bytes(pid: int) -> int:
+    """Resident memory of `pid` and all its descendants, summed (Linux /proc; 0 once it is gone)."""
+    total, pending = 0, [pid]
+    while pending:
+        current = pending.pop()
+        try:
+            with open(f"/proc/{current}/statm") as statm:
+                total += int(statm.read().split()[1]) * os.sysconf("SC_PAGE_SIZE")
+            for task in os.listdir(f"/proc/{current}/task"):
+                with open(f"/proc/{current}/task/{task}/children") as children:
+                    pending.extend(int(child) for child in children.read().split())
+        except (OSError, ValueError):
+            continue
+    return total
+
+
+def _run_child(stage: str, n_accounts: int, work_dir: Path, seed: int) -> tuple[dict, float, float]:
+    """Run one stage in a child process: (its result, largest single process MiB, process tree MiB)."""
+    result_file = work_dir / f"{stage}_{n_accounts}.json"
     child = subprocess.Popen(
-        [sys.executable, "-m", "dealscope.benchmark", str(n_accounts), str(work_dir), str(seed), str(result_file)]
+        [sys.executable, "-m", "dealscope.benchmark", stage, str(n_accounts), str(work_dir), str(seed), str(result_file)]
     )
+    tree_peak = 0
+    done = threading.Event()
+
+    def sample() -> None:
+        nonlocal tree_peak
+        while not done.is_set():
+            tree_peak = max(tree_peak, tree_rss_bytes(child.pid))
+            done.wait(0.5)
+
+    sampler = threading.Thread(target=sample, daemon=True)
+    sampler.start()
     _, status, usage = os.wait4(child.pid, 0)
+    done.set()
+    sampler.join()
     child.returncode = os.waitstatus_to_exitcode(status)
     if child.returncode != 0:
-        raise RuntimeError(f"benchmark at {n_accounts} accounts failed (exit {child.returncode})")
-    result = json.loads(result_file.read_text())
-    result["peak_rss_mib"] = round(usage.ru_maxrss / 1024, 1)  # ru_maxrss is in KiB on Linux
-    return result
+        raise RuntimeError(f"benchmark {stage} at {n_accounts} accounts failed (exit {child.returncode})")
+    # ru_maxrss is in KiB on Linux
+    return json.loads(result_file.read_text()), round(usage.ru_maxrss / 1024, 1), round(tree_peak / 2**20, 1)
+
+
+def measure(n_accounts: int, work_dir: Path, seed: int) -> dict:
+    generated, _, _ = _run_child("generate", n_accounts, work_dir, seed)
+    result, process_peak, tree_peak = _run_child("pipeline", n_accounts, work_dir, seed)
+    return {"accounts": n_accounts, **generated, **result, "peak_rss_mib": process_peak,
+            "peak_tree_rss_mib": tree_peak}
 
 
 def format_table(results: list[dict]) -> str:
@@ -70,7 +108,8 @@ def format_table(results: list[dict]) -> str:
     for step in steps:
         lines.append(f"| {step} (s) | " + " | ".join(f"{r['step_seconds'].get(step, '-')}" for r in results) + " |")
     lines.append("| whole pipeline (s) | " + " | ".join(f"{r['pipeline_seconds']}" for r in results) + " |")
-    lines.append("| peak RSS (MiB) | " + " | ".join(f"{r['peak_rss_mib']}" for r in results) + " |")
+    lines.append("| peak RSS, largest process (MiB) | " + " | ".join(f"{r['peak_rss_mib']}" for r in results) + " |")
+    lines.append("| peak RSS, process tree (MiB) | " + " | ".join(f"{r['peak_tree_rss_mib']}" for r in results) + " |")
     lines.append("| warehouse (MiB) | " + " | ".join(
         f"{(r['warehouse_bytes'] or 0) / 2**20:.0f}" for r in results) + " |")
     return "\n".join(lines)
@@ -89,5 +128,9 @@ def run_benchmark(account_counts: list[int], work_dir: Path, seed: int, out: Tex
 
 
 if __name__ == "__main__":
-    n, work, seed_arg, result_path = sys.argv[1:5]
-    Path(result_path).write_text(json.dumps(_child(int(n), Path(work), int(seed_arg))))
+    stage, n, work, seed_arg, result_path = sys.argv[1:6]
+    if stage == "generate":
+        child_result = _generate(int(n), Path(work), int(seed_arg))
+    else:
+        child_result = _pipeline(int(n), Path(work))
+    Path(result_path).write_text(json.dumps(child_result))

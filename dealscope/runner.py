@@ -55,9 +55,10 @@ def _execute_job(settings: Settings, log_level: str, *, log_stream: TextIO | Non
     # Imported late: loading the definitions parses the dbt project on first use.
     import dagster as dg
 
-    from pipelines.definitions import build_definitions
+    from pipelines.definitions import build_definitions, prefetch_step_imports
 
     defs = build_definitions(settings)
+    prefetch_step_imports()
     job = defs.resolve_job_def(PIPELINE_JOB)
     if log_stream is None:
         run_config = {"loggers": {"console": {"config": {"log_level": log_level}}}}

@@ -106,8 +106,10 @@ class CrossFittedEffect(BaseEstimator):
         nuisances held fixed (orthogonality makes their re-estimation a second-order effect), and
         the median over repeats taken, as for the estimate itself."""
         draws = []
-        for weights in account_bootstrap_weights(groups, self.n_bootstrap, self.random_state):
-            draws.append(np.median(np.stack([self._solve_resampled(weights, part) for part in parts]), axis=0))
+        # one BLAS thread: the re-solves are matrix-vector products, where a second thread mostly spins
+        with threadpool_limits(limits=1):
+            for weights in account_bootstrap_weights(groups, self.n_bootstrap, self.random_state):
+                draws.append(np.median(np.stack([self._solve_resampled(weights, part) for part in parts]), axis=0))
         self.bootstrap_draws_ = np.concatenate(draws) if draws else np.array([])
         low, high = percentile_interval(self.bootstrap_draws_, self.alpha)
         return replace(median_aggregate(effects, self.alpha), bootstrap_ci_low=low, bootstrap_ci_high=high)
@@ -224,10 +226,16 @@ class ProportionalEffect(CrossFittedEffect):
         """theta on each resample: Newton steps on the moment from the full-sample estimate."""
         estimate, scaled_y, treatment, residuals = part
         theta = np.full(len(weights), estimate)
+        # value = sum_i w_i (y_i exp(-theta t_i) - 1) r_i and slope = -sum_i w_i y_i exp(-theta t_i) t_i r_i,
+        # as two matrix-vector products over one draws x rows array (w exp(-theta t)) instead of
+        # five elementwise passes: the same sums up to rounding, about half the time
+        level_score = scaled_y * residuals
+        slope_score = level_score * treatment
+        weighted_residuals = weights @ residuals
         for _ in range(newton_steps):
-            ratio = scaled_y * np.exp(-np.outer(theta, treatment))  # draws x rows
-            value = (weights * (ratio - 1.0) * residuals).sum(axis=1)
-            slope = -(weights * ratio * treatment * residuals).sum(axis=1)
+            weighted_exp = weights * np.exp(-np.outer(theta, treatment))  # draws x rows
+            value = weighted_exp @ level_score - weighted_residuals
+            slope = -(weighted_exp @ slope_score)
             with np.errstate(divide="ignore", invalid="ignore"):
                 theta = theta - np.clip(value / slope, -1.0, 1.0)
         return theta

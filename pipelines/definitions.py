@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import importlib
+import threading
+
 import dagster as dg
 
 from dealscope.dbt_runner import dbt_executable
@@ -14,6 +17,19 @@ ensure_manifest()  # @dbt_assets reads target/manifest.json when its module is i
 from pipelines.assets import analysis, ingest, reporting, transform  # noqa: E402
 from pipelines.automation import daily_schedule, full_pipeline_job, input_folder_sensor  # noqa: E402
 from pipelines.resources import LocalDbtCliResource, WarehouseResource  # noqa: E402
+
+
+# What the statistics and reporting steps import when they run (scikit-learn, scipy, Plotly: seconds).
+STEP_MODULES = ("models.pipeline_stage", "models.calibration", "dashboards")
+
+
+def prefetch_step_imports() -> threading.Thread:
+    """Import STEP_MODULES in a background thread, so the import overlaps loading and the dbt
+    subprocess instead of delaying the start; a step that needs a module first waits for it."""
+    thread = threading.Thread(target=lambda: [importlib.import_module(name) for name in STEP_MODULES],
+                              name="dealscope-prefetch-imports", daemon=True)
+    thread.start()
+    return thread
 
 
 def build_definitions(settings: Settings) -> dg.Definitions:

@@ -1,5 +1,10 @@
 """Statistics: thin calls into models/. Every table the analysis step writes is an asset, declared from
-the registry of the statistics tables (models.tables) with the tables it reads as upstream."""
+the registry of the statistics tables (models.tables) with the tables it reads as upstream.
+
+The estimators (scikit-learn, scipy) are imported when a statistics step runs, not when the
+definitions load: start-up stays short, and `pipelines.definitions.prefetch_step_imports` imports
+them in the background while loading and dbt run.
+"""
 
 
 import dagster as dg
@@ -8,8 +13,6 @@ from dealscope.coverage import write_analysis_coverage
 from dealscope.ingest.spec import TABLES
 from dealscope.stage_pause import pause_point
 from models import tables
-from models.calibration import write_calibration_worlds
-from models.pipeline_stage import write_hypothesis_tests
 from pipelines.resources import WarehouseResource
 
 RANDOM_STATE = 0
@@ -55,6 +58,8 @@ STATISTICS_SPECS = [
 @dg.multi_asset(name="statistics", specs=STATISTICS_SPECS)
 def statistics(context: dg.AssetExecutionContext, warehouse: WarehouseResource):
     """Do strategic alignment and trust-eroding events predict later account value? (docs/statistics.md)"""
+    from models.pipeline_stage import write_hypothesis_tests
+
     with warehouse.build_connection() as con:
         results = write_hypothesis_tests(con, random_state=RANDOM_STATE)
         pause_point("statistics")  # the tests' tables written, not yet checkpointed
@@ -77,6 +82,8 @@ def statistics(context: dg.AssetExecutionContext, warehouse: WarehouseResource):
 def calibration_worlds(context: dg.AssetExecutionContext, warehouse: WarehouseResource) -> dg.MaterializeResult:
     """The study is run by its own command (it simulates hundreds of worlds); this loads its results.
     No upstream asset: the files are its only input, and dbt's calibration_summary reads it."""
+    from models.calibration import write_calibration_worlds
+
     results = warehouse.settings.calibration_results
     with warehouse.build_connection() as con:
         rows = write_calibration_worlds(con, results)

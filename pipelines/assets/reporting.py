@@ -1,11 +1,13 @@
-"""Presentation and publication: the dashboard site, then the warehouse readers open."""
+"""Presentation and publication: the dashboard site, then the warehouse readers open.
+
+dashboards (Plotly) is imported when its step runs, like models/ in pipelines.assets.analysis.
+"""
 
 import time
 from datetime import datetime, timezone
 
 import dagster as dg
 
-from dashboards import build_site
 from dealscope import change_report, history
 from pipelines.assets.analysis import analysis_coverage, calibration_worlds, statistics
 from pipelines.assets.transform import dealscope_dbt_models
@@ -39,6 +41,8 @@ def run_changes(context: dg.AssetExecutionContext, warehouse: WarehouseResource)
     description="Self-contained Plotly pages (one shared plotly.min.js beside them; no network needed).",
 )
 def dashboards(context: dg.AssetExecutionContext, warehouse: WarehouseResource) -> dg.MaterializeResult:
+    from dashboards import build_site
+
     out_dir = warehouse.settings.dashboards_dir
     with warehouse.build_connection() as con:
         pages = build_site(con, out_dir)

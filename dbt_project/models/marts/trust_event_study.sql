@@ -32,27 +32,30 @@ windows as (
     where is_established
 ),
 
--- every event under its own type and under its polarity
+-- every event of a known account under its own type and under its polarity, with the account's
+-- segment (an account only ever compares within its segment, so the exclusion below joins on it)
+account_events as (
+    select events.account_id, accounts.segment, events.event_type, events.polarity,
+           cast({{ dbt.date_trunc('month', 'events.occurred_at') }} as date) as event_month
+    from events
+    inner join accounts
+        on events.account_id = accounts.account_id
+),
+
 event_keys as (
-    select account_id, event_type, polarity,
-           cast({{ dbt.date_trunc('month', 'occurred_at') }} as date) as event_month
-    from events
+    select account_id, segment, event_type, polarity, event_month from account_events
     union all
-    select account_id, 'any', polarity,
-           cast({{ dbt.date_trunc('month', 'occurred_at') }} as date)
-    from events
+    select account_id, segment, 'any', polarity, event_month from account_events
 ),
 
 treated as (
     select
-        event_keys.event_type,
-        event_keys.polarity,
-        event_keys.account_id,
-        accounts.segment,
-        min(event_keys.event_month) as anchor_month
+        event_type,
+        polarity,
+        account_id,
+        segment,
+        min(event_month) as anchor_month
     from event_keys
-    inner join accounts
-        on event_keys.account_id = accounts.account_id
     group by 1, 2, 3, 4
 ),
 
@@ -83,6 +86,7 @@ excluded_members as (
     inner join event_keys
         on cells.event_type = event_keys.event_type
         and cells.polarity = event_keys.polarity
+        and cells.segment = event_keys.segment
         and event_keys.event_month >= {{ dbt.dateadd('month', -window_months, 'cells.anchor_month') }}
         and event_keys.event_month <= {{ dbt.dateadd('month', window_months, 'cells.anchor_month') }}
 ),
