@@ -22,6 +22,7 @@ def stage_label(step_key: str) -> str:
         return f"load {step_key.removeprefix('raw__')}"
     return {
         "dealscope_dbt_models": "dbt build",
+        "main__analysis_coverage": "analysis coverage",
         "statistics": "statistics",
         "main__calibration_worlds": "calibration study results",
         "main__run_changes": "changes since last run",
@@ -43,13 +44,14 @@ class Stage:
     detail: str = ""
     finished: float | None = None
     failed: bool = False
+    unit: str = "models"  # what a step materializes: dbt models, or the tables a Python step writes
 
     def counts(self) -> str:
         if self.detail:
             return self.detail
         parts = []
         if self.models_total:
-            parts.append(f"{self.models_done}/{self.models_total} models")
+            parts.append(f"{self.models_done}/{self.models_total} {self.unit}")
         if self.checks_total:
             failed = f" ({self.checks_failed} failed)" if self.checks_failed else ""
             parts.append(f"{self.checks_done}/{self.checks_total} tests{failed}")
@@ -80,7 +82,8 @@ class StageProgress:
     def stage_started(self, step_key: str) -> None:
         models, checks = self.totals.get(step_key, (0, 0))
         with self._lock:
-            self.stages[step_key] = Stage(stage_label(step_key), time.monotonic(), models, checks)
+            self.stages[step_key] = Stage(stage_label(step_key), time.monotonic(), models, checks,
+                                          unit="models" if step_key == "dealscope_dbt_models" else "tables")
             self._current = step_key
             self._draw(step_key)
         if self.live and self._ticker is None:
