@@ -276,6 +276,10 @@ CREATE TABLE main.move_precedents AS SELECT * FROM (VALUES
 -- The statistics stage's results (docs/statistics.md), in the tables models.tables registers.
 INSERT INTO main.calibration_summary BY NAME
 SELECT *, 'none' AS stress, 'adjusted_effect' AS test,
+       CASE WHEN world = 'null' THEN rejection_rate END AS false_positive_rate,
+       CASE WHEN world = 'null' THEN rejection_rate_ci_low END AS false_positive_rate_ci_low,
+       CASE WHEN world = 'null' THEN rejection_rate_ci_high END AS false_positive_rate_ci_high,
+       CASE WHEN world = 'planted' THEN rejection_rate END AS power,
        '.venv/bin/python -m models.calibration --worlds 10 --accounts 1500' AS study_command,
        '2026-11-20 14:00:00' AS studied_at
 FROM (VALUES

@@ -158,7 +158,11 @@ def draw_stress_section(page: Page, summary: TableRead) -> None:
                  f"{PROMISED_FALSE_POSITIVE_RATE:.0%} that no check flags) in: "
                  + esc(", ".join(f"{s} ({h})" for s, h in zip(broken["stress world"], broken["hypothesis"])))
                  + ".</p>")
-    page.figure(stress_figure(summary))
+    primary_null = summary[(summary["test"].astype(str) == PRIMARY_TEST) & (summary["world"].astype(str) == "null")]
+    if primary_null["false_positive_rate"].notna().any():
+        page.figure(stress_figure(summary))
+    else:  # an empty chart says nothing: the table below says what is there
+        page.add('<p class="muted">No null-world false-positive rates to draw yet.</p>')
     page.add(table_html(table, text_columns=2, table_id="stress-table"))
     page.add('<p class="muted">Worlds per row are what the study has finished; with fewer than about 100 '
              "worlds no rate can be shown to be at most 7% (the upper end of the interval stays above it), "
