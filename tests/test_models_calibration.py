@@ -141,7 +141,8 @@ def test_the_promise_counts_false_positives_a_check_of_the_same_design_flags(sum
     assert cross["flagged_rate"] == pytest.approx(1 / 3)
     assert cross["any_check_failed_rate"] == pytest.approx(2 / 3)
     assert cross["unflagged_false_positive_rate"] == pytest.approx(1 / 3)
-    assert cross["promise_status"] == "broken"
+    # 1 of 3 unflagged: above 7% at the estimate, but the interval (6% to 79%) reaches below it
+    assert cross["promise_status"] == "above_at_point_estimate"
     checks = summary[summary["test"].isin(["pre_trend", "future_treatment"])]
     assert checks["promise_status"].isna().all() and checks["flagged_rate"].isna().all()
 

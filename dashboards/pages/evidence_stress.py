@@ -27,6 +27,7 @@ DEFAULT_WORLD = "none"
 PROMISE_WORDS = {
     "kept": "kept",
     "kept_at_point_estimate": "kept at the estimate; too few worlds to show it",
+    "above_at_point_estimate": "above at the estimate; too few worlds to tell",
     "broken": "BROKEN: false positives no check flags",
 }
 PROMISE_COLUMN = f"promise (at most {PROMISED_FALSE_POSITIVE_RATE:.0%} or flagged)"

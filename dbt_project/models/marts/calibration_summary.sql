@@ -114,6 +114,9 @@ select
             <= {{ var('promised_false_positive_rate') }} then 'kept'
         when {{ ratio('unflagged_false_positive_worlds', 'worlds') }}
             <= {{ var('promised_false_positive_rate') }} then 'kept_at_point_estimate'
+        -- above the promise only at the estimate: the interval still reaches it (too few worlds to tell)
+        when {{ wilson_low('unflagged_false_positive_worlds', 'worlds') }}
+            <= {{ var('promised_false_positive_rate') }} then 'above_at_point_estimate'
         else 'broken'
     end as varchar) as promise_status,
     cast(study_command as varchar) as study_command,
