@@ -114,7 +114,8 @@ def _write_stub_project(project: Path, db_path: Path) -> None:
         (project / "models" / "stubs" / f"{name}.sql").write_text(sql)
     (project / "dbt_project.yml").write_text(DBT_PROJECT_YML)
     (project / "macros" / "schema.sql").write_text(SCHEMA_MACRO)
-    shutil.copyfile(REPO_ROOT / "dbt_project" / "macros" / "metrics.sql", project / "macros" / "metrics.sql")
+    for macros in ("metrics.sql", "engines.sql"):  # the metric macros and the engine-dispatched types they use
+        shutil.copyfile(REPO_ROOT / "dbt_project" / "macros" / macros, project / "macros" / macros)
     shutil.copytree(REPO_ROOT / "dbt_project" / "tests" / "generic", project / "tests" / "generic")
     (project / "profiles.yml").write_text(
         f"stub:\n  target: dev\n  outputs:\n    dev:\n      type: duckdb\n      path: '{db_path}'\n      threads: 1\n"
