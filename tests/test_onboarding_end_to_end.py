@@ -110,9 +110,12 @@ def test_review_table_has_no_notes_and_notes_never_reach_a_dashboard(onboarded):
         columns = {row[0] for row in con.execute("DESCRIBE main.event_candidates_review").fetchall()}
         assert columns == {"activity_id", "account_id", "deal_id", "occurred_at", "rule_name", "event_type",
                            "source_file", "row_number"}
-        # The fixture's activity notes all contain this phrase; it must not appear in any page.
+        # The fixture's activity notes all contain this phrase; it must not appear in any page, and the
+        # published warehouse leaves notes out by default (docs/architecture.md, who can see what).
+        assert any("next step TBD" in path.read_text(encoding="utf-8")
+                   for path in onboarded["export"].glob("*.csv"))
         assert con.execute("SELECT count(*) FROM raw.negotiation_events WHERE notes LIKE '%next step TBD%'"
-                           ).fetchone()[0] > 0
+                           ).fetchone()[0] == 0
     finally:
         con.close()
     for page in (onboarded["root"] / "site").glob("*.html"):
