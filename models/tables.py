@@ -284,7 +284,8 @@ ACCOUNT_VALUE_FORECAST_DECILES = Table(
 
 CALIBRATION_WORLDS = Table(
     "main.calibration_worlds",
-    "Every simulated world's test results from the calibration study (models.calibration).",
+    "Every simulated world's test results from the calibration study (models.calibration), loaded from each CSV "
+    "in data/calibration/; dbt summarises them into main.calibration_summary.",
     _columns("""
     world VARCHAR NOT NULL: null or planted
     stress VARCHAR NOT NULL: the stress world (none: the default generator)
@@ -309,12 +310,16 @@ CALIBRATION_WORLDS = Table(
     "models.calibration.write_calibration_worlds",
 )
 
-def _dbt_contract_columns(model_yml: str, model: str) -> tuple[Column, ...]:
-    """A dbt mart's columns from its enforced contract (the mart's YAML is their one definition)."""
+def _dbt_model(model_yml: str, model: str) -> dict:
+    """A dbt mart's YAML entry: its description and its enforced contract are the one definition."""
     import yaml
 
     path = Path(__file__).resolve().parent.parent / "dbt_project" / "models" / model_yml
     [spec] = [m for m in yaml.safe_load(path.read_text())["models"] if m["name"] == model]
+    return spec
+
+
+def _dbt_contract_columns(spec: dict) -> tuple[Column, ...]:
     return tuple(Column(c["name"], c["data_type"].upper(),
                         any(k.get("type") == "not_null" for k in c.get("constraints", [])),
                         " ".join(str(c.get("description", "")).split()))
@@ -322,11 +327,11 @@ def _dbt_contract_columns(model_yml: str, model: str) -> tuple[Column, ...]:
 
 
 # Built by dbt from main.calibration_worlds; registered so the pages read it by name like the others.
+_CALIBRATION_SUMMARY_MODEL = _dbt_model("marts/_calibration__models.yml", "calibration_summary")
 CALIBRATION_SUMMARY = Table(
     "main.calibration_summary",
-    "Do the tests keep their promises? Per stress world, world kind, hypothesis and test: false-positive "
-    "rate, power, coverage, bias and the promise of docs/statistics.md 5b, with Wilson intervals.",
-    _dbt_contract_columns("marts/_calibration__models.yml", "calibration_summary"),
+    " ".join(_CALIBRATION_SUMMARY_MODEL["description"].split()),
+    _dbt_contract_columns(_CALIBRATION_SUMMARY_MODEL),
     ("stress", "world", "hypothesis", "test", "accounts_per_world"),
     "dbt: dbt_project/models/marts/calibration_summary.sql",
 )

@@ -76,8 +76,7 @@ def statistics(context: dg.AssetExecutionContext, warehouse: WarehouseResource):
 @dg.asset(
     key=["main", "calibration_worlds"],
     group_name="analysis",
-    description="Every simulated world's test results from the calibration study (models/calibration.py), "
-                "from each CSV in data/calibration/; dbt summarises them into main.calibration_summary.",
+    description=tables.CALIBRATION_WORLDS.description,
 )
 def calibration_worlds(context: dg.AssetExecutionContext, warehouse: WarehouseResource) -> dg.MaterializeResult:
     """The study is run by its own command (it simulates hundreds of worlds); this loads its results.
