@@ -163,7 +163,7 @@ def test_heterogeneity_is_found_when_the_effect_differs_by_segment() -> None:
 
 
 def test_power_curve_from_the_committed_calibration_study() -> None:
-    runs = pd.read_csv(Path(__file__).parents[1] / "data" / "calibration" / "calibration_worlds.csv",
+    runs = pd.read_csv(Path(__file__).parents[1] / "data" / "calibration" / "stress_none.csv",
                        keep_default_na=False, na_values=[""])
     curve = calibration_power_curve(runs).set_index(["hypothesis", "source", "accounts"]).sort_index()
     measured = curve.loc[("H1_strategic_alignment", "measured", 2000)]
