@@ -48,16 +48,28 @@ NUMERIC = ["revenue_last_3m", "revenue_last_12m", "revenue_prior_12m", "active_m
            "log_employee_count", "deals_won_last_12m", "value_won_last_12m", "mean_alignment_last_24m",
            "trust_eroding_last_12m", "trust_building_last_12m"]
 
+
+def _exact_sum(expression: str) -> str:
+    """The SQL of the dbt macro exact_sum (docs/metrics.md, "Precision"): each term rounded to 1e-9
+    and added as a 128-bit integer, so the sum does not depend on the order DuckDB's parallel
+    aggregation adds the terms in, and the boosting's bin edges get the same features on every run."""
+    return f"(cast(sum(cast(round(({expression}) * 1e9) as hugeint)) as double) / 1e9)"
+
+
+def _exact_avg(expression: str) -> str:
+    return f"({_exact_sum(expression)} / nullif(count({expression}), 0))"
+
+
 FEATURES_SQL = f"""
 with monthly as (
     select account_id, month, revenue from {MONTHLY_VALUE_TABLE}
 ),
 history as (
     select account_id,
-           sum(case when month >= $cutoff - interval 3 month then revenue else 0 end) as revenue_last_3m,
-           sum(case when month >= $cutoff - interval 12 month then revenue else 0 end) as revenue_last_12m,
-           sum(case when month >= $cutoff - interval 24 month and month < $cutoff - interval 12 month
-                    then revenue else 0 end) as revenue_prior_12m,
+           {_exact_sum("case when month >= $cutoff - interval 3 month then revenue else 0 end")} as revenue_last_3m,
+           {_exact_sum("case when month >= $cutoff - interval 12 month then revenue else 0 end")} as revenue_last_12m,
+           {_exact_sum("case when month >= $cutoff - interval 24 month and month < $cutoff - interval 12 month "
+                       "then revenue else 0 end")} as revenue_prior_12m,
            count(case when month >= $cutoff - interval 12 month and revenue > 0 then 1 end) as active_months_last_12m,
            date_diff('month', min(case when revenue > 0 then month end), $cutoff) as tenure_months
     from monthly
@@ -68,10 +80,10 @@ deals as (
     select account_id,
            count(case when is_won and closed_at >= $cutoff - interval 12 month and closed_at < $cutoff then 1 end)
                as deals_won_last_12m,
-           sum(case when is_won and closed_at >= $cutoff - interval 12 month and closed_at < $cutoff
-                    then coalesce(final_amount, 0) else 0 end) as value_won_last_12m,
-           avg(case when created_at >= $cutoff - interval 24 month and created_at < $cutoff then alignment_score end)
-               as mean_alignment_last_24m
+           {_exact_sum("case when is_won and closed_at >= $cutoff - interval 12 month and closed_at < $cutoff "
+                       "then coalesce(final_amount, 0) else 0 end")} as value_won_last_12m,
+           {_exact_avg("case when created_at >= $cutoff - interval 24 month and created_at < $cutoff "
+                       "then alignment_score end")} as mean_alignment_last_24m
     from main.fct_deals
     group by account_id
 ),
@@ -84,7 +96,7 @@ events as (
     group by account_id
 ),
 target as (
-    select account_id, sum(revenue) as actual_value
+    select account_id, {_exact_sum("revenue")} as actual_value
     from monthly
     where month >= $cutoff and month < $cutoff + to_months($horizon)
     group by account_id
