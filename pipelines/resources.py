@@ -65,6 +65,19 @@ class WarehouseResource(dg.ConfigurableResource):
         )
 
     @contextlib.contextmanager
+    def yield_for_execution(self, context: dg.InitResourceContext) -> Iterator["WarehouseResource"]:
+        """A run holds the warehouse's run lock from before its first step to after its last (the
+        in-process executor sets resources up once per run), however it was launched: `dealscope
+        run` (which already holds it), the Dagster UI, a schedule or a sensor. A second run fails at
+        once, changing nothing. A sensor's or schedule's evaluation (no run) only reads paths and
+        does not take it."""
+        if context.run is None:
+            yield self
+            return
+        with warehouse.run_lock(Path(self.warehouse)):
+            yield self
+
+    @contextlib.contextmanager
     def build_connection(self) -> Iterator[duckdb.DuckDBPyConnection]:
         with warehouse.build_connection(self.settings.build_db) as con:
             yield con

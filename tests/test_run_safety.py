@@ -25,6 +25,7 @@ import sys
 import textwrap
 import time
 from pathlib import Path
+from unittest import mock
 
 import duckdb
 import pytest
@@ -312,3 +313,40 @@ def test_the_run_lock_refuses_a_second_run_and_dies_with_its_holder(tmp_path):
         holder.wait()
     with run_lock(warehouse):  # the kernel dropped the dead holder's lock
         assert run_lock_path(warehouse).read_text().startswith(f"pid {os.getpid()}")
+
+
+def test_a_run_launched_through_dagster_takes_the_same_lock(tmp_path, small_export):
+    """Runs from the Dagster UI, a schedule or a sensor execute the job without `dealscope run`: the
+    job's warehouse resource takes the run lock itself, so such a run refuses to start while another
+    run writes the warehouse. A sensor's evaluation only reads paths and does not need the lock."""
+    import dagster as dg
+
+    from dealscope.runner import PIPELINE_JOB
+    from pipelines.automation import input_folder_sensor
+    from pipelines.definitions import build_definitions
+    from pipelines.resources import WarehouseResource
+
+    settings = settings_for(tmp_path, small_export)
+    held = tmp_path / "held"
+    holder = subprocess.Popen([sys.executable, "-c", LOCK_HOLDER, str(settings.warehouse), str(held)], cwd=REPO_ROOT)
+    try:
+        deadline = time.monotonic() + 120
+        while not held.exists():
+            assert holder.poll() is None and time.monotonic() < deadline
+            time.sleep(0.1)
+        with mock.patch.dict(os.environ), dg.instance_for_test() as instance:  # build_definitions exports paths
+            job = build_definitions(settings).resolve_job_def(PIPELINE_JOB)
+            result = job.execute_in_process(instance=instance, raise_on_error=False,
+                                            asset_selection=[dg.AssetKey(["raw", "event_types"])])
+            with dg.build_sensor_context(instance=instance, resources={
+                    "warehouse": WarehouseResource.from_settings(settings)}) as sensor_context:
+                assert isinstance(input_folder_sensor(sensor_context), dg.RunRequest)
+        assert not result.success
+        errors = [str(event.event_specific_data.error.message) for event in result.all_events
+                  if getattr(event.event_specific_data, "error", None) is not None]
+        assert any(f"another dealscope run is already writing {settings.warehouse} (pid {holder.pid}" in error
+                   for error in errors), errors
+        assert not settings.build_db.exists(), "the refused run wrote to the build file"
+    finally:
+        holder.send_signal(signal.SIGKILL)
+        holder.wait()
