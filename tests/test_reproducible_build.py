@@ -1,4 +1,5 @@
-"""Reproducibility: dbt run twice on the same loaded warehouse gives the same tables, bit for bit.
+"""Reproducibility: dbt run twice on the same loaded warehouse gives the same tables, bit for bit, and so
+does the statistics stage on inputs stored in another row order.
 
 The loaded warehouse is the one real pipeline run of the shared fixture (tests/conftest.py); each
 copy is rebuilt by a real `dbt run` and every table of every schema is compared with EXCEPT ALL.
