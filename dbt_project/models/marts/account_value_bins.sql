@@ -10,9 +10,7 @@ with accounts as (
 ),
 
 views as (
-    select 'all segments' as view, false as is_segment_view, segment, v from accounts
-    union all
-    select segment as view, true as is_segment_view, segment, v from accounts
+    {{ segment_views('accounts', ['segment', 'v']) }}
 ),
 
 binned as (
