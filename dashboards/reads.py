@@ -25,7 +25,6 @@ from models.tables import (
     ANALYSIS_COVERAGE,
     HYPOTHESIS_TESTS,
     LATEST_LOADS,
-    REJECTION_COUNTS,
     Table,
 )
 
@@ -174,16 +173,15 @@ def read_account_value(con: duckdb.DuckDBPyConnection) -> pd.DataFrame:
 
 
 def read_registered(con: duckdb.DuckDBPyConnection, registered: Table, columns: Sequence[str] | None = None,
-                    *, order_by: Sequence[str] = (), descending: Sequence[str] = ()) -> TableRead:
+                    *, order_by: Sequence[str] = ()) -> TableRead:
     """SELECT the named columns (default: all but confidential ones) of a registered statistics table.
 
     A name the registry does not know raises `models.tables.UnknownColumn` (a misspelling in the
     dashboards fails loudly); a table the warehouse does not hold yet is an `Unavailable`; a table that
     lacks a registered column raises MissingWarehouseData (the writer and the registry disagree).
-    Rows come in `order_by` order, ascending but for the columns also named in `descending`.
     """
     wanted = registered.check_columns(columns if columns is not None else registered.column_names)
-    registered.check_columns([*order_by, *descending])
+    registered.check_columns(order_by)
     present = table_columns(con, registered.schema, registered.table)
     if present is None:
         return Unavailable(registered.name, f"table {registered.name} is not in the warehouse")
@@ -192,8 +190,7 @@ def read_registered(con: duckdb.DuckDBPyConnection, registered: Table, columns: 
         raise MissingWarehouseData(f"{registered.name} has no column(s) {', '.join(missing)}: "
                                    "it was not written from models.tables")
     shown = [name for name in wanted if name not in CONFIDENTIAL_COLUMNS]
-    order = (" ORDER BY " + ", ".join(_quote(name) + (" DESC" if name in descending else "") for name in order_by)
-             if order_by else "")
+    order = f" ORDER BY {', '.join(_quote(name) for name in order_by)}" if order_by else ""
     frame = con.execute(f"SELECT {', '.join(_quote(c) for c in shown)} FROM "
                         f"{_quote(registered.schema)}.{_quote(registered.table)}{order}").df()
     frame.attrs["table"] = registered.name
@@ -209,10 +206,10 @@ def read_hypothesis_tests(con: duckdb.DuckDBPyConnection) -> pd.DataFrame:
     return read
 
 
-def read_required(con: duckdb.DuckDBPyConnection, registered: Table, *, order_by: Sequence[str] = (),
-                  descending: Sequence[str] = ()) -> pd.DataFrame:
+def read_required(con: duckdb.DuckDBPyConnection, registered: Table, *,
+                  order_by: Sequence[str] = ()) -> pd.DataFrame:
     """A registered table the pages cannot do without: MissingWarehouseData when the warehouse lacks it."""
-    read = read_registered(con, registered, order_by=order_by, descending=descending)
+    read = read_registered(con, registered, order_by=order_by)
     if isinstance(read, Unavailable):
         raise MissingWarehouseData(read.reason)
     return read
@@ -224,9 +221,21 @@ def read_load_summary(con: duckdb.DuckDBPyConnection) -> pd.DataFrame:
 
 
 def read_rejection_counts(con: duckdb.DuckDBPyConnection) -> pd.DataFrame:
-    """Rejected rows counted by source and reason (main.rejection_counts), the most frequent reason first."""
-    return read_required(con, REJECTION_COUNTS, order_by=("source", "rows_rejected", "reason"),
-                         descending=("rows_rejected",))
+    """Rejected rows counted by source and reason; the record and detail are never read.
+
+    Counted here, not by dbt: main.rejected_rows is the loader's table in the warehouse file, and
+    the Spark engine's dbt run never sees it (only the raw tables go to Spark).
+    """
+    if table_columns(con, "main", "rejected_rows") is None:
+        raise MissingWarehouseData("table main.rejected_rows is not in the warehouse")
+    return con.execute(
+        """
+        SELECT source, reason, count(*) AS rows_rejected
+        FROM main.rejected_rows
+        GROUP BY source, reason
+        ORDER BY source, rows_rejected DESC, reason
+        """
+    ).df()
 
 
 def read_account_value_bins(con: duckdb.DuckDBPyConnection) -> pd.DataFrame:

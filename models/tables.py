@@ -366,10 +366,8 @@ _DASHBOARD_MARTS_YML = "marts/_marts__dashboards.yml"
 ACCOUNT_VALUE_BINS = _dbt_mart(_DASHBOARD_MARTS_YML, "account_value_bins", ("view", "segment", "bin", "is_zero_or_less"))
 ALIGNMENT_VALUE_BINS = _dbt_mart(_DASHBOARD_MARTS_YML, "alignment_value_bins", ("view", "bin"))
 ACCOUNT_TOTALS = _dbt_mart(_DASHBOARD_MARTS_YML, "account_totals", ())
-REJECTION_COUNTS = _dbt_mart(_DASHBOARD_MARTS_YML, "rejection_counts", ("source", "reason"))
 LATEST_LOADS = _dbt_mart(_DASHBOARD_MARTS_YML, "latest_loads", ("source",))
-DASHBOARD_MARTS: tuple[Table, ...] = (ACCOUNT_VALUE_BINS, ALIGNMENT_VALUE_BINS, ACCOUNT_TOTALS, REJECTION_COUNTS,
-                                      LATEST_LOADS)
+DASHBOARD_MARTS: tuple[Table, ...] = (ACCOUNT_VALUE_BINS, ALIGNMENT_VALUE_BINS, ACCOUNT_TOTALS, LATEST_LOADS)
 
 
 def table(name: str) -> Table:
