@@ -1,8 +1,10 @@
 """Forward-looking account value (issue 4, item 5): each active account's revenue over the next horizon.
 
-Design (docs/statistics.md, section 8). With E = the month after the data's last month and H the horizon:
+Design (docs/statistics.md, section 8). With E = the month after the data's last month and H the horizon
+(dbt var forecast_horizon_months):
 
-* features at a cutoff c use only what is known before c: revenue in the last 3 / 12 months and
+* features at a cutoff c (the dbt model analytics.ml_forecast_features, one row per cutoff and
+  account) use only what is known before c: revenue in the last 3 / 12 months and
   the 12 before those, months with revenue, tenure, account attributes, deals won and the mean
   alignment of deals created in the last 24 months, trust-eroding / -building events in the last 12
   months. An account is *active* at c if it had revenue in the 12 months before c.
