@@ -174,3 +174,18 @@ def test_history_across_exports_refusal_force_and_rollback(pipeline_run, tmp_pat
     assert outcome.success, outcome.errors
     assert deal_set(wh, "SELECT deal_id FROM main.deal_close_date_slips") == plan["slipped"]
     assert query(wh, "SELECT count(*) FROM main.export_history") == [(2,)]
+
+
+def test_the_carried_history_is_a_declared_asset_read_by_dbt():
+    import dagster as dg
+
+    from pipelines.definitions import defs
+
+    graph = defs.resolve_asset_graph()
+    for table, model in (("deal_history_prior", "stg_deal_history_prior"), ("export_history", "stg_export_history")):
+        node = graph.get(dg.AssetKey(["raw", table]))
+        assert {key.to_user_string() for key in node.parent_keys} == {"raw/deals"}
+        assert dg.AssetKey(["raw", table]) in graph.get(dg.AssetKey(["staging", model])).parent_keys
+    trust_inputs = graph.get(dg.AssetKey(["intermediate", "int_trust_events"])).parent_keys
+    assert {key.to_user_string() for key in trust_inputs} >= {"staging/stg_negotiation_events",
+                                                              "intermediate/int_deal_version_changes"}
