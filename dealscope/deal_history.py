@@ -46,7 +46,7 @@ class OlderExportError(RuntimeError):
 @dataclass(frozen=True)
 class ExportDate:
     value: date
-    source: str  # 'setting', 'updated_at', 'latest_deal_date'
+    source: str  # 'setting', 'updated_at', 'latest_deal_date', 'run_date' (an export without deals)
 
 
 def export_date(con: duckdb.DuckDBPyConnection, setting: str | None) -> ExportDate:
@@ -63,7 +63,8 @@ def export_date(con: duckdb.DuckDBPyConnection, setting: str | None) -> ExportDa
         return ExportDate(latest_update, "updated_at")
     if latest_deal_date is not None:
         return ExportDate(latest_deal_date, "latest_deal_date")
-    raise ValueError("the export has no loaded deal to date it by: set the export date (--export-date)")
+    # No loaded deal: nothing enters the history, so the run's own date only orders the export.
+    return ExportDate(date.today(), "run_date")
 
 
 def _published_history(settings: Settings) -> Path | None:
@@ -81,21 +82,28 @@ def _has_table(con: duckdb.DuckDBPyConnection, table: str) -> bool:
 
 
 def carry_history(con: duckdb.DuckDBPyConnection, settings: Settings) -> dict:
-    """Write raw.deal_history_prior and raw.export_history into the build file (`con`).
+    """Write raw.deal_history_prior and raw.export_history into the build file (`con`), from the
+    warehouse readers see now.
 
     Raises OlderExportError, writing nothing, when this export is dated before the last published
     export and settings.force_older_export is false.
     """
-    this = export_date(con, settings.export_date)
+    return write_history_inputs(con, _published_history(settings), settings.export_date, settings.force_older_export)
+
+
+def write_history_inputs(con: duckdb.DuckDBPyConnection, published: Path | None, export_date_setting: str | None,
+                         force_older_export: bool = False) -> dict:
+    """raw.deal_history_prior and raw.export_history from `published` (None: the history starts with
+    this export, as for a world of the calibration study)."""
+    this = export_date(con, export_date_setting)
     deals_in_export = con.execute("SELECT count(*) FROM raw.deals").fetchone()[0]
-    published = _published_history(settings)
     if published is not None:
         con.execute(f"ATTACH {literal(str(published))} AS {PREVIOUS} (READ_ONLY)")
     try:
         carried = published is not None and _has_table(con, "deal_state_history") and _has_table(con, "export_history")
         last = (con.execute(f"SELECT max(export_date) FROM {PREVIOUS}.main.export_history").fetchone()[0]
                 if carried else None)
-        if last is not None and this.value < last and not settings.force_older_export:
+        if last is not None and this.value < last and not force_older_export:
             raise OlderExportError(
                 f"this export is dated {this.value} (from {this.source}), before the last published export "
                 f"({last}): an older export would rewrite the deal history backwards, so the run stopped and "
