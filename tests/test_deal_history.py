@@ -189,3 +189,32 @@ def test_the_carried_history_is_a_declared_asset_read_by_dbt():
     trust_inputs = graph.get(dg.AssetKey(["intermediate", "int_trust_events"])).parent_keys
     assert {key.to_user_string() for key in trust_inputs} >= {"staging/stg_negotiation_events",
                                                               "intermediate/int_deal_version_changes"}
+
+
+def test_the_dagster_run_config_forces_an_older_export(pipeline_run, tmp_path):
+    import dagster as dg
+
+    from pipelines.assets.ingest import carried_deal_history
+    from pipelines.resources import WarehouseResource
+
+    published, _ = pipeline_run
+    settings = copy_deployment(published, tmp_path, published.data_dir)
+    # A build file whose loaded deals are a year older than the published export.
+    shutil.copyfile(settings.warehouse, settings.build_db)
+    con = duckdb.connect(str(settings.build_db))
+    try:
+        con.execute("UPDATE raw.deals SET updated_at = updated_at - INTERVAL 1 YEAR")
+    finally:
+        con.close()
+    resources = {"warehouse": WarehouseResource.from_settings(settings)}
+
+    refused = dg.materialize([carried_deal_history], resources=resources, raise_on_error=False)
+    assert not refused.success
+    failure = next(event for event in refused.all_events if event.is_step_failure)
+    assert "OlderExportError" in str(failure.step_failure_data.error.cause or failure.step_failure_data.error)
+
+    forced = dg.materialize([carried_deal_history], resources=resources, raise_on_error=False, run_config={
+        "ops": {"carried_deal_history": {"config": {"force_older_export": True}}}})
+    assert forced.success
+    assert query(settings.build_db, "SELECT count(*), count(*) FILTER (WHERE is_this_export) FROM raw.export_history"
+                 ) == [(2, 1)]
