@@ -31,6 +31,8 @@ class WarehouseResource(dg.ConfigurableResource):
     versions_kept: int = DEFAULT_VERSIONS_KEPT
     include_notes: bool = False
     engine: str = DEFAULT_ENGINE
+    export_date: Optional[str] = None
+    force_older_export: bool = False
 
     @classmethod
     def from_settings(cls, settings: Settings) -> "WarehouseResource":
@@ -46,6 +48,8 @@ class WarehouseResource(dg.ConfigurableResource):
             versions_kept=settings.versions_kept,
             include_notes=settings.include_notes,
             engine=settings.engine,
+            export_date=settings.export_date,
+            force_older_export=settings.force_older_export,
         )
 
     @property
@@ -62,6 +66,8 @@ class WarehouseResource(dg.ConfigurableResource):
             versions_kept=self.versions_kept,
             include_notes=self.include_notes,
             engine=self.engine,
+            export_date=self.export_date,
+            force_older_export=self.force_older_export,
         )
 
     @contextlib.contextmanager
