@@ -1,4 +1,4 @@
-"""Forward-looking account value (issue 4, item 5): each active account's revenue over the next horizon.
+"""Forward-looking account value: each active account's revenue over the next horizon.
 
 Design (docs/statistics.md, section 8). With E = the month after the data's last month and H the horizon
 (dbt var forecast_horizon_months):

@@ -1,4 +1,4 @@
-"""Permutation test of a hypothesis's feature block (issue 4, item 2).
+"""Permutation test of a hypothesis's feature block.
 
 Question: does the block (alignment; trust-eroding events) improve out-of-fold prediction of later
 revenue beyond the baseline? Permuting y would only show "better than chance"; here only the

@@ -1,4 +1,4 @@
-"""Does a hypothesis block add predictive value? (issue 4, item 2)
+"""Does a hypothesis block add predictive value?
 
 Two tables, both computed on one set of account-grouped folds:
 

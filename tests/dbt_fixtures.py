@@ -184,7 +184,7 @@ def run_dbt(args: list[str], *, build_db: Path, target_path: Path | None = None,
     return dbt_runner.run_dbt(args, build_db, target_path=target_path, log_path=log_path)
 
 
-# ------------------------------------------------------------------ timeline fixture (issue 3)
+# ------------------------------------------------------------------ timeline fixture
 # A second, time-based raw fixture for the metrics that follow accounts over months: the event
 # study, escalation paths, "won the deal, lost the customer", horizon value, cohort retention,
 # competitor response and move precedents. Every expected number is worked out by hand in

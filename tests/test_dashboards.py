@@ -138,7 +138,7 @@ CREATE TABLE raw.load_summary AS SELECT * FROM (VALUES
     ('strategy_plan', 'strategy_plan.csv', true, 5, 5, 0, TIMESTAMPTZ '2024-05-01 10:00:00+00')
 ) AS t(source, source_file, file_present, rows_read, rows_loaded, rows_rejected, loaded_at);
 
--- The metric stage's extra win_loss columns and tables (issue 3 names).
+-- The metric stage's extra win_loss columns and tables.
 INSERT INTO main.win_loss VALUES
     ('close_quarter', '2022-Q1', 10, 6, 4, 0.6, 0.3127, 0.8318, 300000.0, 150000.0, true),
     ('close_quarter', '2022-Q2', 12, 9, 3, 0.75, 0.4677, 0.9111, 400000.0, 120000.0, true),
@@ -243,7 +243,7 @@ CREATE TABLE main.cohort_retention AS SELECT * FROM (VALUES
 ) AS t(cohort_year, years_since_start, accounts, starting_revenue, net_revenue_retention,
        gross_revenue_retention);
 
--- Issue 3 marts drawn since issue 5: competitor response (win/loss), move precedents (trust).
+-- Further marts drawn by the pages: competitor response (win/loss), move precedents (trust).
 -- Initech was beaten (early: a small 'before'); Globex too, with enough deals on both sides;
 -- Hooli never was (no 'after'). The notes column is a planted confidential leak.
 CREATE TABLE main.competitor_response AS SELECT * FROM (VALUES
@@ -943,7 +943,7 @@ def test_dashboards_do_not_import_dagster():
     assert result.stdout.strip() == "[]"
 
 
-# --- issue 5: binned account charts, competitor response, move precedents, statistics --------
+# --- binned account charts, competitor response, move precedents, statistics --------
 
 def test_binned_account_charts_count_every_account(site_data, warehouse_con):
     accounts = warehouse_con.execute("SELECT * FROM main.account_value").df()

@@ -252,7 +252,7 @@ def test_dbt_parse_writes_the_manifest_dagster_loads(tmp_path: Path) -> None:
     assert (fct_deals["database"], fct_deals["schema"]) == ("dealscope", "main")
 
 
-# ---------------------------------------------------------------- issue 3 on this fixture
+# ---------------------------------------------------------------- metric marts on this fixture
 
 
 def test_win_loss_depth_velocity_and_comparison_with_overall(warehouse_with_revenue: Path) -> None:

@@ -1,4 +1,4 @@
-"""Issue 3's metric marts, built by a real `dbt build` on the timeline fixture (tests/dbt_fixtures.py)
+"""The metric marts, built by a real `dbt build` on the timeline fixture (tests/dbt_fixtures.py)
 and checked against values worked out by hand from its rows (the reasoning sits next to each check).
 
 One dbt build for the whole file, with TIMELINE_VARS: as of 2024-12-31 (last complete month

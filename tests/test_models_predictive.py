@@ -1,4 +1,4 @@
-"""Model comparison and grouped permutation importance (models/predictive.py, issue 4 item 2).
+"""Model comparison and grouped permutation importance (models/predictive.py).
 
 The worlds are the feature tables of tests/test_models_hypotheses.py (`simulate_features`): a size
 confounder drives alignment, event counts and revenue; the planted effects are on log(1 + revenue),

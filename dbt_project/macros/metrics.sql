@@ -89,7 +89,7 @@
 {% macro duckdb__type_double() -%}double{%- endmacro %}
 
 {#- ------------------------------------------------------------------------------------------
-    Aggregate metrics (issue 3). Each is written here once; marts call them.
+    Aggregate metrics. Each is written here once; marts call them.
 ------------------------------------------------------------------------------------------ -#}
 
 {#- Safe ratio: numerator / denominator as a double, NULL when the denominator is 0 or NULL. -#}
