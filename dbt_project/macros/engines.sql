@@ -89,3 +89,19 @@
     cross join {{ end_from }}
     where {{ start_month }} <= {{ end_month }}
 {%- endmacro %}
+
+{#- dbt-spark's datediff is two terms without parentheses (`x + y`), so `datediff(...) / 12.0`
+    divides only the second, and counts 2 months from Jan 31 to Feb 28 (both month ends). DuckDB
+    counts calendar boundaries crossed; this does the same, in one parenthesised expression. The
+    models use day, month and year. -#}
+{% macro spark__datediff(first_date, second_date, datepart) -%}
+    {%- if datepart == 'day' -%}
+        datediff(to_date({{ second_date }}), to_date({{ first_date }}))
+    {%- elif datepart == 'month' -%}
+        ((year({{ second_date }}) - year({{ first_date }})) * 12 + month({{ second_date }}) - month({{ first_date }}))
+    {%- elif datepart == 'year' -%}
+        (year({{ second_date }}) - year({{ first_date }}))
+    {%- else -%}
+        {{ exceptions.raise_compiler_error("datediff on Spark: datepart '" ~ datepart ~ "' is not written (day, month, year are)") }}
+    {%- endif -%}
+{%- endmacro %}
