@@ -34,10 +34,12 @@
         {%- if folder is none -%}
             {{ exceptions.raise_compiler_error("the spark target needs var raw_parquet_dir (the folder of the loader's Parquet tables)") }}
         {%- endif -%}
-        {%- do run_query('create database if not exists raw') -%}
         {%- for table in var('raw_tables') -%}
-            {%- do run_query('drop table if exists raw.' ~ table) -%}
-            {%- do run_query("create table raw." ~ table ~ " using parquet location '" ~ folder ~ "/" ~ table ~ "'") -%}
+            {#- a plain name is a raw table; "schema.table" a source the pipeline writes elsewhere -#}
+            {%- set name = table if '.' in table else 'raw.' ~ table -%}
+            {%- do run_query('create database if not exists ' ~ name.split('.')[0]) -%}
+            {%- do run_query('drop table if exists ' ~ name) -%}
+            {%- do run_query("create table " ~ name ~ " using parquet location '" ~ folder ~ "/" ~ table ~ "'") -%}
         {%- endfor -%}
     {%- endif -%}
     select 1

@@ -8,12 +8,12 @@
 
 {%- if loaded is none %}
 select
-    cast(null as varchar) as world,
-    cast(null as varchar) as stress,
+    cast(null as {{ dbt.type_string() }}) as world,
+    cast(null as {{ dbt.type_string() }}) as stress,
     cast(null as bigint) as seed,
-    cast(null as varchar) as hypothesis,
-    cast(null as varchar) as base_hypothesis,
-    cast(null as varchar) as test,
+    cast(null as {{ dbt.type_string() }}) as hypothesis,
+    cast(null as {{ dbt.type_string() }}) as base_hypothesis,
+    cast(null as {{ dbt.type_string() }}) as test,
     cast(null as {{ type_double() }}) as truth,
     cast(null as {{ type_double() }}) as estimate,
     cast(null as {{ type_double() }}) as ci_low,
@@ -25,8 +25,8 @@ select
     cast(null as {{ type_double() }}) as naive_estimate,
     cast(null as bigint) as n_accounts,
     cast(null as bigint) as accounts_per_world,
-    cast(null as varchar) as study_command,
-    cast(null as varchar) as studied_at,
+    cast(null as {{ dbt.type_string() }}) as study_command,
+    cast(null as {{ dbt.type_string() }}) as studied_at,
     cast(null as boolean) as has_result,
     cast(null as boolean) as is_rejected,
     cast(null as boolean) as covers_truth,
