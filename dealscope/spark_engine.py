@@ -23,10 +23,10 @@ from dealscope.warehouse import memory_limit
 # and the per-account feature tables the statistics read. Both are small (one row per account,
 # deal or cell) whatever the size of the raw inputs.
 SCHEMAS_COPIED_BACK = ("main", "analytics")
-# Models of the other layers that the statistics read too (models/forecast.py: the account-month
-# value history, accounts and events for the forecast's features).
+# Models of the other layers that the statistics and the pages read too (models/forecast.py: the
+# account-month value history, accounts and events; dashboards/brief.py: the plan and event types).
 MODELS_COPIED_BACK = ("intermediate.int_account_monthly_value", "staging.stg_accounts",
-                      "staging.stg_negotiation_events")
+                      "staging.stg_negotiation_events", "staging.stg_event_types", "staging.stg_strategy_plan")
 
 
 def tables_to_copy_back(manifest_path: Path) -> list[str]:
