@@ -30,6 +30,12 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--engine", choices=ENGINES, default=defaults.engine,
                      help="where the dbt models run: duckdb, or spark (optional extra `spark`, Java 17; "
                           "docs/scale-out.md) (default: %(default)s, DEALSCOPE_ENGINE)")
+    run.add_argument("--export-date", default=defaults.export_date,
+                     help="the date of this export (YYYY-MM-DD), when the deals file has no updated_at "
+                          "(default: max(updated_at), else the latest deal date; DEALSCOPE_EXPORT_DATE)")
+    run.add_argument("--force-older-export", action="store_true", default=defaults.force_older_export,
+                     help="run an export dated before the last published one (default: refused; "
+                          "DEALSCOPE_FORCE_OLDER_EXPORT)")
     run.add_argument("--verbose", action="store_true",
                      help="print Dagster's and dbt's full log instead of one line per stage")
     _add_loading_options(run, defaults)
@@ -128,6 +134,8 @@ def main(argv: list[str] | None = None) -> int:
             versions_kept=defaults.versions_kept,
             include_notes=getattr(args, "include_notes", defaults.include_notes),
             engine=getattr(args, "engine", defaults.engine),
+            export_date=getattr(args, "export_date", defaults.export_date),
+            force_older_export=getattr(args, "force_older_export", defaults.force_older_export),
         )
         if args.command == "check":
             from dealscope.check import run_check

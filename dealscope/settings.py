@@ -31,6 +31,10 @@ ENV_VERSIONS_KEPT = "DEALSCOPE_VERSIONS_KEPT"
 # Free-text notes (negotiation_events.notes) are confidential: left out of the published warehouse
 # unless this is true (dealscope.confidential).
 ENV_INCLUDE_NOTES = "DEALSCOPE_INCLUDE_NOTES"
+# The export's date (ISO date) when the export cannot tell it (dealscope.deal_history, docs/CONTRACT.md).
+ENV_EXPORT_DATE = "DEALSCOPE_EXPORT_DATE"
+# Accept an export dated before the last published one (it is then inserted into the deal history).
+ENV_FORCE_OLDER_EXPORT = "DEALSCOPE_FORCE_OLDER_EXPORT"
 # Published warehouses kept beside the current one for rollback (dealscope.history), newest first.
 DEFAULT_VERSIONS_KEPT = 5
 # The mapping file looked for in the export folder when none is given (dealscope.mapping).
@@ -69,6 +73,9 @@ class Settings:
     versions_kept: int = DEFAULT_VERSIONS_KEPT
     include_notes: bool = False
     engine: str = DEFAULT_ENGINE
+    # None: the export's date comes from the deals file (dealscope.deal_history.export_date_sql).
+    export_date: str | None = None
+    force_older_export: bool = False
 
     def __post_init__(self) -> None:
         checked_engine(self.engine)
@@ -120,6 +127,8 @@ class Settings:
             versions_kept=int(os.environ.get(ENV_VERSIONS_KEPT) or DEFAULT_VERSIONS_KEPT),
             include_notes=os.environ.get(ENV_INCLUDE_NOTES, "").lower() in ("1", "true", "yes"),
             engine=os.environ.get(ENV_ENGINE) or DEFAULT_ENGINE,
+            export_date=os.environ.get(ENV_EXPORT_DATE) or None,
+            force_older_export=os.environ.get(ENV_FORCE_OLDER_EXPORT, "").lower() in ("1", "true", "yes"),
         )
 
     def export(self) -> None:
@@ -137,6 +146,8 @@ class Settings:
             (ENV_VERSIONS_KEPT, str(self.versions_kept)),
             (ENV_INCLUDE_NOTES, "true" if self.include_notes else None),
             (ENV_ENGINE, self.engine if self.engine != DEFAULT_ENGINE else None),
+            (ENV_EXPORT_DATE, self.export_date),
+            (ENV_FORCE_OLDER_EXPORT, "true" if self.force_older_export else None),
         ):
             if value is None:
                 os.environ.pop(var, None)

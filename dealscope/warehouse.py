@@ -75,6 +75,12 @@ def run_lock_path(warehouse: Path) -> Path:
     return warehouse.with_name(f".{warehouse.stem}.run.lock")
 
 
+# Run locks this process holds. `dealscope run` takes the lock before Dagster starts (a clear refusal
+# before anything runs); the job's warehouse resource takes it again, which covers runs launched from
+# the Dagster UI, a schedule or a sensor, and is a no-op inside a run that already holds it.
+_held_run_locks: set[Path] = set()
+
+
 @contextlib.contextmanager
 def run_lock(warehouse: Path) -> Iterator[None]:
     """Hold the one-run-at-a-time lock of `warehouse` for a whole run, or fail at once.
@@ -82,10 +88,14 @@ def run_lock(warehouse: Path) -> Iterator[None]:
     The per-step writer lock keeps two writers off the build file at the same moment, but two runs
     would still interleave their steps in the one build file. The lock is an flock on a file beside
     the warehouse: the kernel releases it when its holder dies, even by SIGKILL, so a crashed run
-    never leaves the warehouse locked.
+    never leaves the warehouse locked. Re-entrant within one process.
     """
     path = run_lock_path(warehouse)
     path.parent.mkdir(parents=True, exist_ok=True)
+    held = path.resolve()
+    if held in _held_run_locks:
+        yield
+        return
     with open(path, "a+") as handle:
         try:
             fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
@@ -100,9 +110,11 @@ def run_lock(warehouse: Path) -> Iterator[None]:
         handle.truncate()
         handle.write(f"pid {os.getpid()}, started {time.strftime('%Y-%m-%d %H:%M:%S UTC', time.gmtime())}")
         handle.flush()
+        _held_run_locks.add(held)
         try:
             yield
         finally:
+            _held_run_locks.discard(held)
             handle.seek(0)
             handle.truncate()
             fcntl.flock(handle, fcntl.LOCK_UN)

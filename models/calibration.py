@@ -47,7 +47,7 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
-from dealscope import dbt_runner, ingest
+from dealscope import dbt_runner, deal_history, ingest
 from dealscope.sample import STRESS_WORLDS, EffectSizes, generate_world, stress_knobs, write_world
 from dealscope.settings import DEFAULT_EVENT_TYPES, ENV_BUILD_DB
 from models.features import read_account_features
@@ -95,6 +95,8 @@ def load_exports(data_dir: Path, build_db: Path) -> None:
         ingest.load_event_types(con, DEFAULT_EVENT_TYPES)
         for table in ingest.TABLES:
             ingest.load_table(con, table, data_dir, loaded_at)
+        # A world is a single export: its deal history starts with it (no observed events).
+        deal_history.write_history_inputs(con, None, None)
 
 
 def build_world_warehouse(n_accounts: int, seed: int, effects: EffectSizes, workdir: Path, *,

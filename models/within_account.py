@@ -353,7 +353,10 @@ def apply_within_account_design(tests: pd.DataFrame, features: pd.DataFrame, eve
 
 
 def read_event_windows(con) -> pd.DataFrame | None:
-    """analytics.ml_event_windows, or None when the warehouse has no such table."""
+    """analytics.ml_event_windows in key order, or None when the warehouse has no such table.
+
+    The order is part of the result: the Poisson fit's sums run over the rows in the order read, and
+    DuckDB's parallel scan returns an unordered read in a different order from run to run."""
     exists = con.execute("select count(*) from information_schema.tables where table_schema = 'analytics' "
                          "and table_name = 'ml_event_windows'").fetchall()[0][0]
-    return con.execute(f"select * from {EVENT_WINDOWS_TABLE}").df() if exists else None
+    return con.execute(f"select * from {EVENT_WINDOWS_TABLE} order by account_id, event_month").df() if exists else None

@@ -39,6 +39,7 @@ def build_definitions(settings: Settings) -> dg.Definitions:
         assets=[
             ingest.raw_event_types,
             *ingest.raw_table_assets,
+            ingest.carried_deal_history,
             dbt_models,
             analysis.analysis_coverage,
             analysis.statistics,

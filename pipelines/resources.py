@@ -31,6 +31,8 @@ class WarehouseResource(dg.ConfigurableResource):
     versions_kept: int = DEFAULT_VERSIONS_KEPT
     include_notes: bool = False
     engine: str = DEFAULT_ENGINE
+    export_date: Optional[str] = None
+    force_older_export: bool = False
 
     @classmethod
     def from_settings(cls, settings: Settings) -> "WarehouseResource":
@@ -46,6 +48,8 @@ class WarehouseResource(dg.ConfigurableResource):
             versions_kept=settings.versions_kept,
             include_notes=settings.include_notes,
             engine=settings.engine,
+            export_date=settings.export_date,
+            force_older_export=settings.force_older_export,
         )
 
     @property
@@ -62,7 +66,22 @@ class WarehouseResource(dg.ConfigurableResource):
             versions_kept=self.versions_kept,
             include_notes=self.include_notes,
             engine=self.engine,
+            export_date=self.export_date,
+            force_older_export=self.force_older_export,
         )
+
+    @contextlib.contextmanager
+    def yield_for_execution(self, context: dg.InitResourceContext) -> Iterator["WarehouseResource"]:
+        """A run holds the warehouse's run lock from before its first step to after its last (the
+        in-process executor sets resources up once per run), however it was launched: `dealscope
+        run` (which already holds it), the Dagster UI, a schedule or a sensor. A second run fails at
+        once, changing nothing. A sensor's or schedule's evaluation (no run) only reads paths and
+        does not take it."""
+        if context.run is None:
+            yield self
+            return
+        with warehouse.run_lock(Path(self.warehouse)):
+            yield self
 
     @contextlib.contextmanager
     def build_connection(self) -> Iterator[duckdb.DuckDBPyConnection]:

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import duckdb
 
-from dealscope import dbt_runner
+from dealscope import dbt_runner, deal_history
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 DBT_PROJECT_DIR = dbt_runner.DBT_PROJECT_DIR
@@ -139,6 +139,7 @@ def create_raw_fixture(db_path: Path, *, with_account_revenue: bool) -> None:
         if with_account_revenue:
             con.execute(ACCOUNT_REVENUE_ROWS)
         con.execute(OWNER_TEAM_DDL)
+        deal_history.write_history_inputs(con, None, None)  # a single export: no carried history
         con.execute(
             """
             insert into raw.load_summary
@@ -162,6 +163,7 @@ def create_accounts_and_deals_only_fixture(db_path: Path, *, empty: bool) -> Non
             for table in ("negotiation_events", "strategy_plan"):
                 con.execute(f"delete from raw.{table}")
         con.execute(OWNER_TEAM_DDL)
+        deal_history.write_history_inputs(con, None, None)  # a single export: no carried history
         con.execute(
             """
             insert into raw.load_summary
@@ -277,6 +279,7 @@ def _create_fixture(db_path: Path, rows_sql: str) -> None:
         con.executemany("insert into raw.event_types values (?, ?)", list(EVENT_TYPES.items()))
         con.execute(rows_sql)
         con.execute(OWNER_TEAM_DDL)
+        deal_history.write_history_inputs(con, None, None)  # a single export: no carried history
         con.execute(
             """
             insert into raw.load_summary

@@ -43,15 +43,16 @@ def test_sensor_requests_a_run_only_on_change(tmp_path):
     resource = WarehouseResource(data_dir=str(tmp_path), warehouse=str(tmp_path / "w.duckdb"),
                                  dashboards_dir=str(tmp_path / "site"), event_types=str(tmp_path / "e.yml"))
     with dg.instance_for_test() as instance:
-        context = dg.build_sensor_context(instance=instance, resources={"warehouse": resource})
-        first = input_folder_sensor(context)
-        assert isinstance(first, dg.RunRequest)
-        second = input_folder_sensor(context)
-        assert isinstance(second, dg.SkipReason)
-        (tmp_path / "deals.csv").write_text("deal_id\nd1\n")
-        os.utime(tmp_path / "deals.csv", ns=(1, 1))
-        third = input_folder_sensor(context)
-        assert isinstance(third, dg.RunRequest) and third.run_key != first.run_key
+        # the resource has a run-scoped lifecycle (the run lock), so its context is a context manager
+        with dg.build_sensor_context(instance=instance, resources={"warehouse": resource}) as context:
+            first = input_folder_sensor(context)
+            assert isinstance(first, dg.RunRequest)
+            second = input_folder_sensor(context)
+            assert isinstance(second, dg.SkipReason)
+            (tmp_path / "deals.csv").write_text("deal_id\nd1\n")
+            os.utime(tmp_path / "deals.csv", ns=(1, 1))
+            third = input_folder_sensor(context)
+            assert isinstance(third, dg.RunRequest) and third.run_key != first.run_key
 
 
 def test_schedule_targets_the_pipeline():

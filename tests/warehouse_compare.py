@@ -7,6 +7,12 @@ from pathlib import Path
 import duckdb
 
 
+# What differs by design between two runs on the same input: the run's own history row, what it
+# compared itself with (the previous run), and load timestamps. Everything else must be identical.
+RUN_SPECIFIC_TABLES = frozenset({"main.run_history", "main.run_changes", "main.run_changes_summary"})
+RUN_SPECIFIC_COLUMNS = frozenset({"loaded_at"})
+
+
 def table_names(connection: duckdb.DuckDBPyConnection, catalog: str) -> set[tuple[str, str]]:
     """(schema, table) of every base table and view of one attached database."""
     rows = connection.execute(
@@ -52,6 +58,11 @@ def differing_tables(first: Path, second: Path, *, skip_tables: frozenset[str] =
         return differences
     finally:
         connection.close()
+
+
+def differing_published_tables(first: Path, second: Path) -> dict[str, str]:
+    """`differing_tables` of two published warehouses, leaving out only what is run-specific."""
+    return differing_tables(first, second, skip_tables=RUN_SPECIFIC_TABLES, skip_columns=RUN_SPECIFIC_COLUMNS)
 
 
 def compared_table_count(path: Path) -> int:

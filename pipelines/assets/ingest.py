@@ -5,7 +5,7 @@ from datetime import datetime, timezone
 
 import dagster as dg
 
-from dealscope import ingest, loading
+from dealscope import deal_history, ingest, loading
 from pipelines.resources import WarehouseResource
 
 INGEST_GROUP = "ingest"
@@ -70,3 +70,34 @@ def build_table_asset(table: str) -> dg.AssetsDefinition:
 
 
 raw_table_assets = [build_table_asset(table) for table in UPSTREAM_TABLES]
+
+
+class DealHistoryConfig(dg.Config):
+    """force_older_export: run an export dated before the last published one (else refused)."""
+
+    force_older_export: bool = False
+
+
+@dg.multi_asset(
+    name="carried_deal_history",
+    specs=[
+        dg.AssetSpec(["raw", "deal_history_prior"], group_name=INGEST_GROUP, deps=[dg.AssetKey(["raw", "deals"])],
+                     description="The published warehouse's deal_state_history, copied into the build for dbt to "
+                     "extend with this export (empty when there is none); dealscope/deal_history.py."),
+        dg.AssetSpec(["raw", "export_history"], group_name=INGEST_GROUP, deps=[dg.AssetKey(["raw", "deals"])],
+                     description="The published exports' dates plus this export's (the version dates of the deal "
+                     "history). An export older than the last published one stops the run here unless forced."),
+    ],
+)
+def carried_deal_history(context: dg.AssetExecutionContext, config: DealHistoryConfig, warehouse: WarehouseResource):
+    settings = warehouse.settings
+    if config.force_older_export:
+        from dataclasses import replace
+
+        settings = replace(settings, force_older_export=True)
+    with warehouse.build_connection() as con:
+        metadata = deal_history.carry_history(con, settings)
+    context.log.info(f"export dated {metadata['export_date']} ({metadata['export_date_source']}); "
+                     f"last published export {metadata['last_published_export']}")
+    yield dg.MaterializeResult(asset_key=["raw", "deal_history_prior"], metadata=metadata)
+    yield dg.MaterializeResult(asset_key=["raw", "export_history"], metadata=metadata)

@@ -138,7 +138,7 @@ event_features as (
         {%- endfor %}
         {%- endfor %}
     from windows as w
-    left join {{ ref('stg_negotiation_events') }} as e
+    left join {{ ref('int_trust_events') }} as e
         on e.account_id = w.account_id
        and e.occurred_at >= w.anchor_date
        and e.occurred_at < w.observation_end
@@ -159,7 +159,7 @@ future_deal_features as (
 future_event_features as (
     select w.account_id, sum(case when e.polarity = 'trust_eroding' then 1 else 0 end) as n_trust_eroding_events_future
     from windows as w
-    left join {{ ref('stg_negotiation_events') }} as e
+    left join {{ ref('int_trust_events') }} as e
         on e.account_id = w.account_id
        and e.occurred_at >= w.outcome_end
        and e.occurred_at < w.future_end

@@ -39,10 +39,12 @@ cutoffs as (
 
 history as (
     select c.period, c.cutoff_month, m.account_id,
-           sum(case when m.month >= {{ cutoff_minus_3m }} then m.revenue else 0 end) as revenue_last_3m,
-           sum(case when m.month >= {{ cutoff_minus_12m }} then m.revenue else 0 end) as revenue_last_12m,
-           sum(case when m.month >= {{ cutoff_minus_24m }} and m.month < {{ cutoff_minus_12m }}
-                    then m.revenue else 0 end) as revenue_prior_12m,
+           {#- exact sums (docs/metrics.md, "Precision"): the boosting's bin edges react to a last-bit
+               difference in a feature, and a float sum's last bits follow DuckDB's run-dependent order -#}
+           {{ exact_sum('case when m.month >= ' ~ cutoff_minus_3m ~ ' then m.revenue else 0 end') }} as revenue_last_3m,
+           {{ exact_sum('case when m.month >= ' ~ cutoff_minus_12m ~ ' then m.revenue else 0 end') }} as revenue_last_12m,
+           {{ exact_sum('case when m.month >= ' ~ cutoff_minus_24m ~ ' and m.month < ' ~ cutoff_minus_12m
+                        ~ ' then m.revenue else 0 end') }} as revenue_prior_12m,
            count(case when m.month >= {{ cutoff_minus_12m }} and m.revenue > 0 then 1 end)
                as active_months_last_12m,
            {{ dbt.datediff('min(case when m.revenue > 0 then m.month end)', 'c.cutoff_month', 'month') }} as tenure_months
@@ -55,11 +57,11 @@ deals as (
     select c.period, d.account_id,
            count(case when d.is_won and d.closed_at >= {{ cutoff_minus_12m }}
                            and d.closed_at < c.cutoff_month then 1 end) as deals_won_last_12m,
-           sum(case when d.is_won and d.closed_at >= {{ cutoff_minus_12m }}
-                         and d.closed_at < c.cutoff_month
-                    then coalesce(d.final_amount, 0) else 0 end) as value_won_last_12m,
-           avg(case when d.created_at >= {{ cutoff_minus_24m }} and d.created_at < c.cutoff_month
-                    then d.alignment_score end) as mean_alignment_last_24m
+           {{ exact_sum('case when d.is_won and d.closed_at >= ' ~ cutoff_minus_12m
+                        ~ ' and d.closed_at < c.cutoff_month then coalesce(d.final_amount, 0) else 0 end') }}
+               as value_won_last_12m,
+           {{ exact_avg('case when d.created_at >= ' ~ cutoff_minus_24m
+                        ~ ' and d.created_at < c.cutoff_month then d.alignment_score end') }} as mean_alignment_last_24m
     from cutoffs as c
     cross join {{ ref('fct_deals') }} as d
     group by c.period, d.account_id
@@ -76,7 +78,7 @@ events as (
 ),
 
 target as (
-    select c.period, m.account_id, sum(m.revenue) as actual_value
+    select c.period, m.account_id, {{ exact_sum('m.revenue') }} as actual_value
     from cutoffs as c
     inner join monthly as m
         on m.month >= c.cutoff_month and m.month < {{ cutoff_plus_horizon }}

@@ -12,7 +12,7 @@ deals as (
 ),
 
 events as (
-    select * from {{ ref('stg_negotiation_events') }}
+    select * from {{ ref('int_trust_events') }}
 ),
 
 monthly_value as (

@@ -5,7 +5,7 @@ with accounts as (
 ),
 
 events as (
-    select * from {{ ref('stg_negotiation_events') }}
+    select * from {{ ref('int_trust_events') }}
 ),
 
 counts as (

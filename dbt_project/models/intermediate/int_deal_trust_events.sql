@@ -6,7 +6,7 @@ with deals as (
 ),
 
 events as (
-    select * from {{ ref('stg_negotiation_events') }}
+    select * from {{ ref('int_trust_events') }}
     where deal_id is not null
 ),
 

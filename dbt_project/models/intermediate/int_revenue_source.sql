@@ -4,8 +4,9 @@
 with load_summary as (
     select
         *,
-        -- the latest load decides, should the summary ever keep older loads too
-        row_number() over (order by loaded_at desc) as recency_rank
+        -- the latest load decides, should the summary ever keep older loads too; rank, not
+        -- row_number: rows loaded at the same moment all count, so a tie picks no row at random
+        rank() over (order by loaded_at desc) as recency_rank
     from {{ ref('stg_load_summary') }}
     where source = 'account_revenue'
 ),

@@ -19,7 +19,7 @@
 {%- set metrics = ['gross_margin_pct', 'discount_pct', 'win_rate', 'cycle_days', 'monthly_revenue'] -%}
 
 with events as (
-    select * from {{ ref('stg_negotiation_events') }}
+    select * from {{ ref('int_trust_events') }}
     where polarity is not null
 ),
 
