@@ -46,16 +46,32 @@ def dbt_target(engine: str = DEFAULT_ENGINE) -> str:
     return DBT_TARGETS[checked_engine(engine)]
 
 
-def engine_args(engine: str, build_db: Path | None, raw_tables: Sequence[str] = ()) -> list[str]:
-    """The dbt arguments an engine adds to a run: none for DuckDB (its target is the default);
-    the spark target and where the loader's raw Parquet tables are for Spark."""
-    if checked_engine(engine) == DEFAULT_ENGINE:
+def profile_target_arg(engine: str = DEFAULT_ENGINE) -> str | None:
+    """The target to pass to dbt: None for DuckDB (profiles.yml's default, so a DuckDB run's
+    arguments, and with them dbt's partial parse, are what they always were)."""
+    return None if checked_engine(engine) == DEFAULT_ENGINE else dbt_target(engine)
+
+
+def manifest_target_path(engine: str = DEFAULT_ENGINE) -> str:
+    """The project's target folder whose manifest.json Dagster builds its dbt assets from. One per
+    engine: a manifest is parsed for one target, and test ids differ between targets (a quoted
+    column is named "window" on DuckDB and `window` on Spark)."""
+    return "target" if checked_engine(engine) == DEFAULT_ENGINE else f"target-{engine}"
+
+
+def engine_vars(engine: str, build_db: Path | None, raw_tables: Sequence[str] = ()) -> list[str]:
+    """The dbt vars an engine adds to a run: none for DuckDB; for Spark where the loader's raw
+    Parquet tables are (the on-run-start hook registers them)."""
+    if checked_engine(engine) == DEFAULT_ENGINE or build_db is None:
         return []
-    args = ["--target", dbt_target(engine)]
-    if build_db is not None:
-        raw_vars = {"raw_parquet_dir": str(spark_engine.raw_parquet_dir(build_db)), "raw_tables": list(raw_tables)}
-        args += ["--vars", json.dumps(raw_vars)]
-    return args
+    raw_vars = {"raw_parquet_dir": str(spark_engine.raw_parquet_dir(build_db)), "raw_tables": list(raw_tables)}
+    return ["--vars", json.dumps(raw_vars)]
+
+
+def engine_args(engine: str, build_db: Path | None, raw_tables: Sequence[str] = ()) -> list[str]:
+    """The dbt arguments an engine adds to a run: its target and its vars (none for DuckDB)."""
+    target = profile_target_arg(engine)
+    return ([] if target is None else ["--target", target]) + engine_vars(engine, build_db, raw_tables)
 
 
 def dbt_env_overrides(build_db: Path | None, base: Mapping[str, str] | None = None) -> dict[str, str]:

@@ -108,6 +108,7 @@ def execute_quietly(settings: Settings, out: TextIO, log_path: Path) -> RunOutco
         try:
             with contextlib.redirect_stdout(log_stream), contextlib.redirect_stderr(log_stream):
                 progress.stage_started("start-up")
+                settings.export()  # the module's own definitions are then this run's engine's (one dbt parse)
                 from pipelines import definitions  # noqa: F401  (imports; parses dbt if its manifest is stale)
 
                 progress.stage_finished("start-up")

@@ -23,10 +23,10 @@ from dealscope.warehouse import memory_limit
 # and the per-account feature tables the statistics read. Both are small (one row per account,
 # deal or cell) whatever the size of the raw inputs.
 SCHEMAS_COPIED_BACK = ("main", "analytics")
-# Models of the other layers that the statistics read too (models/forecast.py: the account-month
-# value history, accounts and events for the forecast's features).
+# Models of the other layers that the statistics and the pages read too (models/forecast.py: the
+# account-month value history, accounts and events; dashboards/brief.py: the plan and event types).
 MODELS_COPIED_BACK = ("intermediate.int_account_monthly_value", "staging.stg_accounts",
-                      "staging.stg_negotiation_events")
+                      "staging.stg_negotiation_events", "staging.stg_event_types", "staging.stg_strategy_plan")
 
 
 def tables_to_copy_back(manifest_path: Path) -> list[str]:
@@ -53,6 +53,9 @@ def quoted(identifier: str) -> str:
     return '"' + identifier.replace('"', '""') + '"'
 
 
+# dbt sources the pipeline writes outside raw before dbt runs (pipelines.assets.analysis.calibration_worlds).
+SOURCES_OUTSIDE_RAW = ("main.calibration_worlds",)
+
 # The loader's staging copies of the input files (raw.landing_*): no model reads them.
 LANDING_PREFIX = "landing_"
 
@@ -64,8 +67,8 @@ def connect(build_db: Path) -> duckdb.DuckDBPyConnection:
 
 def export_raw_tables(build_db: Path) -> list[str]:
     """Write every validated table of the build file's schema raw as Parquet under
-    raw_parquet_dir(build_db)/<table>/, replacing what a previous run left; returns the table
-    names (dbt's var raw_tables)."""
+    raw_parquet_dir(build_db)/<table>/, and the SOURCES_OUTSIDE_RAW present under <schema.table>/,
+    replacing what a previous run left; returns their names (dbt's var raw_tables)."""
     folder = raw_parquet_dir(build_db)
     if folder.exists():
         shutil.rmtree(folder)
@@ -80,6 +83,18 @@ def export_raw_tables(build_db: Path) -> list[str]:
             (folder / table).mkdir()
             target = str(folder / table / "part-0.parquet").replace("'", "''")
             con.execute(f"copy raw.{quoted(table)} to '{target}' (format parquet)")
+        # dbt sources outside raw that the pipeline writes before dbt (the calibration study's rows),
+        # named "schema.table": registered in that Spark schema, never copied back.
+        present = {f"{schema}.{name}" for schema, name in con.execute(
+            "select table_schema, table_name from information_schema.tables "
+            "where table_catalog = current_database()").fetchall()}
+        for name in SOURCES_OUTSIDE_RAW:
+            if name in present:
+                (folder / name).mkdir()
+                schema, table = name.split(".")
+                target = str(folder / name / "part-0.parquet").replace("'", "''")
+                con.execute(f"copy {quoted(schema)}.{quoted(table)} to '{target}' (format parquet)")
+                tables.append(name)
     finally:
         con.close()
     return tables

@@ -10,13 +10,10 @@ import dagster as dg
 from dealscope.dbt_runner import dbt_executable
 from dealscope.settings import Settings
 from dealscope.warehouse import restrict_new_files
-from pipelines.project import dbt_project, ensure_manifest
-
-ensure_manifest()  # @dbt_assets reads target/manifest.json when its module is imported
-
-from pipelines.assets import analysis, ingest, reporting, transform  # noqa: E402
-from pipelines.automation import daily_schedule, full_pipeline_job, input_folder_sensor  # noqa: E402
-from pipelines.resources import LocalDbtCliResource, WarehouseResource  # noqa: E402
+from pipelines.assets import analysis, ingest, reporting, transform
+from pipelines.automation import daily_schedule, full_pipeline_job, input_folder_sensor
+from pipelines.project import dbt_project_for
+from pipelines.resources import LocalDbtCliResource, WarehouseResource
 
 
 # What the statistics and reporting steps import when they run (scikit-learn, scipy, Plotly: seconds).
@@ -33,28 +30,28 @@ def prefetch_step_imports() -> threading.Thread:
 
 
 def build_definitions(settings: Settings) -> dg.Definitions:
-    """Everything Dagster runs, pointed at one deployment's paths."""
+    """Everything Dagster runs, pointed at one deployment's paths and run on its engine."""
     settings.export()  # dbt subprocesses read DEALSCOPE_BUILD_DB from the environment
     restrict_new_files()  # runs launched from the UI or a schedule write private files too
+    # The dbt assets come from the manifest parsed for the engine's target (parsed here when stale).
+    dbt_models = transform.dbt_models_for(settings.engine)
     return dg.Definitions(
         assets=[
             ingest.raw_event_types,
             *ingest.raw_table_assets,
             ingest.carried_deal_history,
-            transform.dealscope_dbt_models,
+            dbt_models,
             analysis.analysis_coverage,
             analysis.statistics,
             analysis.calibration_worlds,
-            reporting.run_changes,
-            reporting.dashboards,
-            reporting.published_warehouse,
+            *reporting.reporting_assets(dbt_models),
         ],
         jobs=[full_pipeline_job],
         schedules=[daily_schedule],
         sensors=[input_folder_sensor],
         resources={
             "warehouse": WarehouseResource.from_settings(settings),
-            "dbt": LocalDbtCliResource(project_dir=dbt_project, dbt_executable=dbt_executable()),
+            "dbt": LocalDbtCliResource(project_dir=dbt_project_for(settings.engine), dbt_executable=dbt_executable()),
         },
         # One process: dagster_dbt's import alone costs ~5 s per step under the multiprocess
         # executor, and on 2 cores serial steps also keep DuckDB writers one at a time.

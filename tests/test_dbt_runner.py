@@ -87,5 +87,11 @@ def test_the_engine_chooses_the_profile_target_and_spark_gets_the_raw_parquet_ta
         "raw_parquet_dir": str(spark_engine.raw_parquet_dir(build_db)), "raw_tables": ["accounts", "deals"]}
     assert dbt_runner.dbt_env(build_db, base={})["DEALSCOPE_SPARK_WAREHOUSE"] == str(
         spark_engine.spark_warehouse_dir(build_db))
+    # Dagster's dbt resource gets the target from the engine's project (pipelines.project), the vars here.
+    assert dbt_runner.engine_vars("spark", build_db, ["accounts", "deals"]) == args[2:]
+    assert dbt_runner.engine_vars("duckdb", build_db, ["deals"]) == []
+    # Each engine's manifest is parsed into its own folder: test ids differ between targets.
+    assert dbt_runner.manifest_target_path("duckdb") == "target"
+    assert dbt_runner.manifest_target_path("spark") != "target"
     with pytest.raises(ValueError, match="unknown engine 'oracle'"):
         dbt_runner.engine_args("oracle", build_db)

@@ -34,10 +34,12 @@
         {%- if folder is none -%}
             {{ exceptions.raise_compiler_error("the spark target needs var raw_parquet_dir (the folder of the loader's Parquet tables)") }}
         {%- endif -%}
-        {%- do run_query('create database if not exists raw') -%}
         {%- for table in var('raw_tables') -%}
-            {%- do run_query('drop table if exists raw.' ~ table) -%}
-            {%- do run_query("create table raw." ~ table ~ " using parquet location '" ~ folder ~ "/" ~ table ~ "'") -%}
+            {#- a plain name is a raw table; "schema.table" a source the pipeline writes elsewhere -#}
+            {%- set name = table if '.' in table else 'raw.' ~ table -%}
+            {%- do run_query('create database if not exists ' ~ name.split('.')[0]) -%}
+            {%- do run_query('drop table if exists ' ~ name) -%}
+            {%- do run_query("create table " ~ name ~ " using parquet location '" ~ folder ~ "/" ~ table ~ "'") -%}
         {%- endfor -%}
     {%- endif -%}
     select 1
@@ -88,4 +90,20 @@
     from {{ start_from }}
     cross join {{ end_from }}
     where {{ start_month }} <= {{ end_month }}
+{%- endmacro %}
+
+{#- dbt-spark's datediff is two terms without parentheses (`x + y`), so `datediff(...) / 12.0`
+    divides only the second, and counts 2 months from Jan 31 to Feb 28 (both month ends). DuckDB
+    counts calendar boundaries crossed; this does the same, in one parenthesised expression. The
+    models use day, month and year. -#}
+{% macro spark__datediff(first_date, second_date, datepart) -%}
+    {%- if datepart == 'day' -%}
+        datediff(to_date({{ second_date }}), to_date({{ first_date }}))
+    {%- elif datepart == 'month' -%}
+        ((year({{ second_date }}) - year({{ first_date }})) * 12 + month({{ second_date }}) - month({{ first_date }}))
+    {%- elif datepart == 'year' -%}
+        (year({{ second_date }}) - year({{ first_date }}))
+    {%- else -%}
+        {{ exceptions.raise_compiler_error("datediff on Spark: datepart '" ~ datepart ~ "' is not written (day, month, year are)") }}
+    {%- endif -%}
 {%- endmacro %}

@@ -10,7 +10,6 @@ import dagster as dg
 
 from dealscope import change_report, history
 from pipelines.assets.analysis import analysis_coverage, calibration_worlds, statistics
-from pipelines.assets.transform import dealscope_dbt_models
 from pipelines.resources import WarehouseResource
 
 
@@ -21,9 +20,9 @@ RUN_CHANGES_DESCRIPTION = ("What changed since the previous published run: deals
 @dg.multi_asset(
     name="run_changes",
     specs=[
-        dg.AssetSpec(["main", "run_changes"], group_name="reporting", deps=[dealscope_dbt_models, statistics],
+        dg.AssetSpec(["main", "run_changes"], group_name="reporting", deps=[statistics],
                      description=RUN_CHANGES_DESCRIPTION + " One row per change."),
-        dg.AssetSpec(["main", "run_changes_summary"], group_name="reporting", deps=[dealscope_dbt_models, statistics],
+        dg.AssetSpec(["main", "run_changes_summary"], group_name="reporting", deps=[statistics],
                      description=RUN_CHANGES_DESCRIPTION + " One row of counts."),
     ],
 )
@@ -37,7 +36,7 @@ def run_changes(context: dg.AssetExecutionContext, warehouse: WarehouseResource)
 
 @dg.asset(
     group_name="reporting",
-    deps=[dealscope_dbt_models, statistics, calibration_worlds, analysis_coverage, run_changes],  # every mart the pages read, and the statistics
+    deps=[statistics, calibration_worlds, analysis_coverage, run_changes],  # and every dbt model: reporting_assets
     description="Self-contained Plotly pages (one shared plotly.min.js beside them; no network needed).",
 )
 def dashboards(context: dg.AssetExecutionContext, warehouse: WarehouseResource) -> dg.MaterializeResult:
@@ -63,3 +62,11 @@ def published_warehouse(context: dg.AssetExecutionContext, warehouse: WarehouseR
     return dg.MaterializeResult(
         metadata={"path": dg.MetadataValue.path(str(path)), "bytes": path.stat().st_size, "run_id": run_id}
     )
+
+
+def reporting_assets(dbt_models: dg.AssetsDefinition) -> list[dg.AssetsDefinition]:
+    """The reporting assets, run_changes and dashboards also downstream of every dbt model (the
+    marts the pages read) of the engine's dbt step (pipelines.assets.transform.dbt_models_for)."""
+    with_dbt_upstream = dg.map_asset_specs(lambda spec: spec.merge_attributes(deps=list(dbt_models.keys)),
+                                           [run_changes, dashboards])
+    return [*with_dbt_upstream, published_warehouse]

@@ -55,10 +55,10 @@ rates as (
 )
 
 select
-    cast(stress as varchar) as stress,
-    cast(world as varchar) as world,
-    cast(hypothesis as varchar) as hypothesis,
-    cast(test as varchar) as test,
+    cast(stress as {{ dbt.type_string() }}) as stress,
+    cast(world as {{ dbt.type_string() }}) as world,
+    cast(hypothesis as {{ dbt.type_string() }}) as hypothesis,
+    cast(test as {{ dbt.type_string() }}) as test,
     cast(accounts_per_world as bigint) as accounts_per_world,
     cast(worlds as bigint) as worlds,
     cast(truth as {{ type_double() }}) as truth,
@@ -107,7 +107,7 @@ select
         when {{ wilson_low('unflagged_false_positive_worlds', 'worlds') }}
             <= {{ var('promised_false_positive_rate') }} then 'above_at_point_estimate'
         else 'broken'
-    end as varchar) as promise_status,
-    cast(study_command as varchar) as study_command,
-    cast(studied_at as varchar) as studied_at
+    end as {{ dbt.type_string() }}) as promise_status,
+    cast(study_command as {{ dbt.type_string() }}) as study_command,
+    cast(studied_at as {{ dbt.type_string() }}) as studied_at
 from rates

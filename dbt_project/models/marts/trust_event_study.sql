@@ -75,20 +75,41 @@ segment_totals as (
     group by 1, 2
 ),
 
+-- The accounts with an event of the key within W months of a cell's anchor month: each event
+-- excludes its account at the 2W + 1 anchor months around it, matched to the cells by equality
+-- (a range join of cells x events costs cells x events per key on Spark).
+window_offsets as (
+    {%- for offset in range(-window_months, window_months + 1) %}
+    select {{ offset }} as month_offset{{ ' union all' if not loop.last }}
+    {%- endfor %}
+),
+
+event_key_months as (
+    select distinct event_type, polarity, segment, account_id, event_month from event_keys
+),
+
 excluded_members as (
     select distinct
         cells.event_type,
         cells.polarity,
         cells.segment,
         cells.anchor_month,
-        event_keys.account_id
-    from cells
-    inner join event_keys
-        on cells.event_type = event_keys.event_type
-        and cells.polarity = event_keys.polarity
-        and cells.segment = event_keys.segment
-        and event_keys.event_month >= {{ dbt.dateadd('month', -window_months, 'cells.anchor_month') }}
-        and event_keys.event_month <= {{ dbt.dateadd('month', window_months, 'cells.anchor_month') }}
+        exclusions.account_id
+    from (
+        select
+            event_key_months.event_type,
+            event_key_months.polarity,
+            event_key_months.segment,
+            event_key_months.account_id,
+            cast({{ dbt.dateadd('month', 'window_offsets.month_offset', 'event_key_months.event_month') }} as date) as anchor_month
+        from event_key_months
+        cross join window_offsets
+    ) as exclusions
+    inner join cells
+        on cells.event_type = exclusions.event_type
+        and cells.polarity = exclusions.polarity
+        and cells.segment = exclusions.segment
+        and cells.anchor_month = exclusions.anchor_month
 ),
 
 excluded_totals as (

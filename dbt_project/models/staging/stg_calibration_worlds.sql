@@ -8,12 +8,12 @@
 
 {#- (name, type, expression): the one column list of both branches -#}
 {%- set columns = [
-    ('world', 'varchar', 'world'),
-    ('stress', 'varchar', 'stress'),
+    ('world', dbt.type_string(), 'world'),
+    ('stress', dbt.type_string(), 'stress'),
     ('seed', 'bigint', 'seed'),
-    ('hypothesis', 'varchar', 'hypothesis'),
-    ('base_hypothesis', 'varchar', dbt.split_part('hypothesis', "':'", 1)),
-    ('test', 'varchar', 'test'),
+    ('hypothesis', dbt.type_string(), 'hypothesis'),
+    ('base_hypothesis', dbt.type_string(), dbt.split_part('hypothesis', "':'", 1)),
+    ('test', dbt.type_string(), 'test'),
     ('truth', type_double(), 'truth'),
     ('estimate', type_double(), 'estimate'),
     ('ci_low', type_double(), 'ci_low'),
@@ -25,8 +25,8 @@
     ('naive_estimate', type_double(), 'naive_estimate'),
     ('n_accounts', 'bigint', 'n_accounts'),
     ('accounts_per_world', 'bigint', 'accounts_per_world'),
-    ('study_command', 'varchar', 'study_command'),
-    ('studied_at', 'varchar', 'studied_at'),
+    ('study_command', dbt.type_string(), 'study_command'),
+    ('studied_at', dbt.type_string(), 'studied_at'),
     ('has_result', 'boolean', 'estimate is not null'),
     ('is_rejected', 'boolean', 'coalesce(p_value < ' ~ var('calibration_alpha') ~ ', false)'),
     ('covers_truth', 'boolean', 'coalesce(ci_low <= truth and truth <= ci_high, false)'),
