@@ -4,7 +4,8 @@ Every number is read from a published mart (docs/dashboards.md, "Pre-negotiation
 the JSON names, per section, the table, the key of the rows read and the columns as they are
 in the table, so each figure can be traced back. Python only selects rows and writes
 sentences; the metrics (comparable-deal record, flags, stage age) are computed by dbt
-(open_deals, open_deal_comparables, account_trust_timeline) or were already in the marts.
+(open_deals, open_deal_comparables, open_deal_escalation_precedents,
+account_trust_timeline) or were already in the marts.
 Confidential text (event notes, rejected rows) is never read.
 """
 
@@ -32,7 +33,6 @@ from dashboards.formatting import (
 # the Open deals page lists them and says how to write one (`dealscope brief DEAL_ID`).
 BRIEF_LIMIT = 500
 BRIEFS_DIR = "briefs"
-ESCALATION_GROUP = "all_escalated"
 FORECAST_PERIOD = "forecast"
 
 PRINT_STYLE = """
@@ -165,8 +165,9 @@ def read_sections(con: duckdb.DuckDBPyConnection, deal_id: str,
         "SELECT occurred_at, event_type, polarity, severity, deal_id FROM main.account_trust_timeline "
         "WHERE account_id = ? ORDER BY occurred_at, event_type", [account_id])
     sections["escalation_precedent"] = _select(
-        con, tables, "main.escalation_paths", {"account_group": ESCALATION_GROUP},
-        "SELECT * FROM main.escalation_paths WHERE account_group = ?", [ESCALATION_GROUP])
+        con, tables, "main.open_deal_escalation_precedents", {"deal_id": deal_id},
+        "SELECT * FROM main.open_deal_escalation_precedents WHERE deal_id = ? ORDER BY similarity_level",
+        [deal_id])
     competitor_key = {"competitor": competitor, "segment": segment}
     sections["competitor_response"] = (
         Section("main.competitor_response", competitor_key, [], "the deal names no competitor")
@@ -259,13 +260,23 @@ def relationship_sentences(deal: dict[str, Any], sections: dict[str, Section]) -
                      f"of revenue ({format_pct(forecast['interval_level'])} interval "
                      f"{format_amount(forecast['predicted_low'])} to {format_amount(forecast['predicted_high'])})")
         sentences.append(text + ".")
-    path = sections["escalation_precedent"].first
+    path = _chosen(sections["escalation_precedent"])
     if path and path.get("accounts"):
         sentences.append(
-            f"Of {format_count(path['accounts'])} accounts where we escalated over the buyer, "
-            f"{format_pct(path['share_with_takeover'])} had the buyer's management take over and "
-            f"{format_pct(path['share_with_second_source'])} added a second source within the "
-            "follow-up window (12 months unless the dbt vars were changed).")
+            f"Of {format_count(path['accounts'])} comparable accounts (same {path['matched_on']}) where we "
+            f"escalated over the buyer, {format_pct(path['share_with_takeover'])} had the buyer's management "
+            f"take over (95% interval {format_pct(path['share_with_takeover_ci_low'])} to "
+            f"{format_pct(path['share_with_takeover_ci_high'])}) and "
+            f"{format_pct(path['share_with_second_source'])} added a second source (95% interval "
+            f"{format_pct(path['share_with_second_source_ci_low'])} to "
+            f"{format_pct(path['share_with_second_source_ci_high'])}) within the follow-up window "
+            "(12 months unless the dbt vars were changed).")
+        if path.get("is_small_sample"):
+            warnings.append(f"Small sample: only {format_count(path['accounts'])} comparable accounts with an "
+                            "escalation over the buyer even by segment alone; read those shares with care.")
+    elif path is not None:
+        sentences.append("No comparable account has an escalation over the buyer with its follow-up "
+                         "window observed.")
     return sentences, warnings
 
 
@@ -298,7 +309,7 @@ def read_brief(con: duckdb.DuckDBPyConnection, deal_id: str,
     record, record_warnings = record_sentences(deal, sections["comparables"])
     relationship, relationship_warnings = relationship_sentences(deal, sections)
     competitor = competitor_sentence(deal, sections["competitor_response"])
-    single = {"deal", "account_value", "forecast", "escalation_precedent", "competitor_response"}
+    single = {"deal", "account_value", "forecast", "competitor_response"}
     return {
         "deal_id": deal_id,
         "account_id": deal["account_id"],
@@ -388,8 +399,7 @@ def render_brief_html(brief: dict[str, Any], back_link: str = "") -> str:
             _table(event_rows, {"occurred_at": "date", "event_type": "event", "polarity": "polarity",
                                 "severity": "severity", "deal_id": "deal"}, {"deal_id": _plain}, 3)
             if event_rows else '<p class="muted">No recorded negotiation events at this account.</p>')))
-    for name, title in (("account_value", "Account value"), ("forecast", "Forecast"),
-                        ("escalation_precedent", "After escalations over the buyer")):
+    for name, title in (("account_value", "Account value"), ("forecast", "Forecast")):
         section = sections[name]
         values = section.get("values")
         # one row, each column formatted by its kind (shares as %, amounts, counts)
@@ -397,6 +407,25 @@ def render_brief_html(brief: dict[str, Any], back_link: str = "") -> str:
         body = (table_html(format_frame(pd.DataFrame([values]), kinds), text_columns=1) if values
                 else '<p class="muted">No row.</p>')
         blocks.append(_section_html(title, section, body).replace("<h2>", "<h3>").replace("</h2>", "</h3>"))
+
+    precedent = sections["escalation_precedent"]
+    precedent_rows = [dict(r, level=f"{r['similarity_level']}{' (used)' if r['is_chosen_level'] else ''}")
+                      for r in precedent.get("rows") or []]
+    blocks.append(_section_html(
+        "After escalations over the buyer at comparable accounts", precedent,
+        "<p>Comparable accounts share the attributes listed (size band: order of magnitude of the employee "
+        "count); each level drops one, and the brief uses the tightest level with at least 20 such accounts. "
+        "This account itself is left out.</p>\n" + _table(
+            precedent_rows, {"level": "level", "matched_on": "same", "accounts": "escalated accounts",
+                             "share_with_takeover": "buyer mgmt took over", "share_with_takeover_ci_low": "95% low",
+                             "share_with_takeover_ci_high": "95% high",
+                             "share_with_second_source": "second source added",
+                             "share_with_second_source_ci_low": "95% low ",
+                             "share_with_second_source_ci_high": "95% high "},
+            {"accounts": format_count, **{column: format_pct for column in (
+                "share_with_takeover", "share_with_takeover_ci_low", "share_with_takeover_ci_high",
+                "share_with_second_source", "share_with_second_source_ci_low",
+                "share_with_second_source_ci_high")}}, 2)).replace("<h2>", "<h3>").replace("</h2>", "</h3>"))
 
     response = sections["competitor_response"]
     blocks.append(_section_html("Competitor response", response, f"<p>{esc(brief['summary'][-1])}</p>")
