@@ -74,7 +74,7 @@ def null_world_with_one_planted_cell(db_path: Path) -> None:
 def test_fdr_control_keeps_chance_flags_out_and_finds_the_planted_cell(tmp_path: Path) -> None:
     db_path = tmp_path / ".dealscope.build.duckdb"
     null_world_with_one_planted_cell(db_path)
-    run_dbt(["build", "--select", "+win_loss", *EXCLUDE_ANALYTICS], build_db=db_path,
+    run_dbt(["build", "--select", "+win_loss", "--indirect-selection", "cautious", *EXCLUDE_ANALYTICS], build_db=db_path,
             target_path=tmp_path / "target", log_path=tmp_path / "logs")
     rows = query(db_path, "select * from main.win_loss")
     tested = [row for row in rows if row["diff_p_value"] is not None]
