@@ -102,17 +102,17 @@ def _skipped(con: duckdb.DuckDBPyConnection, tables: frozenset[str], analysis: s
     return "" if row is None or row[0] else f"not run on this export: {row[1]}"
 
 
-# Each section of a brief: the table it reads, the columns keying its rows, and one query giving
-# the rows of every deal of a batch (`?` = the list of deal ids), with the key as leading
-# `_key_*` columns. A batch of briefs costs one query per section, whatever its size.
+# Each section of a brief: the table it reads, and one query giving the rows of every deal of a
+# batch (`?` = the list of deal ids), with the key they are looked up by as leading `_key_*`
+# columns. A batch of briefs costs one query per section, whatever its size.
 BATCH_DEALS = "(SELECT unnest(CAST(? AS VARCHAR[])))"
-SECTION_QUERIES: dict[str, tuple[str, tuple[str, ...], str]] = {
-    "deal": ("main.open_deals", ("deal_id",),
+SECTION_QUERIES: dict[str, tuple[str, str]] = {
+    "deal": ("main.open_deals",
              f"SELECT deal_id AS _key_deal_id, * FROM main.open_deals WHERE deal_id IN {BATCH_DEALS}"),
     # The plan version in force at created_at (fct_deals.plan_effective_from); an entry matches
     # when the deal's value of its dimension equals it, case-insensitively, as int_deal_alignment
     # scores it.
-    "plan_entries": ("staging.stg_strategy_plan", ("effective_from",), f"""
+    "plan_entries": ("staging.stg_strategy_plan", f"""
         SELECT deal.deal_id AS _key_deal_id, plan.dimension, plan.value, plan.stance, plan.weight,
                coalesce(lower(trim(CASE plan.dimension
                    WHEN 'segment' THEN deal.segment WHEN 'industry' THEN deal.industry
@@ -124,36 +124,36 @@ SECTION_QUERIES: dict[str, tuple[str, tuple[str, ...], str]] = {
         QUALIFY row_number() OVER (PARTITION BY deal.deal_id, plan.dimension, plan.value_key
                                    ORDER BY plan.source_row_number) = 1
         ORDER BY deal.deal_id, plan.dimension, plan.stance DESC, plan.weight DESC, plan.value"""),
-    "comparables": ("main.open_deal_comparables", ("deal_id",),
+    "comparables": ("main.open_deal_comparables",
                     f"SELECT deal_id AS _key_deal_id, * FROM main.open_deal_comparables "
                     f"WHERE deal_id IN {BATCH_DEALS} ORDER BY deal_id, similarity_level"),
-    "account_value": ("main.account_value", ("account_id",), f"""
+    "account_value": ("main.account_value", f"""
         SELECT account_id AS _key_account_id, account_id, segment, tenure_months, deals_won, lifetime_revenue,
                lifetime_gross_margin, discounted_lifetime_gross_margin, last_revenue_month, is_active,
                value_source, as_of_date
         FROM main.account_value
         WHERE account_id IN (SELECT account_id FROM main.open_deals WHERE deal_id IN {BATCH_DEALS})"""),
-    "forecast": ("main.account_value_forecast", ("account_id", "period"), f"""
+    "forecast": ("main.account_value_forecast", f"""
         SELECT account_id AS _key_account_id, period AS _key_period, account_id, period, cutoff_month,
                horizon_months, predicted_value, predicted_low, predicted_high, interval_level
         FROM main.account_value_forecast
         WHERE account_id IN (SELECT account_id FROM main.open_deals WHERE deal_id IN {BATCH_DEALS})"""),
-    "trust_events": ("main.account_trust_timeline", ("account_id",), f"""
+    "trust_events": ("main.account_trust_timeline", f"""
         SELECT account_id AS _key_account_id, occurred_at, event_type, polarity, severity, deal_id
         FROM main.account_trust_timeline
         WHERE account_id IN (SELECT account_id FROM main.open_deals WHERE deal_id IN {BATCH_DEALS})
         ORDER BY account_id, occurred_at, event_type"""),
-    "escalation_precedent": ("main.open_deal_escalation_precedents", ("deal_id",),
+    "escalation_precedent": ("main.open_deal_escalation_precedents",
                              f"SELECT deal_id AS _key_deal_id, * FROM main.open_deal_escalation_precedents "
                              f"WHERE deal_id IN {BATCH_DEALS} ORDER BY deal_id, similarity_level"),
-    "competitor_response": ("main.competitor_response", ("competitor", "segment"), f"""
+    "competitor_response": ("main.competitor_response", f"""
         SELECT response.competitor AS _key_competitor, response.segment AS _key_segment, response.*
         FROM main.competitor_response AS response
         WHERE EXISTS (
             SELECT 1 FROM main.open_deals AS deal
             WHERE deal.deal_id IN {BATCH_DEALS}
               AND deal.competitor = response.competitor AND deal.segment = response.segment)"""),
-    "trust_building_moves": ("main.move_precedents", ("move_kind", "polarity"), """
+    "trust_building_moves": ("main.move_precedents", """
         SELECT moves.* FROM main.move_precedents AS moves
         JOIN staging.stg_event_types AS types ON moves.move = types.event_type
         WHERE moves.move_kind = 'event_type' AND types.polarity = 'trust_building'
@@ -173,7 +173,7 @@ class BriefBatch:
         self.skipped = {analysis: _skipped(con, self.tables, analysis)
                         for analysis in ("strategic_alignment", "trust_event_study")}
         self.by_key: dict[str, dict[tuple, list[dict[str, Any]]]] = {}
-        for name, (table, _, sql) in SECTION_QUERIES.items():
+        for name, (table, sql) in SECTION_QUERIES.items():
             if table not in self.tables:
                 continue
             rows = _rows(con.execute(sql, [list(deal_ids)] * sql.count("?")))
