@@ -132,14 +132,9 @@ class SiteData:
 
 
 def read_account_totals(con: duckdb.DuckDBPyConnection) -> AccountTotals:
-    """Totals over account_value for the overview's headline (sums of the mart's columns)."""
-    columns = reads.table_columns(con, "main", "account_value") or set()
-    active = "count(*) FILTER (WHERE is_active)" if "is_active" in columns else "NULL"
-    accounts, active_accounts, revenue, margin = con.execute(
-        f"SELECT count(*), {active}, sum(lifetime_revenue), sum(lifetime_gross_margin) "
-        "FROM main.account_value"
-    ).fetchone()
-    return AccountTotals(accounts, active_accounts, revenue, margin)
+    """The overview's headline: main.account_totals (dbt), one row."""
+    [row] = reads.read_required(con, tables.ACCOUNT_TOTALS).to_dict("records")
+    return AccountTotals(**{name: None if pd.isna(value) else value for name, value in row.items()})
 
 
 # SiteData fields whose warehouse table has another name (the registry names tables).

@@ -19,7 +19,14 @@ from dataclasses import dataclass
 import duckdb
 import pandas as pd
 
-from models.tables import ANALYSIS_COVERAGE, HYPOTHESIS_TESTS, Table
+from models.tables import (
+    ACCOUNT_VALUE_BINS,
+    ALIGNMENT_VALUE_BINS,
+    ANALYSIS_COVERAGE,
+    HYPOTHESIS_TESTS,
+    LATEST_LOADS,
+    Table,
+)
 
 # win_loss carries the company-wide rate as one row with this dimension (dbt convention);
 # the aliases tolerate other spellings of the same idea.
@@ -199,22 +206,26 @@ def read_hypothesis_tests(con: duckdb.DuckDBPyConnection) -> pd.DataFrame:
     return read
 
 
+def read_required(con: duckdb.DuckDBPyConnection, registered: Table, *,
+                  order_by: Sequence[str] = ()) -> pd.DataFrame:
+    """A registered table the pages cannot do without: MissingWarehouseData when the warehouse lacks it."""
+    read = read_registered(con, registered, order_by=order_by)
+    if isinstance(read, Unavailable):
+        raise MissingWarehouseData(read.reason)
+    return read
+
+
 def read_load_summary(con: duckdb.DuckDBPyConnection) -> pd.DataFrame:
-    """The latest load of each source (the loader may keep earlier loads as history)."""
-    if table_columns(con, "raw", "load_summary") is None:
-        raise MissingWarehouseData("table raw.load_summary is not in the warehouse")
-    return con.execute(
-        """
-        SELECT source, source_file, file_present, rows_read, rows_loaded, rows_rejected, loaded_at
-        FROM raw.load_summary
-        QUALIFY row_number() OVER (PARTITION BY source ORDER BY loaded_at DESC) = 1
-        ORDER BY source
-        """
-    ).df()
+    """The latest load of each source (main.latest_loads)."""
+    return read_required(con, LATEST_LOADS, order_by=("source",))
 
 
 def read_rejection_counts(con: duckdb.DuckDBPyConnection) -> pd.DataFrame:
-    """Rejected rows counted by source and reason; the record and detail are never read."""
+    """Rejected rows counted by source and reason; the record and detail are never read.
+
+    Counted here, not by dbt: main.rejected_rows is the loader's table in the warehouse file, and
+    the Spark engine's dbt run never sees it (only the raw tables go to Spark).
+    """
     if table_columns(con, "main", "rejected_rows") is None:
         raise MissingWarehouseData("table main.rejected_rows is not in the warehouse")
     return con.execute(
@@ -227,89 +238,11 @@ def read_rejection_counts(con: duckdb.DuckDBPyConnection) -> pd.DataFrame:
     ).df()
 
 
-# --- account distributions, binned in SQL -----------------------------------------------------
-# The trust page draws accounts as bins whose number does not depend on the account count, so
-# the page stays the same size at 2,000 or 100,000 accounts. 'all segments' is one more view.
-
-ALL_SEGMENTS = "all segments"
-VALUE_BINS_PER_DECADE = 5  # lifetime value bins: edges at 10^(k/5), i.e. x1.58 per bin
-ALIGNMENT_BINS_PER_UNIT = 10  # mean alignment in steps of 0.1 over [-1, 1]
+def read_account_value_bins(con: duckdb.DuckDBPyConnection) -> pd.DataFrame:
+    """Accounts per bin of lifetime gross margin (main.account_value_bins), 'all segments' first."""
+    return read_required(con, ACCOUNT_VALUE_BINS, order_by=("is_segment_view", "view", "segment", "bin"))
 
 
-def read_account_value_bins(con: duckdb.DuckDBPyConnection,
-                            per_decade: int = VALUE_BINS_PER_DECADE) -> pd.DataFrame:
-    """Accounts per bin of lifetime gross margin, for every view (all segments, each segment).
-
-    One row per (view, segment, bin). Bins are equal on a log scale (bin k holds values in
-    [10^(k/per_decade), 10^((k+1)/per_decade))), so accounts of 1,000 and of 10,000,000 both
-    read; accounts with zero or negative margin are one row with is_zero_or_less (bin NULL),
-    accounts without a value one row with bin NULL too. Counts of a view add up to its accounts.
-    """
-    return con.execute(
-        f"""
-        WITH accounts AS (
-            SELECT coalesce(segment, 'unknown') AS segment, lifetime_gross_margin AS v
-            FROM main.account_value
-        ),
-        views AS (
-            SELECT '{ALL_SEGMENTS}' AS view, segment, v FROM accounts
-            UNION ALL
-            SELECT segment AS view, segment, v FROM accounts
-        ),
-        binned AS (
-            SELECT view, segment, v <= 0 AS is_zero_or_less,
-                   CAST(CASE WHEN v > 0 THEN floor(log10(v) * {per_decade} + 1e-9) END AS INTEGER) AS bin
-            FROM views
-        )
-        SELECT view, segment, bin, coalesce(is_zero_or_less, false) AS is_zero_or_less,
-               power(10, bin / {float(per_decade)}) AS bin_low,
-               power(10, (bin + 1) / {float(per_decade)}) AS bin_high,
-               count(*) AS accounts
-        FROM binned
-        GROUP BY view, segment, bin, is_zero_or_less
-        ORDER BY view <> '{ALL_SEGMENTS}', view, segment, bin NULLS FIRST
-        """
-    ).df()
-
-
-def read_alignment_value_bins(con: duckdb.DuckDBPyConnection,
-                              per_unit: int = ALIGNMENT_BINS_PER_UNIT) -> pd.DataFrame:
-    """Lifetime gross margin by bin of the account's mean strategic alignment, for every view.
-
-    One row per (view, bin): accounts, mean value with a normal 95% interval
-    (mean -/+ 1.96 sd / sqrt(n)), and the quartiles. Accounts without alignment (no deal
-    under a plan) or without a value have bin NULL: counted, not placed.
-    """
-    return con.execute(
-        f"""
-        WITH accounts AS (
-            SELECT coalesce(segment, 'unknown') AS segment, mean_alignment AS a,
-                   lifetime_gross_margin AS v
-            FROM main.account_value
-        ),
-        views AS (
-            SELECT '{ALL_SEGMENTS}' AS view, a, v FROM accounts
-            UNION ALL
-            SELECT segment AS view, a, v FROM accounts
-        ),
-        binned AS (
-            SELECT view, v, CAST(CASE WHEN a IS NULL OR v IS NULL THEN NULL
-                ELSE least(greatest(floor(a * {per_unit} + 1e-9), -{per_unit}), {per_unit - 1})
-            END AS INTEGER) AS bin
-            FROM views
-        )
-        SELECT view, bin,
-               bin / {float(per_unit)} AS alignment_low,
-               (bin + 1) / {float(per_unit)} AS alignment_high,
-               count(*) AS accounts,
-               avg(v) AS mean_value,
-               avg(v) - 1.96 * stddev_samp(v) / sqrt(count(v)) AS mean_value_ci_low,
-               avg(v) + 1.96 * stddev_samp(v) / sqrt(count(v)) AS mean_value_ci_high,
-               quantile_cont(v, 0.25) AS value_p25,
-               quantile_cont(v, 0.5) AS value_median,
-               quantile_cont(v, 0.75) AS value_p75
-        FROM binned
-        GROUP BY view, bin
-        ORDER BY view <> '{ALL_SEGMENTS}', view, bin NULLS LAST
-        """
-    ).df()
+def read_alignment_value_bins(con: duckdb.DuckDBPyConnection) -> pd.DataFrame:
+    """Lifetime gross margin by bin of mean alignment (main.alignment_value_bins), 'all segments' first."""
+    return read_required(con, ALIGNMENT_VALUE_BINS, order_by=("is_segment_view", "view", "bin"))

@@ -45,7 +45,7 @@ CREATE OR REPLACE TABLE main.run_changes (
 def previous_published(settings: Settings) -> tuple[Path, str] | None:
     """The file readers see now and its run id: the current run's kept copy, else the published file."""
     rows = history.history_rows(settings.warehouse)
-    current = history._current_run_id(rows)
+    current = history.current_run_id(rows)
     if current is None:
         return None
     kept = history.version_path(settings.warehouse, current)

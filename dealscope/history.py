@@ -245,7 +245,7 @@ def print_history(warehouse: Path, *, as_json: bool, out: TextIO) -> int:
     if not rows:
         print(f"no recorded runs for {warehouse} (the history starts with the next published run)", file=out)
         return 0
-    current = _current_run_id(rows)
+    current = current_run_id(rows)
     print(f"{'run_id':<25} {'started_at (UTC)':<20} {'status':<10} {'kept':<5} {'code':<22} detail", file=out)
     for row in rows:
         started = row["started_at"][:19].replace("T", " ")
@@ -259,7 +259,7 @@ def print_history(warehouse: Path, *, as_json: bool, out: TextIO) -> int:
     return 0
 
 
-def _current_run_id(rows_newest_first: list[dict]) -> str | None:
+def current_run_id(rows_newest_first: list[dict]) -> str | None:
     """The run whose file is published now: the newest run, or the one the newest rollback restored."""
     for row in rows_newest_first:
         return row["restored_run_id"] if row["status"] == "rollback" else row["run_id"]

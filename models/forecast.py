@@ -1,8 +1,10 @@
 """Forward-looking account value (issue 4, item 5): each active account's revenue over the next horizon.
 
-Design (docs/statistics.md, section 8). With E = the month after the data's last month and H the horizon:
+Design (docs/statistics.md, section 8). With E = the month after the data's last month and H the horizon
+(dbt var forecast_horizon_months):
 
-* features at a cutoff c use only what is known before c: revenue in the last 3 / 12 months and
+* features at a cutoff c (the dbt model analytics.ml_forecast_features, one row per cutoff and
+  account) use only what is known before c: revenue in the last 3 / 12 months and
   the 12 before those, months with revenue, tenure, account attributes, deals won and the mean
   alignment of deals created in the last 24 months, trust-eroding / -building events in the last 12
   months. An account is *active* at c if it had revenue in the 12 months before c.
@@ -39,84 +41,21 @@ from models.tables import (
     replace_tables,
 )
 
-MONTHLY_VALUE_TABLE = "intermediate.int_account_monthly_value"
+FEATURES_TABLE = "analytics.ml_forecast_features"
 FORECAST_TABLES = (ACCOUNT_VALUE_FORECAST, ACCOUNT_VALUE_FORECAST_EVALUATION, ACCOUNT_VALUE_FORECAST_DECILES)
-HORIZON_MONTHS = 12
 INTERVAL_LEVEL = 0.8
 CATEGORICAL = ["segment", "industry", "region"]
 NUMERIC = ["revenue_last_3m", "revenue_last_12m", "revenue_prior_12m", "active_months_last_12m", "tenure_months",
            "log_employee_count", "deals_won_last_12m", "value_won_last_12m", "mean_alignment_last_24m",
            "trust_eroding_last_12m", "trust_building_last_12m"]
-
-FEATURES_SQL = f"""
-with monthly as (
-    select account_id, month, revenue from {MONTHLY_VALUE_TABLE}
-),
-history as (
-    select account_id,
-           sum(case when month >= $cutoff - interval 3 month then revenue else 0 end) as revenue_last_3m,
-           sum(case when month >= $cutoff - interval 12 month then revenue else 0 end) as revenue_last_12m,
-           sum(case when month >= $cutoff - interval 24 month and month < $cutoff - interval 12 month
-                    then revenue else 0 end) as revenue_prior_12m,
-           count(case when month >= $cutoff - interval 12 month and revenue > 0 then 1 end) as active_months_last_12m,
-           date_diff('month', min(case when revenue > 0 then month end), $cutoff) as tenure_months
-    from monthly
-    where month < $cutoff
-    group by account_id
-),
-deals as (
-    select account_id,
-           count(case when is_won and closed_at >= $cutoff - interval 12 month and closed_at < $cutoff then 1 end)
-               as deals_won_last_12m,
-           sum(case when is_won and closed_at >= $cutoff - interval 12 month and closed_at < $cutoff
-                    then coalesce(final_amount, 0) else 0 end) as value_won_last_12m,
-           avg(case when created_at >= $cutoff - interval 24 month and created_at < $cutoff then alignment_score end)
-               as mean_alignment_last_24m
-    from main.fct_deals
-    group by account_id
-),
-events as (
-    select account_id,
-           count(case when polarity = 'trust_eroding' then 1 end) as trust_eroding_last_12m,
-           count(case when polarity = 'trust_building' then 1 end) as trust_building_last_12m
-    from staging.stg_negotiation_events
-    where occurred_at >= $cutoff - interval 12 month and occurred_at < $cutoff
-    group by account_id
-),
-target as (
-    select account_id, sum(revenue) as actual_value
-    from monthly
-    where month >= $cutoff and month < $cutoff + to_months($horizon)
-    group by account_id
-)
-select h.account_id, a.segment, a.industry, a.region,
-       case when a.employee_count is not null then ln(1 + a.employee_count) end as log_employee_count,
-       h.revenue_last_3m, h.revenue_last_12m, h.revenue_prior_12m, h.active_months_last_12m, h.tenure_months,
-       coalesce(d.deals_won_last_12m, 0) as deals_won_last_12m, coalesce(d.value_won_last_12m, 0) as value_won_last_12m,
-       d.mean_alignment_last_24m,
-       coalesce(e.trust_eroding_last_12m, 0) as trust_eroding_last_12m,
-       coalesce(e.trust_building_last_12m, 0) as trust_building_last_12m,
-       case when $observed then coalesce(t.actual_value, 0) end as actual_value
-from history as h
-inner join staging.stg_accounts as a on a.account_id = h.account_id
-left join deals as d on d.account_id = h.account_id
-left join events as e on e.account_id = h.account_id
-left join target as t on t.account_id = h.account_id
-where h.revenue_last_12m > 0
-order by h.account_id
-"""
+PERIODS = ("train", "evaluation", "forecast")
 
 
-def data_end_month(con: duckdb.DuckDBPyConnection) -> pd.Timestamp | None:
-    """The month after the last month with value (exclusive end of the data), or None without data."""
-    last = con.execute(f"select max(month) from {MONTHLY_VALUE_TABLE}").fetchone()[0]
-    return None if last is None else pd.Timestamp(last) + pd.DateOffset(months=1)
-
-
-def account_features_at(con: duckdb.DuckDBPyConnection, cutoff: pd.Timestamp, horizon: int,
-                        observed: bool) -> pd.DataFrame:
-    """Active accounts at `cutoff` with what was known before it, and (if observed) the next horizon's revenue."""
-    return con.execute(FEATURES_SQL, {"cutoff": cutoff.date(), "horizon": horizon, "observed": observed}).df()
+def account_features(con: duckdb.DuckDBPyConnection) -> dict[str, pd.DataFrame]:
+    """The features of analytics.ml_forecast_features (dbt) by period: train (cutoff E - 2H),
+    evaluation (E - H) and forecast (E), each ordered by account."""
+    frame = con.execute(f"select * from {FEATURES_TABLE} order by period, account_id").df()
+    return {period: frame[frame["period"] == period].reset_index(drop=True) for period in PERIODS}
 
 
 def quantile_model(quantile: float, random_state: int) -> Pipeline:
@@ -215,43 +154,40 @@ class ForecastResults:
     deciles: pd.DataFrame
 
 
-def run_forecast(con: duckdb.DuckDBPyConnection, random_state: int = 0, horizon: int = HORIZON_MONTHS,
-                 level: float = INTERVAL_LEVEL, min_accounts: int = 50) -> ForecastResults | None:
+def run_forecast(con: duckdb.DuckDBPyConnection, random_state: int = 0, level: float = INTERVAL_LEVEL,
+                 min_accounts: int = 50) -> ForecastResults | None:
     """Train at E - 2H, evaluate at E - H, forecast at E; None when there is not enough history."""
-    end = data_end_month(con)
-    if end is None:
-        return None
-    cutoffs = {name: end - pd.DateOffset(months=horizon * k) for name, k in (("train", 2), ("evaluation", 1))}
-    train = account_features_at(con, cutoffs["train"], horizon, observed=True)
-    evaluation = account_features_at(con, cutoffs["evaluation"], horizon, observed=True)
+    features = account_features(con)
+    train, evaluation, current = (features[period] for period in PERIODS)
     if min(len(train), len(evaluation)) < min_accounts:
         return None
+    horizon = int(evaluation["horizon_months"].iloc[0])
     evaluated = fit_forecaster(train, level, random_state).predict(evaluation)
-    current = account_features_at(con, end, horizon, observed=False)
     forecasted = fit_forecaster(evaluation, level, random_state).predict(current)
 
-    def rows(frame: pd.DataFrame, predictions: pd.DataFrame, period: str, cutoff: pd.Timestamp) -> pd.DataFrame:
-        return pd.concat([frame[["account_id", "segment"]], predictions], axis=1).assign(
-            period=period, cutoff_month=cutoff.date(), horizon_months=horizon, interval_level=level,
+    def rows(frame: pd.DataFrame, predictions: pd.DataFrame, period: str) -> pd.DataFrame:
+        return pd.concat([frame[["account_id", "segment", "cutoff_month", "horizon_months"]], predictions],
+                         axis=1).assign(period=period, interval_level=level,
             naive_value=naive_forecast(frame, horizon), actual_value=frame["actual_value"].astype(float))
 
     actual = evaluation["actual_value"].to_numpy(dtype=float)
     return ForecastResults(
-        forecast=pd.concat([rows(evaluation, evaluated, "evaluation", cutoffs["evaluation"]),
-                            rows(current, forecasted, "forecast", end)], ignore_index=True),
+        forecast=pd.concat([rows(evaluation, evaluated, "evaluation"), rows(current, forecasted, "forecast")],
+                           ignore_index=True),
         evaluation=evaluation_metrics(actual, evaluated["predicted_value"].to_numpy(), naive_forecast(evaluation, horizon),
                                       evaluated["predicted_low"].to_numpy(), evaluated["predicted_high"].to_numpy())
-        .assign(cutoff_month=cutoffs["evaluation"].date(), trained_at=cutoffs["train"].date(), horizon_months=horizon),
+        .assign(cutoff_month=evaluation["cutoff_month"].iloc[0], trained_at=train["cutoff_month"].iloc[0],
+                horizon_months=horizon),
         deciles=decile_calibration(actual, evaluated["predicted_value"].to_numpy()),
     )
 
 
 def write_account_value_forecast(con: duckdb.DuckDBPyConnection, random_state: int = 0) -> ForecastResults | None:
     """Replace main.account_value_forecast (+ _evaluation, _deciles); nothing is written (and any
-    earlier tables are dropped) when the warehouse has no monthly value or too little history."""
+    earlier tables are dropped) when the warehouse has no forecast features or too little history."""
     has_source = con.execute(
         "select count(*) from information_schema.tables where table_catalog = current_database() "
-        "and table_schema = 'intermediate' and table_name = 'int_account_monthly_value'").fetchone()[0]
+        "and table_schema = 'analytics' and table_name = 'ml_forecast_features'").fetchone()[0]
     with threadpool_limits(limits=1):  # small models on a shared machine: OpenMP threads only contend
         results = run_forecast(con, random_state) if has_source else None
     if results is None:

@@ -326,15 +326,16 @@ def _dbt_contract_columns(spec: dict) -> tuple[Column, ...]:
                  for c in spec["columns"])
 
 
+def _dbt_mart(model_yml: str, model: str, primary_key: tuple[str, ...]) -> Table:
+    """A dbt mart (schema main) registered from its YAML: description and contract columns defined once."""
+    spec = _dbt_model(model_yml, model)
+    return Table(f"main.{model}", " ".join(spec["description"].split()), _dbt_contract_columns(spec), primary_key,
+                 f"dbt: dbt_project/models/marts/{model}.sql")
+
+
 # Built by dbt from main.calibration_worlds; registered so the pages read it by name like the others.
-_CALIBRATION_SUMMARY_MODEL = _dbt_model("marts/_calibration__models.yml", "calibration_summary")
-CALIBRATION_SUMMARY = Table(
-    "main.calibration_summary",
-    " ".join(_CALIBRATION_SUMMARY_MODEL["description"].split()),
-    _dbt_contract_columns(_CALIBRATION_SUMMARY_MODEL),
-    ("stress", "world", "hypothesis", "test", "accounts_per_world"),
-    "dbt: dbt_project/models/marts/calibration_summary.sql",
-)
+CALIBRATION_SUMMARY = _dbt_mart("marts/_calibration__models.yml", "calibration_summary",
+                                ("stress", "world", "hypothesis", "test", "accounts_per_world"))
 
 ANALYSIS_COVERAGE = Table(
     "main.analysis_coverage",
@@ -358,6 +359,15 @@ STATISTICS_TABLES: tuple[Table, ...] = (
     CALIBRATION_WORLDS, CALIBRATION_SUMMARY, ANALYSIS_COVERAGE,
 )
 BY_NAME: dict[str, Table] = {t.name: t for t in STATISTICS_TABLES}
+
+# dbt marts that hold what the pages state as distributions, totals and coverage (not statistics: they
+# are not in the statistics section of the docs); the dashboards read them by name like the others.
+_DASHBOARD_MARTS_YML = "marts/_marts__dashboards.yml"
+ACCOUNT_VALUE_BINS = _dbt_mart(_DASHBOARD_MARTS_YML, "account_value_bins", ("view", "segment", "bin", "is_zero_or_less"))
+ALIGNMENT_VALUE_BINS = _dbt_mart(_DASHBOARD_MARTS_YML, "alignment_value_bins", ("view", "bin"))
+ACCOUNT_TOTALS = _dbt_mart(_DASHBOARD_MARTS_YML, "account_totals", ())
+LATEST_LOADS = _dbt_mart(_DASHBOARD_MARTS_YML, "latest_loads", ("source",))
+DASHBOARD_MARTS: tuple[Table, ...] = (ACCOUNT_VALUE_BINS, ALIGNMENT_VALUE_BINS, ACCOUNT_TOTALS, LATEST_LOADS)
 
 
 def table(name: str) -> Table:

@@ -9,10 +9,12 @@ to check escaping.
 
 from __future__ import annotations
 
+import functools
 import math
 import re
 import subprocess
 import sys
+import tempfile
 from pathlib import Path
 
 import duckdb
@@ -39,6 +41,7 @@ from dashboards.pages.trust import (
 from dashboards.pages.win_loss import (
     competitor_response_figure, loss_trend_figure, win_rate_by_dimension_figure,
 )
+from dbt_fixtures import run_dbt
 from models import tables
 
 SECRET_NOTE = "CONFIDENTIAL-buyer-said-budget-is-42k"
@@ -406,13 +409,38 @@ OPTIONAL_TABLES = (
 )
 
 
+# The dbt models the pages read that are built on the fixture's hand-made tables: compiled by dbt
+# once, then created on each fixture warehouse (always a file named warehouse.duckdb, the catalog
+# the compiled SQL names) after its tables are final.
+DASHBOARD_DBT_MODELS = (("staging", "stg_load_summary", "view"),
+                        *(("main", registered.table, "table") for registered in tables.DASHBOARD_MARTS))
+
+
+@functools.cache
+def compiled_dashboard_models() -> tuple[str, ...]:
+    with tempfile.TemporaryDirectory() as tmp:
+        target = Path(tmp) / "target"
+        run_dbt(["compile", "--select", *(model for _, model, _ in DASHBOARD_DBT_MODELS)],
+                build_db=Path(tmp) / "warehouse.duckdb", target_path=target)
+        compiled = {path.stem: path.read_text() for path in (target / "compiled").rglob("*.sql")}
+    return tuple(f"create schema if not exists {schema}; create or replace {kind} {schema}.{model} as "
+                 f"{compiled[model]}" for schema, model, kind in DASHBOARD_DBT_MODELS)
+
+
+def build_dashboard_models(con: duckdb.DuckDBPyConnection) -> None:
+    for statement in compiled_dashboard_models():
+        con.execute(statement)
+
+
 def make_warehouse(path: Path, value_source: str = "account_revenue") -> Path:
+    assert path.name == "warehouse.duckdb"
     sql = WAREHOUSE_SQL.replace("$value_source", f"'{value_source}'").replace(
         "$secret", SECRET_NOTE
     )
     with duckdb.connect(str(path)) as con:
         con.execute(";".join(registered.ddl() for registered in FIXTURE_STATISTICS_TABLES))
         con.execute(sql)
+        build_dashboard_models(con)
     return path
 
 
@@ -421,6 +449,7 @@ def build(tmp_path: Path, value_source: str = "account_revenue", alter_sql: str 
     with duckdb.connect(str(warehouse)) as con:
         if alter_sql:
             con.execute(alter_sql)
+            build_dashboard_models(con)
     with duckdb.connect(str(warehouse), read_only=True) as con:
         return build_site(con, tmp_path / "site")
 

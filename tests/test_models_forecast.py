@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import duckdb
 import numpy as np
 import pandas as pd
 import pytest
 
+from dbt_fixtures import run_dbt
 from models.forecast import (
-    account_features_at,
+    account_features,
     conformal_margin,
     decile_calibration,
     write_account_value_forecast,
@@ -19,6 +22,18 @@ MONTHS = pd.date_range("2021-01-01", "2025-12-01", freq="MS")
 
 
 def _warehouse(path: str, seed: int = 0) -> duckdb.DuckDBPyConnection:
+    """The hand-built warehouse (below) with dbt's analytics.ml_forecast_features built on it."""
+    _inputs(path, seed).close()
+    return _with_features(path)
+
+
+def _with_features(path: str) -> duckdb.DuckDBPyConnection:
+    """(Re)build and test analytics.ml_forecast_features with dbt from the tables in the file."""
+    run_dbt(["build", "--select", "ml_forecast_features"], build_db=Path(path))
+    return duckdb.connect(path)
+
+
+def _inputs(path: str, seed: int = 0) -> duckdb.DuckDBPyConnection:
     """Accounts with a persistent size, growth and churn, monthly revenue over five years."""
     rng = np.random.default_rng(seed)
     size = rng.lognormal(8, 1, N_ACCOUNTS)
@@ -62,16 +77,22 @@ def test_decile_calibration_has_ten_bins() -> None:
 
 
 def test_features_use_only_what_is_known_before_the_cutoff(tmp_path) -> None:
-    con = _warehouse(str(tmp_path / "w.duckdb"))
-    cutoff = pd.Timestamp("2024-01-01")
-    before = account_features_at(con, cutoff, 12, observed=True)
+    path = str(tmp_path / "w.duckdb")
+    con = _warehouse(path)
+    before = account_features(con)
+    # data to 2025-12: cutoffs 2024-01 (train), 2025-01 (evaluation), 2026-01 (forecast)
+    assert {period: str(frame["cutoff_month"].iloc[0].date()) for period, frame in before.items()} == {
+        "train": "2024-01-01", "evaluation": "2025-01-01", "forecast": "2026-01-01"}
     con.execute("update intermediate.int_account_monthly_value set revenue = revenue * 10 where month >= '2024-01-01'")
     con.execute("insert into staging.stg_negotiation_events values ('a0002', '2024-01-01', 'trust_eroding')")
-    after = account_features_at(con, cutoff, 12, observed=True)
-    pd.testing.assert_frame_equal(before.drop(columns="actual_value"), after.drop(columns="actual_value"))
-    assert (after["actual_value"] >= before["actual_value"]).all()  # only the target saw the change
-    assert (before["revenue_last_12m"] > 0).all()  # active accounts only
-    assert before.set_index("account_id").loc["a0001", "trust_eroding_last_12m"] == 0  # its event is after
+    con.close()
+    after = account_features(_with_features(path))
+    train_before, train_after = before["train"], after["train"]
+    pd.testing.assert_frame_equal(train_before.drop(columns="actual_value"), train_after.drop(columns="actual_value"))
+    assert (train_after["actual_value"] >= train_before["actual_value"]).all()  # only the target saw the change
+    assert (train_before["revenue_last_12m"] > 0).all()  # active accounts only
+    assert train_before.set_index("account_id").loc["a0001", "trust_eroding_last_12m"] == 0  # its event is after
+    assert after["forecast"]["actual_value"].isna().all() and after["evaluation"]["actual_value"].notna().all()
 
 
 def test_forecast_tables_are_written_with_an_evaluation_on_a_later_period(tmp_path) -> None:

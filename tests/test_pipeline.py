@@ -202,7 +202,7 @@ def test_the_analysis_step_declares_every_registered_table_with_what_it_reads():
     parents = {p.to_user_string() for p in graph.get(dg.AssetKey(["main", "hypothesis_tests"])).parent_keys}
     assert parents == {"analytics/ml_account_features", "analytics/ml_event_windows", "main/analysis_coverage"}
     forecast = graph.get(dg.AssetKey(["main", "account_value_forecast"])).parent_keys
-    assert {p.to_user_string() for p in forecast} == {"intermediate/int_account_monthly_value"}
+    assert {p.to_user_string() for p in forecast} == {"analytics/ml_forecast_features"}
     # the dashboards wait for every statistics table
     dashboard_parents = graph.get(dg.AssetKey(["dashboards"])).parent_keys
     assert {dg.AssetKey(t.name.split(".")) for t in tables.STATISTICS_TABLES} <= dashboard_parents

@@ -259,30 +259,27 @@ def hypothesis_forest_figure(hypothesis_tests: pd.DataFrame) -> go.Figure:
     return figure
 
 
-def null_distribution_figure(null_values: pd.DataFrame, value_column: str, observed: pd.DataFrame,
-                             group_column: str | None) -> go.Figure:
-    """Histogram of the permutation null with the observed statistic as a red line, per group."""
-    groups = sorted(null_values[group_column].astype(str).unique()) if group_column else ["all"]
+def null_distribution_figure(null: pd.DataFrame) -> go.Figure:
+    """Histogram of the permutation null (main.permutation_null) with the observed statistic as a red
+    line, one panel per hypothesis."""
+    groups = sorted(null["hypothesis"].astype(str).unique())
     titles = [wrap(g.replace("_", " ").replace(":", ": ")) for g in groups]
     figure = make_subplots(rows=len(groups), cols=1, subplot_titles=titles,
                            vertical_spacing=0.3 / max(len(groups), 1))
     for panel, group in enumerate(groups, start=1):
-        part = null_values if group_column is None else null_values[
-            null_values[group_column].astype(str) == group]
+        part = null[null["hypothesis"].astype(str) == group]
         figure.add_trace(
-            go.Histogram(x=part[value_column], nbinsx=40, marker={"color": COLOR_NOT_SUPPORTED},
+            go.Histogram(x=part["statistic"], nbinsx=40, marker={"color": COLOR_NOT_SUPPORTED},
                          name="permuted (no effect)", showlegend=panel == 1,
                          hovertemplate="%{x}<br>%{y} permutations<extra></extra>"),
             row=panel, col=1,
         )
-        seen = observed if group_column is None else observed[
-            observed[group_column].astype(str) == group]
-        for value in seen["observed"].dropna().unique():
+        for value in part["observed"].dropna().unique():
             figure.add_vline(x=float(value), line={"color": COLOR_REFERENCE, "width": 3},
                              annotation_text="observed", annotation_font_color=COLOR_REFERENCE,
                              row=panel, col=1)
     figure.update_yaxes(title="shuffled copies")
-    figure.update_xaxes(title=value_column.replace("_", " "), row=len(groups), col=1)
+    figure.update_xaxes(title="statistic", row=len(groups), col=1)
     figure.update_layout(template=TEMPLATE, height=200 + 260 * len(groups),
                          title="Permutation test: null distribution and the observed statistic",
                          legend=BOTTOM_LEGEND, margin={"t": 100, "b": BOTTOM_LEGEND_MARGIN})
@@ -643,18 +640,6 @@ def feature_importance_figure(importance: pd.DataFrame) -> go.Figure:
     return figure
 
 
-def first_column(frame: pd.DataFrame, *candidates: str) -> str | None:
-    """The first column whose name equals, then contains, one of the candidates."""
-    for candidate in candidates:
-        if candidate in frame.columns:
-            return candidate
-    for candidate in candidates:
-        found = next((c for c in frame.columns if candidate in c), None)
-        if found:
-            return found
-    return None
-
-
 def hypothesis_table(tests: pd.DataFrame) -> pd.DataFrame:
     """Text columns first (they wrap); hypotheses by their readable names."""
     # The unit is long: it is in each verdict sentence below the table, not in a column.
@@ -850,17 +835,7 @@ def evidence_page(data: SiteData) -> str:
     page.add(verdict_items(tests))
 
     def draw_null(null: pd.DataFrame) -> None:
-        value = first_column(null, "null_statistic", "permuted_statistic", "statistic", "null_value")
-        observed = first_column(null, "observed_statistic", "observed")
-        group = first_column(null, "hypothesis")
-        if value is None or observed is None:
-            page.add(unavailable_html(Unavailable(null.attrs.get("table", "permutation*"),
-                                                  f"its columns ({', '.join(null.columns)}) hold no "
-                                                  "null statistic and observed statistic"),
-                                      "the permutation null distribution"))
-            return
-        page.figure(null_distribution_figure(
-            null, value, null.rename(columns={observed: "observed"}), group))
+        page.figure(null_distribution_figure(null))
 
     page.section("Permutation test: the null distribution and the observed statistic",
                  data.permutation_null, "the permutation null distribution", draw_null)
@@ -913,10 +888,6 @@ def evidence_page(data: SiteData) -> str:
                  "the feature importance per model", draw_importance)
 
     def draw_forecast(forecast: pd.DataFrame) -> None:
-        predicted = first_column(forecast, "predicted_value", "predicted", "prediction")
-        actual = first_column(forecast, "actual_value", "actual", "observed", "realised", "realized")
-        low = first_column(forecast, "predicted_low", "pi_low", "prediction_low", "lower")
-        high = first_column(forecast, "predicted_high", "pi_high", "prediction_high", "upper")
         page.add(f'<p class="muted">From {esc(forecast.attrs.get("table", ""))}.</p>')
         deciles = data.forecast_deciles
         if isinstance(deciles, pd.DataFrame) and len(deciles):
@@ -931,14 +902,13 @@ def evidence_page(data: SiteData) -> str:
                 page.add(table_html(forecast_evaluation_table(evaluation), text_columns=1,
                                     table_id="forecast-evaluation-table"))
             return
-        if predicted is None or actual is None or forecast[actual].isna().all():
-            page.add(unavailable_html(Unavailable(forecast.attrs.get("table", "account_value_forecast*"),
-                                                  "it holds no predicted and actual value side by side "
-                                                  f"(columns: {', '.join(forecast.columns)})"),
+        if forecast["actual_value"].isna().all():
+            page.add(unavailable_html(Unavailable(forecast.attrs.get("table", ""),
+                                                  "it holds no actual value beside the predictions"),
                                       "predicted vs actual value"))
             return
-        page.figure(predicted_vs_actual_figure(forecast[forecast[actual].notna()],
-                                                       predicted, actual, low, high))
+        page.figure(predicted_vs_actual_figure(forecast[forecast["actual_value"].notna()], "predicted_value",
+                                               "actual_value", "predicted_low", "predicted_high"))
 
     page.section("Forward-looking model: predicted vs actual value", data.forecast,
                  "predictions of the forward-looking model", draw_forecast)

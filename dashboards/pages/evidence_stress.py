@@ -15,7 +15,7 @@ import pandas as pd
 import plotly.graph_objects as go
 
 from dashboards.components import esc, table_html
-from dashboards import formatting as text
+from dashboards import formatting
 from dashboards.formatting import is_missing
 from dashboards.reads import TableRead, Unavailable
 
@@ -51,8 +51,8 @@ def _stress_order(stresses: pd.Series) -> list[str]:
 
 def _rate(value: object, low: object, high: object) -> str:
     if is_missing(value):
-        return text.NOT_AVAILABLE
-    return f"{text.format_pct(value)} ({text.format_pct(low)} to {text.format_pct(high)})"
+        return formatting.NOT_AVAILABLE
+    return f"{formatting.format_pct(value)} ({formatting.format_pct(low)} to {formatting.format_pct(high)})"
 
 
 def _rows(summary: pd.DataFrame, test: str, world: str) -> pd.DataFrame:
@@ -80,23 +80,23 @@ def stress_table(summary: pd.DataFrame) -> pd.DataFrame:
 
         def cell(row: pd.Series | None, column: str) -> str:
             if row is None:
-                return text.NOT_AVAILABLE
+                return formatting.NOT_AVAILABLE
             return _rate(row[column], row[f"{column}_ci_low"], row[f"{column}_ci_high"])
 
         records.append({
             "stress world": key[0],
-            "hypothesis": HYPOTHESIS_NAMES.get(key[1], text.readable(key[1])),
-            "worlds (no effect / planted)": (f"{text.format_count(n['worlds']) if n is not None else 0} / "
-                                             f"{text.format_count(p['worlds']) if p is not None else 0}"),
+            "hypothesis": HYPOTHESIS_NAMES.get(key[1], formatting.readable(key[1])),
+            "worlds (no effect / planted)": (f"{formatting.format_count(n['worlds']) if n is not None else 0} / "
+                                             f"{formatting.format_count(p['worlds']) if p is not None else 0}"),
             "false positives, p < 0.05 (95% CI)": cell(n, "false_positive_rate"),
-            "flagged by a check": text.format_pct(n["flagged_rate"]) if n is not None else text.NOT_AVAILABLE,
+            "flagged by a check": formatting.format_pct(n["flagged_rate"]) if n is not None else formatting.NOT_AVAILABLE,
             "false positives no check flags (95% CI)": cell(n, "unflagged_false_positive_rate"),
             PROMISE_COLUMN: (
-                PROMISE_WORDS.get(str(n["promise_status"]), text.NOT_AVAILABLE) if n is not None
-                else text.NOT_AVAILABLE),
+                PROMISE_WORDS.get(str(n["promise_status"]), formatting.NOT_AVAILABLE) if n is not None
+                else formatting.NOT_AVAILABLE),
             "power (95% CI)": cell(p, "power"),
             "coverage, planted (95% CI)": cell(p, "coverage"),
-            "bias, planted": text.format_signed_number(p["bias_adjusted"]) if p is not None else text.NOT_AVAILABLE,
+            "bias, planted": formatting.format_signed_number(p["bias_adjusted"]) if p is not None else formatting.NOT_AVAILABLE,
             "before: cross-sectional false positives (95% CI)": cell(b, "false_positive_rate"),
         })
     return pd.DataFrame(records)
@@ -111,7 +111,7 @@ def stress_figure(summary: pd.DataFrame) -> go.Figure:
     offsets = {"H1_strategic_alignment": 0.18, "H2_trust_eroding_events": -0.18}
     for base, group in null.groupby("base"):
         y = [len(order) - 1 - order.index(s) + offsets.get(str(base), 0.0) for s in group["stress"]]
-        name = HYPOTHESIS_NAMES.get(str(base), text.readable(base))
+        name = HYPOTHESIS_NAMES.get(str(base), formatting.readable(base))
         for column, symbol, label in (("false_positive_rate", "circle-open", "all false positives"),
                                       ("unflagged_false_positive_rate", "circle", "not flagged by a check")):
             rates = group[column].astype(float)

@@ -307,3 +307,11 @@
         sqrt(cast({{ n }} as {{ type_double() }}) / (({{ n }}) - 1) * ({{ sum_squared_residuals }})) / abs({{ sum_x }})
     end
 {%- endmacro %}
+
+{#- Every row of `relation` twice: once in the view 'all segments', once in its segment's view (the
+    trust page's drop-down), with `columns` kept. `relation` needs a column `segment`. -#}
+{% macro segment_views(relation, columns) -%}
+    select 'all segments' as view, false as is_segment_view, {{ columns | join(', ') }} from {{ relation }}
+    union all
+    select segment as view, true as is_segment_view, {{ columns | join(', ') }} from {{ relation }}
+{%- endmacro %}

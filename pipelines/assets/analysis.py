@@ -18,7 +18,7 @@ from pipelines.resources import WarehouseResource
 RANDOM_STATE = 0
 ACCOUNT_FEATURES = dg.AssetKey(["analytics", "ml_account_features"])
 EVENT_WINDOWS = dg.AssetKey(["analytics", "ml_event_windows"])
-MONTHLY_VALUE = dg.AssetKey(["intermediate", "int_account_monthly_value"])
+FORECAST_FEATURES = dg.AssetKey(["analytics", "ml_forecast_features"])
 
 
 def table_spec(registered: tables.Table, deps: list) -> dg.AssetSpec:
@@ -50,7 +50,7 @@ STATISTICS_SPECS = [
     table_spec(tables.PERMUTATION_NULL, [ACCOUNT_FEATURES, analysis_coverage]),
     table_spec(tables.MODEL_COMPARISON, [ACCOUNT_FEATURES]),
     table_spec(tables.FEATURE_IMPORTANCE, [ACCOUNT_FEATURES]),
-    *(table_spec(registered, [MONTHLY_VALUE]) for registered in (
+    *(table_spec(registered, [FORECAST_FEATURES]) for registered in (
         tables.ACCOUNT_VALUE_FORECAST, tables.ACCOUNT_VALUE_FORECAST_EVALUATION, tables.ACCOUNT_VALUE_FORECAST_DECILES)),
 ]
 

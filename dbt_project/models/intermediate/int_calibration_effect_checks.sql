@@ -4,32 +4,26 @@
     judges the within-account design; the future-treatment control and the placebo judge the
     cross-sectional one. `any_check_failed`: any of the hypothesis's checks failed, whichever design
     it judges (what a reader of all the rows would see). -#}
+{#- one simulated world's rows of one hypothesis: its effect rows and their checks -#}
+{%- set world_key = ['stress', 'world', 'seed', 'accounts_per_world', 'base_hypothesis'] -%}
 with study_rows as (
     select * from {{ ref('stg_calibration_worlds') }}
 ),
 
 checks as (
     select
-        stress,
-        world,
-        seed,
-        accounts_per_world,
-        base_hypothesis,
+        {{ world_key | join(', ') }},
         max(case when test = 'pre_trend' and is_rejected then 1 else 0 end) as pre_trend_failed,
         max(case when test = 'future_treatment' and is_rejected then 1 else 0 end) as future_treatment_failed,
         max(case when test = 'placebo' and is_rejected then 1 else 0 end) as placebo_failed
     from study_rows
     where test in ('pre_trend', 'future_treatment', 'placebo')
-    group by stress, world, seed, accounts_per_world, base_hypothesis
+    group by {{ world_key | join(', ') }}
 ),
 
 effects as (
     select
-        stress,
-        world,
-        seed,
-        accounts_per_world,
-        base_hypothesis,
+        {{ world_key | join(', ') }},
         hypothesis,
         test,
         truth,
@@ -48,12 +42,7 @@ judged as (
         coalesce(checks.future_treatment_failed, 0) = 1 as future_treatment_failed,
         coalesce(checks.placebo_failed, 0) = 1 as placebo_failed
     from effects
-    left join checks
-        on effects.stress = checks.stress
-        and effects.world = checks.world
-        and effects.seed = checks.seed
-        and effects.accounts_per_world = checks.accounts_per_world
-        and effects.base_hypothesis = checks.base_hypothesis
+    left join checks using ({{ world_key | join(', ') }})
 )
 
 select

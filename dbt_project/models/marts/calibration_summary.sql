@@ -3,6 +3,8 @@
     primary says `supported`, how often the 95% intervals cover the truth, the bias, and for the effect
     rows the promise: a false positive either does not happen or a check the product reports flags
     it. Every rate with its 95% Wilson interval (macros/metrics.sql). docs/statistics.md, 5 and 5b. -#}
+{#- a cell of the summary -#}
+{%- set cell = ['stress', 'world', 'hypothesis', 'test', 'accounts_per_world'] -%}
 with study_rows as (
     select * from {{ ref('stg_calibration_worlds') }}
 ),
@@ -13,11 +15,7 @@ effect_checks as (
 
 counted as (
     select
-        stress,
-        world,
-        hypothesis,
-        test,
-        accounts_per_world,
+        {{ cell | join(', ') }},
         count(estimate) as worlds,
         max(case when has_result then truth end) as truth,
         sum(case when has_result and supported then 1 else 0 end) as supported_worlds,
@@ -31,21 +29,17 @@ counted as (
         min(study_command) as study_command,
         max(studied_at) as studied_at
     from study_rows
-    group by stress, world, hypothesis, test, accounts_per_world
+    group by {{ cell | join(', ') }}
 ),
 
 promise as (
     select
-        stress,
-        world,
-        hypothesis,
-        test,
-        accounts_per_world,
+        {{ cell | join(', ') }},
         sum(case when is_flagged then 1 else 0 end) as flagged_worlds,
         sum(case when any_check_failed then 1 else 0 end) as any_check_worlds,
         sum(case when is_false_positive and not is_flagged then 1 else 0 end) as unflagged_false_positive_worlds
     from effect_checks
-    group by stress, world, hypothesis, test, accounts_per_world
+    group by {{ cell | join(', ') }}
 ),
 
 rates as (
@@ -57,12 +51,7 @@ rates as (
         promise.any_check_worlds,
         promise.unflagged_false_positive_worlds
     from counted
-    left join promise
-        on counted.stress = promise.stress
-        and counted.world = promise.world
-        and counted.hypothesis = promise.hypothesis
-        and counted.test = promise.test
-        and counted.accounts_per_world = promise.accounts_per_world
+    left join promise using ({{ cell | join(', ') }})
 )
 
 select

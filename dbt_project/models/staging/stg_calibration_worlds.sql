@@ -6,56 +6,44 @@
 {%- set calibration_worlds = source('calibration', 'calibration_worlds') -%}
 {%- set loaded = load_relation(calibration_worlds) if execute else calibration_worlds -%}
 
+{#- (name, type, expression): the one column list of both branches -#}
+{%- set columns = [
+    ('world', 'varchar', 'world'),
+    ('stress', 'varchar', 'stress'),
+    ('seed', 'bigint', 'seed'),
+    ('hypothesis', 'varchar', 'hypothesis'),
+    ('base_hypothesis', 'varchar', dbt.split_part('hypothesis', "':'", 1)),
+    ('test', 'varchar', 'test'),
+    ('truth', type_double(), 'truth'),
+    ('estimate', type_double(), 'estimate'),
+    ('ci_low', type_double(), 'ci_low'),
+    ('ci_high', type_double(), 'ci_high'),
+    ('bootstrap_ci_low', type_double(), 'bootstrap_ci_low'),
+    ('bootstrap_ci_high', type_double(), 'bootstrap_ci_high'),
+    ('p_value', type_double(), 'p_value'),
+    ('supported', 'boolean', 'supported'),
+    ('naive_estimate', type_double(), 'naive_estimate'),
+    ('n_accounts', 'bigint', 'n_accounts'),
+    ('accounts_per_world', 'bigint', 'accounts_per_world'),
+    ('study_command', 'varchar', 'study_command'),
+    ('studied_at', 'varchar', 'studied_at'),
+    ('has_result', 'boolean', 'estimate is not null'),
+    ('is_rejected', 'boolean', 'coalesce(p_value < ' ~ var('calibration_alpha') ~ ', false)'),
+    ('covers_truth', 'boolean', 'coalesce(ci_low <= truth and truth <= ci_high, false)'),
+    ('bootstrap_covers_truth', 'boolean',
+     'coalesce(bootstrap_ci_low <= truth and truth <= bootstrap_ci_high, false)'),
+] -%}
+
 {%- if loaded is none %}
 select
-    cast(null as varchar) as world,
-    cast(null as varchar) as stress,
-    cast(null as bigint) as seed,
-    cast(null as varchar) as hypothesis,
-    cast(null as varchar) as base_hypothesis,
-    cast(null as varchar) as test,
-    cast(null as {{ type_double() }}) as truth,
-    cast(null as {{ type_double() }}) as estimate,
-    cast(null as {{ type_double() }}) as ci_low,
-    cast(null as {{ type_double() }}) as ci_high,
-    cast(null as {{ type_double() }}) as bootstrap_ci_low,
-    cast(null as {{ type_double() }}) as bootstrap_ci_high,
-    cast(null as {{ type_double() }}) as p_value,
-    cast(null as boolean) as supported,
-    cast(null as {{ type_double() }}) as naive_estimate,
-    cast(null as bigint) as n_accounts,
-    cast(null as bigint) as accounts_per_world,
-    cast(null as varchar) as study_command,
-    cast(null as varchar) as studied_at,
-    cast(null as boolean) as has_result,
-    cast(null as boolean) as is_rejected,
-    cast(null as boolean) as covers_truth,
-    cast(null as boolean) as bootstrap_covers_truth
+    {%- for name, type, expression in columns %}
+    cast(null as {{ type }}) as {{ name }}{{ ',' if not loop.last }}
+    {%- endfor %}
 where 1 = 0
 {%- else %}
 select
-    world,
-    stress,
-    seed,
-    hypothesis,
-    {{ dbt.split_part('hypothesis', "':'", 1) }} as base_hypothesis,
-    test,
-    truth,
-    estimate,
-    ci_low,
-    ci_high,
-    bootstrap_ci_low,
-    bootstrap_ci_high,
-    p_value,
-    supported,
-    naive_estimate,
-    n_accounts,
-    accounts_per_world,
-    study_command,
-    studied_at,
-    estimate is not null as has_result,
-    coalesce(p_value < {{ var('calibration_alpha') }}, false) as is_rejected,
-    coalesce(ci_low <= truth and truth <= ci_high, false) as covers_truth,
-    coalesce(bootstrap_ci_low <= truth and truth <= bootstrap_ci_high, false) as bootstrap_covers_truth
+    {%- for name, type, expression in columns %}
+    {{ expression }} as {{ name }}{{ ',' if not loop.last }}
+    {%- endfor %}
 from {{ calibration_worlds }}
 {%- endif %}
