@@ -4,7 +4,8 @@ Every number is read from a published mart (docs/dashboards.md, "Pre-negotiation
 the JSON names, per section, the table, the key of the rows read and the columns as they are
 in the table, so each figure can be traced back. Python only selects rows and writes
 sentences; the metrics (comparable-deal record, flags, stage age) are computed by dbt
-(open_deals, open_deal_comparables, account_trust_timeline) or were already in the marts.
+(open_deals, open_deal_comparables, open_deal_escalation_precedents,
+account_trust_timeline) or were already in the marts.
 Confidential text (event notes, rejected rows) is never read.
 """
 
@@ -32,7 +33,6 @@ from dashboards.formatting import (
 # the Open deals page lists them and says how to write one (`dealscope brief DEAL_ID`).
 BRIEF_LIMIT = 500
 BRIEFS_DIR = "briefs"
-ESCALATION_GROUP = "all_escalated"
 FORECAST_PERIOD = "forecast"
 
 PRINT_STYLE = """
@@ -89,15 +89,9 @@ def existing_tables(con: duckdb.DuckDBPyConnection) -> frozenset[str]:
         "SELECT table_schema, table_name FROM information_schema.tables").fetchall())
 
 
-def _select(con: duckdb.DuckDBPyConnection, tables: frozenset[str], table: str, key: dict[str, Any],
-            sql: str, params: list[Any]) -> Section:
-    """Rows of `sql` (which reads `table`), or the reason the table is absent."""
-    if table not in tables:
-        return Section(table, key, [], f"table {table} is not in the warehouse")
-    cursor = con.execute(sql, params)
+def _rows(cursor: duckdb.DuckDBPyConnection) -> list[dict[str, Any]]:
     names = [column[0] for column in cursor.description]
-    rows = [{name: _json_value(value) for name, value in zip(names, row)} for row in cursor.fetchall()]
-    return Section(table, key, rows)
+    return [{name: _json_value(value) for name, value in zip(names, row)} for row in cursor.fetchall()]
 
 
 def _skipped(con: duckdb.DuckDBPyConnection, tables: frozenset[str], analysis: str) -> str:
@@ -108,15 +102,101 @@ def _skipped(con: duckdb.DuckDBPyConnection, tables: frozenset[str], analysis: s
     return "" if row is None or row[0] else f"not run on this export: {row[1]}"
 
 
-def read_sections(con: duckdb.DuckDBPyConnection, deal_id: str,
-                  tables: frozenset[str] | None = None) -> dict[str, Section]:
-    """Every table row the brief of `deal_id` rests on. Raises BriefError when it has none."""
-    tables = existing_tables(con) if tables is None else tables
-    if "main.open_deals" not in tables:
-        raise BriefError("the warehouse has no main.open_deals table: run `dealscope run` with this "
-                         "version first")
-    deal = _select(con, tables, "main.open_deals", {"deal_id": deal_id},
-                   "SELECT * FROM main.open_deals WHERE deal_id = ?", [deal_id])
+# Each section of a brief: the table it reads, and one query giving the rows of every deal of a
+# batch (`?` = the list of deal ids), with the key they are looked up by as leading `_key_*`
+# columns. A batch of briefs costs one query per section, whatever its size.
+BATCH_DEALS = "(SELECT unnest(CAST(? AS VARCHAR[])))"
+SECTION_QUERIES: dict[str, tuple[str, str]] = {
+    "deal": ("main.open_deals",
+             f"SELECT deal_id AS _key_deal_id, * FROM main.open_deals WHERE deal_id IN {BATCH_DEALS}"),
+    # The plan version in force at created_at (fct_deals.plan_effective_from); an entry matches
+    # when the deal's value of its dimension equals it, case-insensitively, as int_deal_alignment
+    # scores it.
+    "plan_entries": ("staging.stg_strategy_plan", f"""
+        SELECT deal.deal_id AS _key_deal_id, plan.dimension, plan.value, plan.stance, plan.weight,
+               coalesce(lower(trim(CASE plan.dimension
+                   WHEN 'segment' THEN deal.segment WHEN 'industry' THEN deal.industry
+                   WHEN 'region' THEN deal.region WHEN 'product_line' THEN deal.product_line
+                   WHEN 'deal_type' THEN deal.deal_type END)) = plan.value_key, false) AS matches_deal
+        FROM staging.stg_strategy_plan AS plan
+        JOIN main.open_deals AS deal ON plan.effective_from = deal.plan_effective_from
+        WHERE deal.deal_id IN {BATCH_DEALS}
+        QUALIFY row_number() OVER (PARTITION BY deal.deal_id, plan.dimension, plan.value_key
+                                   ORDER BY plan.source_row_number) = 1
+        ORDER BY deal.deal_id, plan.dimension, plan.stance DESC, plan.weight DESC, plan.value"""),
+    "comparables": ("main.open_deal_comparables",
+                    f"SELECT deal_id AS _key_deal_id, * FROM main.open_deal_comparables "
+                    f"WHERE deal_id IN {BATCH_DEALS} ORDER BY deal_id, similarity_level"),
+    "account_value": ("main.account_value", f"""
+        SELECT account_id AS _key_account_id, account_id, segment, tenure_months, deals_won, lifetime_revenue,
+               lifetime_gross_margin, discounted_lifetime_gross_margin, last_revenue_month, is_active,
+               value_source, as_of_date
+        FROM main.account_value
+        WHERE account_id IN (SELECT account_id FROM main.open_deals WHERE deal_id IN {BATCH_DEALS})"""),
+    "forecast": ("main.account_value_forecast", f"""
+        SELECT account_id AS _key_account_id, period AS _key_period, account_id, period, cutoff_month,
+               horizon_months, predicted_value, predicted_low, predicted_high, interval_level
+        FROM main.account_value_forecast
+        WHERE account_id IN (SELECT account_id FROM main.open_deals WHERE deal_id IN {BATCH_DEALS})"""),
+    "trust_events": ("main.account_trust_timeline", f"""
+        SELECT account_id AS _key_account_id, occurred_at, event_type, polarity, severity, deal_id
+        FROM main.account_trust_timeline
+        WHERE account_id IN (SELECT account_id FROM main.open_deals WHERE deal_id IN {BATCH_DEALS})
+        ORDER BY account_id, occurred_at, event_type"""),
+    "escalation_precedent": ("main.open_deal_escalation_precedents",
+                             f"SELECT deal_id AS _key_deal_id, * FROM main.open_deal_escalation_precedents "
+                             f"WHERE deal_id IN {BATCH_DEALS} ORDER BY deal_id, similarity_level"),
+    "competitor_response": ("main.competitor_response", f"""
+        SELECT response.competitor AS _key_competitor, response.segment AS _key_segment, response.*
+        FROM main.competitor_response AS response
+        WHERE EXISTS (
+            SELECT 1 FROM main.open_deals AS deal
+            WHERE deal.deal_id IN {BATCH_DEALS}
+              AND deal.competitor = response.competitor AND deal.segment = response.segment)"""),
+    "trust_building_moves": ("main.move_precedents", """
+        SELECT moves.* FROM main.move_precedents AS moves
+        JOIN staging.stg_event_types AS types ON moves.move = types.event_type
+        WHERE moves.move_kind = 'event_type' AND types.polarity = 'trust_building'
+        ORDER BY moves.share_with_trust_building DESC"""),
+}
+
+class BriefBatch:
+    """The rows of every section for a list of open deals, read with one query per section."""
+
+    def __init__(self, con: duckdb.DuckDBPyConnection, deal_ids: list[str],
+                 tables: frozenset[str] | None = None) -> None:
+        self.con = con
+        self.tables = existing_tables(con) if tables is None else tables
+        if "main.open_deals" not in self.tables:
+            raise BriefError("the warehouse has no main.open_deals table: run `dealscope run` with this "
+                             "version first")
+        self.skipped = {analysis: _skipped(con, self.tables, analysis)
+                        for analysis in ("strategic_alignment", "trust_event_study")}
+        self.by_key: dict[str, dict[tuple, list[dict[str, Any]]]] = {}
+        for name, (table, sql) in SECTION_QUERIES.items():
+            if table not in self.tables:
+                continue
+            rows = _rows(con.execute(sql, [list(deal_ids)] * sql.count("?")))
+            grouped: dict[tuple, list[dict[str, Any]]] = {}
+            for row in rows:
+                key = tuple(row.pop(column) for column in [c for c in row if c.startswith("_key_")])
+                grouped.setdefault(key, []).append(row)
+            self.by_key[name] = grouped
+
+    def section(self, name: str, key: dict[str, Any], lookup: tuple | None = None) -> Section:
+        """The rows of section `name` shown under `key`, found under `lookup` (default: key's values)."""
+        table = SECTION_QUERIES[name][0]
+        if name not in self.by_key:
+            return Section(table, key, [], f"table {table} is not in the warehouse")
+        return Section(table, key, self.by_key[name].get(tuple(key.values()) if lookup is None else lookup, []))
+
+
+def read_sections(con: duckdb.DuckDBPyConnection, deal_id: str, tables: frozenset[str] | None = None,
+                  batch: BriefBatch | None = None) -> dict[str, Section]:
+    """Every table row the brief of `deal_id` rests on (from `batch` when given, which must hold
+    the deal). Raises BriefError when it has none."""
+    batch = batch or BriefBatch(con, [deal_id], tables)
+    deal = batch.section("deal", {"deal_id": deal_id})
     if not deal.rows:
         closed = con.execute("SELECT stage FROM main.fct_deals WHERE deal_id = ?", [deal_id]).fetchone()
         if closed:
@@ -125,61 +205,23 @@ def read_sections(con: duckdb.DuckDBPyConnection, deal_id: str,
     row = deal.rows[0]
     account_id, segment, competitor = row["account_id"], row["segment"], row["competitor"]
     sections = {"deal": deal}
-    no_plan = _skipped(con, tables, "strategic_alignment")
+    no_plan = batch.skipped["strategic_alignment"]
+    plan_key = {"effective_from": row["plan_effective_from"]}
     sections["plan_entries"] = Section("staging.stg_strategy_plan", {"effective_from": None}, [], no_plan) \
-        if no_plan else _select(
-        con, tables, "staging.stg_strategy_plan", {"effective_from": row["plan_effective_from"]},
-        # The plan version in force at created_at (fct_deals.plan_effective_from); an entry
-        # matches when the deal's value of its dimension equals it, case-insensitively, as
-        # int_deal_alignment scores it.
-        """
-        SELECT plan.dimension, plan.value, plan.stance, plan.weight,
-               coalesce(lower(trim(CASE plan.dimension
-                   WHEN 'segment' THEN deal.segment WHEN 'industry' THEN deal.industry
-                   WHEN 'region' THEN deal.region WHEN 'product_line' THEN deal.product_line
-                   WHEN 'deal_type' THEN deal.deal_type END)) = plan.value_key, false) AS matches_deal
-        FROM staging.stg_strategy_plan AS plan
-        JOIN main.open_deals AS deal ON plan.effective_from = deal.plan_effective_from
-        WHERE deal.deal_id = ?
-        QUALIFY row_number() OVER (PARTITION BY plan.dimension, plan.value_key
-                                   ORDER BY plan.source_row_number) = 1
-        ORDER BY plan.dimension, plan.stance DESC, plan.weight DESC, plan.value
-        """, [deal_id])
-    sections["comparables"] = _select(
-        con, tables, "main.open_deal_comparables", {"deal_id": deal_id},
-        "SELECT * FROM main.open_deal_comparables WHERE deal_id = ? ORDER BY similarity_level", [deal_id])
-    sections["account_value"] = _select(
-        con, tables, "main.account_value", {"account_id": account_id},
-        "SELECT account_id, segment, tenure_months, deals_won, lifetime_revenue, lifetime_gross_margin, "
-        "discounted_lifetime_gross_margin, last_revenue_month, is_active, value_source, as_of_date "
-        "FROM main.account_value WHERE account_id = ?", [account_id])
-    sections["forecast"] = _select(
-        con, tables, "main.account_value_forecast", {"account_id": account_id, "period": FORECAST_PERIOD},
-        "SELECT account_id, period, cutoff_month, horizon_months, predicted_value, predicted_low, "
-        "predicted_high, interval_level FROM main.account_value_forecast "
-        "WHERE account_id = ? AND period = ?", [account_id, FORECAST_PERIOD])
-    no_events = _skipped(con, tables, "trust_event_study")
+        if no_plan else batch.section("plan_entries", plan_key, (deal_id,))
+    sections["comparables"] = batch.section("comparables", {"deal_id": deal_id})
+    sections["account_value"] = batch.section("account_value", {"account_id": account_id})
+    sections["forecast"] = batch.section("forecast", {"account_id": account_id, "period": FORECAST_PERIOD})
+    no_events = batch.skipped["trust_event_study"]
     sections["trust_events"] = Section("main.account_trust_timeline", {"account_id": account_id}, [], no_events) \
-        if no_events else _select(
-        con, tables, "main.account_trust_timeline", {"account_id": account_id},
-        "SELECT occurred_at, event_type, polarity, severity, deal_id FROM main.account_trust_timeline "
-        "WHERE account_id = ? ORDER BY occurred_at, event_type", [account_id])
-    sections["escalation_precedent"] = _select(
-        con, tables, "main.escalation_paths", {"account_group": ESCALATION_GROUP},
-        "SELECT * FROM main.escalation_paths WHERE account_group = ?", [ESCALATION_GROUP])
+        if no_events else batch.section("trust_events", {"account_id": account_id})
+    sections["escalation_precedent"] = batch.section("escalation_precedent", {"deal_id": deal_id})
     competitor_key = {"competitor": competitor, "segment": segment}
     sections["competitor_response"] = (
         Section("main.competitor_response", competitor_key, [], "the deal names no competitor")
-        if competitor is None else
-        _select(con, tables, "main.competitor_response", competitor_key,
-                "SELECT * FROM main.competitor_response WHERE competitor = ? AND segment = ?",
-                [competitor, segment]))
-    sections["trust_building_moves"] = _select(
-        con, tables, "main.move_precedents", {"move_kind": "event_type", "polarity": "trust_building"},
-        "SELECT moves.* FROM main.move_precedents AS moves "
-        "JOIN staging.stg_event_types AS types ON moves.move = types.event_type "
-        "WHERE moves.move_kind = 'event_type' AND types.polarity = 'trust_building' "
-        "ORDER BY moves.share_with_trust_building DESC", [])
+        if competitor is None else batch.section("competitor_response", competitor_key))
+    sections["trust_building_moves"] = batch.section(
+        "trust_building_moves", {"move_kind": "event_type", "polarity": "trust_building"}, ())
     return sections
 
 
@@ -259,13 +301,23 @@ def relationship_sentences(deal: dict[str, Any], sections: dict[str, Section]) -
                      f"of revenue ({format_pct(forecast['interval_level'])} interval "
                      f"{format_amount(forecast['predicted_low'])} to {format_amount(forecast['predicted_high'])})")
         sentences.append(text + ".")
-    path = sections["escalation_precedent"].first
+    path = _chosen(sections["escalation_precedent"])
     if path and path.get("accounts"):
         sentences.append(
-            f"Of {format_count(path['accounts'])} accounts where we escalated over the buyer, "
-            f"{format_pct(path['share_with_takeover'])} had the buyer's management take over and "
-            f"{format_pct(path['share_with_second_source'])} added a second source within the "
-            "follow-up window (12 months unless the dbt vars were changed).")
+            f"Of {format_count(path['accounts'])} comparable accounts (same {path['matched_on']}) where we "
+            f"escalated over the buyer, {format_pct(path['share_with_takeover'])} had the buyer's management "
+            f"take over (95% interval {format_pct(path['share_with_takeover_ci_low'])} to "
+            f"{format_pct(path['share_with_takeover_ci_high'])}) and "
+            f"{format_pct(path['share_with_second_source'])} added a second source (95% interval "
+            f"{format_pct(path['share_with_second_source_ci_low'])} to "
+            f"{format_pct(path['share_with_second_source_ci_high'])}) within the follow-up window "
+            "(12 months unless the dbt vars were changed).")
+        if path.get("is_small_sample"):
+            warnings.append(f"Small sample: only {format_count(path['accounts'])} comparable accounts with an "
+                            "escalation over the buyer even by segment alone; read those shares with care.")
+    elif path is not None:
+        sentences.append("No comparable account has an escalation over the buyer with its follow-up "
+                         "window observed.")
     return sentences, warnings
 
 
@@ -289,16 +341,16 @@ def _per_100(value: Any) -> str:
     return "n/a" if is_missing(value) else f"{float(value) * 100:.1f}"
 
 
-def read_brief(con: duckdb.DuckDBPyConnection, deal_id: str,
-               tables: frozenset[str] | None = None) -> dict[str, Any]:
+def read_brief(con: duckdb.DuckDBPyConnection, deal_id: str, tables: frozenset[str] | None = None,
+               batch: BriefBatch | None = None) -> dict[str, Any]:
     """The brief of one open deal as a JSON-ready dict (see the module docstring)."""
-    sections = read_sections(con, deal_id, tables)
+    sections = read_sections(con, deal_id, tables, batch)
     deal = sections["deal"].rows[0]
     fit, fit_warnings = plan_sentences(deal)
     record, record_warnings = record_sentences(deal, sections["comparables"])
     relationship, relationship_warnings = relationship_sentences(deal, sections)
     competitor = competitor_sentence(deal, sections["competitor_response"])
-    single = {"deal", "account_value", "forecast", "escalation_precedent", "competitor_response"}
+    single = {"deal", "account_value", "forecast", "competitor_response"}
     return {
         "deal_id": deal_id,
         "account_id": deal["account_id"],
@@ -388,8 +440,7 @@ def render_brief_html(brief: dict[str, Any], back_link: str = "") -> str:
             _table(event_rows, {"occurred_at": "date", "event_type": "event", "polarity": "polarity",
                                 "severity": "severity", "deal_id": "deal"}, {"deal_id": _plain}, 3)
             if event_rows else '<p class="muted">No recorded negotiation events at this account.</p>')))
-    for name, title in (("account_value", "Account value"), ("forecast", "Forecast"),
-                        ("escalation_precedent", "After escalations over the buyer")):
+    for name, title in (("account_value", "Account value"), ("forecast", "Forecast")):
         section = sections[name]
         values = section.get("values")
         # one row, each column formatted by its kind (shares as %, amounts, counts)
@@ -397,6 +448,25 @@ def render_brief_html(brief: dict[str, Any], back_link: str = "") -> str:
         body = (table_html(format_frame(pd.DataFrame([values]), kinds), text_columns=1) if values
                 else '<p class="muted">No row.</p>')
         blocks.append(_section_html(title, section, body).replace("<h2>", "<h3>").replace("</h2>", "</h3>"))
+
+    precedent = sections["escalation_precedent"]
+    precedent_rows = [dict(r, level=f"{r['similarity_level']}{' (used)' if r['is_chosen_level'] else ''}")
+                      for r in precedent.get("rows") or []]
+    blocks.append(_section_html(
+        "After escalations over the buyer at comparable accounts", precedent,
+        "<p>Comparable accounts share the attributes listed (size band: order of magnitude of the employee "
+        "count); each level drops one, and the brief uses the tightest level with at least 20 such accounts. "
+        "This account itself is left out.</p>\n" + _table(
+            precedent_rows, {"level": "level", "matched_on": "same", "accounts": "escalated accounts",
+                             "share_with_takeover": "buyer mgmt took over", "share_with_takeover_ci_low": "95% low",
+                             "share_with_takeover_ci_high": "95% high",
+                             "share_with_second_source": "second source added",
+                             "share_with_second_source_ci_low": "95% low ",
+                             "share_with_second_source_ci_high": "95% high "},
+            {"accounts": format_count, **{column: format_pct for column in (
+                "share_with_takeover", "share_with_takeover_ci_low", "share_with_takeover_ci_high",
+                "share_with_second_source", "share_with_second_source_ci_low",
+                "share_with_second_source_ci_high")}}, 2)).replace("<h2>", "<h3>").replace("</h2>", "</h3>"))
 
     response = sections["competitor_response"]
     blocks.append(_section_html("Competitor response", response, f"<p>{esc(brief['summary'][-1])}</p>")
@@ -432,10 +502,10 @@ def brief_file_stem(deal_id: str) -> str:
     return safe
 
 
-def write_brief(con: duckdb.DuckDBPyConnection, deal_id: str, out_dir: Path,
-                back_link: str = "", tables: frozenset[str] | None = None) -> tuple[Path, Path]:
+def write_brief(con: duckdb.DuckDBPyConnection, deal_id: str, out_dir: Path, back_link: str = "",
+                tables: frozenset[str] | None = None, batch: BriefBatch | None = None) -> tuple[Path, Path]:
     """Write DEAL.html and DEAL.json into out_dir; returns both paths."""
-    brief = read_brief(con, deal_id, tables)
+    brief = read_brief(con, deal_id, tables, batch)
     out_dir.mkdir(parents=True, exist_ok=True)
     stem = brief_file_stem(deal_id)
     html_path, json_path = out_dir / f"{stem}.html", out_dir / f"{stem}.json"

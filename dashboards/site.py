@@ -15,7 +15,7 @@ from pathlib import Path
 import duckdb
 from plotly.offline import get_plotlyjs
 
-from dashboards.brief import BRIEF_LIMIT, BRIEFS_DIR, existing_tables, write_brief
+from dashboards.brief import BRIEF_LIMIT, BRIEFS_DIR, BriefBatch, write_brief
 from dashboards.components import DISCLOSURE_ID, PAGES, PLOTLY_BUNDLE
 from dashboards.data import SiteData, read_site_data
 from dashboards.pages import PAGE_BUILDERS
@@ -40,10 +40,11 @@ def render_pages(data: SiteData) -> dict[str, str]:
 
 def write_site_briefs(con: duckdb.DuckDBPyConnection, deal_ids: list[str], briefs_dir: Path) -> list[Path]:
     """The brief (HTML + JSON) of each listed deal; files of deals no longer listed are removed."""
-    tables = existing_tables(con)
+    # Every section of every brief in one query per section, not a few queries per brief.
+    batch = BriefBatch(con, deal_ids) if deal_ids else None
     written = []
     for deal_id in deal_ids:
-        written.extend(write_brief(con, deal_id, briefs_dir, back_link=f"../{OPEN_DEALS_PAGE}", tables=tables))
+        written.extend(write_brief(con, deal_id, briefs_dir, back_link=f"../{OPEN_DEALS_PAGE}", batch=batch))
     if briefs_dir.exists():
         kept = {path.name for path in written}
         for stale in briefs_dir.iterdir():

@@ -3,9 +3,11 @@
 The draft is read by the pipeline's own loader (same format, same validation, bad rows rejected
 with reasons), into a scratch in-memory DuckDB that ATTACHes the published warehouse read-only.
 Every formula is the dbt project's: the macros of dbt_project/macros/alignment.sql are rendered
-once by `dbt run-operation whatif_sql` (cached per version of the macros) and the rendered SQL
-runs in the scratch database. So the alignment, the bands and the outcomes by band are those of
+by the build into the warehouse table whatif_statements, and that SQL runs in the scratch
+database, with no dbt start. So the alignment, the bands and the outcomes by band are those of
 the warehouse by construction, and the current plan's side is read from the published marts.
+(A warehouse built before that table existed has its SQL rendered once by
+`dbt run-operation whatif_sql`, cached beside it per version of the macros.)
 
 The scenario is written into the published warehouse the way runs write: a copy is made beside
 it under the writer lock, the scenario's rows replace those of the same name in the copy, and the
@@ -82,14 +84,33 @@ def _work_dir(warehouse: Path) -> Path:
     return warehouse.with_name(f".{warehouse.stem}.whatif")
 
 
+# The relations the rendered SQL must name (dbt macro whatif_relations renders with these).
+RELATIONS = {
+    "raw_plan": RAW_PLAN, "deals": DEALS, "accounts": ACCOUNTS, "plan_entries": PLAN_ENTRIES,
+    "scenario_deals": SCENARIO_DEALS, "account_value": ACCOUNT_VALUE,
+}
+
+
+def stored_sql(con: duckdb.DuckDBPyConnection) -> dict[str, str] | None:
+    """The what-if's SQL kept in the attached warehouse (table whatif_statements), or None when the
+    warehouse has none or it was rendered for other relation names."""
+    present = con.execute(
+        "SELECT count(*) FROM duckdb_tables() WHERE database_name = ? AND schema_name = 'main' "
+        "AND table_name = 'whatif_statements'", [PUBLISHED_ALIAS]).fetchone()[0]
+    if not present:
+        return None
+    rows = con.execute(f"SELECT statement, sql_text, relations FROM {PUBLISHED_ALIAS}.main.whatif_statements").fetchall()
+    if not rows or any(json.loads(relations) != RELATIONS for _, _, relations in rows):
+        return None
+    return {statement: text for statement, text, _ in rows}
+
+
 def rendered_sql(warehouse: Path) -> dict[str, str]:
-    """The what-if's SQL from the dbt macros: cached beside the warehouse, keyed by the macros' hash."""
+    """The what-if's SQL rendered by `dbt run-operation` for a warehouse without whatif_statements:
+    cached beside the warehouse, keyed by the macros' hash."""
     work = _work_dir(warehouse)
     work.mkdir(parents=True, exist_ok=True)
-    arguments = {
-        "raw_plan": RAW_PLAN, "deals": DEALS, "accounts": ACCOUNTS, "plan_entries": PLAN_ENTRIES,
-        "scenario_deals": SCENARIO_DEALS, "account_value": ACCOUNT_VALUE,
-    }
+    arguments = RELATIONS
     key = hashlib.sha256((_macro_fingerprint() + json.dumps(arguments, sort_keys=True)).encode()).hexdigest()[:16]
     cache = work / f"sql-{key}.json"
     if cache.is_file():
@@ -177,13 +198,12 @@ def load_draft_plan(con: duckdb.DuckDBPyConnection, plan_file: Path) -> DraftLoa
     return DraftLoad(str(plan_file), counts.rows_read, counts.rows_loaded, counts.rows_rejected, rejected)
 
 
-def score_draft(con: duckdb.DuckDBPyConnection, sql: dict[str, str]) -> pd.DataFrame:
+def score_draft(con: duckdb.DuckDBPyConnection, sql: dict[str, str]) -> None:
     """Alignment of every deal of the published warehouse under the loaded draft (table draft_alignment)."""
     con.execute(f"CREATE OR REPLACE TABLE {DEALS} AS SELECT {DEAL_INPUT_COLUMNS} FROM {PUBLISHED_DEALS}")
     con.execute(f"CREATE OR REPLACE TABLE {ACCOUNTS} AS SELECT DISTINCT account_id, segment, industry, region FROM {DEALS}")
     con.execute(f"CREATE OR REPLACE TABLE {PLAN_ENTRIES} AS {sql['plan_entries']}")
     con.execute(f"CREATE OR REPLACE TABLE draft_alignment AS {sql['deal_alignment']}")
-    return con.execute("SELECT * FROM draft_alignment ORDER BY deal_id").df()
 
 
 DEAL_COLUMNS = ("deal_id, account_id, is_closed, is_won, won_value, lost_value, final_amount, "
@@ -258,7 +278,7 @@ def run_whatif(con: duckdb.DuckDBPyConnection, warehouse: Path, plan_file: Path,
                           "starting with a letter or digit")
     seconds: dict[str, float] = {}
     started = time.perf_counter()
-    sql = rendered_sql(warehouse)
+    sql = stored_sql(con) or rendered_sql(warehouse)
     seconds["sql"] = time.perf_counter() - started
     started = time.perf_counter()
     load = load_draft_plan(con, plan_file)

@@ -3,7 +3,8 @@
 
 Checked: every number the brief's JSON carries equals the warehouse row it names; comparable
 deals follow the documented similarity rule (recomputed here independently, in pandas, from
-fct_deals); a deal flagged strategic that does not fit the plan is warned about, and only
+fct_deals); what followed escalations at comparable accounts is recomputed from the negotiation
+events and accounts the same way; a deal flagged strategic that does not fit the plan is warned about, and only
 such deals; no confidential note reaches the brief; the CLI writes HTML and JSON and refuses
 a closed deal; the site writes briefs up to the limit and a note above it.
 """
@@ -36,6 +37,15 @@ LEVELS = (
     ("segment", "deal_type"),
     ("segment",),
 )
+ACCOUNT_LEVELS = (
+    ("segment", "industry", "region", "size_band"),
+    ("segment", "industry", "size_band"),
+    ("segment", "size_band"),
+    ("segment",),
+)
+MIN_COMPARABLE_ACCOUNTS = 20  # dbt var min_comparable_accounts
+FOLLOW_UP_MONTHS = 12  # dbt vars takeover_window_months and second_source_window_months
+WILSON_Z = 1.959963984540054
 DEALS_CHECKED = 12
 
 
@@ -99,7 +109,7 @@ def test_brief_numbers_equal_the_marts_they_name(warehouse: Path) -> None:
         for deal_id in deals:
             brief = read_brief(con, deal_id)
             sections = brief["sections"]
-            for name in ("deal", "account_value", "forecast", "escalation_precedent", "competitor_response"):
+            for name in ("deal", "account_value", "forecast", "competitor_response"):
                 section = sections[name]
                 if "unavailable" in section:
                     continue
@@ -114,6 +124,11 @@ def test_brief_numbers_equal_the_marts_they_name(warehouse: Path) -> None:
             listed = sorted(sections["comparables"]["rows"], key=lambda r: r["similarity_level"])
             assert len(listed) == len(comparables) == len(LEVELS)
             for shown, stored in zip(listed, sorted(comparables, key=lambda r: r["similarity_level"])):
+                assert all(same(shown[c], stored[c]) for c in stored), deal_id
+            precedents = table_rows(con, "main.open_deal_escalation_precedents", {"deal_id": deal_id})
+            listed_precedents = sorted(sections["escalation_precedent"]["rows"], key=lambda r: r["similarity_level"])
+            assert len(listed_precedents) == len(precedents) == len(ACCOUNT_LEVELS)
+            for shown, stored in zip(listed_precedents, sorted(precedents, key=lambda r: r["similarity_level"])):
                 assert all(same(shown[c], stored[c]) for c in stored), deal_id
             events = table_rows(con, "main.account_trust_timeline", {"account_id": brief["account_id"]})
             assert len(sections["trust_events"]["rows"]) == len(events)
@@ -183,6 +198,92 @@ def test_comparable_deals_follow_the_documented_rule(warehouse: Path) -> None:
                 first_enough = level
         chosen = rows.index[rows["is_chosen_level"]].tolist()
         assert chosen == [first_enough or len(LEVELS)], deal_id
+
+
+def account_size_band(employees: float | None) -> str:
+    if employees is None or pd.isna(employees):
+        return "unknown"
+    for upper, label in ((10, "under 10"), (100, "10-99"), (1_000, "100-999"), (10_000, "1k-10k")):
+        if employees < upper:
+            return label
+    return "10k and over"
+
+
+def wilson(successes: int, trials: int) -> tuple[float, float]:
+    share, z2 = successes / trials, WILSON_Z ** 2
+    centre = (share + z2 / (2 * trials)) / (1 + z2 / trials)
+    half = WILSON_Z * math.sqrt(share * (1 - share) / trials + z2 / (4 * trials ** 2)) / (1 + z2 / trials)
+    return centre - half, centre + half
+
+
+def test_escalation_precedents_follow_the_documented_rule(warehouse: Path) -> None:
+    """Recomputed from the events: each account's first escalation over the buyer, observed when
+    12 months after it end by the as-of date; took over / second source within those 12 months;
+    comparable accounts by the documented levels, the deal's own account left out."""
+    with duckdb.connect(str(warehouse), read_only=True) as con:
+        events = con.execute("SELECT account_id, event_type, occurred_at FROM staging.stg_negotiation_events "
+                             "WHERE event_type IN ('escalated_over_buyer', 'buyer_management_took_over', "
+                             "'second_source_added')").df()
+        accounts = con.execute("SELECT account_id, segment, industry, region, employee_count "
+                               "FROM staging.stg_accounts").df()
+        as_of = pd.Timestamp(con.execute("SELECT max(as_of_date) FROM main.account_value").fetchone()[0])
+        open_accounts = dict(con.execute("SELECT deal_id, account_id FROM main.open_deals").fetchall())
+        stored = con.execute("SELECT * FROM main.open_deal_escalation_precedents").df()
+        checked = checked_deals(con)
+        briefs = {deal_id: read_brief(con, deal_id) for deal_id in checked}
+    events["occurred_at"] = pd.to_datetime(events["occurred_at"])
+    first = (events[events["event_type"] == "escalated_over_buyer"].groupby("account_id")["occurred_at"].min()
+             .rename("escalated_at").reset_index())
+    first["window_end"] = first["escalated_at"].map(lambda day: day + pd.DateOffset(months=FOLLOW_UP_MONTHS))
+    first = first[first["window_end"] <= as_of]
+    later = events.merge(first, on="account_id")
+    later = later[(later["occurred_at"] > later["escalated_at"]) & (later["occurred_at"] <= later["window_end"])]
+    first["took_over"] = first["account_id"].isin(
+        later.loc[later["event_type"] == "buyer_management_took_over", "account_id"])
+    first["second_source"] = first["account_id"].isin(
+        later.loc[later["event_type"] == "second_source_added", "account_id"])
+    for column in ("segment", "industry", "region"):
+        accounts[column] = accounts[column].fillna("unknown").astype(str)
+    accounts["size_band"] = accounts["employee_count"].map(account_size_band)
+    escalated = first.merge(accounts, on="account_id")
+    assert not stored.empty and set(stored["deal_id"]) == set(open_accounts)
+    if warehouse.parent.parent.name.startswith("sample-run"):
+        assert len(escalated) >= 10, "the sample has observed escalations: the rule is exercised"
+    for deal_id in checked:
+        own = accounts[accounts["account_id"] == open_accounts[deal_id]].iloc[0]
+        rows = stored[stored["deal_id"] == deal_id].set_index("similarity_level")
+        others = escalated[escalated["account_id"] != own["account_id"]]
+        first_enough = None
+        for level, keys in enumerate(ACCOUNT_LEVELS, start=1):
+            mask = pd.Series(True, index=others.index)
+            for key in keys:
+                mask &= others[key] == own[key]
+            comparable = others[mask]
+            row = rows.loc[level]
+            assert row["matched_on"] == ", ".join(keys)
+            assert row["accounts"] == len(comparable), (deal_id, level)
+            assert row["accounts_with_takeover"] == int(comparable["took_over"].sum()), (deal_id, level)
+            assert row["accounts_with_second_source"] == int(comparable["second_source"].sum()), (deal_id, level)
+            assert bool(row["is_small_sample"]) == (len(comparable) < MIN_COMPARABLE_ACCOUNTS)
+            if len(comparable):
+                for column, successes in (("share_with_takeover", comparable["took_over"].sum()),
+                                          ("share_with_second_source", comparable["second_source"].sum())):
+                    low, high = wilson(int(successes), len(comparable))
+                    assert math.isclose(row[column], successes / len(comparable), abs_tol=1e-12)
+                    assert math.isclose(row[f"{column}_ci_low"], low, abs_tol=1e-6), (deal_id, level, column)
+                    assert math.isclose(row[f"{column}_ci_high"], high, abs_tol=1e-6), (deal_id, level, column)
+            else:
+                assert pd.isna(row["share_with_takeover"]) and pd.isna(row["share_with_takeover_ci_low"])
+            if first_enough is None and len(comparable) >= MIN_COMPARABLE_ACCOUNTS:
+                first_enough = level
+        chosen_level = first_enough or len(ACCOUNT_LEVELS)
+        assert rows.index[rows["is_chosen_level"]].tolist() == [chosen_level], deal_id
+        chosen = rows.loc[chosen_level]
+        summary, warnings = " ".join(briefs[deal_id]["summary"]), briefs[deal_id]["warnings"]
+        if chosen["accounts"]:
+            assert f"Of {int(chosen['accounts']):,} comparable accounts (same {chosen['matched_on']})" in summary
+        small = [w for w in warnings if "comparable accounts with an escalation" in w]
+        assert bool(small) == bool(chosen["is_small_sample"] and chosen["accounts"]), deal_id
 
 
 def test_a_strategic_deal_that_does_not_fit_the_plan_is_warned_about(warehouse: Path) -> None:

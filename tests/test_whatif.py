@@ -22,6 +22,7 @@ from dealscope.whatif import (
     rendered_sql,
     run_whatif,
     scratch_connection,
+    stored_sql,
     whatif_command,
 )
 
@@ -70,6 +71,17 @@ def query(warehouse: Path, sql: str, params: list | None = None) -> list[tuple]:
         return con.execute(sql, params or []).fetchall()
     finally:
         con.close()
+
+
+def test_the_build_keeps_the_sql_dbt_renders_for_the_whatif(published):
+    """The warehouse's whatif_statements (rendered by the build) is what `dbt run-operation
+    whatif_sql` renders for the what-if's relations, so a what-if needs no dbt start."""
+    with scratch_connection(published.warehouse) as con:
+        stored = stored_sql(con)
+    assert stored is not None, "the build must keep the what-if's SQL for the what-if's relation names"
+    assert stored == rendered_sql(published.warehouse)
+    assert set(stored) == {"plan_entries", "deal_alignment", "account_mean_alignment", "account_band",
+                           "band_outcomes"}
 
 
 def test_whatif_on_the_current_plan_reproduces_the_marts(published, small_export, tmp_path):

@@ -73,32 +73,60 @@ version_scale as (
     group by effective_from
 ),
 
-deal_plan as (
+{#- A deal's alignment depends only on the plan version in force at its creation date and on its
+    five matched values (its profile): each distinct profile is scored once (a few thousand at a
+    million deals) and every deal takes its profile's score. A deal whose account is not in
+    `accounts` matches nothing, as an inner join to it would give. -#}
+creation_plans as (
     select
-        alignment_deals.deal_id,
+        creation_dates.created_at,
         max(plan_versions.effective_from) as plan_effective_from
-    from alignment_deals
+    from (select distinct created_at from alignment_deals) as creation_dates
     left join plan_versions
-        on plan_versions.effective_from <= alignment_deals.created_at
-    group by alignment_deals.deal_id
+        on plan_versions.effective_from <= creation_dates.created_at
+    group by creation_dates.created_at
 ),
 
-deal_attributes as (
-    {% for dimension, column in deal_dimensions.items() %}
+deal_profiles as (
     select
         alignment_deals.deal_id,
-        '{{ dimension }}' as dimension,
-        lower(trim({{ column }})) as value_key
+        alignment_deals.account_id,
+        alignment_deals.created_at,
+        creation_plans.plan_effective_from,
+        {%- for dimension, column in deal_dimensions.items() %}
+        case when alignment_accounts.account_id is not null
+            then lower(trim({{ column }})) end as {{ dimension }}_key{% if not loop.last %},{% endif %}
+        {%- endfor %}
     from alignment_deals
-    inner join alignment_accounts
+    inner join creation_plans
+        on alignment_deals.created_at is not distinct from creation_plans.created_at
+    left join alignment_accounts
         on alignment_deals.account_id = alignment_accounts.account_id
+),
+
+profiles as (
+    select distinct plan_effective_from{% for dimension in deal_dimensions %}, {{ dimension }}_key{% endfor %}
+    from deal_profiles
+    where plan_effective_from is not null
+),
+
+profile_attributes as (
+    {% for dimension in deal_dimensions %}
+    select
+        profiles.*,
+        '{{ dimension }}' as dimension,
+        {{ dimension }}_key as value_key
+    from profiles
     {% if not loop.last %}union all{% endif %}
     {% endfor %}
 ),
 
 matches as (
     select
-        deal_plan.deal_id,
+        profile_attributes.plan_effective_from,
+        {%- for dimension in deal_dimensions %}
+        profile_attributes.{{ dimension }}_key,
+        {%- endfor %}
         plan_entries.dimension,
         plan_entries.value,
         plan_entries.stance,
@@ -108,44 +136,46 @@ matches as (
             else 0
         end as signed_weight,
         {{ dbt.concat(['plan_entries.dimension', "'='", 'plan_entries.value']) }} as matched_entry
-    from deal_plan
-    inner join deal_attributes
-        on deal_plan.deal_id = deal_attributes.deal_id
+    from profile_attributes
     inner join plan_entries
-        on plan_entries.effective_from = deal_plan.plan_effective_from
-        and plan_entries.dimension = deal_attributes.dimension
-        and plan_entries.value_key = deal_attributes.value_key
+        on plan_entries.effective_from = profile_attributes.plan_effective_from
+        and plan_entries.dimension = profile_attributes.dimension
+        and plan_entries.value_key = profile_attributes.value_key
 ),
 
-deal_matches as (
+profile_matches as (
     select
-        deal_id,
+        plan_effective_from,
+        {%- for dimension in deal_dimensions %}
+        {{ dimension }}_key,
+        {%- endfor %}
         {{ exact_sum('signed_weight') }} as signed_weight,
         {{ sorted_text_list("case when stance = 'target' then matched_entry end", "'; '") }} as matched_targets,
         {{ sorted_text_list("case when stance = 'avoid' then matched_entry end", "'; '") }} as matched_avoids
     from matches
-    group by deal_id
+    group by plan_effective_from{% for dimension in deal_dimensions %}, {{ dimension }}_key{% endfor %}
 ),
 
 scored as (
     select
-        alignment_deals.deal_id,
-        alignment_deals.account_id,
-        alignment_deals.created_at,
-        deal_plan.plan_effective_from,
-        case when deal_plan.plan_effective_from is not null
-            then cast(coalesce(deal_matches.signed_weight, 0) as {{ type_double() }})
+        deal_profiles.deal_id,
+        deal_profiles.account_id,
+        deal_profiles.created_at,
+        deal_profiles.plan_effective_from,
+        case when deal_profiles.plan_effective_from is not null
+            then cast(coalesce(profile_matches.signed_weight, 0) as {{ type_double() }})
                 / nullif(version_scale.max_total_weight, 0)
         end as alignment_score,
-        deal_matches.matched_targets,
-        deal_matches.matched_avoids
-    from alignment_deals
-    inner join deal_plan
-        on alignment_deals.deal_id = deal_plan.deal_id
+        profile_matches.matched_targets,
+        profile_matches.matched_avoids
+    from deal_profiles
     left join version_scale
-        on deal_plan.plan_effective_from = version_scale.effective_from
-    left join deal_matches
-        on alignment_deals.deal_id = deal_matches.deal_id
+        on deal_profiles.plan_effective_from = version_scale.effective_from
+    left join profile_matches
+        on deal_profiles.plan_effective_from = profile_matches.plan_effective_from
+        {%- for dimension in deal_dimensions %}
+        and deal_profiles.{{ dimension }}_key is not distinct from profile_matches.{{ dimension }}_key
+        {%- endfor %}
 )
 
 select
@@ -245,18 +275,40 @@ inner join account_cells
     and {% endif %}{% endfor %}
 {%- endmacro %}
 
-{#- The SQL `dealscope whatif` runs, rendered from the macros above, printed as one JSON object
-    (dealscope/whatif.py reads it): the draft plan's entries, the alignment of every deal under
-    them, an account's mean alignment and band, and the outcomes by plan and band. -#}
-{% macro whatif_sql(raw_plan, deals, accounts, plan_entries, scenario_deals, account_value) -%}
-    {%- set statements = {
-        'plan_entries': strategy_plan_entries(raw_plan),
-        'deal_alignment': deal_alignment(deals, accounts, plan_entries),
+{#- The relation names the what-if's SQL reads and writes in its scratch database
+    (dealscope/whatif.py builds those relations under these names and checks they match). -#}
+{% macro whatif_relations() -%}
+    {{ return({
+        'raw_plan': 'raw.strategy_plan',
+        'deals': 'whatif_deals',
+        'accounts': 'whatif_accounts',
+        'plan_entries': 'whatif_plan_entries',
+        'scenario_deals': 'whatif_scenario_deals',
+        'account_value': 'wh.main.account_value',
+    }) }}
+{%- endmacro %}
+
+{#- The SQL `dealscope whatif` runs, rendered from the macros above, by statement: the draft plan's
+    entries, the alignment of every deal under them, an account's mean alignment and band, and the
+    outcomes by plan and band. The model whatif_statements keeps them in the warehouse; the macro
+    whatif_sql prints them for a warehouse built before that model existed. -#}
+{% macro whatif_statements(relations) -%}
+    {{ return({
+        'plan_entries': strategy_plan_entries(relations['raw_plan']),
+        'deal_alignment': deal_alignment(relations['deals'], relations['accounts'], relations['plan_entries']),
         'account_mean_alignment': exact_avg('alignment_score'),
         'account_band': alignment_band('mean_alignment'),
-        'band_outcomes': alignment_band_outcomes(scenario_deals, account_value, ['plan', 'alignment_band']),
+        'band_outcomes': alignment_band_outcomes(relations['scenario_deals'], relations['account_value'],
+                                                 ['plan', 'alignment_band']),
+    }) }}
+{%- endmacro %}
+
+{% macro whatif_sql(raw_plan, deals, accounts, plan_entries, scenario_deals, account_value) -%}
+    {%- set relations = {
+        'raw_plan': raw_plan, 'deals': deals, 'accounts': accounts, 'plan_entries': plan_entries,
+        'scenario_deals': scenario_deals, 'account_value': account_value,
     } -%}
-    {%- do print(tojson(statements)) -%}
+    {%- do print(tojson(whatif_statements(relations))) -%}
 {%- endmacro %}
 
 {#- The non-NULL values of a text expression, sorted, joined by `separator` (an SQL literal); NULL

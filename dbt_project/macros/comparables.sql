@@ -26,3 +26,28 @@
         ['segment'],
     ]) }}
 {%- endmacro %}
+
+{#- The size band an account is compared in: the order of magnitude of its employee count
+    ('100-999', ...), 'unknown' without one. -#}
+{% macro account_size_band(employee_count) -%}
+    case
+        when {{ employee_count }} is null then 'unknown'
+        when {{ employee_count }} < 10 then 'under 10'
+        when {{ employee_count }} < 100 then '10-99'
+        when {{ employee_count }} < 1000 then '100-999'
+        when {{ employee_count }} < 10000 then '1k-10k'
+        else '10k and over'
+    end
+{%- endmacro %}
+
+{#- The similarity levels comparable accounts are looked for at, tightest first, as for deals
+    (comparable_levels): an account is compared at the first level with at least
+    var('min_comparable_accounts') comparable accounts, else at the last (same segment). -#}
+{% macro comparable_account_levels() -%}
+    {{ return([
+        ['segment', 'industry', 'region', 'size_band'],
+        ['segment', 'industry', 'size_band'],
+        ['segment', 'size_band'],
+        ['segment'],
+    ]) }}
+{%- endmacro %}

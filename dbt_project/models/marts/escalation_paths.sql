@@ -1,6 +1,7 @@
 {#- What followed a vendor escalation over the buyer's head, per account (its first
-    escalated_over_buyer, date e). Only escalations whose follow-up windows end by the as-of date are
-    counted (later ones are right-censored and left out; escalations_censored counts them).
+    escalated_over_buyer, date e; int_account_escalations). Only escalations whose follow-up windows
+    end by the as-of date are counted (later ones are right-censored and left out;
+    escalations_censored counts them).
       took over      a buyer_management_took_over event in (e, e + var takeover_window_months]
       second source  a second_source_added event in (e, e + var second_source_window_months]
       months to second source  days from e to the first such event / (365.25 / 12)
@@ -10,40 +11,9 @@
                      second source if it came, else the takeover, else the escalation)
     Groups: all escalated accounts, those with / without a takeover, those with a second source. -#}
 {%- set window_months = var('event_window_months') | int -%}
-{%- set followup_months = [var('takeover_window_months') | int, var('second_source_window_months') | int] | max -%}
 
-with as_of as (
-    select * from {{ ref('int_as_of_date') }}
-),
-
-events as (
-    select * from {{ ref('stg_negotiation_events') }}
-),
-
-escalations as (
-    select account_id, min(occurred_at) as escalated_at
-    from events
-    where event_type = 'escalated_over_buyer'
-    group by account_id
-),
-
-followed as (
-    select
-        escalations.account_id,
-        escalations.escalated_at,
-        {{ dbt.dateadd('month', followup_months, 'escalations.escalated_at') }} <= as_of.as_of_date as is_observed,
-        min(case when events.event_type = 'buyer_management_took_over'
-                  and events.occurred_at <= {{ dbt.dateadd('month', var('takeover_window_months') | int, 'escalations.escalated_at') }}
-            then events.occurred_at end) as took_over_at,
-        min(case when events.event_type = 'second_source_added'
-                  and events.occurred_at <= {{ dbt.dateadd('month', var('second_source_window_months') | int, 'escalations.escalated_at') }}
-            then events.occurred_at end) as second_source_at
-    from escalations
-    cross join as_of
-    left join events
-        on escalations.account_id = events.account_id
-        and events.occurred_at > escalations.escalated_at
-    group by 1, 2, 3
+with followed as (
+    select * from {{ ref('int_account_escalations') }}
 ),
 
 margin_windows as (
