@@ -28,7 +28,8 @@ from dealscope.settings import Settings
 PREVIOUS = "published_history"
 # The deal columns the history tracks; a new version starts when any of them (or presence in the
 # export) changes. deal_id is the key, account_id rides along.
-TRACKED_COLUMNS = ("stage", "list_amount", "final_amount", "closed_at", "owner", "flagged_strategic")
+TRACKED_COLUMNS = ("stage", "pipeline_stage", "list_amount", "final_amount", "closed_at", "expected_close_date",
+                   "owner", "flagged_strategic")
 HISTORY_COLUMNS = ("deal_id", "account_id", *TRACKED_COLUMNS, "in_export", "valid_from")
 EXPORT_HISTORY_DDL = """
 CREATE OR REPLACE TABLE raw.export_history (
@@ -81,6 +82,12 @@ def _has_table(con: duckdb.DuckDBPyConnection, table: str) -> bool:
         "AND table_name = ?", [PREVIOUS, table]).fetchone()[0] > 0
 
 
+def _published_columns(con: duckdb.DuckDBPyConnection, table: str) -> set[str]:
+    return {row[0] for row in con.execute(
+        "SELECT column_name FROM information_schema.columns WHERE table_catalog = ? AND table_schema = 'main' "
+        "AND table_name = ?", [PREVIOUS, table]).fetchall()}
+
+
 def carry_history(con: duckdb.DuckDBPyConnection, settings: Settings) -> dict:
     """Write raw.deal_history_prior and raw.export_history into the build file (`con`), from the
     warehouse readers see now.
@@ -116,7 +123,10 @@ def write_history_inputs(con: duckdb.DuckDBPyConnection, published: Path | None,
             "true AS in_export, NULL::DATE AS valid_from FROM raw.deals LIMIT 0")
         con.execute(EXPORT_HISTORY_DDL)
         if carried:
-            con.execute(f"INSERT INTO raw.deal_history_prior ({columns}) SELECT {columns} "
+            # A history published before a tracked column existed carries NULL for it.
+            published_columns = _published_columns(con, "deal_state_history")
+            selected = ", ".join(c if c in published_columns else f"NULL AS {c}" for c in HISTORY_COLUMNS)
+            con.execute(f"INSERT INTO raw.deal_history_prior ({columns}) SELECT {selected} "
                         f"FROM {PREVIOUS}.main.deal_state_history")
             # An export of the same date replaces that date's entry: it is a re-run or a corrected export.
             con.execute(

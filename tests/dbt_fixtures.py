@@ -52,11 +52,13 @@ create table raw.load_summary (
 );
 """
 
-# The optional owner team columns (contract section 1), added after the positional inserts: NULL
-# unless a test sets them.
-OWNER_TEAM_DDL = "".join(
-    f"alter table raw.{table} add column {column} varchar;\n"
-    for table in ("deals", "deals_history") for column in ("owner_team", "owner_manager", "owner_office")
+# The optional deal columns (contract section 1: the owner team, the CRM pipeline stage and expected
+# close date), added after the positional inserts: NULL unless a test sets them.
+OPTIONAL_DEAL_COLUMNS_DDL = "".join(
+    f"alter table raw.{table} add column {column} {sql_type};\n"
+    for table in ("deals", "deals_history")
+    for column, sql_type in (("owner_team", "varchar"), ("owner_manager", "varchar"), ("owner_office", "varchar"),
+                             ("pipeline_stage", "varchar"), ("expected_close_date", "date"))
 )
 
 EVENT_TYPES = {
@@ -138,7 +140,7 @@ def create_raw_fixture(db_path: Path, *, with_account_revenue: bool) -> None:
         con.execute(FIXTURE_ROWS)
         if with_account_revenue:
             con.execute(ACCOUNT_REVENUE_ROWS)
-        con.execute(OWNER_TEAM_DDL)
+        con.execute(OPTIONAL_DEAL_COLUMNS_DDL)
         deal_history.write_history_inputs(con, None, None)  # a single export: no carried history
         con.execute(
             """
@@ -162,7 +164,7 @@ def create_accounts_and_deals_only_fixture(db_path: Path, *, empty: bool) -> Non
             con.execute(FIXTURE_ROWS)
             for table in ("negotiation_events", "strategy_plan"):
                 con.execute(f"delete from raw.{table}")
-        con.execute(OWNER_TEAM_DDL)
+        con.execute(OPTIONAL_DEAL_COLUMNS_DDL)
         deal_history.write_history_inputs(con, None, None)  # a single export: no carried history
         con.execute(
             """
@@ -278,7 +280,7 @@ def _create_fixture(db_path: Path, rows_sql: str) -> None:
         con.execute(RAW_DDL)
         con.executemany("insert into raw.event_types values (?, ?)", list(EVENT_TYPES.items()))
         con.execute(rows_sql)
-        con.execute(OWNER_TEAM_DDL)
+        con.execute(OPTIONAL_DEAL_COLUMNS_DDL)
         deal_history.write_history_inputs(con, None, None)  # a single export: no carried history
         con.execute(
             """

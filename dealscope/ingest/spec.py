@@ -137,6 +137,10 @@ DEALS = TableSpec(
         Column("owner_manager", "text"),
         Column("owner_office", "text"),
         Column("updated_at", "timestamp"),
+        # Optional CRM pipeline detail for the deal history across exports: the CRM's own stage label
+        # (Prospecting, Negotiation, Commit ...) and an open deal's expected close date.
+        Column("pipeline_stage", "text"),
+        Column("expected_close_date", "date"),
     ),
     unique_key=("deal_id",),
     version_column="updated_at",

@@ -19,9 +19,11 @@ in_this_export as (
         deals.deal_id,
         deals.account_id,
         deals.stage,
+        deals.pipeline_stage,
         deals.list_amount,
         deals.final_amount,
         deals.closed_at,
+        deals.expected_close_date,
         deals.owner,
         deals.flagged_strategic,
         true as in_export,
@@ -41,9 +43,11 @@ absent_from_this_export as (
         known_deals.deal_id,
         known_deals.account_id,
         cast(null as {{ dbt.type_string() }}) as stage,
+        cast(null as {{ dbt.type_string() }}) as pipeline_stage,
         cast(null as double) as list_amount,
         cast(null as double) as final_amount,
         cast(null as date) as closed_at,
+        cast(null as date) as expected_close_date,
         cast(null as {{ dbt.type_string() }}) as owner,
         cast(null as boolean) as flagged_strategic,
         false as in_export,
@@ -78,9 +82,11 @@ compared as (
         lag(valid_from) over (partition by deal_id order by valid_from) as previous_valid_from,
         case when
             lag(stage) over (partition by deal_id order by valid_from) is not distinct from stage
+            and lag(pipeline_stage) over (partition by deal_id order by valid_from) is not distinct from pipeline_stage
             and lag(list_amount) over (partition by deal_id order by valid_from) is not distinct from list_amount
             and lag(final_amount) over (partition by deal_id order by valid_from) is not distinct from final_amount
             and lag(closed_at) over (partition by deal_id order by valid_from) is not distinct from closed_at
+            and lag(expected_close_date) over (partition by deal_id order by valid_from) is not distinct from expected_close_date
             and lag(owner) over (partition by deal_id order by valid_from) is not distinct from owner
             and lag(flagged_strategic) over (partition by deal_id order by valid_from) is not distinct from flagged_strategic
             and lag(in_export) over (partition by deal_id order by valid_from) is not distinct from in_export
@@ -98,9 +104,11 @@ select
     deal_id,
     account_id,
     stage,
+    pipeline_stage,
     list_amount,
     final_amount,
     closed_at,
+    expected_close_date,
     owner,
     flagged_strategic,
     in_export,

@@ -1,4 +1,5 @@
-{#- Deals whose amount fell after they reached a commitment stage (var commitment_stages): evidence
+{#- Deals whose amount fell after they reached a commitment stage (var commitment_stages, a stage or
+    a CRM pipeline_stage): evidence
     of a concession taken back. One row per export at which the cut was seen; the same rows feed
     the trust analyses as observed events (int_trust_events). -#}
 select
@@ -9,6 +10,8 @@ select
     committed_at,
     previous_stage,
     stage,
+    previous_pipeline_stage,
+    pipeline_stage,
     previous_amount,
     amount,
     previous_amount - amount as amount_cut,

@@ -1,7 +1,9 @@
 {#- A deal's stage path: one row per spell, a run of consecutive exports in which the deal was in
     the same stage. Time in stage is measured between export dates, so its resolution is the
     export cadence; the deal's first spell began at or before entered_at (is_entry_observed false),
-    and the current spell is still running (left_at NULL, days counted to the latest export). -#}
+    and the current spell is still running (left_at NULL, days counted to the latest export). The
+    stage is the CRM's own pipeline_stage when the export gives one, else the contract's stage, so
+    the path reads Prospecting -> Negotiation -> Closed Won where the CRM says so. -#}
 with latest_export as (
     select max(export_date) as export_date from {{ ref('stg_export_history') }}
 ),
@@ -10,10 +12,11 @@ versions as (
     select
         deal_id,
         account_id,
-        stage,
+        coalesce(pipeline_stage, stage) as stage,
         valid_from,
         valid_to,
-        case when lag(stage) over (partition by deal_id order by valid_from) is not distinct from stage
+        case when lag(coalesce(pipeline_stage, stage)) over (partition by deal_id order by valid_from)
+            is not distinct from coalesce(pipeline_stage, stage)
             then 0 else 1 end as starts_spell
     from {{ ref('int_deal_state_history') }}
     where in_export

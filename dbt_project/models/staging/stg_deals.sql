@@ -18,5 +18,7 @@ select
     owner_team,
     owner_manager,
     owner_office,
-    updated_at
+    updated_at,
+    pipeline_stage,
+    expected_close_date
 from {{ source('raw', 'deals') }}
