@@ -218,3 +218,104 @@ def test_the_dagster_run_config_forces_an_older_export(pipeline_run, tmp_path):
     assert forced.success
     assert query(settings.build_db, "SELECT count(*), count(*) FILTER (WHERE is_this_export) FROM raw.export_history"
                  ) == [(2, 1)]
+
+
+# ------------------------------------------------- the CRM's pipeline stage and expected close date
+# Two successive exports of the tiny dbt fixture (tests/dbt_fixtures.py) carrying pipeline_stage and
+# expected_close_date, each built by a real dbt run of the deal history models; the first build file is
+# the published warehouse of the second. Open deals: D6 (Prospecting -> Negotiation/Review, its expected
+# close date moved 62 days later), D8 (in Commit in both exports, its list amount cut from 5000 to
+# 4000), D9 (expected close date pulled in: no slip). Won deals carry 'Closed Won', lost 'Closed Lost'.
+PIPELINE_EXPORTS = {
+    "2024-12-01": {"D6": ("Prospecting", "2024-12-15", 4000), "D8": ("Commit", "2024-12-20", 5000),
+                   "D9": ("Negotiation/Review", "2025-01-10", 3000)},
+    "2024-12-08": {"D6": ("Negotiation/Review", "2025-02-15", 4000), "D8": ("Commit", "2024-12-20", 4000),
+                   "D9": ("Negotiation/Review", "2024-12-31", 3000)},
+}
+HISTORY_MARTS = ["+deal_state_history", "+deal_stage_spells", "+deal_close_date_slips", "+deal_amount_cuts",
+                 "+export_history"]
+PIPELINE_COMMITMENT_VARS = '{commitment_stages: [won, Commit, "Negotiation/Review"]}'
+
+
+def build_pipeline_export(work: Path, export: str, published: Path | None, dbt_vars: str | None = None) -> Path:
+    from tests.dbt_fixtures import create_raw_fixture, run_dbt
+
+    db_path = work / export / ".dealscope.build.duckdb"
+    db_path.parent.mkdir(parents=True)
+    create_raw_fixture(db_path, with_account_revenue=False)
+    con = duckdb.connect(str(db_path))
+    try:
+        con.execute("UPDATE raw.deals SET pipeline_stage = CASE stage WHEN 'won' THEN 'Closed Won' "
+                    "WHEN 'lost' THEN 'Closed Lost' END")
+        for deal, (pipeline_stage, expected, amount) in PIPELINE_EXPORTS[export].items():
+            if deal != "D6":
+                con.execute(f"INSERT INTO raw.deals SELECT * REPLACE ('{deal}' AS deal_id) FROM raw.deals "
+                            "WHERE deal_id = 'D6'")
+            con.execute("UPDATE raw.deals SET pipeline_stage = ?, expected_close_date = ?, list_amount = ? "
+                        "WHERE deal_id = ?", [pipeline_stage, expected, amount, deal])
+        deal_history.write_history_inputs(con, published, export)
+    finally:
+        con.close()
+    vars_args = ["--vars", dbt_vars] if dbt_vars else []
+    run_dbt(["build", "--select", *HISTORY_MARTS, "--indirect-selection", "cautious", *vars_args], build_db=db_path,
+            target_path=work / export / "target", log_path=work / export / "logs")
+    return db_path
+
+
+@pytest.mark.slow
+def test_pipeline_stage_path_expected_close_date_slips_and_cuts_after_a_crm_stage(tmp_path):
+    first = build_pipeline_export(tmp_path, "2024-12-01", None, PIPELINE_COMMITMENT_VARS)
+    second = build_pipeline_export(tmp_path, "2024-12-08", first, PIPELINE_COMMITMENT_VARS)
+
+    assert query(second, "SELECT deal_id, version_number, pipeline_stage, expected_close_date, list_amount "
+                         "FROM main.deal_state_history WHERE version_number = 2 ORDER BY 1") == [
+        ("D6", 2, "Negotiation/Review", date(2025, 2, 15), 4000.0),
+        ("D8", 2, "Commit", date(2024, 12, 20), 4000.0),
+        ("D9", 2, "Negotiation/Review", date(2024, 12, 31), 3000.0)]
+    # The stage path is the CRM's own: D6 spent one export week in Prospecting.
+    assert query(second, "SELECT spell_number, stage, entered_at, left_at, days_in_stage, is_current_spell "
+                         "FROM main.deal_stage_spells WHERE deal_id = 'D6' ORDER BY 1") == [
+        (1, "Prospecting", date(2024, 12, 1), date(2024, 12, 8), 7, False),
+        (2, "Negotiation/Review", date(2024, 12, 8), None, 0, True)]
+    assert query(second, "SELECT DISTINCT stage FROM main.deal_stage_spells WHERE deal_id IN ('D1', 'D3') "
+                         "ORDER BY 1") == [("Closed Lost",), ("Closed Won",)]
+    # Only D6's expected close date moved later; D9's moved earlier (no slip).
+    assert query(second, "SELECT deal_id, stage, slipped_date, previous_expected_close_date, expected_close_date, "
+                         "days_slipped FROM main.deal_close_date_slips") == [
+        ("D6", "open", "expected_close_date", date(2024, 12, 15), date(2025, 2, 15), 62)]
+    # D8's amount fell while it stood in Commit, a pipeline stage named in commitment_stages.
+    assert query(second, "SELECT deal_id, committed_at, previous_pipeline_stage, pipeline_stage, previous_amount, "
+                         "amount FROM main.deal_amount_cuts") == [
+        ("D8", date(2024, 12, 1), "Commit", "Commit", 5000.0, 4000.0)]
+
+    # With the default commitment_stages ([won]) the same cut is not one: no open deal was committed.
+    default = build_pipeline_export(tmp_path / "default", "2024-12-08", first)
+    assert query(default, "SELECT count(*) FROM main.deal_amount_cuts") == [(0,)]
+    assert query(default, "SELECT count(*) FROM main.deal_close_date_slips") == [(1,)]
+
+
+def test_a_history_published_before_the_pipeline_columns_carries_them_as_null(tmp_path):
+    published = tmp_path / "old.duckdb"
+    con = duckdb.connect(str(published))
+    try:
+        old_columns = [c for c in deal_history.HISTORY_COLUMNS if c not in ("pipeline_stage", "expected_close_date")]
+        con.execute("CREATE TABLE main.deal_state_history AS SELECT 'D1' AS deal_id, 'A1' AS account_id, "
+                    "'open' AS stage, 100.0 AS list_amount, NULL::DOUBLE AS final_amount, NULL::DATE AS closed_at, "
+                    "'ann' AS owner, false AS flagged_strategic, true AS in_export, DATE '2024-11-01' AS valid_from")
+        assert [row[0] for row in con.execute("DESCRIBE main.deal_state_history").fetchall()] == old_columns
+        con.execute("CREATE TABLE main.export_history AS SELECT DATE '2024-11-01' AS export_date, "
+                    "'setting' AS export_date_source, 1::BIGINT AS deals_in_export, true AS is_this_export")
+    finally:
+        con.close()
+    build = tmp_path / "build.duckdb"
+    from tests.dbt_fixtures import create_raw_fixture
+
+    create_raw_fixture(build, with_account_revenue=False)
+    con = duckdb.connect(str(build))
+    try:
+        summary = deal_history.write_history_inputs(con, published, "2024-12-01")
+        assert summary["prior_versions"] == 1
+        assert con.execute("SELECT deal_id, stage, pipeline_stage, expected_close_date, list_amount "
+                           "FROM raw.deal_history_prior").fetchall() == [("D1", "open", None, None, 100.0)]
+    finally:
+        con.close()
