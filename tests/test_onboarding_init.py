@@ -7,8 +7,10 @@ import csv
 import io
 import shutil
 from collections import Counter
+from datetime import datetime, timezone
 from pathlib import Path
 
+import duckdb
 import pytest
 import yaml
 
@@ -83,7 +85,7 @@ def test_hubspot_draft_uses_export_labels_takes_the_first_company_and_reads_its_
     deals = tables["deals"]
     assert deals["columns"]["account_id"] == {"column": "Associated Company IDs", "first_of_list": ";"}
     assert deals["formats"] == {"created_at": "%Y-%m-%d %H:%M", "closed_at": "%Y-%m-%d %H:%M",
-                                "updated_at": "%Y-%m-%d %H:%M"}
+                                "expected_close_date": "%Y-%m-%d %H:%M", "updated_at": "%Y-%m-%d %H:%M"}
     stages = column_values(FIXTURES / "hubspot" / "deals.csv", "Deal Stage")
     stage_map = deals["values"]["stage"]["map"]
     assert set(stage_map) == set(stages)
@@ -201,3 +203,44 @@ def test_a_multi_currency_salesforce_export_needs_a_rates_decision(tmp_path):
     assert deals["currency"] == {"column": "CurrencyIsoCode", "amounts": ["list_amount", "final_amount"]}
     (folder / "dealscope.yml").write_text(draft.text(), encoding="utf-8")
     assert main(["check", "--data", str(folder)]) == 2
+
+
+@pytest.mark.parametrize("vendor, opportunities, deal_id, stage, close_date", [
+    ("salesforce", "Opportunity.csv", "Id", "StageName", "CloseDate"),
+    ("hubspot", "deals.csv", "Record ID", "Deal Stage", "Close Date"),
+])
+def test_the_draft_keeps_an_open_deals_close_date_as_expected_close_date(tmp_path, vendor, opportunities, deal_id,
+                                                                          stage, close_date):
+    """The CRM's close date of an open deal is its expected date: loaded as expected_close_date (not
+    dropped), while a closed deal's goes to closed_at only; the CRM stage label loads as pipeline_stage."""
+    from dealscope.ingest import TABLES, load_event_types, load_table, prepare_warehouse
+    from dealscope.mapping import parse_mapping
+    from dealscope.settings import DEFAULT_EVENT_TYPES
+
+    written_mapping(tmp_path, vendor)
+    mapping = parse_mapping(tmp_path / f"{vendor}.yml")
+    con = duckdb.connect()
+    try:
+        prepare_warehouse(con)
+        load_event_types(con, DEFAULT_EVENT_TYPES)
+        for table in TABLES[:TABLES.index("deals") + 1]:
+            load_table(con, table, FIXTURES / vendor, datetime(2026, 1, 1, tzinfo=timezone.utc), mapping)
+        source = str(FIXTURES / vendor / opportunities)
+        (loaded, open_deals, open_dated, expected_kept, closed_kept, wrong, stages_kept) = con.execute(
+            f"""WITH source AS (
+                    SELECT "{deal_id}" AS deal_id, "{stage}" AS crm_stage, left("{close_date}", 10)::DATE AS crm_close
+                    FROM read_csv('{source}', all_varchar = true))
+                SELECT count(*), count(*) FILTER (WHERE d.stage = 'open'),
+                       count(*) FILTER (WHERE d.stage = 'open' AND s.crm_close IS NOT NULL),
+                       count(*) FILTER (WHERE d.stage = 'open' AND d.expected_close_date = s.crm_close),
+                       count(*) FILTER (WHERE d.stage <> 'open' AND d.closed_at = s.crm_close),
+                       count(*) FILTER (WHERE (d.stage = 'open' AND d.closed_at IS NOT NULL)
+                                           OR (d.stage <> 'open' AND d.expected_close_date IS NOT NULL)),
+                       count(*) FILTER (WHERE d.pipeline_stage = trim(s.crm_stage))
+                FROM raw.deals AS d JOIN source AS s USING (deal_id)""").fetchone()
+    finally:
+        con.close()
+    assert open_deals > 0 and open_dated > 0
+    assert expected_kept == open_dated  # every open deal's CRM close date is kept, as expected_close_date
+    assert closed_kept == loaded - open_deals and wrong == 0
+    assert stages_kept == loaded

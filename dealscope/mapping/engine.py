@@ -460,6 +460,10 @@ def land_table(con: duckdb.DuckDBPyConnection, plan: OpenTable, spec: TableSpec,
     final = {target: _formatted(target) for target in formatted}
     if tm.closed_at_only_when_closed and "closed_at" in final and "stage" in final:
         final["closed_at"] = f"CASE WHEN lower({_formatted('stage')}) IN ('won', 'lost') THEN {_formatted('closed_at')} END"
+    # The same CRM close date is the expected one while the deal is open: kept only then.
+    if tm.closed_at_only_when_closed and "expected_close_date" in final and "stage" in final:
+        final["expected_close_date"] = (f"CASE WHEN lower({_formatted('stage')}) NOT IN ('won', 'lost') "
+                                        f"THEN {_formatted('expected_close_date')} END")
     rate_join = ""
     if tm.currency is not None and mapping.currency is not None:
         currency = col(tm.currency.column)

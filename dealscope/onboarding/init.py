@@ -386,6 +386,11 @@ def header_block(draft: Draft, vendor: str, folder: Folder) -> None:
     draft.add(0, "max_rejected_share: 0.5", "the run stops before publishing if accounts or deals lose more")
 
 
+# The optional pipeline columns the deal history across exports reads (docs/CONTRACT.md).
+PIPELINE_STAGE_COMMENT = "the CRM's own stage: the deal history's stage path"
+EXPECTED_CLOSE_DATE_COMMENT = "the same close date, kept only while the deal is open (closed_at_only_when_closed)"
+
+
 # --------------------------------------------------------------------------------------------------
 # Salesforce
 
@@ -477,10 +482,13 @@ def draft_salesforce(folder: Folder) -> Draft:
         ("final_amount", opp.column("Amount"), "Amount: the agreed value (its currency: see below)"),
         ("updated_at", opp.column("LastModifiedDate"), "the latest row of a repeated Id wins"),
         ("owner", None if users else opp.column("OwnerId"), ""),
+        ("pipeline_stage", opp.column("StageName"), PIPELINE_STAGE_COMMENT),
+        ("expected_close_date", opp.column("CloseDate"), EXPECTED_CLOSE_DATE_COMMENT),
     ])
     write_formats(draft, 4, {
         "created_at": folder.date_format(opp, opp.column("CreatedDate")),
         "closed_at": folder.date_format(opp, opp.column("CloseDate")),
+        "expected_close_date": folder.date_format(opp, opp.column("CloseDate")),
         "updated_at": folder.date_format(opp, opp.column("LastModifiedDate")),
     }, opp)
     if not (products and items):
@@ -506,7 +514,8 @@ def draft_salesforce(folder: Folder) -> Draft:
         f"NOT IN ('true', '1') AND {folder.value(opp, opp.column('CloseDate'))} IS NOT NULL"
     ).fetchone()[0] if opp.column("IsClosed") else 0
     draft.add(4, "closed_at_only_when_closed: true",
-              f"CloseDate of an open opportunity is the EXPECTED date ({plural(open_with_date, 'open deal')} have one): dropped")
+              f"CloseDate of an open opportunity is the EXPECTED date ({plural(open_with_date, 'open deal')} have one): "
+              "it goes to expected_close_date, not closed_at")
     currency = opp.column("CurrencyIsoCode")
     if currency:
         currencies = folder.value_counts(opp, currency)
@@ -660,12 +669,15 @@ def draft_hubspot(folder: Folder) -> Draft:
         ("owner", deals.column("Deal owner"), ""),
         ("updated_at", deals.column("Last Modified Date"), ""),
         ("loss_reason", deals.column("Closed Lost Reason"), ""),
+        ("pipeline_stage", deals.column("Deal Stage"), PIPELINE_STAGE_COMMENT),
+        ("expected_close_date", deals.column("Close Date"), EXPECTED_CLOSE_DATE_COMMENT),
     ])
     if company_ids is None:
         draft.todo(4, "no Associated Company IDs column: give deals' account_id a source")
     write_formats(draft, 4, {
         "created_at": folder.date_format(deals, deals.column("Create Date")),
         "closed_at": folder.date_format(deals, deals.column("Close Date")),
+        "expected_close_date": folder.date_format(deals, deals.column("Close Date")),
         "updated_at": folder.date_format(deals, deals.column("Last Modified Date")),
     }, deals)
     if amount:
@@ -687,7 +699,7 @@ def draft_hubspot(folder: Folder) -> Draft:
     else:
         draft.add(4, "# no Deal Type column: every deal is counted as new business")
     draft.add(4, "closed_at_only_when_closed: true",
-              "Close Date of an open deal is the expected date: dropped")
+              "Close Date of an open deal is the expected date: it goes to expected_close_date, not closed_at")
 
     activities = folder.find_like(r"activit|engagement|task")
     if activities:
