@@ -446,3 +446,31 @@ def test_reloading_replaces_a_sources_rejects_and_summary(tmp_path: Path) -> Non
     assert con.execute("SELECT count(*) FROM main.rejected_rows").fetchone() == (0,)
     assert con.execute("SELECT count(*) FROM raw.load_summary WHERE source = 'accounts'").fetchone() == (1,)
     assert con.execute("SELECT loaded_at FROM raw.load_summary WHERE source = 'accounts'").fetchone()[0] == LOADED_AT
+
+
+def test_optional_pipeline_columns_load_and_a_bad_expected_close_date_is_rejected(tmp_path: Path) -> None:
+    """pipeline_stage and expected_close_date are optional deals columns: given, they load typed; an
+    expected_close_date that is not a date rejects its row like any date."""
+    export = base_export()
+    export["deals"] = [
+        dict(row, pipeline_stage="Closed Won", expected_close_date="") for row in export["deals"]
+    ] + [
+        dict(VALID_ROW["deals"], deal_id="D3", stage="open", closed_at="", final_amount="",
+             pipeline_stage=" Negotiation/Review ", expected_close_date="2021-06-30"),
+        dict(VALID_ROW["deals"], deal_id="D4", stage="open", closed_at="", final_amount="",
+             pipeline_stage="Commit", expected_close_date="end of June"),
+    ]
+    deals = export.pop("deals")
+    write_export(tmp_path / "data", export)
+    deals_columns = [*COLUMNS["deals"], "pipeline_stage", "expected_close_date"]
+    (tmp_path / "data" / "deals.csv").write_text(csv_text(deals_columns, deals), encoding="utf-8")
+    con = duckdb.connect(str(tmp_path / "warehouse.duckdb"))
+    prepare_warehouse(con)
+    load_event_types(con, DEFAULT_EVENT_TYPES)
+    counts = {t: load_table(con, t, tmp_path / "data", LOADED_AT) for t in TABLES}
+    assert (counts["deals"].rows_read, counts["deals"].rows_loaded, counts["deals"].rows_rejected) == (4, 3, 1)
+    assert con.execute("SELECT deal_id, pipeline_stage, expected_close_date FROM raw.deals ORDER BY deal_id"
+                       ).fetchall() == [("D1", "Closed Won", None), ("D2", "Closed Won", None),
+                                        ("D3", "Negotiation/Review", date(2021, 6, 30))]
+    assert rejected(con, "deals") == [(4, "bad_date:expected_close_date")]
+    con.close()
