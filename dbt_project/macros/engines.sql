@@ -59,10 +59,13 @@
     end
 {%- endmacro %}
 
-{#- Spark has no unsized VARCHAR: the column types of the marts' contracts (YAML data_type), cast
-    by dbt when it checks a contract, read VARCHAR as Spark's STRING. -#}
+{#- Spark has no unsized VARCHAR and no TIMESTAMP WITH TIME ZONE: the column types of the marts'
+    contracts (YAML data_type), cast by dbt when it checks a contract, read VARCHAR as Spark's STRING
+    and TIMESTAMP WITH TIME ZONE as Spark's TIMESTAMP (an instant, like DuckDB's TIMESTAMPTZ). -#}
 {% macro spark__cast(field, type) -%}
-    cast({{ field }} as {{ 'string' if type | trim | lower in ('varchar', 'text') else type }})
+    {%- set spark_types = {'varchar': 'string', 'text': 'string',
+                           'timestamp with time zone': 'timestamp', 'timestamptz': 'timestamp'} -%}
+    cast({{ field }} as {{ spark_types.get(type | trim | lower, type) }})
 {%- endmacro %}
 
 {#- The body of CTE `spine_cte`: one row per first day of a month (column month) from start_month
