@@ -28,6 +28,10 @@ SCHEMAS_COPIED_BACK = ("main", "analytics")
 MODELS_COPIED_BACK = ("intermediate.int_account_monthly_value", "staging.stg_accounts",
                       "staging.stg_negotiation_events", "staging.stg_event_types", "staging.stg_strategy_plan")
 
+# SQL text rendered for the engine that built it: the what-if runs on the DuckDB file, so a Spark
+# build leaves this table out and the first what-if renders DuckDB's SQL once (dealscope/whatif.py).
+ENGINE_SPECIFIC_MODELS = ("main.whatif_statements",)
+
 
 def tables_to_copy_back(manifest_path: Path) -> list[str]:
     """"schema.table" of every dbt model to bring back from Spark, from dbt's manifest."""
@@ -35,7 +39,8 @@ def tables_to_copy_back(manifest_path: Path) -> list[str]:
     names = [f"{node['schema']}.{node['alias'] or node['name']}" for node in manifest["nodes"].values()
              if node["resource_type"] == "model"]
     return sorted(name for name in names
-                  if name.split(".")[0] in SCHEMAS_COPIED_BACK or name in MODELS_COPIED_BACK)
+                  if (name.split(".")[0] in SCHEMAS_COPIED_BACK or name in MODELS_COPIED_BACK)
+                  and name not in ENGINE_SPECIFIC_MODELS)
 
 
 def spark_warehouse_dir(build_db: Path) -> Path:

@@ -82,10 +82,12 @@ ENGINE_FLOAT_TOLERANCE = 1e-9
 
 def table_differences_within_tolerance(first: Path, second: Path, schema: str, *,
                                        skip_tables: frozenset[str] = frozenset(),
+                                       skip_columns: frozenset[str] = RUN_SPECIFIC_COLUMNS,
                                        tolerance: float = ENGINE_FLOAT_TOLERANCE) -> dict[str, str]:
     """Every table of `schema` that differs between two files beyond `tolerance`: missing on one
     side, another column list or row count, or a value that differs (text, dates, booleans and
-    integers exactly; floats within `tolerance`, relative or absolute). Rows are matched after
+    integers exactly; floats within `tolerance`, relative or absolute); `skip_columns` (the run's own
+    times) are left out. Rows are matched after
     sorting both tables on every column, floats rounded to 6 decimals for the sort only."""
     import numpy as np
     import pandas as pd
@@ -103,6 +105,7 @@ def table_differences_within_tolerance(first: Path, second: Path, schema: str, *
         for name in sorted(names["first_db"] & names["second_db"]):
             frames = [connection.execute(f'select * from {catalog}."{schema}"."{name}"').df()
                       for catalog in ("first_db", "second_db")]
+            frames = [frame.drop(columns=[c for c in frame.columns if c in skip_columns]) for frame in frames]
             if list(frames[0].columns) != list(frames[1].columns):
                 differences[name] = f"columns {list(frames[0].columns)} vs {list(frames[1].columns)}"
                 continue

@@ -40,6 +40,9 @@
             {%- do run_query('create database if not exists ' ~ name.split('.')[0]) -%}
             {%- do run_query('drop table if exists ' ~ name) -%}
             {%- do run_query("create table " ~ name ~ " using parquet location '" ~ folder ~ "/" ~ table ~ "'") -%}
+            {#- dbt listed the schemas before this hook ran: without this, load_relation (used by
+                stg_calibration_worlds) would not see the table and read it as absent -#}
+            {%- do adapter.cache_added(api.Relation.create(schema=name.split('.')[0], identifier=name.split('.')[1], type='table')) -%}
         {%- endfor -%}
     {%- endif -%}
     select 1
