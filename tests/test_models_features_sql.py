@@ -78,6 +78,8 @@ STUB_MODELS = {
     "stg_accounts": "select * from fixtures.accounts",
     "fct_deals": "select * from fixtures.deals",
     "stg_negotiation_events": "select * from fixtures.negotiation_events",
+    # a single export: the trust analyses' events are the recorded ones (no observed amount cuts)
+    "int_trust_events": "select *, 'recorded' as event_source from fixtures.negotiation_events",
     "int_account_monthly_value": "select * from fixtures.account_monthly_value",
     "int_as_of_date": "select date '2025-06-20' as as_of_date",
 }
