@@ -9,10 +9,11 @@ import duckdb
 
 # What differs by design between two runs on the same input: the run's own history row, what it
 # compared itself with (the previous run), the deal history it carried in from the previously
-# published warehouse (the raw copies; the published history built from them must not differ), and
-# load timestamps. Everything else must be identical.
+# published warehouse (the raw copies and their staging view; the published history built from them
+# must not differ), and load timestamps. Everything else must be identical.
 RUN_SPECIFIC_TABLES = frozenset({"main.run_history", "main.run_changes", "main.run_changes_summary",
-                                 "raw.deal_history_prior", "raw.export_history"})
+                                 "raw.deal_history_prior", "raw.export_history",
+                                 "staging.stg_deal_history_prior"})
 RUN_SPECIFIC_COLUMNS = frozenset({"loaded_at"})
 
 
