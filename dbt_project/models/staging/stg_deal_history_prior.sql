@@ -2,14 +2,9 @@
 select
     deal_id,
     account_id,
-    stage,
-    pipeline_stage,
-    list_amount,
-    final_amount,
-    closed_at,
-    expected_close_date,
-    owner,
-    flagged_strategic,
+    {%- for name, type in deal_history_tracked_columns() %}
+    {{ name }},
+    {%- endfor %}
     in_export,
     valid_from
 from {{ source('raw', 'deal_history_prior') }}
