@@ -13,3 +13,9 @@
     {%- endfor -%}
     {{ return(columns) }}
 {%- endmacro %}
+
+{#- The columns of a deal's state in the history, in order: the key, its account, the tracked
+    columns, whether the deal was in the export, and the export date the state was first seen. -#}
+{% macro deal_history_state_columns() -%}
+    {{ return(['deal_id', 'account_id'] + deal_history_tracked_columns() | map('first') | list + ['in_export', 'valid_from']) }}
+{%- endmacro %}

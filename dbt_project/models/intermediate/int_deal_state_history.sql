@@ -87,13 +87,7 @@ versions as (
 )
 
 select
-    deal_id,
-    account_id,
-    {%- for name, type in tracked %}
-    {{ name }},
-    {%- endfor %}
-    in_export,
-    valid_from,
+    {{ deal_history_state_columns() | join(', ') }},
     lead(valid_from) over (partition by deal_id order by valid_from) as valid_to,
     lead(valid_from) over (partition by deal_id order by valid_from) is null as is_current,
     cast(row_number() over (partition by deal_id order by valid_from) as integer) as version_number

@@ -1,11 +1,5 @@
 select
-    deal_id,
-    account_id,
-    {%- for name, type in deal_history_tracked_columns() %}
-    {{ name }},
-    {%- endfor %}
-    in_export,
-    valid_from,
+    {{ deal_history_state_columns() | join(', ') }},
     valid_to,
     is_current,
     version_number
