@@ -55,13 +55,14 @@
 
 
 {#- The comparison of each open deal with its comparable rows at every similarity level, tightest
-    first, as three CTEs:
+    first, as four CTEs:
       cells_<level>  `aggregates` over relation `compared`, grouped by the level's attributes;
       by_level       one row per row of relation `subjects` (one per open deal, key deal_id) and
                      level: similarity_level, matched_on (the level's attributes) and `columns`, SQL
                      over `subjects` and the level's cell (`cells`, joined on the level's attributes);
       chosen         per deal_id, chosen_level: the tightest level whose by_level column
-                     `count_column` is at least `minimum`, else the last. -#}
+                     `count_column` is at least `minimum`, else the last;
+      by_chosen_level  by_level with is_chosen_level (the level is the deal's chosen_level). -#}
 {% macro similarity_level_ctes(levels, subjects, compared, aggregates, columns, count_column, minimum) -%}
 {%- for keys in levels %}
 cells_{{ loop.index }} as (
@@ -93,5 +94,14 @@ chosen as (
                  {{ levels | length }}) as chosen_level
     from by_level
     group by deal_id
+),
+
+by_chosen_level as (
+    select
+        by_level.*,
+        by_level.similarity_level = chosen.chosen_level as is_chosen_level
+    from by_level
+    inner join chosen
+        on by_level.deal_id = chosen.deal_id
 )
 {%- endmacro %}

@@ -57,7 +57,7 @@ select
     cast(by_level.deal_id as {{ dbt.type_string() }}) as deal_id,
     cast(by_level.similarity_level as integer) as similarity_level,
     cast(by_level.matched_on as {{ dbt.type_string() }}) as matched_on,
-    by_level.similarity_level = chosen.chosen_level as is_chosen_level,
+    by_level.is_chosen_level,
     cast(by_level.deals_closed as bigint) as deals_closed,
     cast(by_level.deals_won as bigint) as deals_won,
     cast({{ ratio('by_level.deals_won', 'by_level.deals_closed') }} as {{ type_double() }}) as win_rate,
@@ -67,6 +67,4 @@ select
     cast(by_level.median_cycle_days as {{ type_double() }}) as median_cycle_days,
     cast(by_level.median_gross_margin_pct as {{ type_double() }}) as median_gross_margin_pct,
     by_level.deals_closed < {{ min_deals }} as is_small_sample
-from by_level
-inner join chosen
-    on by_level.deal_id = chosen.deal_id
+from by_chosen_level as by_level

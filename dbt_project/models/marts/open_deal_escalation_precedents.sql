@@ -70,7 +70,7 @@ select
     cast(by_level.account_id as {{ dbt.type_string() }}) as account_id,
     cast(by_level.similarity_level as integer) as similarity_level,
     cast(by_level.matched_on as {{ dbt.type_string() }}) as matched_on,
-    by_level.similarity_level = chosen.chosen_level as is_chosen_level,
+    by_level.is_chosen_level,
     by_level.is_own_account_escalated,
     cast(by_level.accounts as bigint) as accounts,
     cast(by_level.accounts_with_takeover as bigint) as accounts_with_takeover,
@@ -82,6 +82,4 @@ select
     cast({{ wilson_low('by_level.accounts_with_second_source', 'by_level.accounts') }} as {{ type_double() }}) as share_with_second_source_ci_low,
     cast({{ wilson_high('by_level.accounts_with_second_source', 'by_level.accounts') }} as {{ type_double() }}) as share_with_second_source_ci_high,
     by_level.accounts < {{ min_accounts }} as is_small_sample
-from by_level
-inner join chosen
-    on by_level.deal_id = chosen.deal_id
+from by_chosen_level as by_level
