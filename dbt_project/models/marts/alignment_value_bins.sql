@@ -1,7 +1,7 @@
 {#- Lifetime gross margin by bin of the account's mean strategic alignment, for the trust page: one row
     per (view, bin), for the view 'all segments' and each segment. Bins are 1/u wide over [-1, 1]
     (u = var alignment_bins_per_unit); accounts, the mean value with a normal 95% interval
-    (mean -/+ 1.96 sd / sqrt(n)) and the quartiles. Accounts without alignment (no deal under a plan)
+    (mean -/+ 1.96 sd / sqrt(n), from exact sums: the same on every run) and the quartiles. Accounts without alignment (no deal under a plan)
     or without a value have bin NULL: counted, not placed. -#}
 {%- set per_unit = var('alignment_bins_per_unit') | int -%}
 with accounts as (
@@ -25,9 +25,9 @@ select view, is_segment_view, bin,
        cast(bin / {{ per_unit }}.0 as double) as alignment_low,
        cast((bin + 1) / {{ per_unit }}.0 as double) as alignment_high,
        count(*) as accounts,
-       avg(v) as mean_value,
-       avg(v) - 1.96 * stddev_samp(v) / sqrt(count(v)) as mean_value_ci_low,
-       avg(v) + 1.96 * stddev_samp(v) / sqrt(count(v)) as mean_value_ci_high,
+       {{ exact_avg('v') }} as mean_value,
+       {{ exact_avg('v') }} - 1.96 * {{ exact_stddev_samp('v') }} / sqrt(count(v)) as mean_value_ci_low,
+       {{ exact_avg('v') }} + 1.96 * {{ exact_stddev_samp('v') }} / sqrt(count(v)) as mean_value_ci_high,
        percentile_cont(0.25) within group (order by v) as value_p25,
        {{ median('v') }} as value_median,
        percentile_cont(0.75) within group (order by v) as value_p75
