@@ -37,15 +37,19 @@ def design_frame(frame: pd.DataFrame, categorical: list[str], numeric: list[str]
 
 
 def design_matrix(frame: pd.DataFrame, categorical: list[str], numeric: list[str]) -> np.ndarray:
-    """`design_frame` as one float array for the learners built with `positional=True`: the categorical
-    columns first, each as the rank of its text level among the sorted levels (the order in which
-    OneHotEncoder sorts text categories, so the one-hot columns come out identical), then the numbers.
+    """`design_frame` as one float array for the learners built with `positional=True` (`as_design_matrix`)."""
+    return as_design_matrix(design_frame(frame, categorical, numeric), categorical, numeric)
+
+
+def as_design_matrix(x: pd.DataFrame, categorical: list[str], numeric: list[str]) -> np.ndarray:
+    """A design frame's `categorical` then `numeric` columns as one float array: each categorical column
+    as the rank of its text level among the sorted levels (the order in which OneHotEncoder sorts text
+    categories, so the one-hot columns of any subset of rows come out identical), then the numbers.
 
     Why: the learners are refitted hundreds of times per run on a few thousand rows, and on a frame
     most of each fit went to pandas indexing and per-column conversion and checks; on one numeric
     array the same preprocessing (still fitted inside each fold) gives the same matrix, bit for bit.
     """
-    x = design_frame(frame, categorical, numeric)
     codes = [np.unique(x[column].to_numpy(dtype=object), return_inverse=True)[1].astype(float)
              for column in categorical]
     numbers = x[numeric].to_numpy(dtype=float)
