@@ -27,7 +27,6 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 from scipy import stats
-from sklearn.model_selection import cross_val_predict
 from threadpoolctl import threadpool_limits
 
 from models import sensitivity as sens
@@ -43,6 +42,7 @@ from models.estimators import (
     checked_input,
     make_learner,
     make_level_learner,
+    out_of_fold_predictions,
     residual_on_residual_ols,
     solve_proportional_moment,
 )
@@ -111,7 +111,7 @@ def cross_fit(frame: pd.DataFrame, outcome: np.ndarray, treatment: np.ndarray, c
     learner = make_learner(categorical, numeric, kind, random_state, positional=True)
 
     def out_of_fold(model, target: np.ndarray) -> np.ndarray:
-        return cross_val_predict(model, x, target, cv=folds)
+        return out_of_fold_predictions(model, x, target, folds)
 
     with threadpool_limits(limits=1), checked_input():
         treatment_residuals = treatment - out_of_fold(learner, treatment)

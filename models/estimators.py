@@ -4,14 +4,20 @@ nested out-of-fold R^2 comparison of the predictive-value test."""
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 from dataclasses import replace
 from typing import Literal
+
+import joblib  # a scikit-learn dependency
 
 import numpy as np
 import pandas as pd
 from scipy import stats
 from threadpoolctl import threadpool_limits  # a scikit-learn dependency
 from sklearn import config_context
+from sklearn import get_config as sklearn_config
 from sklearn.base import BaseEstimator
 from sklearn.compose import ColumnTransformer
 from sklearn.ensemble import HistGradientBoostingRegressor
@@ -85,6 +91,38 @@ def checked_input():
     allowed; infinity raised there), and the checks, repeated per fold and per step, cost more than
     the fits on a few thousand rows. The arithmetic is the same."""
     return config_context(assume_finite=True)
+
+
+_REMEMBERED_OUT_OF_FOLD: ContextVar[dict[str, np.ndarray] | None] = ContextVar("remembered_out_of_fold",
+                                                                               default=None)
+
+
+@contextmanager
+def reuse_out_of_fold() -> Iterator[None]:
+    """Within it (or a function decorated with it), `out_of_fold_predictions` fits each distinct
+    (learner, X, target, folds) once. The statistical stage asks for some nuisances more than once with
+    identical inputs (the placebo's first E[Y | X] is the estimate's; the diagnostics' full-control
+    cross-fit is the estimate's first fold shuffle), and a fit with a fixed random_state is
+    deterministic, so the remembered predictions are the ones a refit would give."""
+    token = _REMEMBERED_OUT_OF_FOLD.set({})
+    try:
+        yield
+    finally:
+        _REMEMBERED_OUT_OF_FOLD.reset(token)
+
+
+def out_of_fold_predictions(learner: Pipeline, X: pd.DataFrame | np.ndarray, target: np.ndarray,
+                            folds: list[tuple[np.ndarray, np.ndarray]]) -> np.ndarray:
+    """`cross_val_predict(learner, X, target, cv=folds)`, remembered inside `reuse_out_of_fold`."""
+    remembered = _REMEMBERED_OUT_OF_FOLD.get()
+    if remembered is None:
+        return cross_val_predict(learner, X, target, cv=folds)
+    # the learner's parameters, the data and the folds (scikit-learn's configuration too: it can
+    # change what a fit checks)
+    key = joblib.hash((learner, X, np.asarray(target), folds, sklearn_config()))
+    if key not in remembered:
+        remembered[key] = cross_val_predict(learner, X, target, cv=folds)
+    return remembered[key].copy()
 
 
 # --------------------------------------------------------------------------- adjusted effect
@@ -180,8 +218,8 @@ class PartiallingOutEffect(CrossFittedEffect):
                    seed: int) -> tuple[np.ndarray, np.ndarray]:
         """Out-of-fold residuals of the outcome and of the treatment (both on the same folds)."""
         folds = grouped_folds(groups, self.n_splits, seed)
-        return (y - cross_val_predict(self.outcome_learner, X, y, cv=folds),
-                treatment - cross_val_predict(self.treatment_learner, X, treatment, cv=folds))
+        return (y - out_of_fold_predictions(self.outcome_learner, X, y, folds),
+                treatment - out_of_fold_predictions(self.treatment_learner, X, treatment, folds))
 
 
 def make_level_learner(categorical: list[str], numeric: list[str], *, positional: bool = False) -> Pipeline:
@@ -285,7 +323,7 @@ class ProportionalEffect(CrossFittedEffect):
     def _cross_fit(learner: Pipeline, X: pd.DataFrame | np.ndarray, target: np.ndarray,
                    folds: list[tuple[np.ndarray, np.ndarray]]) -> np.ndarray:
         """Out-of-fold predictions of target from X."""
-        return cross_val_predict(learner, X, target, cv=folds)
+        return out_of_fold_predictions(learner, X, target, folds)
 
 
 def solve_proportional_moment(y: np.ndarray, treatment: np.ndarray, treatment_residuals: np.ndarray,

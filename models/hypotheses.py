@@ -46,6 +46,7 @@ from models.estimators import (
     naive_proportional_slope,
     naive_slope,
     nested_r2_differences,
+    reuse_out_of_fold,
 )
 from models.features import (
     ACTIVITY_COLUMNS,
@@ -212,6 +213,7 @@ class StatisticsResults:
     diagnostics: pd.DataFrame  # models.diagnostics.DIAGNOSTIC_COLUMNS: the rows of main.hypothesis_diagnostics
 
 
+@reuse_out_of_fold()  # nuisances fitted twice with identical inputs are fitted once
 def run_statistics(
     features: pd.DataFrame,
     random_state: int = 0,
