@@ -1,17 +1,25 @@
 """The numeric design array (`models.design.design_matrix`) and the positional learners fed with it give
-the same predictions, bit for bit, as the learners on the design frame: the statistical stage's numbers
-must not move when only the input's form changes (models/design.py, models/estimators.py)."""
+the same predictions, bit for bit, as the learners on the design frame, and a remembered cross-fit
+(`reuse_out_of_fold`) equals cross_val_predict: the statistical stage's numbers must not move when only
+the input's form or the number of identical refits changes (models/design.py, models/estimators.py)."""
 
 from __future__ import annotations
 
 import numpy as np
 import pandas as pd
 import pytest
+from sklearn.linear_model import Ridge
 from sklearn.model_selection import cross_val_predict
 from threadpoolctl import threadpool_limits
 
 from models.design import design_frame, design_matrix, grouped_folds
-from models.estimators import checked_input, make_learner, make_level_learner
+from models.estimators import (
+    checked_input,
+    make_learner,
+    make_level_learner,
+    out_of_fold_predictions,
+    reuse_out_of_fold,
+)
 from models.predictive import grouped_permutation_drops
 
 CATEGORICAL = ["segment", "region"]
@@ -83,3 +91,39 @@ def test_grouped_permutation_drops_on_an_array_equal_those_on_the_frame() -> Non
     on_frame = grouped_permutation_drops(on_frame_model, x.iloc[test], target[test], groups, 3,
                                          np.random.default_rng(1))
     np.testing.assert_array_equal(on_matrix, on_frame)
+
+
+class _CountingRidge(Ridge):
+    """Ridge that counts its fits across clones (a class attribute), to see which cross-fits are reused."""
+
+    fits = 0
+
+    def fit(self, X, y, sample_weight=None):
+        type(self).fits += 1
+        return super().fit(X, y, sample_weight)
+
+
+def test_out_of_fold_predictions_equal_cross_val_predict_and_are_reused_only_for_identical_inputs() -> None:
+    frame = _frame()
+    target = _target(frame)
+    x = design_matrix(frame, CATEGORICAL, NUMERIC)[:, len(CATEGORICAL):]
+    x = np.nan_to_num(x)
+    folds = grouped_folds(frame["account_id"].to_numpy(), 5, 0)
+    expected = cross_val_predict(Ridge(alpha=1.0), x, target, cv=folds)
+    _CountingRidge.fits = 0
+    np.testing.assert_array_equal(out_of_fold_predictions(_CountingRidge(alpha=1.0), x, target, folds), expected)
+    assert _CountingRidge.fits == 5  # outside reuse_out_of_fold: always fitted
+    with reuse_out_of_fold():
+        first = out_of_fold_predictions(_CountingRidge(alpha=1.0), x, target, folds)
+        first[:] = 0.0  # the caller's copy: the remembered predictions stay intact
+        again = out_of_fold_predictions(_CountingRidge(alpha=1.0), x, target, folds)
+        assert _CountingRidge.fits == 10  # the second, identical request was not refitted
+        other = [out_of_fold_predictions(_CountingRidge(alpha=2.0), x, target, folds),  # other parameters
+                 out_of_fold_predictions(_CountingRidge(alpha=1.0), x, target + 1.0, folds),  # other target
+                 out_of_fold_predictions(_CountingRidge(alpha=1.0), x, target,
+                                         grouped_folds(frame["account_id"].to_numpy(), 5, 1))]  # other folds
+        assert _CountingRidge.fits == 25
+    np.testing.assert_array_equal(again, expected)
+    assert not any(np.array_equal(o, expected) for o in other)
+    out_of_fold_predictions(_CountingRidge(alpha=1.0), x, target, folds)
+    assert _CountingRidge.fits == 30  # the memory ends with the context
