@@ -5,13 +5,12 @@ nested out-of-fold R^2 comparison of the predictive-value test."""
 from __future__ import annotations
 
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager
 from contextvars import ContextVar
 from dataclasses import replace
 from typing import Literal
 
 import joblib  # a scikit-learn dependency
-
 import numpy as np
 import pandas as pd
 from scipy import stats
@@ -85,7 +84,7 @@ def make_learner(
     return Pipeline([("preprocess", preprocess), ("model", model)])
 
 
-def checked_input():
+def checked_input() -> AbstractContextManager:
     """A context in which scikit-learn skips its finiteness checks, for learners fed
     `models.design.design_matrix` arrays: that checked them once (NaN, which the imputers fill, is
     allowed; infinity raised there), and the checks, repeated per fold and per step, cost more than
