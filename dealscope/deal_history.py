@@ -21,15 +21,24 @@ from datetime import date
 from pathlib import Path
 
 import duckdb
+import yaml
 
 from dealscope.ingest.sql import literal
-from dealscope.settings import Settings
+from dealscope.settings import DBT_PROJECT_DIR, Settings
 
 PREVIOUS = "published_history"
-# The deal columns the history tracks; a new version starts when any of them (or presence in the
-# export) changes. deal_id is the key, account_id rides along.
-TRACKED_COLUMNS = ("stage", "pipeline_stage", "list_amount", "final_amount", "closed_at", "expected_close_date",
-                   "owner", "flagged_strategic")
+
+
+def _tracked_columns() -> tuple[str, ...]:
+    """The deal columns the history tracks: the dbt project's var deal_history_tracked_columns
+    ([name, type] pairs in dbt_project.yml), the one list the models use too."""
+    project = yaml.safe_load((DBT_PROJECT_DIR / "dbt_project.yml").read_text(encoding="utf-8"))
+    return tuple(name for name, _type in project["vars"]["deal_history_tracked_columns"])
+
+
+# A new version starts when a tracked column (or presence in the export) changes. deal_id is the
+# key, account_id rides along.
+TRACKED_COLUMNS = _tracked_columns()
 HISTORY_COLUMNS = ("deal_id", "account_id", *TRACKED_COLUMNS, "in_export", "valid_from")
 EXPORT_HISTORY_DDL = """
 CREATE OR REPLACE TABLE raw.export_history (

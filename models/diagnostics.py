@@ -378,16 +378,18 @@ def assess_adjusted_effects(results: pd.DataFrame, blocks: FeatureBlocks,
 
 
 def calibration_power_curve(runs: pd.DataFrame, sizes: tuple[int, ...] = sens.MDE_CURVE_ACCOUNTS,
-                            alpha: float = sens.ALPHA) -> pd.DataFrame:
-    """Power of each hypothesis's adjusted effect by number of accounts per world, from the calibration
-    study's planted worlds (`models.calibration`: one row per world x test, `accounts_per_world`).
+                            alpha: float = sens.ALPHA, test: str = "adjusted_effect") -> pd.DataFrame:
+    """Power of each hypothesis's `test` (default the primary adjusted effect) by number of accounts per
+    world, from the calibration study's planted worlds (`models.calibration`: one row per world x test,
+    `accounts_per_world`), beside the 2.8 x SE rule.
 
-    With several world sizes in the study: the measured rate of p < alpha per size (95% Wilson interval,
-    source 'measured'). With one size only (the committed study): the 2.8 x SE rule at `sizes`, the SE the
-    median of the worlds' (from their 95% intervals) scaled by sqrt(n_world / n), and the normal-theory
-    power at the planted effect (source 'sqrt_rule'); the measured power at the study's own size is kept
-    next to it. Columns: hypothesis, accounts, source, truth, power, power_ci_low, power_ci_high, mde_80."""
-    planted = runs[(runs["world"].astype(str) == "planted") & (runs["test"] == "adjusted_effect")
+    Rows with source 'measured': per studied size, the rate of p < alpha (95% Wilson interval) and the
+    2.8 x SE rule's MDE from the median SE of the worlds (from their 95% intervals). Rows with source
+    'sqrt_rule': at each of `sizes`, the normal-theory power at the planted effect and the MDE, the SE of
+    the reference size (the size with the most planted worlds, the larger on a tie) scaled by
+    sqrt(n_reference / n), so a measured size other than the reference tests the rule.
+    Columns: hypothesis, accounts, source, truth, worlds, power, power_ci_low, power_ci_high, mde_80."""
+    planted = runs[(runs["world"].astype(str) == "planted") & (runs["test"] == test)
                    & runs["estimate"].notna()]
     rows = []
     for (hypothesis, accounts), group in planted.groupby(["hypothesis", "accounts_per_world"]):
@@ -395,18 +397,20 @@ def calibration_power_curve(runs: pd.DataFrame, sizes: tuple[int, ...] = sens.MD
         interval = stats.binomtest(hits, len(group)).proportion_ci(method="wilson")
         std_error = float(np.median(sens.std_error_from_interval(group["ci_low"], group["ci_high"], alpha)))
         rows.append({"hypothesis": hypothesis, "accounts": int(accounts), "source": "measured",
-                     "truth": float(group["truth"].iloc[0]), "power": hits / len(group),
+                     "truth": float(group["truth"].iloc[0]), "worlds": len(group), "power": hits / len(group),
                      "power_ci_low": interval.low, "power_ci_high": interval.high,
                      "mde_80": sens.minimum_detectable_effect(std_error, alpha=alpha), "std_error": std_error})
     measured = pd.DataFrame(rows)
-    if measured.empty or measured.groupby("hypothesis")["accounts"].nunique().max() > 1:
-        return measured.drop(columns="std_error", errors="ignore")
+    if measured.empty:
+        return measured
     scaled = []
-    for row in measured.to_dict("records"):
+    for _, group in measured.groupby("hypothesis"):
+        reference = max(group.to_dict("records"), key=lambda row: (row["worlds"], row["accounts"]))
         for size in sizes:
-            std_error = sens.scaled_std_error(row["std_error"], row["accounts"], size)
-            scaled.append({"hypothesis": row["hypothesis"], "accounts": size, "source": "sqrt_rule",
-                           "truth": row["truth"], "power": sens.power_at(row["truth"], std_error, alpha),
+            std_error = sens.scaled_std_error(reference["std_error"], reference["accounts"], size)
+            scaled.append({"hypothesis": reference["hypothesis"], "accounts": size, "source": "sqrt_rule",
+                           "truth": reference["truth"], "worlds": reference["worlds"],
+                           "power": sens.power_at(reference["truth"], std_error, alpha),
                            "power_ci_low": np.nan, "power_ci_high": np.nan,
                            "mde_80": sens.minimum_detectable_effect(std_error, alpha=alpha)})
     return pd.concat([measured.drop(columns="std_error"), pd.DataFrame(scaled)], ignore_index=True)

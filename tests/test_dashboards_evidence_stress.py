@@ -15,10 +15,12 @@ from models import tables
 from dashboards import data as site_data
 from dashboards import reads
 from dashboards.pages import evidence as evidence_page
+from dashboards.pages.evidence_power import DESIGNS, draw_power_section, power_curve, power_table
 from dashboards.pages.evidence_stress import (
     PROMISE_COLUMN,
     PROMISE_WORDS,
     PROMISED_FALSE_POSITIVE_RATE,
+    at_study_size,
     draw_stress_section,
     stress_figure,
     stress_table,
@@ -63,15 +65,18 @@ def summary(warehouse) -> pd.DataFrame:
 def test_every_stress_file_is_in_the_summary(summary) -> None:
     studied = read_study(DEFAULT_CALIBRATION_RESULTS)
     assert set(summary["stress"]) == set(studied["stress"]) and len(set(summary["stress"])) > 1
-    worlds = studied[studied["test"] == "adjusted_effect"].groupby(["stress", "world", "hypothesis"]).size()
-    primary = summary[summary["test"] == "adjusted_effect"].set_index(["stress", "world", "hypothesis"])["worlds"]
+    key = ["stress", "world", "hypothesis", "accounts_per_world"]
+    worlds = studied[studied["test"] == "adjusted_effect"].groupby(key).size()
+    primary = summary[summary["test"] == "adjusted_effect"].set_index(key)["worlds"]
     pd.testing.assert_series_equal(primary.sort_index(), worlds.sort_index(), check_names=False, check_dtype=False)
 
 
 def test_the_table_has_a_row_per_stress_world_and_hypothesis_with_the_models_numbers(summary) -> None:
     table = stress_table(summary)
-    primary_null = summary[(summary["test"] == "adjusted_effect") & (summary["world"] == "null")]
-    assert len(table) == len(primary_null)
+    shown = at_study_size(summary)
+    primary_null = shown[(shown["test"] == "adjusted_effect") & (shown["world"] == "null")]
+    # one world size per stress world: a row per stress world and hypothesis
+    assert len(table) == len(primary_null) == len(primary_null[["stress", "hypothesis"]].drop_duplicates())
     assert table["stress world"].iloc[0] == "none"  # the default world first
     health = primary_null[(primary_null["stress"] == "health")
                           & (primary_null["hypothesis"] == "H1_strategic_alignment")].iloc[0]
@@ -87,7 +92,8 @@ def test_the_section_draws_the_figure_and_the_table(summary) -> None:
     assert 'id="stress-table"' in html and len(page.figures) == 1
     figure = stress_figure(summary)
     drawn = sum(len(trace.x) for trace in figure.data)
-    assert drawn == 2 * ((summary["test"] == "adjusted_effect") & (summary["world"] == "null")).sum()
+    shown = at_study_size(summary)
+    assert drawn == 2 * ((shown["test"] == "adjusted_effect") & (shown["world"] == "null")).sum()
     broken = summary[(summary["test"] == "adjusted_effect") & (summary["promise_status"] == "broken")]
     assert ('id="stress-promise-broken"' in html) == (len(broken) > 0)
 
@@ -106,3 +112,49 @@ def test_no_study_yet_says_so() -> None:
     page = _Page()
     draw_stress_section(page, reads.Unavailable("main.calibration_summary", "no such table"))
     assert "calibration" in "".join(page.html) and not page.figures
+
+
+@pytest.fixture(scope="module")
+def worlds(warehouse) -> pd.DataFrame:
+    with duckdb.connect(str(warehouse), read_only=True) as con:
+        read = reads.read_registered(con, tables.CALIBRATION_WORLDS)
+    assert isinstance(read, pd.DataFrame)
+    return read
+
+
+def test_the_power_curve_is_measured_from_the_default_worlds_beside_the_rule(worlds) -> None:
+    curve = power_curve(worlds)
+    default = worlds[(worlds["stress"] == "none") & (worlds["world"] == "planted")]
+    for test, design in DESIGNS.items():
+        for (hypothesis, size), group in default[default["test"] == test].groupby(["hypothesis", "accounts_per_world"]):
+            row = curve[(curve["design"] == design) & (curve["hypothesis"] == hypothesis.split(":")[0])
+                        & (curve["source"] == "measured") & (curve["accounts"] == size)]
+            assert len(row) == 1 and row["worlds"].iloc[0] == len(group)
+            assert row["power"].iloc[0] == pytest.approx((group["p_value"] < 0.05).mean())
+        rule = curve[(curve["design"] == design) & (curve["source"] == "sqrt_rule")]
+        assert sorted(set(rule["accounts"])) == [1000, 2000, 4000]
+    table = power_table(curve)
+    assert len(table) == len(curve[["hypothesis", "design", "accounts"]].drop_duplicates())
+    page = _Page()
+    draw_power_section(page, worlds)
+    assert 'id="power-table"' in "".join(page.html) and len(page.figures) == 1
+
+
+def test_the_power_table_says_which_sizes_were_measured() -> None:
+    rows = [{"stress": "none", "world": "planted", "hypothesis": hypothesis, "test": "adjusted_effect",
+             "truth": 0.3, "estimate": 0.3, "ci_low": low, "ci_high": low + 0.4, "p_value": p,
+             "accounts_per_world": size}
+            for hypothesis in ("H1_strategic_alignment",)
+            for size, low, ps in ((1000, -0.05, (0.01, 0.2, 0.03, 0.6)), (2000, 0.1, (0.01, 0.02, 0.001, 0.04, 0.3)))
+            for p in ps]
+    table = power_table(power_curve(pd.DataFrame(rows))).set_index("accounts per world")
+    assert table.loc["1,000", "measured power (95% CI)"].startswith("50.0% (") and "4 worlds" in table.loc["1,000", "measured power (95% CI)"]
+    assert table.loc["2,000", "measured power (95% CI)"].startswith("80.0% (")
+    assert table.loc["4,000", "measured power (95% CI)"] == "n/a"  # the rule only
+    assert table["2.8 x SE rule: power"].ne("n/a").all()
+
+
+def test_no_study_yet_says_so_in_the_power_section() -> None:
+    page = _Page()
+    draw_power_section(page, reads.Unavailable("main.calibration_worlds", "no such table"))
+    assert "Not available" in "".join(page.html) and not page.figures

@@ -172,7 +172,7 @@ def test_power_curve_from_the_committed_calibration_study() -> None:
     # the within-account H1 may find the effect in every planted world: power 1 is its own upper limit
     assert measured["power_ci_low"] < measured["power_ci_high"]
     assert measured["power_ci_low"] <= measured["power"] <= measured["power_ci_high"]
-    # one world size in the study: the square-root rule at 1,000 / 2,000 / 4,000 accounts
+    # the square-root rule at 1,000 / 2,000 / 4,000 accounts from the size with the most planted worlds
     rule = curve.xs(("H1_strategic_alignment", "sqrt_rule"))
     assert list(rule.index) == [1000, 2000, 4000]
     assert rule.loc[1000, "mde_80"] == pytest.approx(rule.loc[4000, "mde_80"] * 2)
@@ -185,9 +185,18 @@ def test_power_curve_is_measured_when_the_study_has_several_sizes() -> None:
     rows = [{"world": "planted", "hypothesis": "H1_strategic_alignment", "test": "adjusted_effect", "truth": 0.3,
              "estimate": 0.3, "ci_low": 0.0, "ci_high": 0.6, "p_value": p, "accounts_per_world": size}
             for size in (1000, 4000) for p in rng.uniform(0, 0.2 if size == 4000 else 1.0, 40)]
+    rows += rows[-5:]  # 4,000 accounts has the most worlds: the rule's reference
     curve = calibration_power_curve(pd.DataFrame(rows))
-    assert set(curve["source"]) == {"measured"} and list(curve["accounts"]) == [1000, 4000]
-    assert curve["power"].iloc[1] > curve["power"].iloc[0]
+    measured = curve[curve["source"] == "measured"].set_index("accounts")
+    assert list(measured.index) == [1000, 4000] and list(measured["worlds"]) == [40, 45]
+    assert measured.loc[4000, "power"] > measured.loc[1000, "power"]
+    assert measured.loc[1000, "power_ci_low"] < measured.loc[1000, "power"] < measured.loc[1000, "power_ci_high"]
+    # beside the measurements, the rule from the reference size: equal to it there, sqrt(n) elsewhere
+    rule = curve[curve["source"] == "sqrt_rule"].set_index("accounts")
+    assert list(rule.index) == [1000, 2000, 4000] and rule["power_ci_low"].isna().all()
+    assert rule.loc[4000, "mde_80"] == pytest.approx(measured.loc[4000, "mde_80"])
+    assert rule.loc[1000, "mde_80"] == pytest.approx(2 * rule.loc[4000, "mde_80"])
+    assert rule["power"].is_monotonic_increasing
 
 
 def test_after_a_within_account_row_becomes_primary_the_cross_sectional_row_keeps_its_benchmarks() -> None:

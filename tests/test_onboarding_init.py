@@ -244,3 +244,53 @@ def test_the_draft_keeps_an_open_deals_close_date_as_expected_close_date(tmp_pat
     assert expected_kept == open_dated  # every open deal's CRM close date is kept, as expected_close_date
     assert closed_kept == loaded - open_deals and wrong == 0
     assert stages_kept == loaded
+
+
+@pytest.mark.parametrize("expected_header", [None, "Expected Close Date"])
+def test_the_generic_draft_keeps_an_open_deals_expected_close_date(tmp_path, expected_header):
+    """A spreadsheet's close date of an open deal is its expected date: the generic draft maps it to
+    expected_close_date (from a column of its own when one is named so, else from the close date),
+    and a closed deal's close date goes to closed_at only."""
+    from dealscope.ingest import TABLES, load_event_types, load_table, prepare_warehouse
+    from dealscope.mapping import parse_mapping
+    from dealscope.settings import DEFAULT_EVENT_TYPES
+
+    folder = tmp_path / "export"
+    folder.mkdir()
+    (folder / "accounts.csv").write_text(
+        "Account Name,Segment,Customer Since\nA,Enterprise,2023-01-05\nB,SMB,2023-02-01\n", encoding="utf-8")
+    expected = f",{expected_header}" if expected_header else ""
+    rows = [("1", "A", "2024-01-10", "2024-03-01", "Won", "9", "2024-02-20"),
+            ("2", "B", "2024-02-01", "2024-04-15", "Lost", "", "2024-04-01"),
+            ("3", "A", "2024-05-01", "2024-09-30", "Negotiation", "", "2024-10-15"),
+            ("4", "B", "2024-06-01", "", "Prospecting", "", "2024-11-30")]
+    lines = [f"Opportunity ID,Account Name,Type,Product,Created,Close Date,Stage,List Price,Deal Value{expected}"]
+    for deal, account, created, close, stage, value, expected_date in rows:
+        lines.append(f"{deal},{account},New,P,{created},{close},{stage},10,{value}"
+                     + (f",{expected_date}" if expected_header else ""))
+    (folder / "opportunities.csv").write_text("\n".join(lines) + "\n", encoding="utf-8")
+
+    draft = draft_mapping("generic", folder)
+    deals = yaml.safe_load(draft.text())["tables"]["deals"]
+    assert deals["columns"]["closed_at"] == "Close Date"
+    assert deals["columns"]["expected_close_date"] == (expected_header or "Close Date")
+    assert deals["formats"]["expected_close_date"] == "%Y-%m-%d"
+    assert deals["closed_at_only_when_closed"] is True  # deal 3 is open and carries a close date
+    # (the TODO left is the strategy plan this folder lacks, not read by the deals)
+    (folder / "dealscope.yml").write_text(resolve_generic_todos(draft.text()), encoding="utf-8")
+
+    mapping = parse_mapping(folder / "dealscope.yml")
+    con = duckdb.connect()
+    try:
+        prepare_warehouse(con)
+        load_event_types(con, DEFAULT_EVENT_TYPES)
+        for table in TABLES[:TABLES.index("deals") + 1]:
+            load_table(con, table, folder, datetime(2026, 1, 1, tzinfo=timezone.utc), mapping)
+        loaded = con.execute(
+            "SELECT deal_id, stage, closed_at::VARCHAR, expected_close_date::VARCHAR FROM raw.deals ORDER BY deal_id"
+        ).fetchall()
+    finally:
+        con.close()
+    open_expected = ("2024-10-15", "2024-11-30") if expected_header else ("2024-09-30", None)
+    assert loaded == [("1", "won", "2024-03-01", None), ("2", "lost", "2024-04-15", None),
+                      ("3", "open", None, open_expected[0]), ("4", "open", None, open_expected[1])]

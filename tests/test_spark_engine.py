@@ -30,8 +30,7 @@ def missing_spark_requirement() -> str | None:
     return None
 
 
-# The comparison takes minutes (docs/scale-out.md, "Limits today"), so the README's test command
-# does not install the extra yet and this module is skipped there, saying why.
+# The README's test command installs the extra; without Java the module is skipped, saying why.
 pytestmark = pytest.mark.skipif(missing_spark_requirement() is not None, reason=str(missing_spark_requirement()))
 
 # Differs between any two runs by design (the run's own id, times and settings), and the what-if's

@@ -23,6 +23,7 @@ from dashboards.components import (
     PageBuilder, esc, interval_cell, interval_text, page_html, table_html, unavailable_html,
 )
 from dashboards.data import SiteData
+from dashboards.pages.evidence_power import draw_power_section
 from dashboards.pages.evidence_stress import draw_stress_section
 from dashboards.formatting import (
     NOT_AVAILABLE, SIGNIFICANCE_LEVEL, format_count, format_date, format_frame, format_number,
@@ -841,6 +842,7 @@ def evidence_page(data: SiteData) -> str:
                  data.permutation_null, "the permutation null distribution", draw_null)
 
     draw_calibration_section(page, data.calibration_summary, data.calibration_worlds)
+    draw_power_section(page, data.calibration_worlds)
     draw_stress_section(page, data.calibration_summary)
 
     def draw_model_comparison(table: pd.DataFrame) -> None:

@@ -55,12 +55,23 @@ def _rate(value: object, low: object, high: object) -> str:
     return f"{formatting.format_pct(value)} ({formatting.format_pct(low)} to {formatting.format_pct(high)})"
 
 
-def _rows(summary: pd.DataFrame, test: str, world: str) -> pd.DataFrame:
-    """One row per (stress, base hypothesis) of `test` in `world` worlds, at the largest world size."""
-    rows = summary[(summary["test"].astype(str) == test) & (summary["world"].astype(str) == world)]
+def at_study_size(summary: pd.DataFrame) -> pd.DataFrame:
+    """Per stress world, the rows of its main world size: the one with the most worlds (the larger on a
+    tie), as in the calibration section. Other sizes (the power curve's) stay in the warehouse table."""
     # a summary written before the stress worlds has no stress: its rows are the default world's
-    rows = rows.assign(base=rows["hypothesis"].map(_base), stress=rows["stress"].fillna(DEFAULT_WORLD).astype(str))
-    rows = rows.sort_values("worlds").drop_duplicates(["stress", "base"], keep="last")
+    summary = summary.assign(stress=summary["stress"].fillna(DEFAULT_WORLD).astype(str))
+    if "accounts_per_world" not in summary or summary["accounts_per_world"].isna().all():
+        return summary
+    worlds = summary.groupby(["stress", "accounts_per_world"])["worlds"].sum().reset_index()
+    chosen = worlds.sort_values(["worlds", "accounts_per_world"]).drop_duplicates("stress", keep="last")
+    return summary.merge(chosen[["stress", "accounts_per_world"]], on=["stress", "accounts_per_world"])
+
+
+def _rows(summary: pd.DataFrame, test: str, world: str) -> pd.DataFrame:
+    """One row per (stress, base hypothesis) of `test` in `world` worlds, at the stress world's main size."""
+    rows = at_study_size(summary)
+    rows = rows[(rows["test"].astype(str) == test) & (rows["world"].astype(str) == world)]
+    rows = rows.assign(base=rows["hypothesis"].map(_base))
     return rows.set_index(["stress", "base"])
 
 

@@ -743,6 +743,9 @@ GUESSES = {
         "product_line": ["product line", "product", "product family", "family"],
         "created_at": ["created", "create date", "created date", "open date", "opened"],
         "closed_at": ["closed", "close date", "closed date", "closed on"],
+        "expected_close_date": ["expected close date", "expected close", "expected closing date",
+                                "estimated close date", "forecast close date", "projected close date",
+                                "target close date"],
         "list_amount": ["list price", "list amount", "list value", "list"],
         "final_amount": ["deal value", "final amount", "contract value", "amount", "value"],
         "gross_margin_pct": ["margin %", "gross margin %", "margin", "gross margin"],
@@ -760,7 +763,7 @@ GUESSES = {
         "notes": ["notes", "description", "comments", "details"],
     },
 }
-DATE_COLUMNS = {"created_at", "closed_at", "occurred_at", "updated_at"}
+DATE_COLUMNS = {"created_at", "closed_at", "expected_close_date", "occurred_at", "updated_at"}
 AMOUNT_COLUMNS = ("list_amount", "final_amount")
 
 
@@ -837,7 +840,16 @@ def draft_generic(folder: Folder) -> Draft:
     draft.add(4, f"file: {q(deals.name)}", f"CHECK: {plural(deals.rows, 'row')}; chosen by its name")
     stage = deals.column("Stage", "Status", "Outcome")
     deal_type = deals.column("Type", "Deal Type", "Opportunity Type")
-    write_columns(draft, [(c, deal_cols.get(c), "CHECK: guessed from the header") for c in GUESSES["deals"]])
+    open_dated = folder.con.execute(
+        f"SELECT count(*) FROM {deals.table} WHERE {folder.value(deals, deal_cols['closed_at'])} IS NOT NULL "
+        f"AND lower({folder.value(deals, stage)}) NOT SIMILAR TO '.*(won|lost|closed).*'"
+    ).fetchone()[0] if "closed_at" in deal_cols and stage else 0
+    comments = {c: "CHECK: guessed from the header" for c in GUESSES["deals"]}
+    # Without a column of its own, an open deal's close date is its expected one (as in a CRM).
+    if open_dated and "expected_close_date" not in deal_cols:
+        deal_cols["expected_close_date"] = deal_cols["closed_at"]
+        comments["expected_close_date"] = f"CHECK: {EXPECTED_CLOSE_DATE_COMMENT}"
+    write_columns(draft, [(c, deal_cols.get(c), comments[c]) for c in GUESSES["deals"]])
     draft.checks.extend(f"deals.{c} = {deal_cols[c]}" for c in deal_cols)
     missing_required = [c for c in ("deal_id", "account_id", "product_line", "created_at", "final_amount")
                         if c not in deal_cols]
@@ -862,14 +874,12 @@ def draft_generic(folder: Folder) -> Draft:
         if top is not None and top > 1:
             draft.add(4, "percent_as_number: [gross_margin_pct]",
                       f"margins are written as percents (up to {top:g}): 53.8 means 0.538")
-    if "closed_at" in deal_cols and stage:
-        open_dated = folder.con.execute(
-            f"SELECT count(*) FROM {deals.table} WHERE {folder.value(deals, deal_cols['closed_at'])} IS NOT NULL "
-            f"AND lower({folder.value(deals, stage)}) NOT SIMILAR TO '.*(won|lost|closed).*'"
-        ).fetchone()[0]
-        if open_dated:
-            draft.add(4, "closed_at_only_when_closed: true",
-                      f"{plural(open_dated, 'open deal')} carry a close date (expected): dropped")
+    if open_dated:
+        expected = ("it goes to expected_close_date, not closed_at"
+                    if deal_cols["expected_close_date"] == deal_cols["closed_at"]
+                    else f"not closed_at (expected_close_date comes from {deal_cols['expected_close_date']})")
+        draft.add(4, "closed_at_only_when_closed: true",
+                  f"{plural(open_dated, 'open deal')} carry a close date (expected): {expected}")
     rep = deal_cols.get("owner")
     team_rep = team.column("Rep", "Sales Rep", "Owner", "Name") if team else None
     team_targets = [(target, team.column(*names)) for target, names in

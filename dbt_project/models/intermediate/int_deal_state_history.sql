@@ -3,7 +3,9 @@
     or the deal's presence in the export differs from the version before; valid_to is the export
     date of the next version. This export replaces a previous version of the same date (a re-run);
     a forced older export is inserted at its date. Deals known before and absent from this export
-    get a version with in_export = false. -#}
+    get a version with in_export = false. The tracked columns: var deal_history_tracked_columns. -#}
+{%- set tracked = deal_history_tracked_columns() %}
+
 with this_export as (
     select export_date from {{ ref('stg_export_history') }} where is_this_export
 ),
@@ -18,14 +20,9 @@ in_this_export as (
     select
         deals.deal_id,
         deals.account_id,
-        deals.stage,
-        deals.pipeline_stage,
-        deals.list_amount,
-        deals.final_amount,
-        deals.closed_at,
-        deals.expected_close_date,
-        deals.owner,
-        deals.flagged_strategic,
+        {%- for name, type in tracked %}
+        deals.{{ name }},
+        {%- endfor %}
         true as in_export,
         this_export.export_date as valid_from
     from {{ ref('stg_deals') }} as deals
@@ -42,14 +39,9 @@ absent_from_this_export as (
     select
         known_deals.deal_id,
         known_deals.account_id,
-        cast(null as {{ dbt.type_string() }}) as stage,
-        cast(null as {{ dbt.type_string() }}) as pipeline_stage,
-        cast(null as double) as list_amount,
-        cast(null as double) as final_amount,
-        cast(null as date) as closed_at,
-        cast(null as date) as expected_close_date,
-        cast(null as {{ dbt.type_string() }}) as owner,
-        cast(null as boolean) as flagged_strategic,
+        {%- for name, type in tracked %}
+        cast(null as {{ type }}) as {{ name }},
+        {%- endfor %}
         false as in_export,
         this_export.export_date as valid_from
     from known_deals
@@ -81,15 +73,9 @@ compared as (
         *,
         lag(valid_from) over (partition by deal_id order by valid_from) as previous_valid_from,
         case when
-            lag(stage) over (partition by deal_id order by valid_from) is not distinct from stage
-            and lag(pipeline_stage) over (partition by deal_id order by valid_from) is not distinct from pipeline_stage
-            and lag(list_amount) over (partition by deal_id order by valid_from) is not distinct from list_amount
-            and lag(final_amount) over (partition by deal_id order by valid_from) is not distinct from final_amount
-            and lag(closed_at) over (partition by deal_id order by valid_from) is not distinct from closed_at
-            and lag(expected_close_date) over (partition by deal_id order by valid_from) is not distinct from expected_close_date
-            and lag(owner) over (partition by deal_id order by valid_from) is not distinct from owner
-            and lag(flagged_strategic) over (partition by deal_id order by valid_from) is not distinct from flagged_strategic
-            and lag(in_export) over (partition by deal_id order by valid_from) is not distinct from in_export
+            {%- for name in tracked | map('first') | list + ['in_export'] %}
+            {{ 'and ' if not loop.first }}lag({{ name }}) over (partition by deal_id order by valid_from) is not distinct from {{ name }}
+            {%- endfor %}
         then false else true end as is_new_version
     from seen
     where seen_before = 1
@@ -101,18 +87,7 @@ versions as (
 )
 
 select
-    deal_id,
-    account_id,
-    stage,
-    pipeline_stage,
-    list_amount,
-    final_amount,
-    closed_at,
-    expected_close_date,
-    owner,
-    flagged_strategic,
-    in_export,
-    valid_from,
+    {{ deal_history_state_columns() | join(', ') }},
     lead(valid_from) over (partition by deal_id order by valid_from) as valid_to,
     lead(valid_from) over (partition by deal_id order by valid_from) is null as is_current,
     cast(row_number() over (partition by deal_id order by valid_from) as integer) as version_number

@@ -1,16 +1,5 @@
 select
-    deal_id,
-    account_id,
-    stage,
-    pipeline_stage,
-    list_amount,
-    final_amount,
-    closed_at,
-    expected_close_date,
-    owner,
-    flagged_strategic,
-    in_export,
-    valid_from,
+    {{ deal_history_state_columns() | join(', ') }},
     valid_to,
     is_current,
     version_number

@@ -35,52 +35,29 @@ closed_deals as (
     select * from deals where is_closed
 ),
 
-{% for keys in levels %}
-cells_{{ loop.index }} as (
-    select
-        {{ keys | join(', ') }},
-        count(*) as deals_closed,
-        sum(case when is_won then 1 else 0 end) as deals_won,
-        {{ median('case when is_won then discount_pct end') }} as median_discount_pct,
-        {{ median('cycle_days') }} as median_cycle_days,
-        {{ median('case when is_won then gross_margin_pct end') }} as median_gross_margin_pct
-    from closed_deals
-    group by {{ keys | join(', ') }}
-),
-{% endfor %}
-
-by_level as (
-    {% for keys in levels %}
-    select
-        open_deals.deal_id,
-        {{ loop.index }} as similarity_level,
-        '{{ keys | join(", ") }}' as matched_on,
-        coalesce(cells.deals_closed, 0) as deals_closed,
-        coalesce(cells.deals_won, 0) as deals_won,
-        cells.median_discount_pct,
-        cells.median_cycle_days,
-        cells.median_gross_margin_pct
-    from open_deals
-    left join cells_{{ loop.index }} as cells
-        on {% for key in keys %}open_deals.{{ key }} = cells.{{ key }}{% if not loop.last %} and {% endif %}{% endfor %}
-    {% if not loop.last %}union all{% endif %}
-    {% endfor %}
-),
-
-chosen as (
-    select
-        deal_id,
-        coalesce(min(case when deals_closed >= {{ min_deals }} then similarity_level end),
-                 {{ levels | length }}) as chosen_level
-    from by_level
-    group by deal_id
-)
+{{ similarity_level_ctes(
+    levels, 'open_deals', 'closed_deals',
+    aggregates=[
+        'count(*) as deals_closed',
+        'sum(case when is_won then 1 else 0 end) as deals_won',
+        median('case when is_won then discount_pct end') ~ ' as median_discount_pct',
+        median('cycle_days') ~ ' as median_cycle_days',
+        median('case when is_won then gross_margin_pct end') ~ ' as median_gross_margin_pct',
+    ],
+    columns=[
+        'coalesce(cells.deals_closed, 0) as deals_closed',
+        'coalesce(cells.deals_won, 0) as deals_won',
+        'cells.median_discount_pct',
+        'cells.median_cycle_days',
+        'cells.median_gross_margin_pct',
+    ],
+    count_column='deals_closed', minimum=min_deals) }}
 
 select
     cast(by_level.deal_id as {{ dbt.type_string() }}) as deal_id,
     cast(by_level.similarity_level as integer) as similarity_level,
     cast(by_level.matched_on as {{ dbt.type_string() }}) as matched_on,
-    by_level.similarity_level = chosen.chosen_level as is_chosen_level,
+    by_level.is_chosen_level,
     cast(by_level.deals_closed as bigint) as deals_closed,
     cast(by_level.deals_won as bigint) as deals_won,
     cast({{ ratio('by_level.deals_won', 'by_level.deals_closed') }} as {{ type_double() }}) as win_rate,
@@ -90,6 +67,4 @@ select
     cast(by_level.median_cycle_days as {{ type_double() }}) as median_cycle_days,
     cast(by_level.median_gross_margin_pct as {{ type_double() }}) as median_gross_margin_pct,
     by_level.deals_closed < {{ min_deals }} as is_small_sample
-from by_level
-inner join chosen
-    on by_level.deal_id = chosen.deal_id
+from by_chosen_level as by_level

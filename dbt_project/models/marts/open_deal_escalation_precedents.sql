@@ -48,52 +48,29 @@ open_deals as (
         on deals.account_id = own.account_id
 ),
 
-{% for keys in levels %}
-cells_{{ loop.index }} as (
-    select
-        {{ keys | join(', ') }},
-        count(*) as accounts,
-        sum(took_over) as accounts_with_takeover,
-        sum(added_second_source) as accounts_with_second_source
-    from escalated
-    group by {{ keys | join(', ') }}
-),
-{% endfor %}
-
--- The deal's own account matches its own cell at every level: its contribution is taken out.
-by_level as (
-    {% for keys in levels %}
-    select
-        open_deals.deal_id,
-        open_deals.account_id,
-        open_deals.own_escalated = 1 as is_own_account_escalated,
-        {{ loop.index }} as similarity_level,
-        '{{ keys | join(", ") }}' as matched_on,
-        coalesce(cells.accounts, 0) - open_deals.own_escalated as accounts,
-        coalesce(cells.accounts_with_takeover, 0) - open_deals.own_took_over as accounts_with_takeover,
-        coalesce(cells.accounts_with_second_source, 0) - open_deals.own_added_second_source as accounts_with_second_source
-    from open_deals
-    left join cells_{{ loop.index }} as cells
-        on {% for key in keys %}open_deals.{{ key }} = cells.{{ key }}{% if not loop.last %} and {% endif %}{% endfor %}
-    {% if not loop.last %}union all{% endif %}
-    {% endfor %}
-),
-
-chosen as (
-    select
-        deal_id,
-        coalesce(min(case when accounts >= {{ min_accounts }} then similarity_level end),
-                 {{ levels | length }}) as chosen_level
-    from by_level
-    group by deal_id
-)
+{#- The deal's own account matches its own cell at every level: its contribution is taken out. -#}
+{{ similarity_level_ctes(
+    levels, 'open_deals', 'escalated',
+    aggregates=[
+        'count(*) as accounts',
+        'sum(took_over) as accounts_with_takeover',
+        'sum(added_second_source) as accounts_with_second_source',
+    ],
+    columns=[
+        'open_deals.account_id',
+        'open_deals.own_escalated = 1 as is_own_account_escalated',
+        'coalesce(cells.accounts, 0) - open_deals.own_escalated as accounts',
+        'coalesce(cells.accounts_with_takeover, 0) - open_deals.own_took_over as accounts_with_takeover',
+        'coalesce(cells.accounts_with_second_source, 0) - open_deals.own_added_second_source as accounts_with_second_source',
+    ],
+    count_column='accounts', minimum=min_accounts) }}
 
 select
     cast(by_level.deal_id as {{ dbt.type_string() }}) as deal_id,
     cast(by_level.account_id as {{ dbt.type_string() }}) as account_id,
     cast(by_level.similarity_level as integer) as similarity_level,
     cast(by_level.matched_on as {{ dbt.type_string() }}) as matched_on,
-    by_level.similarity_level = chosen.chosen_level as is_chosen_level,
+    by_level.is_chosen_level,
     by_level.is_own_account_escalated,
     cast(by_level.accounts as bigint) as accounts,
     cast(by_level.accounts_with_takeover as bigint) as accounts_with_takeover,
@@ -105,6 +82,4 @@ select
     cast({{ wilson_low('by_level.accounts_with_second_source', 'by_level.accounts') }} as {{ type_double() }}) as share_with_second_source_ci_low,
     cast({{ wilson_high('by_level.accounts_with_second_source', 'by_level.accounts') }} as {{ type_double() }}) as share_with_second_source_ci_high,
     by_level.accounts < {{ min_accounts }} as is_small_sample
-from by_level
-inner join chosen
-    on by_level.deal_id = chosen.deal_id
+from by_chosen_level as by_level
