@@ -413,9 +413,9 @@ def run_predictive_value(
         note=lambda name: problem or set_notes.get(name),
         test=None if problem else (lambda values: corrected_resampled_ttest(values, n_train, n_test, alpha)))
     if later_cohorts:
-        comparison_rows += _later_cohort_rows(frame, matrix, position, y, categorical, sets, fit_sets, learners, reported,
-                                              estimators, features_text, common, problem, set_notes, subsampled,
-                                              random_state, alpha)
+        comparison_rows += _later_cohort_rows(frame, matrix, position, y, categorical, sets, fit_sets, learners,
+                                              reported, estimators, features_text, common, problem, set_notes,
+                                              subsampled, random_state, alpha)
     comparison = pd.DataFrame(comparison_rows, columns=list(MODEL_COMPARISON_COLUMNS))
 
     importance_rows = []
@@ -467,8 +467,8 @@ def _comparison_rows(split: str, scores: dict[tuple[str, str], np.ndarray], lear
 
 
 def _later_cohort_rows(frame: pd.DataFrame, matrix: np.ndarray, position: dict[str, int], y: np.ndarray,
-                       categorical: list[str], sets: dict[str, list[str]], fit_sets: list[str], learners: tuple[str, ...], reported: list[str],
-                       estimators: dict[str, str], features_text: dict[str, str], common: dict, problem: str | None,
+                       categorical: list[str], sets: dict[str, list[str]], fit_sets: list[str],
+                       learners: tuple[str, ...], reported: list[str], estimators: dict[str, str], features_text: dict[str, str], common: dict, problem: str | None,
                        set_notes: dict[str, str], subsampled: str, random_state: int, alpha: float) -> list[dict]:
     """split = 'later_cohorts': each qualifying test cohort scored by models fitted on earlier cohorts.
     matrix: the design as `models.design.as_design_matrix` arrays, `position` its column of each name."""
