@@ -469,7 +469,8 @@ def _comparison_rows(split: str, scores: dict[tuple[str, str], np.ndarray], lear
 def _later_cohort_rows(frame: pd.DataFrame, matrix: np.ndarray, position: dict[str, int], y: np.ndarray,
                        categorical: list[str], sets: dict[str, list[str]], fit_sets: list[str],
                        learners: tuple[str, ...], reported: list[str], estimators: dict[str, str],
-                       features_text: dict[str, str], common: dict, problem: str | None, set_notes: dict[str, str], subsampled: str, random_state: int, alpha: float) -> list[dict]:
+                       features_text: dict[str, str], common: dict, problem: str | None,
+                       set_notes: dict[str, str], subsampled: str, random_state: int, alpha: float) -> list[dict]:
     """split = 'later_cohorts': each qualifying test cohort scored by models fitted on earlier cohorts.
     matrix: the design as `models.design.as_design_matrix` arrays, `position` its column of each name."""
     cohort_splits = later_cohort_splits(frame)
