@@ -27,7 +27,6 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 from scipy import stats
-from sklearn.model_selection import cross_val_predict
 from threadpoolctl import threadpool_limits
 
 from models import sensitivity as sens
@@ -38,8 +37,15 @@ from models.features import (
     FeatureBlocks,
     build_feature_blocks,
 )
-from models.design import design_frame, grouped_folds
-from models.estimators import make_learner, make_level_learner, residual_on_residual_ols, solve_proportional_moment
+from models.design import design_matrix, grouped_folds
+from models.estimators import (
+    checked_input,
+    make_learner,
+    make_level_learner,
+    out_of_fold_predictions,
+    residual_on_residual_ols,
+    solve_proportional_moment,
+)
 from models.hypotheses import HypothesisSpec
 from models.inference import EffectEstimate
 from models.permutation import subsample
@@ -100,18 +106,18 @@ def proportional_effect(y: np.ndarray, treatment: np.ndarray, treatment_residual
 def cross_fit(frame: pd.DataFrame, outcome: np.ndarray, treatment: np.ndarray, categorical: list[str],
               numeric: list[str], proportional: bool, kind: str, n_splits: int, random_state: int) -> CrossFit:
     """One cross-fitted DML fit (the estimators of models.hypotheses on one fold shuffle, no bootstrap)."""
-    x = design_frame(frame, categorical, numeric)
+    x = design_matrix(frame, categorical, numeric)
     folds = grouped_folds(frame["account_id"].to_numpy(), n_splits, random_state)
-    learner = make_learner(categorical, numeric, kind, random_state)
+    learner = make_learner(categorical, numeric, kind, random_state, positional=True)
 
     def out_of_fold(model, target: np.ndarray) -> np.ndarray:
-        return cross_val_predict(model, x, target, cv=folds)
+        return out_of_fold_predictions(model, x, target, folds)
 
-    with threadpool_limits(limits=1):
+    with threadpool_limits(limits=1), checked_input():
         treatment_residuals = treatment - out_of_fold(learner, treatment)
         if proportional:
             y = outcome / outcome.mean()
-            level_learner = make_level_learner(categorical, numeric)
+            level_learner = make_level_learner(categorical, numeric, positional=True)
             theta = 0.0
             for _ in range(2):  # as ProportionalEffect: h = E[Y | X], then E[Y exp(-theta_1 D) | X]
                 outcome_hat = np.maximum(out_of_fold(level_learner, y * np.exp(-theta * treatment)), 1e-8)

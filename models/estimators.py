@@ -4,13 +4,19 @@ nested out-of-fold R^2 comparison of the predictive-value test."""
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import AbstractContextManager, contextmanager
+from contextvars import ContextVar
 from dataclasses import replace
 from typing import Literal
 
+import joblib  # a scikit-learn dependency
 import numpy as np
 import pandas as pd
 from scipy import stats
 from threadpoolctl import threadpool_limits  # a scikit-learn dependency
+from sklearn import config_context
+from sklearn import get_config as sklearn_config
 from sklearn.base import BaseEstimator
 from sklearn.compose import ColumnTransformer
 from sklearn.ensemble import HistGradientBoostingRegressor
@@ -20,7 +26,7 @@ from sklearn.model_selection import cross_val_predict, cross_validate
 from sklearn.pipeline import Pipeline, make_pipeline, make_union
 from sklearn.preprocessing import OneHotEncoder, SplineTransformer, StandardScaler
 
-from models.design import design_frame, grouped_folds
+from models.design import design_matrix, grouped_folds
 from models.inference import EffectEstimate, account_bootstrap_weights, median_aggregate, percentile_interval
 
 LearnerKind = Literal["spline_ridge", "hgb"]
@@ -30,10 +36,21 @@ BOOTSTRAP_DRAWS = 999
 # --------------------------------------------------------------------------- learners
 
 
+def _column_selectors(categorical: list[str], numeric: list[str], positional: bool) -> tuple[list, list]:
+    """The ColumnTransformer's column selections: by name (a design frame), or by position in
+    `models.design.design_matrix`'s layout (categorical columns first, then the numbers)."""
+    if not positional:
+        return categorical, numeric
+    return list(range(len(categorical))), list(range(len(categorical), len(categorical) + len(numeric)))
+
+
 def make_learner(
-    categorical: list[str], numeric: list[str], kind: LearnerKind = "spline_ridge", random_state: int = 0
+    categorical: list[str], numeric: list[str], kind: LearnerKind = "spline_ridge", random_state: int = 0,
+    *, positional: bool = False,
 ) -> Pipeline:
     """A regressor over the named columns; imputation and encoding are fitted per fold.
+    positional=True: it takes `models.design.design_matrix` arrays instead of `design_frame` frames
+    (the same predictions, far less per-fit overhead).
 
     spline_ridge (default): one-hot categories + each number standardised and as a cubic
     B-spline basis, ridge with the penalty chosen by efficient leave-one-out CV. Flexible in
@@ -46,10 +63,11 @@ def make_learner(
         # the standardised linear term carries the main trend at little penalty; the
         # spline basis bends it where the data ask
         numeric_steps.append(make_union(StandardScaler(), SplineTransformer(n_knots=5, degree=3, knots="uniform")))
+    categorical_columns, numeric_columns = _column_selectors(categorical, numeric, positional)
     preprocess = ColumnTransformer(
         [
-            ("categorical", OneHotEncoder(handle_unknown="ignore", sparse_output=False), categorical),
-            ("numeric", make_pipeline(*numeric_steps), numeric),
+            ("categorical", OneHotEncoder(handle_unknown="ignore", sparse_output=False), categorical_columns),
+            ("numeric", make_pipeline(*numeric_steps), numeric_columns),
         ],
         verbose_feature_names_out=False,
     )
@@ -64,6 +82,46 @@ def make_learner(
     else:
         raise ValueError(f"unknown learner kind {kind!r}")
     return Pipeline([("preprocess", preprocess), ("model", model)])
+
+
+def checked_input() -> AbstractContextManager:
+    """A context in which scikit-learn skips its finiteness checks, for learners fed
+    `models.design.design_matrix` arrays: that checked them once (NaN, which the imputers fill, is
+    allowed; infinity raised there), and the checks, repeated per fold and per step, cost more than
+    the fits on a few thousand rows. The arithmetic is the same."""
+    return config_context(assume_finite=True)
+
+
+_REMEMBERED_OUT_OF_FOLD: ContextVar[dict[str, np.ndarray] | None] = ContextVar("remembered_out_of_fold",
+                                                                               default=None)
+
+
+@contextmanager
+def reuse_out_of_fold() -> Iterator[None]:
+    """Within it (or a function decorated with it), `out_of_fold_predictions` fits each distinct
+    (learner, X, target, folds) once. The statistical stage asks for some nuisances more than once with
+    identical inputs (the placebo's first E[Y | X] is the estimate's; the diagnostics' full-control
+    cross-fit is the estimate's first fold shuffle), and a fit with a fixed random_state is
+    deterministic, so the remembered predictions are the ones a refit would give."""
+    token = _REMEMBERED_OUT_OF_FOLD.set({})
+    try:
+        yield
+    finally:
+        _REMEMBERED_OUT_OF_FOLD.reset(token)
+
+
+def out_of_fold_predictions(learner: Pipeline, X: pd.DataFrame | np.ndarray, target: np.ndarray,
+                            folds: list[tuple[np.ndarray, np.ndarray]]) -> np.ndarray:
+    """`cross_val_predict(learner, X, target, cv=folds)`, remembered inside `reuse_out_of_fold`."""
+    remembered = _REMEMBERED_OUT_OF_FOLD.get()
+    if remembered is None:
+        return cross_val_predict(learner, X, target, cv=folds)
+    # the learner's parameters, the data and the folds (scikit-learn's configuration too: it can
+    # change what a fit checks)
+    key = joblib.hash((learner, X, np.asarray(target), folds, sklearn_config()))
+    if key not in remembered:
+        remembered[key] = cross_val_predict(learner, X, target, cv=folds)
+    return remembered[key].copy()
 
 
 # --------------------------------------------------------------------------- adjusted effect
@@ -135,7 +193,7 @@ class PartiallingOutEffect(CrossFittedEffect):
     how much of the treatment the controls leave to identify the effect).
     """
 
-    def fit(self, X: pd.DataFrame, y: np.ndarray, treatment: np.ndarray,
+    def fit(self, X: pd.DataFrame | np.ndarray, y: np.ndarray, treatment: np.ndarray,
             groups: np.ndarray | None = None) -> "PartiallingOutEffect":
         y = np.asarray(y, dtype=float)
         treatment = np.asarray(treatment, dtype=float)
@@ -155,25 +213,26 @@ class PartiallingOutEffect(CrossFittedEffect):
         outcome_residuals, treatment_residuals = part
         return (weights @ (outcome_residuals * treatment_residuals)) / (weights @ treatment_residuals ** 2)
 
-    def _cross_fit(self, X: pd.DataFrame, y: np.ndarray, treatment: np.ndarray, groups: np.ndarray,
+    def _cross_fit(self, X: pd.DataFrame | np.ndarray, y: np.ndarray, treatment: np.ndarray, groups: np.ndarray,
                    seed: int) -> tuple[np.ndarray, np.ndarray]:
         """Out-of-fold residuals of the outcome and of the treatment (both on the same folds)."""
         folds = grouped_folds(groups, self.n_splits, seed)
-        return (y - cross_val_predict(self.outcome_learner, X, y, cv=folds),
-                treatment - cross_val_predict(self.treatment_learner, X, treatment, cv=folds))
+        return (y - out_of_fold_predictions(self.outcome_learner, X, y, folds),
+                treatment - out_of_fold_predictions(self.treatment_learner, X, treatment, folds))
 
 
-def make_level_learner(categorical: list[str], numeric: list[str]) -> Pipeline:
+def make_level_learner(categorical: list[str], numeric: list[str], *, positional: bool = False) -> Pipeline:
     """E[Y | X] for a non-negative outcome in levels: log link (Poisson quasi-likelihood) over the same
     one-hot + standardised + B-spline basis as `make_learner`, lightly penalised. Multiplicative in the
-    controls, as revenue is; zeros are fine."""
+    controls, as revenue is; zeros are fine. positional: as `make_learner`."""
     numeric_steps = make_pipeline(
         SimpleImputer(strategy="median", add_indicator=True, keep_empty_features=True),
         make_union(StandardScaler(), SplineTransformer(n_knots=5, degree=3, knots="uniform")),
     )
+    categorical_columns, numeric_columns = _column_selectors(categorical, numeric, positional)
     preprocess = ColumnTransformer(
-        [("categorical", OneHotEncoder(handle_unknown="ignore", sparse_output=False), categorical),
-         ("numeric", numeric_steps, numeric)],
+        [("categorical", OneHotEncoder(handle_unknown="ignore", sparse_output=False), categorical_columns),
+         ("numeric", numeric_steps, numeric_columns)],
         verbose_feature_names_out=False,
     )
     model = PoissonRegressor(alpha=1e-3, solver="newton-cholesky", max_iter=100)  # ~6 Newton steps
@@ -200,7 +259,7 @@ class ProportionalEffect(CrossFittedEffect):
     standard error, as `PartiallingOutEffect`.
     """
 
-    def fit(self, X: pd.DataFrame, y: np.ndarray, treatment: np.ndarray,
+    def fit(self, X: pd.DataFrame | np.ndarray, y: np.ndarray, treatment: np.ndarray,
             groups: np.ndarray | None = None) -> "ProportionalEffect":
         y = np.asarray(y, dtype=float)
         if np.any(y < 0):
@@ -240,7 +299,7 @@ class ProportionalEffect(CrossFittedEffect):
                 theta = theta - np.clip(value / slope, -1.0, 1.0)
         return theta
 
-    def _fit_once(self, X: pd.DataFrame, y: np.ndarray, treatment: np.ndarray, groups: np.ndarray,
+    def _fit_once(self, X: pd.DataFrame | np.ndarray, y: np.ndarray, treatment: np.ndarray, groups: np.ndarray,
                   seed: int) -> tuple[EffectEstimate, np.ndarray]:
         folds = grouped_folds(groups, self.n_splits, seed)
         treatment_residuals = treatment - self._cross_fit(self.treatment_learner, X, treatment, folds)
@@ -260,10 +319,10 @@ class ProportionalEffect(CrossFittedEffect):
             treatment_residuals, outcome_hat
 
     @staticmethod
-    def _cross_fit(learner: Pipeline, X: pd.DataFrame, target: np.ndarray,
+    def _cross_fit(learner: Pipeline, X: pd.DataFrame | np.ndarray, target: np.ndarray,
                    folds: list[tuple[np.ndarray, np.ndarray]]) -> np.ndarray:
         """Out-of-fold predictions of target from X."""
-        return cross_val_predict(learner, X, target, cv=folds)
+        return out_of_fold_predictions(learner, X, target, folds)
 
 
 def solve_proportional_moment(y: np.ndarray, treatment: np.ndarray, treatment_residuals: np.ndarray,
@@ -309,12 +368,13 @@ def nested_r2_differences(frame: pd.DataFrame, y: np.ndarray, groups: np.ndarray
     Returns the differences and the mean train and test sizes (for the correction).
     """
     categorical, numeric = baseline
-    base_x = design_frame(frame, categorical, numeric)
-    full_x = design_frame(frame, categorical, numeric + block)
+    base_x = design_matrix(frame, categorical, numeric)
+    full_x = design_matrix(frame, categorical, numeric + block)
     splits = [split for repeat in range(n_repeats) for split in grouped_folds(groups, n_splits, random_state + repeat)]
-    with threadpool_limits(limits=1):  # small matrices: threaded BLAS only adds contention
-        base, full = (cross_validate(make_learner(categorical, columns, kind, random_state), x, y, cv=splits,
-                                     scoring="r2")["test_score"]
+    # small matrices: threaded BLAS only adds contention
+    with threadpool_limits(limits=1), checked_input():
+        base, full = (cross_validate(make_learner(categorical, columns, kind, random_state, positional=True), x, y,
+                                     cv=splits, scoring="r2")["test_score"]
                       for x, columns in ((base_x, numeric), (full_x, numeric + block)))
     return (full - base, float(np.mean([len(train) for train, _ in splits])),
             float(np.mean([len(test) for _, test in splits])))

@@ -32,6 +32,7 @@ from models.design import (
     SINGLE_REPEAT_ABOVE_ACCOUNTS,
     analysis_sample,
     design_frame,
+    design_matrix,
     grouped_folds,
 )
 from models.estimators import (
@@ -39,11 +40,13 @@ from models.estimators import (
     LearnerKind,
     PartiallingOutEffect,
     ProportionalEffect,
+    checked_input,
     make_learner,
     make_level_learner,
     naive_proportional_slope,
     naive_slope,
     nested_r2_differences,
+    reuse_out_of_fold,
 )
 from models.features import (
     ACTIVITY_COLUMNS,
@@ -155,16 +158,18 @@ def _adjusted_effect_row(spec: HypothesisSpec, frame: pd.DataFrame, y: np.ndarra
     if np.var(treatment) == 0:
         return {**row, "note": "; ".join(filter(None, [
             "treatment does not vary: no effect can be estimated", missing_note]))}
-    x = design_frame(frame, categorical, numeric)
-    learner = make_learner(categorical, numeric, kind, random_state)
+    x = design_matrix(frame, categorical, numeric)
+    learner = make_learner(categorical, numeric, kind, random_state, positional=True)
     groups = frame["account_id"].to_numpy()
     if level_outcome is not None:
-        fitted = ProportionalEffect(make_level_learner(categorical, numeric), learner, n_splits, random_state,
-                                    alpha, n_repeats).fit(x, level_outcome, treatment, groups=groups)
+        with checked_input():
+            fitted = ProportionalEffect(make_level_learner(categorical, numeric, positional=True), learner, n_splits,
+                                        random_state, alpha, n_repeats).fit(x, level_outcome, treatment, groups=groups)
         naive = naive_proportional_slope(level_outcome, treatment)
     else:
-        fitted = PartiallingOutEffect(learner, learner, n_splits, random_state, alpha, n_repeats).fit(
-            x, y, treatment, groups=groups)
+        with checked_input():
+            fitted = PartiallingOutEffect(learner, learner, n_splits, random_state, alpha, n_repeats).fit(
+                x, y, treatment, groups=groups)
         naive = naive_slope(y, treatment)
     effect = fitted.effect_
     significant = bool(effect.p_value < alpha) if np.isfinite(effect.p_value) else False
@@ -208,6 +213,7 @@ class StatisticsResults:
     diagnostics: pd.DataFrame  # models.diagnostics.DIAGNOSTIC_COLUMNS: the rows of main.hypothesis_diagnostics
 
 
+@reuse_out_of_fold()  # nuisances fitted twice with identical inputs are fitted once
 def run_statistics(
     features: pd.DataFrame,
     random_state: int = 0,

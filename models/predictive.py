@@ -60,8 +60,8 @@ from models.features import (
     Outcome,
     build_feature_blocks,
 )
-from models.design import DEFAULT_REPEATS, MIN_ACCOUNTS_PER_FOLD, design_frame, grouped_folds
-from models.estimators import LearnerKind, make_learner
+from models.design import DEFAULT_REPEATS, MIN_ACCOUNTS_PER_FOLD, as_design_matrix, design_frame, grouped_folds
+from models.estimators import LearnerKind, checked_input, make_learner
 from models.inference import CorrectedTTest, corrected_resampled_ttest
 from models.permutation import subsample
 from models.tables import FEATURE_IMPORTANCE, MODEL_COMPARISON
@@ -160,9 +160,10 @@ def r2_rows(y: np.ndarray, predictions: np.ndarray) -> np.ndarray:
     return 1.0 - sse / sst
 
 
-def grouped_permutation_drops(model: Pipeline, x_test: pd.DataFrame, y_test: np.ndarray,
+def grouped_permutation_drops(model: Pipeline, x_test: pd.DataFrame | np.ndarray, y_test: np.ndarray,
                               groups: list[tuple[str, ...]], n_repeats: int, rng: np.random.Generator,
-                              reference_predictions: np.ndarray | None = None) -> np.ndarray:
+                              reference_predictions: np.ndarray | None = None,
+                              columns: list[str] | None = None) -> np.ndarray:
     """Drop in held-out R^2 when each group's columns are permuted jointly: array (groups, repeats).
 
     Repeat r draws one row permutation and applies it to every column of a group (the group's
@@ -170,19 +171,24 @@ def grouped_permutation_drops(model: Pipeline, x_test: pd.DataFrame, y_test: np.
     to y is broken). The same permutation serves every group in a repeat (common random numbers:
     differences between groups are not blurred by different shuffles). All (group, repeat) copies
     of the test fold are stacked and predicted in one call. reference_predictions: the model's
-    predictions on the unpermuted x_test, if already at hand.
+    predictions on the unpermuted x_test, if already at hand. x_test may be an array (a positional
+    learner's input): `columns` then names its columns.
     """
     y_test = np.asarray(y_test, dtype=float)
     n = len(x_test)
     identity = np.arange(n)
     permutations = rng.permuted(np.tile(identity, (n_repeats, 1)), axis=1)  # (repeats, n)
+    is_array = isinstance(x_test, np.ndarray)
+    names = list(columns) if is_array else list(x_test.columns)
     stacked = {}
-    for column in x_test.columns:
+    for position, column in enumerate(names):
         member = np.array([column in group for group in groups], dtype=bool)  # (groups,)
         rows = np.where(member[:, None, None], permutations[None, :, :], identity[None, None, :])
-        stacked[column] = x_test[column].to_numpy()[rows.ravel()]
+        values = x_test[:, position] if is_array else x_test[column].to_numpy()
+        stacked[column] = values[rows.ravel()]
     with threadpool_limits(limits=1):  # one stacked predict: threads only add contention
-        predictions = model.predict(pd.DataFrame(stacked, columns=x_test.columns))
+        predictions = model.predict(np.column_stack([stacked[c] for c in names]) if is_array
+                                    else pd.DataFrame(stacked, columns=x_test.columns))
         if reference_predictions is None:
             reference_predictions = model.predict(x_test)
     reference = r2_rows(y_test, np.asarray(reference_predictions, dtype=float))
@@ -348,6 +354,8 @@ def run_predictive_value(
     # run-dependent; the boosting's bin edges react to such ties (measured: +-0.004 R2 between two
     # runs of the pipeline on the same data). Rounding to 1e-10 makes the numbers reproducible.
     x[all_numeric] = x[all_numeric].round(10)
+    # the learners get numeric arrays (positional learners; the same predictions, far less overhead)
+    matrix, position = as_design_matrix(x, categorical, all_numeric), {c: i for i, c in enumerate(x.columns)}
     model_blocks = block_columns(blocks.trust_columns)
     in_all = set(categorical) | set(sets["all"])
     groups = feature_groups(x[[c for c in x.columns if c in in_all]], model_blocks, categorical, cluster_threshold)
@@ -373,21 +381,23 @@ def run_predictive_value(
     # a set whose block does not vary is not reported; 'all' is always fitted (the importance uses it)
     reported = [name for name in FEATURE_SETS if name not in set_notes or "left out" in set_notes[name]]
     fit_sets = [name for name in FEATURE_SETS if name in reported or name == "all"]
-    with threadpool_limits(limits=1):  # small matrices: threaded BLAS / OpenMP only adds contention
+    # small matrices: threaded BLAS / OpenMP only adds contention
+    with threadpool_limits(limits=1), checked_input():
         for index, (train, test) in enumerate(splits):
             for learner in learners:
                 for name in fit_sets:
                     columns = categorical + sets[name]
-                    model = make_learner(categorical, sets[name], LEARNERS[learner], random_state)
-                    model.fit(x.iloc[train][columns], y[train])
-                    x_test = x.iloc[test][columns]
+                    selected = [position[c] for c in columns]
+                    model = make_learner(categorical, sets[name], LEARNERS[learner], random_state, positional=True)
+                    model.fit(matrix[np.ix_(train, selected)], y[train])
+                    x_test = matrix[np.ix_(test, selected)]
                     predictions = model.predict(x_test)
                     scores[learner, name][index] = r2_score(y[test], predictions)
                     if name == "all" and importance:
                         rng = np.random.default_rng([random_state, index, list(LEARNERS).index(learner)])
                         drops[learner][:, index, :] = grouped_permutation_drops(
                             model, x_test, y[test], [g.columns for g in groups], n_permutation_repeats, rng,
-                            predictions)
+                            predictions, columns=columns)
 
     estimators = {learner: f"{LEARNERS[learner]} ("
                   + ("linear-additive: linear in a cubic B-spline basis of each number, one-hot categories, ridge"
@@ -403,9 +413,9 @@ def run_predictive_value(
         note=lambda name: problem or set_notes.get(name),
         test=None if problem else (lambda values: corrected_resampled_ttest(values, n_train, n_test, alpha)))
     if later_cohorts:
-        comparison_rows += _later_cohort_rows(frame, x, y, categorical, sets, fit_sets, learners, reported,
-                                              estimators, features_text, common, problem, set_notes, subsampled,
-                                              random_state, alpha)
+        comparison_rows += _later_cohort_rows(frame, matrix, position, y, categorical, sets, fit_sets, learners,
+                                              reported, estimators, features_text, common, problem, set_notes,
+                                              subsampled, random_state, alpha)
     comparison = pd.DataFrame(comparison_rows, columns=list(MODEL_COMPARISON_COLUMNS))
 
     importance_rows = []
@@ -456,26 +466,29 @@ def _comparison_rows(split: str, scores: dict[tuple[str, str], np.ndarray], lear
     return rows
 
 
-def _later_cohort_rows(frame: pd.DataFrame, x: pd.DataFrame, y: np.ndarray, categorical: list[str],
-                       sets: dict[str, list[str]], fit_sets: list[str], learners: tuple[str, ...], reported: list[str],
-                       estimators: dict[str, str], features_text: dict[str, str], common: dict, problem: str | None,
+def _later_cohort_rows(frame: pd.DataFrame, matrix: np.ndarray, position: dict[str, int], y: np.ndarray,
+                       categorical: list[str], sets: dict[str, list[str]], fit_sets: list[str],
+                       learners: tuple[str, ...], reported: list[str], estimators: dict[str, str],
+                       features_text: dict[str, str], common: dict, problem: str | None,
                        set_notes: dict[str, str], subsampled: str, random_state: int, alpha: float) -> list[dict]:
-    """split = 'later_cohorts': each qualifying test cohort scored by models fitted on earlier cohorts."""
+    """split = 'later_cohorts': each qualifying test cohort scored by models fitted on earlier cohorts.
+    matrix: the design as `models.design.as_design_matrix` arrays, `position` its column of each name."""
     cohort_splits = later_cohort_splits(frame)
     splits = cohort_splits.splits
     used = np.unique(np.concatenate([np.concatenate([s.train, s.test]) for s in splits])) if splits else []
     scores = {(learner, name): np.full(len(splits), np.nan) for learner in learners for name in FEATURE_SETS}
     if problem is None:
-        with threadpool_limits(limits=1):
+        with threadpool_limits(limits=1), checked_input():
             for index, split in enumerate(splits):
                 for learner in learners:
                     for name in fit_sets:
                         if name not in reported:
                             continue
-                        columns = categorical + sets[name]
-                        model = make_learner(categorical, sets[name], LEARNERS[learner], random_state)
-                        model.fit(x.iloc[split.train][columns], y[split.train])
-                        predictions = model.predict(x.iloc[split.test][columns])
+                        selected = [position[c] for c in categorical + sets[name]]
+                        model = make_learner(categorical, sets[name], LEARNERS[learner], random_state,
+                                             positional=True)
+                        model.fit(matrix[np.ix_(split.train, selected)], y[split.train])
+                        predictions = model.predict(matrix[np.ix_(split.test, selected)])
                         scores[learner, name][index] = r2_score(y[split.test], predictions)
     tested = ", ".join(f"{s.cohort} ({len(s.test)} test / {len(s.train)} training accounts)" for s in splits)
     rule = (f"a cohort year is tested if it has >= {MIN_TEST_COHORT_ACCOUNTS} accounts and >= "

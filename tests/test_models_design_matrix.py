@@ -1,0 +1,129 @@
+"""The numeric design array (`models.design.design_matrix`) and the positional learners fed with it give
+the same predictions, bit for bit, as the learners on the design frame, and a remembered cross-fit
+(`reuse_out_of_fold`) equals cross_val_predict: the statistical stage's numbers must not move when only
+the input's form or the number of identical refits changes (models/design.py, models/estimators.py)."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+from sklearn.linear_model import Ridge
+from sklearn.model_selection import cross_val_predict
+from threadpoolctl import threadpool_limits
+
+from models.design import design_frame, design_matrix, grouped_folds
+from models.estimators import (
+    checked_input,
+    make_learner,
+    make_level_learner,
+    out_of_fold_predictions,
+    reuse_out_of_fold,
+)
+from models.predictive import grouped_permutation_drops
+
+CATEGORICAL = ["segment", "region"]
+NUMERIC = ["value_won", "employees"]
+
+
+def _frame(n: int = 160, seed: int = 3) -> pd.DataFrame:
+    """Text categories with missing values and one rare level (absent from some training folds), numbers with
+    missing values and a signed-log column."""
+    rng = np.random.default_rng(seed)
+    segment = rng.choice(["smb", "mid", "Enterprise", "ÿ-other"], n).astype(object)
+    segment[rng.random(n) < 0.1] = None
+    region = rng.choice(["emea", "amer"], n).astype(object)
+    region[:2] = "apac"  # one rare level
+    value = rng.lognormal(8, 1, n) * rng.choice([-1, 1], n, p=[0.1, 0.9])
+    employees = rng.normal(50, 10, n)
+    employees[rng.random(n) < 0.15] = np.nan
+    return pd.DataFrame({"account_id": [f"a{i}" for i in range(n)], "segment": segment, "region": region,
+                         "value_won": value, "employees": employees})
+
+
+def _target(frame: pd.DataFrame) -> np.ndarray:
+    rng = np.random.default_rng(7)
+    return np.abs(np.log1p(np.abs(frame["value_won"].to_numpy())) + rng.normal(0, 1, len(frame)))
+
+
+@pytest.mark.parametrize("learner", ["spline_ridge", "hgb", "level"])
+def test_positional_learner_on_design_matrix_predicts_as_the_frame_learner(learner: str) -> None:
+    frame = _frame()
+    target = _target(frame)
+    folds = grouped_folds(frame["account_id"].to_numpy(), 5, 0)
+
+    def build(positional: bool):
+        if learner == "level":
+            return make_level_learner(CATEGORICAL, NUMERIC, positional=positional)
+        return make_learner(CATEGORICAL, NUMERIC, learner, 0, positional=positional)
+
+    with threadpool_limits(limits=1):
+        on_frame = cross_val_predict(build(False), design_frame(frame, CATEGORICAL, NUMERIC), target, cv=folds)
+        with checked_input():
+            on_matrix = cross_val_predict(build(True), design_matrix(frame, CATEGORICAL, NUMERIC), target, cv=folds)
+    np.testing.assert_array_equal(on_matrix, on_frame)
+
+
+def test_design_matrix_codes_categories_in_the_encoder_order_and_refuses_infinity() -> None:
+    frame = _frame()
+    matrix = design_matrix(frame, CATEGORICAL, NUMERIC)
+    x = design_frame(frame, CATEGORICAL, NUMERIC)
+    assert matrix.shape == (len(frame), len(CATEGORICAL) + len(NUMERIC))
+    levels = sorted(set(x["segment"]))  # OneHotEncoder's order of text categories
+    np.testing.assert_array_equal(matrix[:, 0], [levels.index(v) for v in x["segment"]])
+    np.testing.assert_array_equal(matrix[:, 2:], x[NUMERIC].to_numpy(dtype=float))
+    with pytest.raises(ValueError, match="infinity"):
+        design_matrix(frame.assign(employees=np.inf), CATEGORICAL, NUMERIC)
+
+
+def test_grouped_permutation_drops_on_an_array_equal_those_on_the_frame() -> None:
+    frame = _frame()
+    target = _target(frame)
+    columns = CATEGORICAL + NUMERIC
+    x, matrix = design_frame(frame, CATEGORICAL, NUMERIC), design_matrix(frame, CATEGORICAL, NUMERIC)
+    train, test = np.arange(120), np.arange(120, len(frame))
+    groups = [("segment", "region"), ("value_won",), ("employees",)]
+    on_frame_model = make_learner(CATEGORICAL, NUMERIC).fit(x.iloc[train], target[train])
+    with checked_input():
+        on_matrix_model = make_learner(CATEGORICAL, NUMERIC, positional=True).fit(matrix[train], target[train])
+        on_matrix = grouped_permutation_drops(on_matrix_model, matrix[test], target[test], groups, 3,
+                                              np.random.default_rng(1), columns=columns)
+    on_frame = grouped_permutation_drops(on_frame_model, x.iloc[test], target[test], groups, 3,
+                                         np.random.default_rng(1))
+    np.testing.assert_array_equal(on_matrix, on_frame)
+
+
+class _CountingRidge(Ridge):
+    """Ridge that counts its fits across clones (a class attribute), to see which cross-fits are reused."""
+
+    fits = 0
+
+    def fit(self, X, y, sample_weight=None):
+        type(self).fits += 1
+        return super().fit(X, y, sample_weight)
+
+
+def test_out_of_fold_predictions_equal_cross_val_predict_and_are_reused_only_for_identical_inputs() -> None:
+    frame = _frame()
+    target = _target(frame)
+    x = design_matrix(frame, CATEGORICAL, NUMERIC)[:, len(CATEGORICAL):]
+    x = np.nan_to_num(x)
+    folds = grouped_folds(frame["account_id"].to_numpy(), 5, 0)
+    expected = cross_val_predict(Ridge(alpha=1.0), x, target, cv=folds)
+    _CountingRidge.fits = 0
+    np.testing.assert_array_equal(out_of_fold_predictions(_CountingRidge(alpha=1.0), x, target, folds), expected)
+    assert _CountingRidge.fits == 5  # outside reuse_out_of_fold: always fitted
+    with reuse_out_of_fold():
+        first = out_of_fold_predictions(_CountingRidge(alpha=1.0), x, target, folds)
+        first[:] = 0.0  # the caller's copy: the remembered predictions stay intact
+        again = out_of_fold_predictions(_CountingRidge(alpha=1.0), x, target, folds)
+        assert _CountingRidge.fits == 10  # the second, identical request was not refitted
+        other = [out_of_fold_predictions(_CountingRidge(alpha=2.0), x, target, folds),  # other parameters
+                 out_of_fold_predictions(_CountingRidge(alpha=1.0), x, target + 1.0, folds),  # other target
+                 out_of_fold_predictions(_CountingRidge(alpha=1.0), x, target,
+                                         grouped_folds(frame["account_id"].to_numpy(), 5, 1))]  # other folds
+        assert _CountingRidge.fits == 25
+    np.testing.assert_array_equal(again, expected)
+    assert not any(np.array_equal(o, expected) for o in other)
+    out_of_fold_predictions(_CountingRidge(alpha=1.0), x, target, folds)
+    assert _CountingRidge.fits == 30  # the memory ends with the context
