@@ -365,17 +365,18 @@ def _rate_cell(row: pd.Series, column: str) -> str:
 
 
 def stress_markdown(summary: pd.DataFrame) -> str:
-    """The per-stress-world table of docs/statistics.md, section 5b, from `summarize`: per stress world and
-    hypothesis, the primary (within-account) and the cross-sectional effect rows, null and planted worlds."""
+    """The per-stress-world table of docs/statistics.md, section 5b, from `summarize`: per stress world, world
+    size (generated accounts) and hypothesis, the primary (within-account) and the cross-sectional effect rows, null and planted worlds."""
     rows = summary[summary["test"].isin(["adjusted_effect", "cross_sectional"])].copy()
     rows["design"] = rows["test"].map({"adjusted_effect": "primary (within-account)",
                                        "cross_sectional": "cross-sectional (before)"})
     rows["hypothesis"] = rows["hypothesis"].str.split(":").str[0].str[:2]
-    lines = ["| stress | world | hyp. | design | worlds | false positives | flagged | unflagged FP | promise "
-             "| power | coverage | bias |", "|" + "---|" * 12]
-    for _, row in rows.sort_values(["stress", "world", "hypothesis", "test"]).iterrows():
+    lines = ["| stress | accounts | world | hyp. | design | worlds | false positives | flagged | unflagged FP "
+             "| promise | power | coverage | bias |", "|" + "---|" * 13]
+    for _, row in rows.sort_values(["stress", "accounts_per_world", "world", "hypothesis", "test"]).iterrows():
         lines.append("| " + " | ".join([
-            row["stress"], row["world"], row["hypothesis"], row["design"], str(int(row["worlds"])),
+            row["stress"], f"{int(row['accounts_per_world']):,}", row["world"], row["hypothesis"], row["design"],
+            str(int(row["worlds"])),
             _rate_cell(row, "false_positive_rate"),
             "-" if pd.isna(row["flagged_rate"]) else f"{row['flagged_rate']:.2f}",
             _rate_cell(row, "unflagged_false_positive_rate"),

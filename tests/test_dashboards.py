@@ -546,11 +546,11 @@ def test_every_section_is_drawn_when_every_table_is_there(built_site):
     # Charts per page: rejections; win rate, strengths, loss drivers, competitor response,
     # trend, loss trend; band win rate, band outcomes; event study, DiD forest, escalation,
     # move precedents, value histogram, alignment bins, cohorts; forest, null distribution,
-    # calibration (promises, every world, bias), stress worlds, model comparison, feature importance,
-    # predicted vs actual.
+    # calibration (promises, every world, bias), power by accounts per world, stress worlds, model
+    # comparison, feature importance, predicted vs actual.
     counts = {name: page.count("Plotly.newPlot(") for name, page in html.items()}
     assert counts == {"index.html": 1, "win_loss.html": 6, "strategic_fit.html": 2,
-                      "trust.html": 7, "evidence.html": 9, "open_deals.html": 0}
+                      "trust.html": 7, "evidence.html": 10, "open_deals.html": 0}
 
 
 # --- numbers against the warehouse -----------------------------------------------------------

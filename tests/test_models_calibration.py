@@ -151,7 +151,7 @@ def test_the_stress_table_has_a_line_per_effect_row(summary_of_hand_built_runs) 
     lines = stress_markdown(summary_of_hand_built_runs).splitlines()
     effect_rows = summary_of_hand_built_runs["test"].isin(["adjusted_effect", "cross_sectional"]).sum()
     assert len(lines) == 2 + effect_rows
-    knob = [line for line in lines if line.startswith("| knob | null | H1 | primary")]
+    knob = [line for line in lines if line.startswith("| knob | 500 | null | H1 | primary")]
     assert len(knob) == 1 and "| 0.33 [0.06, 0.79] | 0.33 |" in knob[0] and "kept_at_point_estimate" in knob[0]
 
 
