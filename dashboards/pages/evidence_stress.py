@@ -178,4 +178,6 @@ def draw_stress_section(page: Page, summary: TableRead) -> None:
     page.add(table_html(table, text_columns=2, table_id="stress-table"))
     page.add('<p class="muted">Worlds per row are what the study has finished; with fewer than about 100 '
              "worlds no rate can be shown to be at most 7% (the upper end of the interval stays above it), "
-             "hence 'kept at the estimate'. docs/statistics.md, section 5b.</p>")
+             "hence 'kept at the estimate'. Knobs that act only through the planted effects (effects by "
+             "segment, an effect that starts at each deal) were run in planted worlds only: their no-effect "
+             "worlds are the default world's, by construction. docs/statistics.md, section 5b.</p>")
