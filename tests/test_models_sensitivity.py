@@ -168,7 +168,9 @@ def test_power_curve_from_the_committed_calibration_study() -> None:
     curve = calibration_power_curve(runs).set_index(["hypothesis", "source", "accounts"]).sort_index()
     measured = curve.loc[("H1_strategic_alignment", "measured", 2000)]
     planted = runs[(runs["world"] == "planted") & (runs["hypothesis"] == "H1_strategic_alignment")]
-    assert measured["power"] == pytest.approx((planted["p_value"] < 0.05).mean())
+    for size, group in planted.groupby("accounts_per_world"):  # every studied size is measured
+        row = curve.loc[("H1_strategic_alignment", "measured", size)]
+        assert row["power"] == pytest.approx((group["p_value"] < 0.05).mean()) and row["worlds"] == len(group)
     # the within-account H1 may find the effect in every planted world: power 1 is its own upper limit
     assert measured["power_ci_low"] < measured["power_ci_high"]
     assert measured["power_ci_low"] <= measured["power"] <= measured["power_ci_high"]

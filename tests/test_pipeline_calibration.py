@@ -22,4 +22,4 @@ def test_every_study_file_reaches_the_published_summary(pipeline_run):
             "select count(*) from main.calibration_summary where test = 'adjusted_effect' and world = 'null' "
             "and promise_status is not null and flagged_rate is not null").fetchone()[0]
         assert primary == studied.loc[(studied["test"] == "adjusted_effect") & (studied["world"] == "null"),
-                                      ["stress", "hypothesis"]].drop_duplicates().shape[0]
+                                      ["stress", "hypothesis", "accounts_per_world"]].drop_duplicates().shape[0]
