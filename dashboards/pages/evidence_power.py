@@ -9,26 +9,17 @@ Pure functions of the worlds frame; `draw_power_section` adds them to a page.
 
 from __future__ import annotations
 
-from typing import Protocol
-
 import pandas as pd
 import plotly.graph_objects as go
 
 from dashboards import formatting
 from dashboards.components import esc, table_html
+from dashboards.pages.evidence_stress import DEFAULT_WORLD, HYPOTHESIS_NAMES, Page, rate_with_interval
 from dashboards.reads import TableRead, Unavailable
 from models.diagnostics import calibration_power_curve
 
-DEFAULT_WORLD = "none"
 # the primary design and, for comparison, the cross-sectional one it replaced
 DESIGNS = {"adjusted_effect": "within-account (primary)", "cross_sectional": "cross-sectional (before)"}
-HYPOTHESIS_NAMES = {"H1_strategic_alignment": "H1 alignment", "H2_trust_eroding_events": "H2 trust-eroding events"}
-
-
-class Page(Protocol):
-    def add(self, html: str) -> None: ...
-
-    def figure(self, figure: go.Figure) -> None: ...
 
 
 def power_curve(worlds: pd.DataFrame) -> pd.DataFrame:
@@ -59,9 +50,8 @@ def power_table(curve: pd.DataFrame) -> pd.DataFrame:
             "accounts per world": formatting.format_count(accounts),
             "planted effect": formatting.format_signed_number(group["truth"].iloc[0]),
             "measured power (95% CI)": (
-                f"{formatting.format_pct(m['power'])} ({formatting.format_pct(m['power_ci_low'])} to "
-                f"{formatting.format_pct(m['power_ci_high'])}), {formatting.format_count(m['worlds'])} worlds"
-                if m is not None else formatting.NOT_AVAILABLE),
+                f"{rate_with_interval(m['power'], m['power_ci_low'], m['power_ci_high'])}, "
+                f"{formatting.format_count(m['worlds'])} worlds" if m is not None else formatting.NOT_AVAILABLE),
             "2.8 x SE rule: power": formatting.format_pct(r["power"]) if r is not None else formatting.NOT_AVAILABLE,
             "2.8 x SE rule: detectable effect": (formatting.format_number(r["mde_80"]) if r is not None
                                                  else formatting.NOT_AVAILABLE),

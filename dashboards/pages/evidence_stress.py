@@ -49,7 +49,8 @@ def _stress_order(stresses: pd.Series) -> list[str]:
     return ([DEFAULT_WORLD] if DEFAULT_WORLD in names else []) + [n for n in names if n != DEFAULT_WORLD]
 
 
-def _rate(value: object, low: object, high: object) -> str:
+def rate_with_interval(value: object, low: object, high: object) -> str:
+    """A rate with its 95% interval: '12.0% (3.0% to 25.0%)', or n/a."""
     if is_missing(value):
         return formatting.NOT_AVAILABLE
     return f"{formatting.format_pct(value)} ({formatting.format_pct(low)} to {formatting.format_pct(high)})"
@@ -92,7 +93,7 @@ def stress_table(summary: pd.DataFrame) -> pd.DataFrame:
         def cell(row: pd.Series | None, column: str) -> str:
             if row is None:
                 return formatting.NOT_AVAILABLE
-            return _rate(row[column], row[f"{column}_ci_low"], row[f"{column}_ci_high"])
+            return rate_with_interval(row[column], row[f"{column}_ci_low"], row[f"{column}_ci_high"])
 
         records.append({
             "stress world": key[0],
