@@ -224,11 +224,13 @@ def simulate_world(builder: WorldBuilder, world: str, n_accounts: int, seed: int
 
 
 def within_account_world_rows(features: pd.DataFrame, event_windows: pd.DataFrame | None, world: str,
-                              n_accounts: int, seed: int, stress: str = "none") -> pd.DataFrame:
-    """The within-account rows of one world (primary and pre-trend, H1 and H2) from its kept inputs,
-    in the study's row format: what `simulate_world` gives for those tests, without the cross-sectional
-    statistics (which do not depend on the within-account estimator)."""
-    rows = pd.DataFrame(judge_primary(within_account_rows(features, event_windows, random_state=0)))
+                              n_accounts: int, seed: int, stress: str = "none",
+                              hypotheses: tuple[str, ...] = PRIMARY_HYPOTHESES) -> pd.DataFrame:
+    """The within-account rows of one world (primary and pre-trend of each of `hypotheses`) from its kept
+    inputs, in the study's row format: what `simulate_world` gives for those tests, without the
+    cross-sectional statistics (which do not depend on the within-account estimator)."""
+    rows = pd.DataFrame(judge_primary(within_account_rows(features, event_windows, random_state=0,
+                                                          hypotheses=hypotheses)))
     rows = world_rows(rows, WORLD_EFFECTS[world])
     rows.insert(0, "seed", seed)
     rows.insert(0, "stress", stress)
@@ -246,11 +248,13 @@ def kept_worlds(inputs_dir: Path) -> list[tuple[str, str, int, int]]:
     return found
 
 
-def rescore_within_account(inputs_dir: Path, study_command: str = "") -> pd.DataFrame:
-    """The within-account rows of every kept world, computed by the current code (seconds a world)."""
+def rescore_within_account(inputs_dir: Path, study_command: str = "",
+                           hypotheses: tuple[str, ...] = PRIMARY_HYPOTHESES) -> pd.DataFrame:
+    """The within-account rows of `hypotheses` in every kept world, computed by the current code (about
+    a second a world for H1, several for H2)."""
     studied_at = datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
     frames = [within_account_world_rows(*read_world_inputs(inputs_dir, world, accounts, seed, stress),
-                                        world, accounts, seed, stress)
+                                        world, accounts, seed, stress, hypotheses)
               for stress, world, accounts, seed in kept_worlds(inputs_dir)]
     if not frames:
         return pd.DataFrame(columns=list(RUN_COLUMNS))
@@ -521,6 +525,8 @@ def main(argv: list[str] | None = None) -> int:
                         help="compute the within-account rows of every world kept in DIR with the current code; "
                              "with --out, write them there; with --replace-in, put them in place of the same "
                              "worlds' rows in those study files")
+    parser.add_argument("--hypotheses", nargs="+", choices=list(PRIMARY_HYPOTHESES), default=list(PRIMARY_HYPOTHESES),
+                        help="with --rescore: the hypotheses whose within-account rows are computed (default: both)")
     parser.add_argument("--replace-in", type=Path, default=None, metavar="DIR",
                         help="with --rescore: the folder of study CSVs whose rows are replaced")
     parser.add_argument("--stress-table", action="store_true",
@@ -540,7 +546,7 @@ def main(argv: list[str] | None = None) -> int:
             return 0
         command = shlex.join(["python", "-m", "models.calibration", *(sys.argv[1:] if argv is None else argv)])
         if args.rescore is not None:
-            rescored = rescore_within_account(args.rescore, command)
+            rescored = rescore_within_account(args.rescore, command, tuple(args.hypotheses))
             if args.out is not None:
                 rescored.to_csv(args.out, index=False)
             if args.replace_in is not None:

@@ -195,7 +195,8 @@ def _within_account_windows(row: Mapping[str, Any]) -> tuple[str, str]:
 def _within_account_controls(row: Mapping[str, Any]) -> str:
     _, before = _within_account_windows(row)
     comparison = ("accounts without one over the same months" if _base_hypothesis(row).startswith("H2")
-                  else "comparable accounts at the same tenure over the same months")
+                  else "comparable accounts at the same tenure over the same months, of similar size, revenue "
+                       "level and earlier trust-eroding events")
     return f"after adjusting for {before} and for {comparison}"
 
 

@@ -55,11 +55,19 @@ EVENT_WINDOWS_TABLE = "analytics.ml_event_windows"
 CATEGORICAL_CONTROLS = ("segment",)
 # ml_account_features columns the H1 design and the future-treatment controls read
 H1_COLUMNS = ("is_customer", "is_outcome_observed", "observation_end", "outcome_end", "outcome_revenue",
-              "mean_alignment", "log_employee_count", "segment", "revenue_observation_first_half",
+              "mean_alignment", "log_employee_count", "segment", "n_trust_eroding_events",
+              "revenue_observation_first_half",
               "revenue_observation_second_half", "active_months_observation_first_half",
               "active_months_observation_second_half", "months_observation_first_half",
               "months_observation_second_half")
 FUTURE_COLUMNS = ("is_future_observed", "is_active_at_outcome_end", *FUTURE_TREATMENTS.values())
+# H1's controls besides the stack and segment, all measured before the outcome window. A trait that
+# multiplies revenue cancels in the after/before ratio, but one that also changes its trend does not
+# (an account in good health suffers fewer trust-eroding events later, each lowering revenue): the
+# account's revenue level in the "before" window and its trust-eroding events in the observation window
+# stand in for it. In the health stress world they took the planted H1's bias from +0.057 to +0.004
+# (100 worlds, docs/statistics.md 5b) and left the null worlds' false-positive rate as it was.
+H1_CONTROLS = ("log_employee_count", "log_revenue_before", "n_trust_eroding_events")
 MIN_TREATED = 10
 MIN_ROWS = 40
 
@@ -180,10 +188,12 @@ def h1_design(features: pd.DataFrame, pre_trend: bool = False) -> tuple[pd.DataF
     second = frame["revenue_observation_second_half"].to_numpy(float) / frame["months_observation_second_half"].to_numpy(float)
     if pre_trend:
         first = frame["revenue_observation_first_half"].to_numpy(float) / frame["months_observation_first_half"].to_numpy(float)
-        ratio = second / first
+        ratio, before = second / first, first
     else:
         outcome_months = _months(frame["observation_end"], frame["outcome_end"])
-        ratio = frame["outcome_revenue"].to_numpy(float) / outcome_months / second
+        ratio, before = frame["outcome_revenue"].to_numpy(float) / outcome_months / second, second
+    # every month of the before window is active (has revenue), so its level is positive
+    frame = frame.assign(log_revenue_before=np.log(before))
     return frame, ratio, left_out
 
 
@@ -236,8 +246,9 @@ def _missing_input_row(key: str, test: str, note: str, alpha: float, random_stat
 
 
 def within_account_rows(features: pd.DataFrame, event_windows: pd.DataFrame | None, random_state: int = 0,
-                        alpha: float = ALPHA) -> list[dict]:
-    """The primary (`test` = 'adjusted_effect', key = the hypothesis) and pre-trend rows of H1 and H2."""
+                        alpha: float = ALPHA, hypotheses: tuple[str, ...] = PRIMARY) -> list[dict]:
+    """The primary (`test` = 'adjusted_effect', key = the hypothesis) and pre-trend rows of H1 and H2
+    (of those in `hypotheses`)."""
     rows = []
     model = ("Poisson pseudo-likelihood ratio-in-ratios (stacked difference-in-differences): "
              "E[after/before] = exp(theta D + stack + segment + log employees{extra}), SE clustered by account")
@@ -245,7 +256,9 @@ def within_account_rows(features: pd.DataFrame, event_windows: pd.DataFrame | No
         test = "pre_trend" if pre_trend else "adjusted_effect"
         key = "H1_strategic_alignment" + (":pre_trend" if pre_trend else "")
         missing = [c for c in H1_COLUMNS if c not in features]
-        if missing:
+        if "H1_strategic_alignment" not in hypotheses:
+            pass
+        elif missing:
             rows.append(_missing_input_row(key, test, f"the features table has no {', '.join(missing)}",
                                            alpha, random_state))
         else:
@@ -254,10 +267,13 @@ def within_account_rows(features: pd.DataFrame, event_windows: pd.DataFrame | No
                       else "months 13-24 of tenure (the outcome window) against months 7-12, per month")
             rows.append(_panel_row(
                 key, test, frame, ratio, left_out, frame["observation_end"].astype(str),
-                frame["mean_alignment"].to_numpy(float), ("log_employee_count",),
-                f"within-account: {window}; stack = calendar month of observation_end; " + model.format(extra=""),
+                frame["mean_alignment"].to_numpy(float), H1_CONTROLS,
+                f"within-account: {window}; stack = calendar month of observation_end; " + model.format(
+                    extra=" + log revenue per month before + trust-eroding events in the observation window"),
                 H1_UNIT, alpha, random_state))
         key = "H2_trust_eroding_events" + (":pre_trend" if pre_trend else "")
+        if "H2_trust_eroding_events" not in hypotheses:
+            continue
         if event_windows is None:
             rows.append(_missing_input_row(key, test, f"{EVENT_WINDOWS_TABLE} not available", alpha, random_state))
             continue

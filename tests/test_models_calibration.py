@@ -12,9 +12,13 @@ from dealscope.sample import EffectSizes
 from models.features import read_account_features
 from models.hypotheses import run_statistics
 from models.calibration import (
+    RUN_KEY,
     WorldBuilder,
     STUDIED_TESTS,
+    kept_worlds,
     read_runs,
+    replace_runs,
+    rescore_within_account,
     stress_markdown,
     run_study,
     summarize,
@@ -192,8 +196,10 @@ def test_calibration_worlds_from_every_file_in_a_folder(tmp_path) -> None:
 def small_study(tmp_path_factory):
     # one null and one planted world of 500 accounts through the real pipeline path (~40 s on 2
     # shared cores: one dbt parse, then in-process dbt runs)
-    out = tmp_path_factory.mktemp("calibration") / "runs.csv"
-    return run_study(n_worlds=1, n_accounts=500, first_seed=3, out=out, study_command="test"), out
+    folder = tmp_path_factory.mktemp("calibration")
+    out = folder / "runs.csv"
+    return run_study(n_worlds=1, n_accounts=500, first_seed=3, out=out, study_command="test",
+                     inputs_dir=folder / "inputs"), out
 
 
 def test_small_study_runs_every_world_through_the_pipeline(small_study) -> None:
@@ -217,6 +223,27 @@ def test_an_interrupted_study_resumes_from_its_file(small_study) -> None:
     pd.testing.assert_frame_equal(again.runs.reset_index(drop=True),
                                   read_runs(out).reset_index(drop=True), check_dtype=False)
     assert len(again.runs) == len(result.runs)
+
+
+def test_kept_inputs_rescore_to_the_studys_within_account_rows(small_study) -> None:
+    result, out = small_study
+    inputs = out.parent / "inputs"
+    assert sorted(kept_worlds(inputs)) == [("none", "null", 500, 3), ("none", "planted", 500, 3)]
+    rescored = rescore_within_account(inputs, "rescore")
+    assert set(rescored["test"]) == {"adjusted_effect", "pre_trend"} and len(rescored) == 8
+    key = ["world", "hypothesis", "test"]
+    studied = result.runs.set_index(key).loc[rescored.set_index(key).index]
+    for column in ("estimate", "ci_low", "ci_high", "p_value", "naive_estimate", "truth"):
+        np.testing.assert_allclose(rescored[column].to_numpy(float), studied[column].to_numpy(float), rtol=1e-9)
+    assert rescored["supported"].tolist() == studied["supported"].tolist()
+    # in place of the same worlds' rows; every other row and the row order kept
+    moved = rescored.assign(estimate=rescored["estimate"] + 1.0)
+    replaced = replace_runs(result.runs, moved)
+    assert replaced[RUN_KEY].equals(result.runs[RUN_KEY])
+    changed = replaced["estimate"].astype(float) != result.runs["estimate"].astype(float)
+    assert changed.sum() == 8 and set(replaced.loc[changed, "test"]) == {"adjusted_effect", "pre_trend"}
+    only_h1 = rescore_within_account(inputs, "rescore", ("H1_strategic_alignment",))
+    assert set(only_h1["hypothesis"].str.split(":").str[0]) == {"H1_strategic_alignment"} and len(only_h1) == 4
 
 
 def test_naive_alignment_estimate_is_confounded_and_the_adjusted_one_much_less(small_study) -> None:
