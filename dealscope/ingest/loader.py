@@ -18,10 +18,11 @@ import duckdb
 from dealscope.stage_pause import pause_point
 
 from . import reader
+from .dialect import DUCKDB, DuckDBDialect
 from .errors import InputFileError
 from .spec import SPECS, TableSpec
 from .sql import ident, literal
-from .validate import KEYED, RESULT, TYPED, keyed_sql, result_sql, typed_sql
+from .validate import KEYED, RESULT, TYPED, keyed_sql, raw_name, result_sql, typed_sql
 
 if TYPE_CHECKING:
     from dealscope.mapping import Mapping
@@ -96,27 +97,25 @@ def _mapped_tables(con: duckdb.DuckDBPyConnection) -> frozenset[str]:
     return frozenset(name.removeprefix("landing_") for (name,) in rows)
 
 
-def _typed_output(spec: TableSpec, source_file: str | None) -> str:
+def typed_output(spec: TableSpec, source_file: str | None, dialect: DuckDBDialect = DUCKDB) -> str:
     """SELECT list of a raw table: typed contract columns with defaults, then _row_number, _source_file."""
+    ident = dialect.ident
     columns = []
     for column in spec.columns:
         value = ident(column.name)
         if column.default_sql is not None:
             value = f"coalesce({value}, {column.default_sql})"
-        columns.append(f"CAST({value} AS {column.output_type}) AS {ident(column.name)}")
+        columns.append(f"CAST({value} AS {dialect.sql_type(column.output_type)}) AS {ident(column.name)}")
         if column.kind == "event_type":
-            columns.append(f"{reader_raw(column.name)} AS event_label")
+            columns.append(f"{raw_name(column.name, dialect)} AS event_label")
     columns.append("_row_number")
-    columns.append(f"CAST({literal(source_file) if source_file else 'NULL'} AS VARCHAR) AS _source_file")
+    source = dialect.literal(source_file) if source_file else "NULL"
+    columns.append(f"CAST({source} AS {dialect.sql_type('VARCHAR')}) AS _source_file")
     return ", ".join(columns)
 
 
-def reader_raw(column: str) -> str:
-    return ident(f"{column}__raw")
-
-
 def _write_clean(con: duckdb.DuckDBPyConnection, spec: TableSpec, source_file: str | None) -> None:
-    select = _typed_output(spec, source_file)
+    select = typed_output(spec, source_file)
     roles = [(spec.name, "current")]
     if spec.version_column is not None:
         roles.append((f"{spec.name}_history", "history"))

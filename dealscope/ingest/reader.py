@@ -16,6 +16,7 @@ from typing import Literal
 
 import duckdb
 
+from .dialect import DUCKDB, DuckDBDialect
 from .errors import InputFileError
 from .sql import ident, literal
 
@@ -246,13 +247,10 @@ def land_empty(con: duckdb.DuckDBPyConnection, columns: tuple[str, ...], landing
     )
 
 
-def record_json(header: Header, alias: str) -> str:
+def record_json(header: Header, alias: str, dialect: DuckDBDialect = DUCKDB) -> str:
     """SQL for the record as read: {column as written: field text}, plus any extra fields."""
     keys: list[str] = []
     for written, name in zip(header.written, header.columns):
         keys.append(name if (not written or written in keys) else written)
-    pairs = ", ".join(f"{literal(k)}, {alias}.{ident(n)}" for k, n in zip(keys, header.columns))
-    return (
-        f"CAST(CASE WHEN len({alias}._extra_fields) > 0 THEN json_object({pairs}, '_extra_fields', {alias}._extra_fields) "
-        f"ELSE json_object({pairs}) END AS VARCHAR)"
-    )
+    pairs = [(k, f"{alias}.{dialect.ident(n)}") for k, n in zip(keys, header.columns)]
+    return dialect.record_json(pairs, f"{alias}._extra_fields")
