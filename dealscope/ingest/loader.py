@@ -8,6 +8,7 @@ and the count check rows_read == rows_loaded + rows_rejected. Any failure rolls 
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
@@ -180,10 +181,13 @@ def _record_counts(
     return counts
 
 
-def _open_source(
-    con: duckdb.DuckDBPyConnection, spec: TableSpec, data_dir: Path
+def open_source(
+    spec: TableSpec, data_dir: Path, parquet_header: Callable[[reader.SourceFile, set[str]], reader.Header]
 ) -> tuple[reader.SourceFile | None, reader.Header | None]:
-    """Find and check the file and its header; raises InputFileError before anything is written."""
+    """Find and check the file and its header; raises InputFileError before anything is written.
+
+    ``parquet_header`` reads a Parquet file's columns with the engine that will read the file.
+    """
     source = reader.find_source_file(Path(data_dir), spec.name, spec.required_file)
     if source is None:
         return None, None
@@ -192,7 +196,7 @@ def _open_source(
     if source.format == "csv":
         header = reader.read_csv_header(source, contract_columns)
     else:
-        header = reader.read_parquet_header(con, source, contract_columns)
+        header = parquet_header(source, contract_columns)
     missing = [c.name for c in spec.columns if c.needed_in_file and c.name not in header.columns]
     if missing:
         found = ", ".join(header.written) or "none"
@@ -225,7 +229,9 @@ def load_table(
         source, header = None, None
         source_file: str | None = plan.source_label
     else:
-        source, header = _open_source(con, spec, data_dir)
+        source, header = open_source(
+            spec, data_dir, lambda found, columns: reader.read_parquet_header(con, found, columns)
+        )
         source_file = source.name if source else None
     landing = f"raw.{ident('landing_' + spec.name)}"
 

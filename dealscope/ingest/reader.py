@@ -143,7 +143,11 @@ def read_parquet_header(con: duckdb.DuckDBPyConnection, source: SourceFile, cont
         described = con.execute(f"DESCRIBE SELECT * FROM read_parquet({literal(str(source.path))})").fetchall()
     except duckdb.Error as error:
         raise InputFileError(source.name, f"is not a readable Parquet file ({_first_line(error)})") from None
-    written = [row[0] for row in described]
+    return parquet_header_from_names(source, [row[0] for row in described], contract_columns)
+
+
+def parquet_header_from_names(source: SourceFile, written: list[str], contract_columns: set[str]) -> Header:
+    """The header of a Parquet file whose column names (as stored) are ``written``."""
     try:
         columns = normalise_names(written, contract_columns)
     except DuplicateColumnError as error:

@@ -1,0 +1,253 @@
+"""The loader's validation on Spark: the same checks (validate.py rendered in Spark SQL) over the
+input files read by Spark, giving the same loaded rows, rejected rows, reasons and details as the
+DuckDB loader (contract sections 1-2).
+
+Each input file is read by Spark with every field as text: a CSV with Spark's parser (multi-line,
+quote and escape '"'), its records numbered in file order and their field counts taken from the
+record text, so malformed records are found as the DuckDB reader finds them; a Parquet file with
+its stored row order. The landing view then has the DuckDB landing table's shape (``_row_number``,
+the file's columns, ``_field_count``, ``_extra_fields``) and the three passes of validate.py run on
+it as temporary views of one session. Tables are validated in the order of TABLES, so references
+see the loaded and rejected rows of the tables they name.
+
+Needs the optional extra ``spark`` (PySpark; Java 17). Mapped exports (dealscope.mapping) are not
+read here: they are shaped by the DuckDB loader.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from . import reader
+from .dialect import SPARK
+from .errors import InputFileError
+from .event_types import read_event_type_map
+from .loader import LoadCountMismatch, LoadCounts, open_source, typed_output
+from .spec import SPECS, TABLES, TableSpec
+from .validate import KEYED, RESULT, TYPED, keyed_sql, result_sql, typed_sql
+
+if TYPE_CHECKING:
+    from pyspark.sql import DataFrame, SparkSession
+
+REJECTED_COLUMNS = ("source", "source_file", "row_number", "record", "reason", "detail", "loaded_at")
+# Spark reads a field the CSV leaves empty (unquoted) as NULL, whatever its null marker: the landing
+# view writes it back as '' for every field the record has, as DuckDB's reader keeps it.
+_CSV_OPTIONS = {
+    "header": "true", "multiLine": "true", "quote": '"', "escape": '"', "mode": "PERMISSIVE",
+    "ignoreLeadingWhiteSpace": "false", "ignoreTrailingWhiteSpace": "false", "emptyValue": "",
+    "encoding": "UTF-8", "columnNameOfCorruptRecord": "_record_text",
+}
+# A quoted field of a CSV record ('"' doubled inside): removed before delimiters are counted.
+_QUOTED_FIELD = r'"(?:[^"]|"")*"'
+
+
+@dataclass
+class SparkLoad:
+    """What the validation of one input table on Spark gave (DataFrames checkpointed in the session).
+
+    ``tables``: raw.<table> (and raw.deals_history for a versioned table) with the raw table's
+    columns; ``rejected``: the rejected_rows of this source; ``counts`` as in raw.load_summary.
+    """
+
+    counts: LoadCounts
+    tables: dict[str, DataFrame] = field(default_factory=dict)
+    rejected: DataFrame | None = None
+
+
+def _view(name: str) -> str:
+    """The session's temporary view standing for a warehouse table "schema.table"."""
+    schema, table = name.split(".", 1)
+    return SPARK.relation(schema, table)
+
+
+def _register(frame: DataFrame, name: str) -> DataFrame:
+    """Materialise ``frame`` in the session and name it: views of later tables never re-read files."""
+    frame = frame.localCheckpoint()
+    frame.createOrReplaceTempView(name.strip("`"))
+    return frame
+
+
+def _spark_csv_landing(
+    spark: SparkSession, source: reader.SourceFile, header: reader.Header
+) -> DataFrame:
+    from pyspark.sql.types import StringType, StructField, StructType
+
+    n = len(header.columns)
+    width = reader.extra_field_margin(n)
+    delimiter = header.delimiter or ","
+    schema = StructType(
+        [StructField(f"c{i}", StringType()) for i in range(n)] + [StructField("_record_text", StringType())]
+    )
+    read = (
+        spark.read.options(**_CSV_OPTIONS).option("sep", delimiter).schema(schema).csv(str(source.path))
+        .selectExpr("*", "monotonically_increasing_id() AS _read_order")
+    )
+    _register(read, "_ingest_read")
+    split = SPARK.literal("\\Q" + delimiter + "\\E")
+    counted = (
+        f"size(split(regexp_replace(_record_text, {SPARK.literal(_QUOTED_FIELD)}, ''), {split}, -1))"
+    )
+    wide_schema = SPARK.literal(", ".join(f"c{i} STRING" for i in range(width)))
+    options = (
+        f"map('sep', {SPARK.literal(delimiter)}, 'quote', '\"', 'escape', '\"', 'emptyValue', '', "
+        "'ignoreLeadingWhiteSpace', 'false', 'ignoreTrailingWhiteSpace', 'false')"
+    )
+    fields = ", ".join(
+        f"CASE WHEN {i} < _field_count THEN coalesce(c{i}, '') END AS {SPARK.ident(name)}"
+        for i, name in enumerate(header.columns)
+    )
+    extras = ", ".join(
+        f"CASE WHEN {i} < _field_count THEN coalesce(_wide.c{i}, '') END" for i in range(n, width)
+    )
+    blank = "(_field_count = 1 AND btrim(coalesce(c0, ''), ' ' || chr(9) || chr(13)) = '')"
+    # Records keep file order (a multi-line CSV is read as one partition); a blank line is no record.
+    return spark.sql(
+        f"""
+        WITH counted AS (
+            SELECT *, CASE WHEN _record_text IS NULL THEN {n} ELSE least({counted}, {width}) END AS _field_count
+            FROM _ingest_read
+        ), records AS (
+            SELECT *, CAST(row_number() OVER (ORDER BY _read_order) AS BIGINT) AS _row_number,
+                   CASE WHEN _field_count > {n} THEN from_csv(_record_text, {wide_schema}, {options}) END AS _wide
+            FROM counted WHERE NOT {blank}
+        )
+        SELECT _row_number, {fields}, CAST(_field_count AS INTEGER) AS _field_count,
+               CASE WHEN _field_count > {n} THEN filter(array({extras}), x -> x IS NOT NULL)
+                    ELSE CAST(array() AS ARRAY<STRING>) END AS _extra_fields
+        FROM records
+        """
+    )
+
+
+def _spark_parquet_landing(spark: SparkSession, source: reader.SourceFile, header: reader.Header) -> DataFrame:
+    try:
+        read = spark.read.parquet(str(source.path))
+    except Exception as error:  # Spark raises its own analysis errors for unreadable files
+        raise InputFileError(source.name, f"is not a readable Parquet file ({str(error).splitlines()[0]})") from None
+    selected = ", ".join(
+        f"CAST({SPARK.ident(written)} AS STRING) AS {SPARK.ident(name)}"
+        for written, name in zip(header.written, header.columns)
+    )
+    return read.selectExpr(
+        "CAST(_metadata.row_index + 1 AS BIGINT) AS _row_number", *selected.split(", ") if selected else []
+    ).selectExpr(
+        "*", f"CAST({len(header.columns)} AS INTEGER) AS _field_count", "CAST(array() AS ARRAY<STRING>) AS _extra_fields"
+    ).orderBy("_row_number")
+
+
+def _empty_landing(spark: SparkSession, spec: TableSpec) -> DataFrame:
+    columns = ", ".join(f"CAST(NULL AS STRING) AS {SPARK.ident(c.name)}" for c in spec.columns)
+    return spark.sql(
+        f"SELECT CAST(NULL AS BIGINT) AS _row_number, {columns}, CAST(NULL AS INTEGER) AS _field_count, "
+        "CAST(NULL AS ARRAY<STRING>) AS _extra_fields LIMIT 0"
+    )
+
+
+def _parquet_header(spark: SparkSession):
+    def read_header(source: reader.SourceFile, contract_columns: set[str]) -> reader.Header:
+        try:
+            names = spark.read.parquet(str(source.path)).columns
+        except Exception as error:
+            raise InputFileError(
+                source.name, f"is not a readable Parquet file ({str(error).splitlines()[0]})"
+            ) from None
+        return reader.parquet_header_from_names(source, names, contract_columns)
+
+    return read_header
+
+
+class SparkValidation:
+    """Validates the input tables of one export on a Spark session, in the order of TABLES."""
+
+    def __init__(self, spark: SparkSession, event_types_path: Path, loaded_at: datetime) -> None:
+        self.spark = spark
+        self.loaded_at = loaded_at
+        self.source_files: dict[str, str] = {}
+        self.rejected: list[DataFrame] = []
+        self.results: dict[str, SparkLoad] = {}
+        _, labels = read_event_type_map(Path(event_types_path))
+        frame = spark.createDataFrame(labels, "label STRING, event_type STRING")
+        _register(frame, _view("raw.event_type_labels"))
+        self._publish_rejected()
+
+    def _publish_rejected(self) -> None:
+        columns = "source STRING, source_file STRING, row_number BIGINT, record STRING, reason STRING, " \
+                  "detail STRING, loaded_at TIMESTAMP"
+        frame = self.spark.createDataFrame([], columns)
+        for part in self.rejected:
+            frame = frame.unionByName(part)
+        _register(frame, _view("main.rejected_rows"))
+
+    def load(self, table: str, data_dir: Path) -> SparkLoad:
+        """Validate data_dir/<table>.csv|.parquet; its loaded rows become views raw__<table> for the
+        tables validated after it."""
+        spec = SPECS[table]
+        missing = [r.target for r in spec.references if r.target not in self.results]
+        if missing:
+            raise RuntimeError(f"cannot validate {table} before {', '.join(sorted(set(missing)))}: follow TABLES")
+        spark = self.spark
+        source, header = open_source(spec, Path(data_dir), _parquet_header(spark))
+        source_file = source.name if source else None
+        if source is None or header is None:
+            landing = _empty_landing(spark, spec)
+            present, field_count = {c.name for c in spec.columns}, len(spec.columns)
+        else:
+            if source.format == "csv":
+                landing = _spark_csv_landing(spark, source, header)
+            else:
+                landing = _spark_parquet_landing(spark, source, header)
+            present, field_count = set(header.columns), len(header.columns)
+        landing_view = _view(f"raw.landing_{table}")
+        landing = _register(landing, landing_view)
+        spark.sql(typed_sql(spec, landing_view, present, field_count, dialect=SPARK))
+        _register(spark.table(TYPED), TYPED)
+        spark.sql(keyed_sql(spec, dialect=SPARK))
+        _register(spark.table(KEYED), KEYED)
+        spark.sql(result_sql(spec, dict(self.source_files), frozenset(), dialect=SPARK))
+        _register(spark.table(RESULT), RESULT)
+
+        select = typed_output(spec, source_file, SPARK)
+        roles = [(table, "current")] + ([(f"{table}_history", "history")] if spec.version_column else [])
+        tables = {}
+        for name, role in roles:
+            frame = spark.sql(
+                f"SELECT {select} FROM {TYPED} JOIN {RESULT} USING (_row_number) "
+                f"WHERE {RESULT}._role = {SPARK.literal(role)} ORDER BY _row_number"
+            )
+            tables[name] = _register(frame, _view(f"raw.{name}"))
+        record = reader.record_json(header, "_l", SPARK) if header is not None else "CAST(NULL AS STRING)"
+        loaded_at = SPARK.literal(self.loaded_at.isoformat())
+        rejected = spark.sql(
+            f"""SELECT {SPARK.literal(table)} AS source, CAST({SPARK.literal(source_file) if source_file else 'NULL'} AS STRING) AS source_file,
+                       _r._row_number AS row_number, {record} AS record, _r._reason AS reason,
+                       _r._detail AS detail, CAST({loaded_at} AS TIMESTAMP) AS loaded_at
+                FROM {RESULT} AS _r JOIN {landing_view} AS _l USING (_row_number)
+                WHERE _r._role = 'rejected' ORDER BY _r._row_number"""
+        )
+        rejected = rejected.localCheckpoint()
+        rows_read = landing.count()
+        rows_loaded = sum(frame.count() for frame in tables.values())
+        rows_rejected = rejected.count()
+        counts = LoadCounts(table, source_file, source_file is not None, rows_read, rows_loaded, rows_rejected)
+        if rows_read != rows_loaded + rows_rejected:
+            raise LoadCountMismatch(
+                f"{source_file or table}: read {rows_read} rows but loaded {rows_loaded} and rejected {rows_rejected}"
+            )
+        self.rejected.append(rejected)
+        self._publish_rejected()
+        if source_file is not None:
+            self.source_files[table] = source_file
+        result = SparkLoad(counts, tables, rejected)
+        self.results[table] = result
+        return result
+
+    def load_all(self, data_dir: Path) -> dict[str, SparkLoad]:
+        for table in TABLES:
+            self.load(table, data_dir)
+        return self.results
+
+    def rejected_rows(self) -> DataFrame:
+        return self.spark.table(_view("main.rejected_rows").strip("`"))
