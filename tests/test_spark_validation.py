@@ -199,7 +199,7 @@ def duckdb_results(data_dir: Path, warehouse: Path):
 def spark_results(spark, data_dir: Path):
     from dealscope.ingest.spark_validate import SparkValidation
 
-    validation = SparkValidation(spark, DEFAULT_EVENT_TYPES, LOADED_AT)
+    validation = SparkValidation.from_event_type_map(spark, DEFAULT_EVENT_TYPES, LOADED_AT)
     loads = validation.load_all(data_dir)
     rejected = [tuple(r) for r in validation.rejected_rows().select(
         "source", "source_file", "row_number", "record", "reason", "detail").orderBy("source", "row_number").collect()]

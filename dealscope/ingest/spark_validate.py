@@ -16,16 +16,32 @@ read here: they are shaped by the DuckDB loader.
 
 from __future__ import annotations
 
+import shutil
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+import duckdb
+
 from . import reader
-from .dialect import SPARK
+from .dialect import DUCKDB, SPARK
 from .errors import InputFileError
 from .event_types import read_event_type_map
-from .loader import LoadCountMismatch, LoadCounts, open_source, typed_output
+from .loader import (
+    REJECTED_ROWS,
+    LoadCountMismatch,
+    LoadCounts,
+    _check_dependencies,
+    _mapped_tables,
+    _record_counts,
+    _source_files,
+    _utc,
+    open_source,
+    prepare_warehouse,
+    typed_output,
+)
+from .sql import literal
 from .spec import SPECS, TABLES, TableSpec
 from .validate import KEYED, RESULT, TYPED, keyed_sql, result_sql, typed_sql
 
@@ -55,6 +71,7 @@ class SparkLoad:
     counts: LoadCounts
     tables: dict[str, DataFrame] = field(default_factory=dict)
     rejected: DataFrame | None = None
+    landing: DataFrame | None = None
 
 
 def _view(name: str) -> str:
@@ -162,16 +179,35 @@ def _parquet_header(spark: SparkSession):
 class SparkValidation:
     """Validates the input tables of one export on a Spark session, in the order of TABLES."""
 
-    def __init__(self, spark: SparkSession, event_types_path: Path, loaded_at: datetime) -> None:
+    def __init__(self, spark: SparkSession, event_type_labels: list[tuple[str, str]], loaded_at: datetime) -> None:
+        """``event_type_labels``: (label, event_type) pairs, as event_types.read_event_type_map gives."""
         self.spark = spark
         self.loaded_at = loaded_at
         self.source_files: dict[str, str] = {}
         self.rejected: list[DataFrame] = []
         self.results: dict[str, SparkLoad] = {}
-        _, labels = read_event_type_map(Path(event_types_path))
-        frame = spark.createDataFrame(labels, "label STRING, event_type STRING")
+        # Tables validated elsewhere (an earlier step of the run) that references may name.
+        self.known_tables: set[str] = set()
+        self.mapped_tables: frozenset[str] = frozenset()
+        frame = spark.createDataFrame(event_type_labels, "label STRING, event_type STRING")
         _register(frame, _view("raw.event_type_labels"))
         self._publish_rejected()
+
+    @classmethod
+    def from_event_type_map(cls, spark: SparkSession, path: Path, loaded_at: datetime) -> SparkValidation:
+        return cls(spark, read_event_type_map(Path(path))[1], loaded_at)
+
+    def use_loaded_table(self, table: str, source_file: str | None, loaded: DataFrame, landing: DataFrame,
+                         rejected: DataFrame) -> None:
+        """Make a table validated earlier known to references: its loaded rows, its landing rows
+        (``_row_number`` and the referenced columns) and its rejected rows."""
+        _register(loaded, _view(f"raw.{table}"))
+        _register(landing, _view(f"raw.landing_{table}"))
+        self.rejected.append(rejected)
+        self._publish_rejected()
+        if source_file is not None:
+            self.source_files[table] = source_file
+        self.known_tables.add(table)
 
     def _publish_rejected(self) -> None:
         columns = "source STRING, source_file STRING, row_number BIGINT, record STRING, reason STRING, " \
@@ -185,7 +221,7 @@ class SparkValidation:
         """Validate data_dir/<table>.csv|.parquet; its loaded rows become views raw__<table> for the
         tables validated after it."""
         spec = SPECS[table]
-        missing = [r.target for r in spec.references if r.target not in self.results]
+        missing = [r.target for r in spec.references if r.target not in self.results and r.target not in self.known_tables]
         if missing:
             raise RuntimeError(f"cannot validate {table} before {', '.join(sorted(set(missing)))}: follow TABLES")
         spark = self.spark
@@ -206,7 +242,7 @@ class SparkValidation:
         _register(spark.table(TYPED), TYPED)
         spark.sql(keyed_sql(spec, dialect=SPARK))
         _register(spark.table(KEYED), KEYED)
-        spark.sql(result_sql(spec, dict(self.source_files), frozenset(), dialect=SPARK))
+        spark.sql(result_sql(spec, dict(self.source_files), self.mapped_tables, dialect=SPARK))
         _register(spark.table(RESULT), RESULT)
 
         select = typed_output(spec, source_file, SPARK)
@@ -240,7 +276,7 @@ class SparkValidation:
         self._publish_rejected()
         if source_file is not None:
             self.source_files[table] = source_file
-        result = SparkLoad(counts, tables, rejected)
+        result = SparkLoad(counts, tables, rejected, landing)
         self.results[table] = result
         return result
 
@@ -251,3 +287,95 @@ class SparkValidation:
 
     def rejected_rows(self) -> DataFrame:
         return self.spark.table(_view("main.rejected_rows").strip("`"))
+
+
+def _export_for_spark(con: duckdb.DuckDBPyConnection, select: str, path: Path) -> None:
+    con.execute(f"COPY ({select}) TO {literal(str(path))} (FORMAT parquet)")
+
+
+def load_table_on_spark(
+    con: duckdb.DuckDBPyConnection, spark: SparkSession, table: str, data_dir: Path, loaded_at: datetime,
+    staging: Path,
+) -> LoadCounts:
+    """load_table with the validation on Spark: the file is read and validated by Spark, which
+    writes the loaded rows, the landing rows and the rejected rows as Parquet under ``staging``;
+    they then replace raw.<table> (and its history), raw.landing_<table>, this source's
+    main.rejected_rows and raw.load_summary in the DuckDB build file in one transaction, with the
+    same count check as the DuckDB loader.
+
+    The tables it references (loaded earlier in the run) are read from the build file.
+    """
+    spec = SPECS[table]
+    loaded_at = _utc(loaded_at)
+    prepare_warehouse(con)
+    _check_dependencies(con, spec)
+    folder = staging / table
+    if folder.exists():
+        shutil.rmtree(folder)
+    folder.mkdir(parents=True)
+    labels = con.execute(f"SELECT label, event_type FROM {DUCKDB.relation('raw', 'event_type_labels')}").fetchall()
+    validation = SparkValidation(spark, labels, loaded_at)
+    mapped = _mapped_tables(con)
+    validation.mapped_tables = mapped
+    source_files = _source_files(con)
+    for target in sorted({r.target for r in spec.references}):
+        columns = sorted({r.target_column for r in spec.references if r.target == target}
+                         | {r.must_match[1] for r in spec.references if r.target == target and r.must_match})
+        listed = ", ".join(DUCKDB.ident(c) for c in columns)
+        landing_columns = ["_row_number", *columns] + (["_source_row", "_source_file"] if target in mapped else [])
+        parts = {
+            "loaded": f"SELECT {listed} FROM {DUCKDB.relation('raw', target)}",
+            "landing": f"SELECT {', '.join(DUCKDB.ident(c) for c in landing_columns)} "
+                       f"FROM {DUCKDB.relation('raw', 'landing_' + target)}",
+            "rejected": f"SELECT * EXCLUDE (loaded_at), CAST(loaded_at AS TIMESTAMPTZ) AS loaded_at "
+                        f"FROM {REJECTED_ROWS} WHERE source = {literal(target)}",
+        }
+        frames = {}
+        for part, select in parts.items():
+            path = folder / f"in_{target}_{part}.parquet"
+            _export_for_spark(con, select, path)
+            frames[part] = spark.read.parquet(str(path))
+        validation.use_loaded_table(target, source_files.get(target), frames["loaded"], frames["landing"],
+                                    frames["rejected"].select(*REJECTED_COLUMNS))
+    load = validation.load(table, data_dir)
+
+    # Instants as UTC microseconds, which DuckDB reads as TIMESTAMPTZ.
+    spark.conf.set("spark.sql.parquet.outputTimestampType", "TIMESTAMP_MICROS")
+    outputs = {name: frame for name, frame in load.tables.items()}
+    outputs["landing"] = load.landing
+    outputs["rejected"] = load.rejected.drop("loaded_at")
+    for name, frame in outputs.items():
+        frame.coalesce(1).write.mode("overwrite").parquet(str(folder / f"out_{name}"))
+
+    def written(name: str) -> str:
+        return f"read_parquet({literal(str(folder / f'out_{name}' / '*.parquet'))})"
+
+    landing = DUCKDB.relation("raw", f"landing_{table}")
+    con.execute("BEGIN TRANSACTION")
+    try:
+        if table == "negotiation_events":
+            # The build file outlives a run: last run's candidate events must not outlive a change of source.
+            from dealscope.onboarding.event_rules import clear_candidate_events
+
+            clear_candidate_events(con)
+        for name in load.tables:
+            typed = [f"CAST({DUCKDB.ident(c.name)} AS {c.output_type}) AS {DUCKDB.ident(c.name)}" for c in spec.columns]
+            if any(c.kind == "event_type" for c in spec.columns):
+                typed.append("event_label")
+            con.execute(
+                f"CREATE OR REPLACE TABLE {DUCKDB.relation('raw', name)} AS SELECT {', '.join(typed)}, "
+                f"_row_number, CAST(_source_file AS VARCHAR) AS _source_file FROM {written(name)} ORDER BY _row_number"
+            )
+        con.execute(f"CREATE OR REPLACE TABLE {landing} AS SELECT * FROM {written('landing')} ORDER BY _row_number")
+        con.execute(f"DELETE FROM {REJECTED_ROWS} WHERE source = ?", [table])
+        con.execute(
+            f"INSERT INTO {REJECTED_ROWS} SELECT source, source_file, row_number, record, reason, detail, ? "
+            f"FROM {written('rejected')} ORDER BY row_number",
+            [loaded_at],
+        )
+        counts = _record_counts(con, spec, load.counts.source_file, landing, loaded_at)
+        con.execute("COMMIT")
+    except BaseException:
+        con.execute("ROLLBACK")
+        raise
+    return counts
