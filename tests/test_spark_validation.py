@@ -239,3 +239,41 @@ def test_spark_validation_matches_duckdb_on_a_generated_messy_export(spark, tmp_
     write_sample(data_dir, seed=5, n_accounts=120, world="planted", messy_rate=0.05)
     rejected = assert_same_results(spark, data_dir, tmp_path / "duck.duckdb")
     assert len(rejected) > 10
+
+
+def _build_file_contents(warehouse: Path) -> dict[str, list[tuple]]:
+    con = duckdb.connect(str(warehouse), read_only=True)
+    try:
+        tables = [name for (name,) in con.execute(
+            "SELECT table_name FROM information_schema.tables WHERE table_schema = 'raw' ORDER BY 1").fetchall()]
+        contents = {name: con.execute(f'SELECT * FROM raw."{name}" ORDER BY ALL').fetchall()
+                    for name in tables if name != "load_summary"}
+        contents["load_summary"] = con.execute("SELECT * EXCLUDE (loaded_at) FROM raw.load_summary ORDER BY ALL").fetchall()
+        contents["rejected_rows"] = con.execute("SELECT * FROM main.rejected_rows ORDER BY ALL").fetchall()
+        contents["types"] = con.execute(
+            "SELECT table_name, column_name, data_type FROM information_schema.columns "
+            "WHERE table_schema IN ('raw', 'main') ORDER BY ALL").fetchall()
+    finally:
+        con.close()
+    return contents
+
+
+def test_loading_on_spark_fills_the_build_file_as_the_duckdb_loader(spark, tmp_path):
+    from dealscope.ingest.spark_validate import load_table_on_spark
+
+    data_dir = write_messy_export(tmp_path / "export")
+    duckdb_results(data_dir, tmp_path / "duck.duckdb")
+    con = duckdb.connect(str(tmp_path / "spark.duckdb"))
+    try:
+        prepare_warehouse(con)
+        load_event_types(con, DEFAULT_EVENT_TYPES)
+        for table in TABLES:
+            load_table_on_spark(con, spark, table, data_dir, LOADED_AT, tmp_path / "staging")
+    finally:
+        con.close()
+    expected = _build_file_contents(tmp_path / "duck.duckdb")
+    loaded = _build_file_contents(tmp_path / "spark.duckdb")
+    assert expected["rejected_rows"] and expected["deals"] and expected["deals_history"]
+    assert loaded.keys() == expected.keys()
+    for name in expected:
+        assert loaded[name] == expected[name], name

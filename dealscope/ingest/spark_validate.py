@@ -358,10 +358,12 @@ def load_table_on_spark(
             from dealscope.onboarding.event_rules import clear_candidate_events
 
             clear_candidate_events(con)
-        for name in load.tables:
-            typed = [f"CAST({DUCKDB.ident(c.name)} AS {c.output_type}) AS {DUCKDB.ident(c.name)}" for c in spec.columns]
-            if any(c.kind == "event_type" for c in spec.columns):
+        typed = []
+        for column in spec.columns:
+            typed.append(f"CAST({DUCKDB.ident(column.name)} AS {column.output_type}) AS {DUCKDB.ident(column.name)}")
+            if column.kind == "event_type":
                 typed.append("event_label")
+        for name in load.tables:
             con.execute(
                 f"CREATE OR REPLACE TABLE {DUCKDB.relation('raw', name)} AS SELECT {', '.join(typed)}, "
                 f"_row_number, CAST(_source_file AS VARCHAR) AS _source_file FROM {written(name)} ORDER BY _row_number"
