@@ -13,6 +13,7 @@ intermediate stay on Spark. No Dagster here.
 from __future__ import annotations
 
 import json
+import os
 import shutil
 from pathlib import Path
 
@@ -62,12 +63,18 @@ def validation_staging_dir(build_db: Path) -> Path:
 
 def validation_session():
     """The local Spark session the loader validates in: one per process, kept for the run's tables
-    (dbt-spark starts its own session in dbt's process)."""
+    (dbt-spark starts its own session in dbt's process). Cores, driver memory and shuffle
+    partitions follow the same environment variables, with the same defaults, as the `spark`
+    target of dbt_project/profiles.yml."""
     from pyspark.sql import SparkSession
 
-    session = (SparkSession.builder.master("local[*]").appName("dealscope-load")
-               .config("spark.ui.enabled", "false").config("spark.sql.session.timeZone", "UTC")
-               .config("spark.sql.shuffle.partitions", "8").getOrCreate())
+    session = (SparkSession.builder.master(f"local[{os.environ.get('DEALSCOPE_SPARK_CORES', '*')}]")
+               .appName("dealscope-load")
+               .config("spark.driver.memory", os.environ.get("DEALSCOPE_SPARK_DRIVER_MEMORY", "2g"))
+               .config("spark.sql.shuffle.partitions", os.environ.get("DEALSCOPE_SPARK_SHUFFLE_PARTITIONS", "4"))
+               .config("spark.sql.session.timeZone", "UTC")
+               .config("spark.ui.enabled", "false").config("spark.ui.showConsoleProgress", "false")
+               .getOrCreate())
     session.sparkContext.setLogLevel("ERROR")
     return session
 
