@@ -11,14 +11,6 @@ from .sql import ident as duckdb_ident
 from .sql import literal as duckdb_literal
 from .sql import shown as duckdb_shown
 
-# YYYY-MM-DD, optionally T/space + time, optionally an offset (none means UTC).
-TIMESTAMP_PATTERN = (
-    r"^(\d{4}-\d{2}-\d{2})(?:[Tt ](\d{2}:\d{2}(?::\d{2}(?:\.\d+)?)?) ?([Zz]|[+-]\d{2}(?::?\d{2})?)?)?$"
-)
-DATE_PATTERN = r"^\d{4}-\d{2}-\d{2}$"
-LOCAL_TIMESTAMP_PATTERN = r"^\d{4}-\d{2}-\d{2}[Tt ]\d{2}:\d{2}(?::\d{2}(?:\.\d+)?)?$"
-
-
 class DuckDBDialect:
     name = "duckdb"
 
@@ -60,13 +52,16 @@ class DuckDBDialect:
     def arg_min(self, value: str, order: tuple[str, ...]) -> str:
         return f"arg_min({value}, ({', '.join(order)}))"
 
-    def timestamp_utc(self, raw: str, upper: bool = False) -> str:
-        """A timestamp written without offset, read as UTC whatever the session's time zone."""
+    def timestamp_utc(self, raw: str, pattern: str, upper: bool = False) -> str:
+        """A timestamp written without offset, read as UTC whatever the session's time zone.
+
+        ``pattern``: the full timestamp pattern, for a dialect that reads every form through it."""
         text = f"upper({raw})" if upper else raw
         return f"timezone('UTC', try_cast({text} AS TIMESTAMP))"
 
-    def timestamp_with_offset(self, raw: str) -> str:
-        parts = f"regexp_extract({raw}, {self.literal(TIMESTAMP_PATTERN)}, ['day', 'time', 'offset'])"
+    def timestamp_with_offset(self, raw: str, pattern: str) -> str:
+        """A timestamp matching ``pattern`` (groups: day, time, offset; no offset means UTC)."""
+        parts = f"regexp_extract({raw}, {self.literal(pattern)}, ['day', 'time', 'offset'])"
         offset = f"CASE WHEN upper({parts}.offset) IN ('', 'Z') THEN '+00:00' ELSE {parts}.offset END"
         normalised = f"{parts}.day || ' ' || coalesce(nullif({parts}.time, ''), '00:00:00') || {offset}"
         return f"try_cast({normalised} AS TIMESTAMPTZ)"
@@ -123,12 +118,13 @@ class SparkDialect(DuckDBDialect):
     def arg_min(self, value: str, order: tuple[str, ...]) -> str:
         return f"min_by({value}, struct({', '.join(order)}))"
 
-    def timestamp_utc(self, raw: str, upper: bool = False) -> str:
-        return self.timestamp_with_offset(raw)
+    def timestamp_utc(self, raw: str, pattern: str, upper: bool = False) -> str:
+        # Spark's cast would read a timestamp without offset in the session's zone: UTC is written out.
+        return self.timestamp_with_offset(raw, pattern)
 
-    def timestamp_with_offset(self, raw: str) -> str:
+    def timestamp_with_offset(self, raw: str, pattern: str) -> str:
         # Spark's cast wants seconds and a +hh:mm or +hhmm offset: '10:00Z' is written '10:00:00+00:00'.
-        pattern = self.literal(TIMESTAMP_PATTERN[:-1] + r"\z")
+        pattern = self.literal(pattern[:-1] + r"\z")
         day, time, offset = (f"regexp_extract({raw}, {pattern}, {i})" for i in (1, 2, 3))
         clock = f"CASE WHEN {time} = '' THEN '00:00:00' WHEN length({time}) = 5 THEN {time} || ':00' ELSE {time} END"
         zone = (

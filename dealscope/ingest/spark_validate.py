@@ -144,14 +144,13 @@ def _spark_parquet_landing(spark: SparkSession, source: reader.SourceFile, heade
         read = spark.read.parquet(str(source.path))
     except Exception as error:  # Spark raises its own analysis errors for unreadable files
         raise InputFileError(source.name, f"is not a readable Parquet file ({str(error).splitlines()[0]})") from None
-    selected = ", ".join(
+    selected = [
         f"CAST({SPARK.ident(written)} AS STRING) AS {SPARK.ident(name)}"
         for written, name in zip(header.written, header.columns)
-    )
+    ]
     return read.selectExpr(
-        "CAST(_metadata.row_index + 1 AS BIGINT) AS _row_number", *selected.split(", ") if selected else []
-    ).selectExpr(
-        "*", f"CAST({len(header.columns)} AS INTEGER) AS _field_count", "CAST(array() AS ARRAY<STRING>) AS _extra_fields"
+        "CAST(_metadata.row_index + 1 AS BIGINT) AS _row_number", *selected,
+        f"CAST({len(header.columns)} AS INTEGER) AS _field_count", "CAST(array() AS ARRAY<STRING>) AS _extra_fields",
     ).orderBy("_row_number")
 
 

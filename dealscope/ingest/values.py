@@ -7,10 +7,16 @@ returns NULL both for a missing and for an invalid value; the caller tells them 
 
 from __future__ import annotations
 
-from .dialect import DATE_PATTERN, DUCKDB, LOCAL_TIMESTAMP_PATTERN, TIMESTAMP_PATTERN, DuckDBDialect
+from .dialect import DUCKDB, DuckDBDialect
 from .spec import Bound, Column
 
-__all__ = ["DATE_PATTERN", "LOCAL_TIMESTAMP_PATTERN", "TIMESTAMP_PATTERN"]
+# YYYY-MM-DD, optionally T/space + time, optionally an offset (none means UTC).
+TIMESTAMP_PATTERN = (
+    r"^(\d{4}-\d{2}-\d{2})(?:[Tt ](\d{2}:\d{2}(?::\d{2}(?:\.\d+)?)?) ?([Zz]|[+-]\d{2}(?::?\d{2})?)?)?$"
+)
+DATE_PATTERN = r"^\d{4}-\d{2}-\d{2}$"
+LOCAL_TIMESTAMP_PATTERN = r"^\d{4}-\d{2}-\d{2}[Tt ]\d{2}:\d{2}(?::\d{2}(?:\.\d+)?)?$"
+
 
 # Plain decimal: optional sign, digits with an optional '.', optional exponent. Nothing else
 # (no thousands separators, currency, NaN, infinities, hex or underscores, which DuckDB's own cast accepts).
@@ -28,10 +34,11 @@ def parse_timestamp(raw: str, dialect: DuckDBDialect = DUCKDB) -> str:
     # Fast paths first (plain dates, times without offset); both are read as UTC whatever the session zone.
     return (
         f"CASE WHEN {dialect.full_match(raw, DATE_PATTERN)} "
-        f"THEN {dialect.timestamp_utc(raw)} "
+        f"THEN {dialect.timestamp_utc(raw, TIMESTAMP_PATTERN)} "
         f"WHEN {dialect.full_match(raw, LOCAL_TIMESTAMP_PATTERN)} "
-        f"THEN {dialect.timestamp_utc(raw, upper=True)} "
-        f"WHEN {dialect.full_match(raw, TIMESTAMP_PATTERN)} THEN {dialect.timestamp_with_offset(raw)} END"
+        f"THEN {dialect.timestamp_utc(raw, TIMESTAMP_PATTERN, upper=True)} "
+        f"WHEN {dialect.full_match(raw, TIMESTAMP_PATTERN)} "
+        f"THEN {dialect.timestamp_with_offset(raw, TIMESTAMP_PATTERN)} END"
     )
 
 
