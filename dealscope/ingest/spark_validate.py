@@ -312,7 +312,10 @@ def load_table_on_spark(
     if folder.exists():
         shutil.rmtree(folder)
     folder.mkdir(parents=True)
-    labels = con.execute(f"SELECT label, event_type FROM {DUCKDB.relation('raw', 'event_type_labels')}").fetchall()
+    # Only a table with an event-type column needs the map (and only it waits for it to be loaded).
+    labels = con.execute(
+        f"SELECT label, event_type FROM {DUCKDB.relation('raw', 'event_type_labels')}"
+    ).fetchall() if any(c.kind == "event_type" for c in spec.columns) else []
     validation = SparkValidation(spark, labels, loaded_at)
     mapped = _mapped_tables(con)
     validation.mapped_tables = mapped
