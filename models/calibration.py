@@ -53,7 +53,8 @@ from dealscope.settings import DEFAULT_EVENT_TYPES, ENV_BUILD_DB
 from models.features import read_account_features
 from models.hypotheses import DEFAULT_PERMUTATIONS, run_statistics
 from models.tables import CALIBRATION_WORLDS
-from models.within_account import apply_within_account_design, read_event_windows
+from models.within_account import (apply_within_account_design, judge_primary, read_event_windows,
+                                   within_account_rows)
 
 PRIMARY_HYPOTHESES = ("H1_strategic_alignment", "H2_trust_eroding_events")
 STUDIED_TESTS = ("adjusted_effect", "cross_sectional", "pre_trend", "future_treatment", "placebo",
@@ -170,15 +171,46 @@ def world_rows(tests: pd.DataFrame, effects: EffectSizes) -> pd.DataFrame:
     return rows
 
 
-def simulate_world(builder: WorldBuilder, world: str, n_accounts: int, seed: int, stress: str = "none",
-                   n_permutations: int = DEFAULT_PERMUTATIONS) -> pd.DataFrame:
-    """One world through the pipeline: one row per studied (hypothesis, test), with the truth."""
+def world_inputs_paths(inputs_dir: Path, world: str, n_accounts: int, seed: int,
+                       stress: str = "none") -> tuple[Path, Path]:
+    """Where a world's statistical inputs are kept: (account features, event windows) Parquet files."""
+    stem = Path(inputs_dir) / stress / f"{world}-{n_accounts}-{seed}"
+    return stem.with_suffix(".features.parquet"), stem.with_suffix(".event_windows.parquet")
+
+
+def read_world_inputs(inputs_dir: Path, world: str, n_accounts: int, seed: int,
+                      stress: str = "none") -> tuple[pd.DataFrame, pd.DataFrame | None]:
+    features_path, windows_path = world_inputs_paths(inputs_dir, world, n_accounts, seed, stress)
+    return pd.read_parquet(features_path), (pd.read_parquet(windows_path) if windows_path.exists() else None)
+
+
+def build_world_inputs(builder: WorldBuilder, world: str, n_accounts: int, seed: int, stress: str = "none",
+                       inputs_dir: Path | None = None) -> tuple[pd.DataFrame, pd.DataFrame | None]:
+    """One world through the generator, the loader and dbt: the tables the statistics read
+    (analytics.ml_account_features, analytics.ml_event_windows). With `inputs_dir` they are also kept
+    there as Parquet, so a later estimator can be studied on the same worlds without rebuilding them
+    (`rescore_within_account`): the statistics are a pure function of these two tables."""
     effects = WORLD_EFFECTS[world]
     with tempfile.TemporaryDirectory(prefix=f"world-{world}-{seed}-", dir=builder.workdir) as tmp:
         build_db = builder.build(n_accounts, seed, effects, Path(tmp), stress)
         with duckdb.connect(str(build_db), read_only=True) as con:
             features = read_account_features(con)
             event_windows = read_event_windows(con)
+    if inputs_dir is not None:
+        features_path, windows_path = world_inputs_paths(inputs_dir, world, n_accounts, seed, stress)
+        features_path.parent.mkdir(parents=True, exist_ok=True)
+        if event_windows is not None:
+            event_windows.to_parquet(windows_path, index=False)
+        # the features file last: its presence marks a world whose inputs are complete
+        features.to_parquet(features_path, index=False)
+    return features, event_windows
+
+
+def simulate_world(builder: WorldBuilder, world: str, n_accounts: int, seed: int, stress: str = "none",
+                   n_permutations: int = DEFAULT_PERMUTATIONS, inputs_dir: Path | None = None) -> pd.DataFrame:
+    """One world through the pipeline: one row per studied (hypothesis, test), with the truth."""
+    effects = WORLD_EFFECTS[world]
+    features, event_windows = build_world_inputs(builder, world, n_accounts, seed, stress, inputs_dir)
     # sensitivity=False: the observed-control benchmarks (about +5 s CPU a world) decide no studied rate
     tests = run_statistics(features, random_state=0, test_event_types=False, placebo=True,
                            n_permutations=n_permutations, sensitivity=False).tests
@@ -189,6 +221,56 @@ def simulate_world(builder: WorldBuilder, world: str, n_accounts: int, seed: int
     rows.insert(0, "world", world)
     rows["accounts_per_world"] = n_accounts
     return rows
+
+
+def within_account_world_rows(features: pd.DataFrame, event_windows: pd.DataFrame | None, world: str,
+                              n_accounts: int, seed: int, stress: str = "none") -> pd.DataFrame:
+    """The within-account rows of one world (primary and pre-trend, H1 and H2) from its kept inputs,
+    in the study's row format: what `simulate_world` gives for those tests, without the cross-sectional
+    statistics (which do not depend on the within-account estimator)."""
+    rows = pd.DataFrame(judge_primary(within_account_rows(features, event_windows, random_state=0)))
+    rows = world_rows(rows, WORLD_EFFECTS[world])
+    rows.insert(0, "seed", seed)
+    rows.insert(0, "stress", stress)
+    rows.insert(0, "world", world)
+    rows["accounts_per_world"] = n_accounts
+    return rows
+
+
+def kept_worlds(inputs_dir: Path) -> list[tuple[str, str, int, int]]:
+    """(stress, world, accounts, seed) of every world whose inputs are kept in `inputs_dir`."""
+    found = []
+    for path in sorted(Path(inputs_dir).glob("*/*.features.parquet")):
+        world, accounts, seed = path.name.removesuffix(".features.parquet").split("-")
+        found.append((path.parent.name, world, int(accounts), int(seed)))
+    return found
+
+
+def rescore_within_account(inputs_dir: Path, study_command: str = "") -> pd.DataFrame:
+    """The within-account rows of every kept world, computed by the current code (seconds a world)."""
+    studied_at = datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+    frames = [within_account_world_rows(*read_world_inputs(inputs_dir, world, accounts, seed, stress),
+                                        world, accounts, seed, stress)
+              for stress, world, accounts, seed in kept_worlds(inputs_dir)]
+    if not frames:
+        return pd.DataFrame(columns=list(RUN_COLUMNS))
+    runs = pd.concat(frames, ignore_index=True)
+    return runs.assign(study_command=study_command, studied_at=studied_at).loc[:, list(RUN_COLUMNS)]
+
+
+def replace_runs(runs: pd.DataFrame, replacements: pd.DataFrame) -> pd.DataFrame:
+    """`runs` with every row that has the same key (RUN_KEY) in `replacements` replaced by it, in place
+    (the other rows, and the order, kept); replacement rows of worlds not in `runs` are left out."""
+    key = pd.MultiIndex.from_frame(runs[RUN_KEY].astype(str))
+    new = replacements.set_index(pd.MultiIndex.from_frame(replacements[RUN_KEY].astype(str)))
+    present = key.isin(new.index)
+    replaced = runs.copy()
+    for column in RUN_COLUMNS:
+        if column in RUN_KEY:
+            continue
+        replaced[column] = replaced[column].astype(object)
+        replaced.loc[present, column] = new.loc[key[present], column].to_numpy()
+    return replaced
 
 
 def wilson_interval(successes: int, trials: int, confidence: float = 0.95) -> tuple[float, float]:
@@ -247,29 +329,55 @@ def _init_worker(workdir: str) -> None:
     _BUILDER = WorldBuilder(Path(tempfile.mkdtemp(prefix="worker-", dir=workdir)))
 
 
-def _simulate_task(task: tuple[str, int, int, str, int]) -> pd.DataFrame:
-    world, n_accounts, seed, stress, n_permutations = task
+def _simulate_task(task: tuple[str, int, int, str, int, Path | None]) -> pd.DataFrame:
+    world, n_accounts, seed, stress, n_permutations, inputs_dir = task
     assert _BUILDER is not None
-    return simulate_world(_BUILDER, world, n_accounts, seed, stress, n_permutations)
+    return simulate_world(_BUILDER, world, n_accounts, seed, stress, n_permutations, inputs_dir)
+
+
+def _keep_inputs_task(task: tuple[str, int, int, str, Path]) -> tuple[str, int, int, str]:
+    world, n_accounts, seed, stress, inputs_dir = task
+    assert _BUILDER is not None
+    build_world_inputs(_BUILDER, world, n_accounts, seed, stress, inputs_dir)
+    return world, n_accounts, seed, stress
+
+
+def keep_world_inputs(n_worlds: int, n_accounts: int, inputs_dir: Path, first_seed: int = 1000, *, jobs: int = 1,
+                      worlds: tuple[str, ...] = ("null", "planted"), stress: str = "none") -> int:
+    """Build worlds and keep only their statistical inputs (no statistics): the worlds a later estimator
+    is re-scored on. Worlds already kept are skipped. Returns the number built."""
+    stress_knobs(stress)
+    kept = set(kept_worlds(inputs_dir)) if Path(inputs_dir).exists() else set()
+    tasks = [(world, n_accounts, seed, stress, Path(inputs_dir)) for seed in range(first_seed, first_seed + n_worlds)
+             for world in worlds if (stress, world, n_accounts, seed) not in kept]
+    with tempfile.TemporaryDirectory(prefix="dealscope-calibration-") as workdir:
+        context = multiprocessing.get_context("spawn")
+        with ProcessPoolExecutor(max(jobs, 1), mp_context=context, initializer=_init_worker,
+                                 initargs=(workdir,)) as pool:
+            for future in as_completed([pool.submit(_keep_inputs_task, task) for task in tasks]):
+                future.result()
+    return len(tasks)
 
 
 def run_study(n_worlds: int, n_accounts: int, first_seed: int = 1000, *, jobs: int = 1,
               worlds: tuple[str, ...] = ("null", "planted"), out: Path | None = None,
               study_command: str = "", stress: str = "none",
-              n_permutations: int = DEFAULT_PERMUTATIONS) -> StudyResult:
+              n_permutations: int = DEFAULT_PERMUTATIONS, inputs_dir: Path | None = None) -> StudyResult:
     """n_worlds worlds of each kind, seeds first_seed .. first_seed + n_worlds - 1 (a null and a
     planted world of one seed share everything but the effects), on `jobs` processes.
 
     With `out`, each world's rows are appended to that CSV as the world finishes, and worlds already
     in it (same kind, stress, seed and size, with the within-account rows) are not simulated again: an
-    interrupted study resumes. stress: a named stress world (dealscope.sample.STRESS_WORLDS)."""
+    interrupted study resumes. stress: a named stress world (dealscope.sample.STRESS_WORLDS).
+    inputs_dir: keep each world's statistical inputs there (`build_world_inputs`)."""
     stress_knobs(stress)  # an unknown name fails here, before any world is built
     start = time.perf_counter()
     done = read_runs(out) if out is not None and out.exists() and out.stat().st_size else pd.DataFrame()
     within = done[done["test"] == "pre_trend"] if len(done) else done
     finished = (set(zip(within["world"], within["stress"], within["seed"], within["accounts_per_world"]))
                 if len(within) else set())
-    tasks = [(world, n_accounts, seed, stress, n_permutations) for seed in range(first_seed, first_seed + n_worlds)
+    tasks = [(world, n_accounts, seed, stress, n_permutations, inputs_dir)
+             for seed in range(first_seed, first_seed + n_worlds)
              for world in worlds if (world, stress, seed, n_accounts) not in finished]
     studied_at = datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
     frames = [done] if len(done) else []
@@ -286,8 +394,8 @@ def run_study(n_worlds: int, n_accounts: int, first_seed: int = 1000, *, jobs: i
             pass
         elif jobs <= 1:
             builder = WorldBuilder(Path(workdir))
-            for world, accounts, seed, knob, permutations in tasks:
-                record(simulate_world(builder, world, accounts, seed, knob, permutations))
+            for world, accounts, seed, knob, permutations, kept in tasks:
+                record(simulate_world(builder, world, accounts, seed, knob, permutations, kept))
         else:
             # a fresh interpreter per worker (dbt keeps global state); a worker that dies raises
             # BrokenProcessPool here instead of hanging the study
@@ -399,9 +507,22 @@ def main(argv: list[str] | None = None) -> int:
                         help="a stress world of the generator (docs/statistics.md); 'none' is the default world")
     parser.add_argument("--permutations", type=int, default=DEFAULT_PERMUTATIONS,
                         help="block permutation test permutations per world (0 skips it; default: %(default)s)")
+    parser.add_argument("--kinds", nargs="+", choices=list(WORLD_EFFECTS), default=list(WORLD_EFFECTS),
+                        help="world kinds to simulate (default: both); a knob that acts only through the "
+                             "effects has the default world's null worlds, so planted alone suffices")
     parser.add_argument("--summarize", type=Path, nargs="+", default=None,
                         help="only summarise runs CSVs written by earlier --out runs, or folders of them, with the "
                              "dbt model calibration_summary (one table, rows per stress world)")
+    parser.add_argument("--keep-inputs", type=Path, default=None, metavar="DIR",
+                        help="keep each world's statistical inputs (Parquet) in DIR, for --rescore")
+    parser.add_argument("--inputs-only", action="store_true",
+                        help="with --keep-inputs: build the worlds and keep their inputs, compute no statistics")
+    parser.add_argument("--rescore", type=Path, default=None, metavar="DIR",
+                        help="compute the within-account rows of every world kept in DIR with the current code; "
+                             "with --out, write them there; with --replace-in, put them in place of the same "
+                             "worlds' rows in those study files")
+    parser.add_argument("--replace-in", type=Path, default=None, metavar="DIR",
+                        help="with --rescore: the folder of study CSVs whose rows are replaced")
     parser.add_argument("--stress-table", action="store_true",
                         help="with --summarize: print the per-stress-world markdown table of docs/statistics.md 5b")
     args = parser.parse_args(argv)
@@ -418,10 +539,27 @@ def main(argv: list[str] | None = None) -> int:
             print(summarize(runs).drop(columns=["study_command", "studied_at"]).to_string(index=False))
             return 0
         command = shlex.join(["python", "-m", "models.calibration", *(sys.argv[1:] if argv is None else argv)])
+        if args.rescore is not None:
+            rescored = rescore_within_account(args.rescore, command)
+            if args.out is not None:
+                rescored.to_csv(args.out, index=False)
+            if args.replace_in is not None:
+                for path in calibration_result_files(args.replace_in):
+                    replace_runs(read_runs(path), rescored).to_csv(path, index=False)
+            print(summarize(rescored).drop(columns=["study_command", "studied_at"]).to_string(index=False))
+            return 0
+        if args.inputs_only:
+            if args.keep_inputs is None:
+                parser.error("--inputs-only needs --keep-inputs DIR")
+            built = keep_world_inputs(args.worlds, args.accounts, args.keep_inputs, args.first_seed, jobs=args.jobs,
+                                      worlds=tuple(args.kinds), stress=args.stress)
+            print(f"{built} worlds of {args.accounts} accounts ({args.stress}) kept in {args.keep_inputs}")
+            return 0
         result = run_study(args.worlds, args.accounts, args.first_seed, jobs=args.jobs, out=args.out,
-                           study_command=command, stress=args.stress, n_permutations=args.permutations)
+                           worlds=tuple(args.kinds), study_command=command, stress=args.stress, n_permutations=args.permutations,
+                           inputs_dir=args.keep_inputs)
         print(result.summary.drop(columns=["study_command", "studied_at"]).to_string(index=False))
-    print(f"{args.worlds} worlds x 2 of {args.accounts} accounts ({args.stress}) in {result.seconds:.0f} s")
+    print(f"{args.worlds} worlds x {len(args.kinds)} of {args.accounts} accounts ({args.stress}) in {result.seconds:.0f} s")
     return 0
 
 

@@ -377,6 +377,12 @@ def assess_adjusted_effects(results: pd.DataFrame, blocks: FeatureBlocks,
     return results, table.astype({"value": float, "ci_low": float, "ci_high": float, "n_accounts": "int64"})
 
 
+def study_size(worlds_by_size: pd.Series) -> float:
+    """The calibration study's main world size: the one with the most worlds, the larger on a tie.
+    `worlds_by_size`: worlds per `accounts_per_world` (index: size)."""
+    return max(worlds_by_size.index, key=lambda size: (worlds_by_size[size], size))
+
+
 def calibration_power_curve(runs: pd.DataFrame, sizes: tuple[int, ...] = sens.MDE_CURVE_ACCOUNTS,
                             alpha: float = sens.ALPHA, test: str = "adjusted_effect") -> pd.DataFrame:
     """Power of each hypothesis's `test` (default the primary adjusted effect) by number of accounts per
@@ -405,7 +411,8 @@ def calibration_power_curve(runs: pd.DataFrame, sizes: tuple[int, ...] = sens.MD
         return measured
     scaled = []
     for _, group in measured.groupby("hypothesis"):
-        reference = max(group.to_dict("records"), key=lambda row: (row["worlds"], row["accounts"]))
+        reference = group.set_index("accounts").loc[study_size(group.set_index("accounts")["worlds"])]
+        reference = {**reference.to_dict(), "accounts": int(reference.name)}
         for size in sizes:
             std_error = sens.scaled_std_error(reference["std_error"], reference["accounts"], size)
             scaled.append({"hypothesis": reference["hypothesis"], "accounts": size, "source": "sqrt_rule",

@@ -311,6 +311,23 @@ def future_treatment_rows(features: pd.DataFrame, random_state: int = 0, alpha: 
     return rows
 
 
+def judge_primary(rows: list[dict], alpha: float = ALPHA) -> list[dict]:
+    """`supported` of each primary row present with its pre-trend row: significant, of the hypothesised
+    sign, and its pre-trend check passed (a failed check also marks the row's note UNTRUSTWORTHY)."""
+    by_key = {row["hypothesis"]: row for row in rows}
+    for hypothesis in PRIMARY:
+        if hypothesis not in by_key or f"{hypothesis}:pre_trend" not in by_key:
+            continue
+        main, pre = by_key[hypothesis], by_key[f"{hypothesis}:pre_trend"]
+        pre_failed = bool(np.isfinite(pre["p_value"]) and pre["p_value"] < alpha)
+        significant = bool(np.isfinite(main["p_value"]) and main["p_value"] < alpha)
+        right_sign = np.sign(main["estimate"]) == DIRECTIONS[hypothesis]
+        main["supported"] = significant and bool(right_sign) and not pre_failed
+        if pre_failed:
+            main["note"] = "; ".join(filter(None, ["UNTRUSTWORTHY: pre-trend negative control failed", main["note"]]))
+    return rows
+
+
 def apply_within_account_design(tests: pd.DataFrame, features: pd.DataFrame, event_windows: pd.DataFrame | None,
                                 random_state: int = 0, alpha: float = ALPHA,
                                 not_run: Mapping[str, str] | None = None) -> pd.DataFrame:
@@ -332,16 +349,7 @@ def apply_within_account_design(tests: pd.DataFrame, features: pd.DataFrame, eve
         primary, "method"]
     new = within_account_rows(features, event_windows, random_state, alpha) + future_treatment_rows(
         features, random_state, alpha)
-    new = [row for row in new if row["hypothesis"].split(":")[0] in run]
-    by_key = {row["hypothesis"]: row for row in new}
-    for hypothesis in run:
-        main, pre = by_key[hypothesis], by_key[f"{hypothesis}:pre_trend"]
-        pre_failed = bool(np.isfinite(pre["p_value"]) and pre["p_value"] < alpha)
-        significant = bool(np.isfinite(main["p_value"]) and main["p_value"] < alpha)
-        right_sign = np.sign(main["estimate"]) == DIRECTIONS[hypothesis]
-        main["supported"] = significant and bool(right_sign) and not pre_failed
-        if pre_failed:
-            main["note"] = "; ".join(filter(None, ["UNTRUSTWORTHY: pre-trend negative control failed", main["note"]]))
+    new = judge_primary([row for row in new if row["hypothesis"].split(":")[0] in run], alpha)
     if not new:
         return tests
     added = pd.DataFrame(new).assign(**shared)

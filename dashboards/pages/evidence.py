@@ -29,6 +29,7 @@ from dashboards.formatting import (
     NOT_AVAILABLE, SIGNIFICANCE_LEVEL, format_count, format_date, format_frame, format_number,
     format_p_value, format_pct, format_signed, format_signed_number, is_missing, readable,
 )
+from models.diagnostics import study_size
 from dashboards.reads import TableRead, Unavailable
 from dashboards.verdicts import hypothesis_label, verdict_items
 
@@ -965,7 +966,7 @@ def calibration_selection(summary: TableRead, worlds: TableRead) -> tuple[TableR
                              + " test(s): see main.calibration_summary.")
         sizes = summary.dropna(subset=["accounts_per_world"]).groupby("accounts_per_world")["worlds"].sum()
         if len(sizes) > 1:
-            size = max(sizes.index, key=lambda s: (sizes[s], s))
+            size = study_size(sizes)
             others = ", ".join(f"{int(s):,}" for s in sorted(sizes.index) if s != size)
             summary = summary[summary["accounts_per_world"] == size]
             notes.append(f"Shown: worlds of {int(size):,} accounts; also studied: {others} accounts "

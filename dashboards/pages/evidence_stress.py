@@ -18,6 +18,7 @@ from dashboards.components import esc, table_html
 from dashboards import formatting
 from dashboards.formatting import is_missing
 from dashboards.reads import TableRead, Unavailable
+from models.diagnostics import study_size
 
 PRIMARY_TEST = "adjusted_effect"
 BEFORE_TEST = "cross_sectional"
@@ -63,9 +64,10 @@ def at_study_size(summary: pd.DataFrame) -> pd.DataFrame:
     summary = summary.assign(stress=summary["stress"].fillna(DEFAULT_WORLD).astype(str))
     if "accounts_per_world" not in summary or summary["accounts_per_world"].isna().all():
         return summary
-    worlds = summary.groupby(["stress", "accounts_per_world"])["worlds"].sum().reset_index()
-    chosen = worlds.sort_values(["worlds", "accounts_per_world"]).drop_duplicates("stress", keep="last")
-    return summary.merge(chosen[["stress", "accounts_per_world"]], on=["stress", "accounts_per_world"])
+    worlds = summary.groupby(["stress", "accounts_per_world"])["worlds"].sum()
+    chosen = pd.DataFrame([(stress, study_size(sizes.droplevel("stress")))
+                           for stress, sizes in worlds.groupby(level="stress")], columns=["stress", "accounts_per_world"])
+    return summary.merge(chosen, on=["stress", "accounts_per_world"])
 
 
 def _rows(summary: pd.DataFrame, test: str, world: str) -> pd.DataFrame:
