@@ -220,7 +220,8 @@ class SparkValidation:
         """Validate data_dir/<table>.csv|.parquet; its loaded rows become views raw__<table> for the
         tables validated after it."""
         spec = SPECS[table]
-        missing = [r.target for r in spec.references if r.target not in self.results and r.target not in self.known_tables]
+        available = set(self.results) | self.known_tables
+        missing = [r.target for r in spec.references if r.target not in available]
         if missing:
             raise RuntimeError(f"cannot validate {table} before {', '.join(sorted(set(missing)))}: follow TABLES")
         spark = self.spark
@@ -255,8 +256,9 @@ class SparkValidation:
             tables[name] = _register(frame, _view(f"raw.{name}"))
         record = reader.record_json(header, "_l", SPARK) if header is not None else "CAST(NULL AS STRING)"
         loaded_at = SPARK.literal(self.loaded_at.isoformat())
+        file_name = SPARK.literal(source_file) if source_file else "NULL"
         rejected = spark.sql(
-            f"""SELECT {SPARK.literal(table)} AS source, CAST({SPARK.literal(source_file) if source_file else 'NULL'} AS STRING) AS source_file,
+            f"""SELECT {SPARK.literal(table)} AS source, CAST({file_name} AS STRING) AS source_file,
                        _r._row_number AS row_number, {record} AS record, _r._reason AS reason,
                        _r._detail AS detail, CAST({loaded_at} AS TIMESTAMP) AS loaded_at
                 FROM {RESULT} AS _r JOIN {landing_view} AS _l USING (_row_number)
