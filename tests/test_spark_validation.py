@@ -148,7 +148,8 @@ def write_messy_export(folder: Path) -> Path:
     lines.insert(5, "   ")
     (folder / "accounts.csv").write_text("\n".join(lines) + "\n", encoding="utf-8")
     (folder / "strategy_plan.csv").write_text(_csv(STRATEGY_PLAN, delimiter=";"), encoding="utf-8")
-    (folder / "deals.csv").write_text(_csv(DEALS), encoding="utf-8")
+    # Whitespace-only lines before the header line are skipped too.
+    (folder / "deals.csv").write_text(" \t\n\n" + _csv(DEALS), encoding="utf-8")
     (folder / "negotiation_events.csv").write_text(_csv(EVENTS, line_end="\r\n"), encoding="utf-8")
     con = duckdb.connect()
     values = ", ".join("(" + ", ".join("NULL" if v is None else f"'{v}'" for v in row) + ")" for row in REVENUE)

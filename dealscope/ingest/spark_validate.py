@@ -52,7 +52,7 @@ REJECTED_COLUMNS = ("source", "source_file", "row_number", "record", "reason", "
 # Spark reads a field the CSV leaves empty (unquoted) as NULL, whatever its null marker: the landing
 # view writes it back as '' for every field the record has, as DuckDB's reader keeps it.
 _CSV_OPTIONS = {
-    "header": "true", "multiLine": "true", "quote": '"', "escape": '"', "mode": "PERMISSIVE",
+    "header": "false", "multiLine": "true", "quote": '"', "escape": '"', "mode": "PERMISSIVE",
     "ignoreLeadingWhiteSpace": "false", "ignoreTrailingWhiteSpace": "false", "emptyValue": "",
     "encoding": "UTF-8", "columnNameOfCorruptRecord": "_record_text",
 }
@@ -120,16 +120,19 @@ def _spark_csv_landing(
         f"CASE WHEN {i} < _field_count THEN coalesce(_wide.c{i}, '') END" for i in range(n, width)
     )
     blank = "(_field_count = 1 AND btrim(coalesce(c0, ''), ' ' || chr(9) || chr(13)) = '')"
-    # Records keep file order (a multi-line CSV is read as one partition); a blank line is no record.
+    # Records keep file order (a multi-line CSV is read as one partition); a blank line is no record,
+    # and the first record that is not blank is the header line (reader.read_csv_header).
     return spark.sql(
         f"""
         WITH counted AS (
             SELECT *, CASE WHEN _record_text IS NULL THEN {n} ELSE least({counted}, {width}) END AS _field_count
             FROM _ingest_read
-        ), records AS (
-            SELECT *, CAST(row_number() OVER (ORDER BY _read_order) AS BIGINT) AS _row_number,
-                   CASE WHEN _field_count > {n} THEN from_csv(_record_text, {wide_schema}, {options}) END AS _wide
+        ), numbered AS (
+            SELECT *, CAST(row_number() OVER (ORDER BY _read_order) AS BIGINT) - 1 AS _row_number
             FROM counted WHERE NOT {blank}
+        ), records AS (
+            SELECT *, CASE WHEN _field_count > {n} THEN from_csv(_record_text, {wide_schema}, {options}) END AS _wide
+            FROM numbered WHERE _row_number >= 1
         )
         SELECT _row_number, {fields}, CAST(_field_count AS INTEGER) AS _field_count,
                CASE WHEN _field_count > {n} THEN filter(array({extras}), x -> x IS NOT NULL)
