@@ -33,6 +33,14 @@ def read_mapping(settings: Settings) -> Mapping | None:
 def load_input_table(
     con: duckdb.DuckDBPyConnection, settings: Settings, mapping: Mapping | None, table: str, loaded_at: datetime
 ) -> LoadCounts:
+    """Load one input table into the build file; with the Spark engine, Spark reads and validates
+    the file (a table the mapping shapes is read by the DuckDB loader on either engine)."""
+    if settings.engine == "spark" and (mapping is None or table not in mapping.tables):
+        from dealscope import spark_engine
+        from dealscope.ingest.spark_validate import load_table_on_spark
+
+        return load_table_on_spark(con, spark_engine.validation_session(), table, settings.data_dir, loaded_at,
+                                   spark_engine.validation_staging_dir(settings.build_db))
     return load_table(con, table, settings.data_dir, loaded_at, mapping)
 
 

@@ -1,8 +1,9 @@
 """The Spark engine's hand-offs: raw tables out of the build file as Parquet, and the account-level
 tables Spark built back into it (docs/scale-out.md).
 
-With `--engine spark` the loader still reads and validates the inputs into the build file (so
-`rejected_rows`, `load_summary` and the rejection gate are the same code as with DuckDB); the raw
+With `--engine spark` Spark reads and validates the input files (dealscope.ingest.spark_validate:
+the loader's checks rendered in Spark SQL) and its results are copied into the build file (so
+`rejected_rows`, `load_summary` and the rejection gate read the same tables as with DuckDB); the raw
 tables then go to Spark as Parquet, dbt builds every model on Spark (dbt-spark, profiles.yml target
 `spark`), and the tables the statistics, dashboards and analysts read (the marts in `main`, the
 feature tables in `analytics`) come back through Parquet into the DuckDB build file. Staging and
@@ -12,6 +13,7 @@ intermediate stay on Spark. No Dagster here.
 from __future__ import annotations
 
 import json
+import os
 import shutil
 from pathlib import Path
 
@@ -52,6 +54,29 @@ def spark_warehouse_dir(build_db: Path) -> Path:
 def raw_parquet_dir(build_db: Path) -> Path:
     """Where the loader's raw tables are written as Parquet for Spark, one folder per table."""
     return spark_warehouse_dir(build_db) / "raw_parquet"
+
+
+def validation_staging_dir(build_db: Path) -> Path:
+    """Where the loader's Spark validation hands its results to the build file, one folder per table."""
+    return spark_warehouse_dir(build_db) / "validation"
+
+
+def validation_session():
+    """The local Spark session the loader validates in: one per process, kept for the run's tables
+    (dbt-spark starts its own session in dbt's process). Cores, driver memory and shuffle
+    partitions follow the same environment variables, with the same defaults, as the `spark`
+    target of dbt_project/profiles.yml."""
+    from pyspark.sql import SparkSession
+
+    session = (SparkSession.builder.master(f"local[{os.environ.get('DEALSCOPE_SPARK_CORES', '*')}]")
+               .appName("dealscope-load")
+               .config("spark.driver.memory", os.environ.get("DEALSCOPE_SPARK_DRIVER_MEMORY", "2g"))
+               .config("spark.sql.shuffle.partitions", os.environ.get("DEALSCOPE_SPARK_SHUFFLE_PARTITIONS", "4"))
+               .config("spark.sql.session.timeZone", "UTC")
+               .config("spark.ui.enabled", "false").config("spark.ui.showConsoleProgress", "false")
+               .getOrCreate())
+    session.sparkContext.setLogLevel("ERROR")
+    return session
 
 
 def quoted(identifier: str) -> str:

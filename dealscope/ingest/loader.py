@@ -8,6 +8,7 @@ and the count check rows_read == rows_loaded + rows_rejected. Any failure rolls 
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
@@ -18,10 +19,11 @@ import duckdb
 from dealscope.stage_pause import pause_point
 
 from . import reader
+from .dialect import DUCKDB, DuckDBDialect
 from .errors import InputFileError
 from .spec import SPECS, TableSpec
 from .sql import ident, literal
-from .validate import KEYED, RESULT, TYPED, keyed_sql, result_sql, typed_sql
+from .validate import KEYED, RESULT, TYPED, keyed_sql, raw_name, result_sql, typed_sql
 
 if TYPE_CHECKING:
     from dealscope.mapping import Mapping
@@ -96,27 +98,25 @@ def _mapped_tables(con: duckdb.DuckDBPyConnection) -> frozenset[str]:
     return frozenset(name.removeprefix("landing_") for (name,) in rows)
 
 
-def _typed_output(spec: TableSpec, source_file: str | None) -> str:
+def typed_output(spec: TableSpec, source_file: str | None, dialect: DuckDBDialect = DUCKDB) -> str:
     """SELECT list of a raw table: typed contract columns with defaults, then _row_number, _source_file."""
+    ident = dialect.ident
     columns = []
     for column in spec.columns:
         value = ident(column.name)
         if column.default_sql is not None:
             value = f"coalesce({value}, {column.default_sql})"
-        columns.append(f"CAST({value} AS {column.output_type}) AS {ident(column.name)}")
+        columns.append(f"CAST({value} AS {dialect.sql_type(column.output_type)}) AS {ident(column.name)}")
         if column.kind == "event_type":
-            columns.append(f"{reader_raw(column.name)} AS event_label")
+            columns.append(f"{raw_name(column.name, dialect)} AS event_label")
     columns.append("_row_number")
-    columns.append(f"CAST({literal(source_file) if source_file else 'NULL'} AS VARCHAR) AS _source_file")
+    source = dialect.literal(source_file) if source_file else "NULL"
+    columns.append(f"CAST({source} AS {dialect.sql_type('VARCHAR')}) AS _source_file")
     return ", ".join(columns)
 
 
-def reader_raw(column: str) -> str:
-    return ident(f"{column}__raw")
-
-
 def _write_clean(con: duckdb.DuckDBPyConnection, spec: TableSpec, source_file: str | None) -> None:
-    select = _typed_output(spec, source_file)
+    select = typed_output(spec, source_file)
     roles = [(spec.name, "current")]
     if spec.version_column is not None:
         roles.append((f"{spec.name}_history", "history"))
@@ -181,10 +181,13 @@ def _record_counts(
     return counts
 
 
-def _open_source(
-    con: duckdb.DuckDBPyConnection, spec: TableSpec, data_dir: Path
+def open_source(
+    spec: TableSpec, data_dir: Path, parquet_header: Callable[[reader.SourceFile, set[str]], reader.Header]
 ) -> tuple[reader.SourceFile | None, reader.Header | None]:
-    """Find and check the file and its header; raises InputFileError before anything is written."""
+    """Find and check the file and its header; raises InputFileError before anything is written.
+
+    ``parquet_header`` reads a Parquet file's columns with the engine that will read the file.
+    """
     source = reader.find_source_file(Path(data_dir), spec.name, spec.required_file)
     if source is None:
         return None, None
@@ -193,7 +196,7 @@ def _open_source(
     if source.format == "csv":
         header = reader.read_csv_header(source, contract_columns)
     else:
-        header = reader.read_parquet_header(con, source, contract_columns)
+        header = parquet_header(source, contract_columns)
     missing = [c.name for c in spec.columns if c.needed_in_file and c.name not in header.columns]
     if missing:
         found = ", ".join(header.written) or "none"
@@ -226,7 +229,9 @@ def load_table(
         source, header = None, None
         source_file: str | None = plan.source_label
     else:
-        source, header = _open_source(con, spec, data_dir)
+        source, header = open_source(
+            spec, data_dir, lambda found, columns: reader.read_parquet_header(con, found, columns)
+        )
         source_file = source.name if source else None
     landing = f"raw.{ident('landing_' + spec.name)}"
 

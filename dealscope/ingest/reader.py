@@ -16,6 +16,7 @@ from typing import Literal
 
 import duckdb
 
+from .dialect import DUCKDB, DuckDBDialect
 from .errors import InputFileError
 from .sql import ident, literal
 
@@ -142,7 +143,11 @@ def read_parquet_header(con: duckdb.DuckDBPyConnection, source: SourceFile, cont
         described = con.execute(f"DESCRIBE SELECT * FROM read_parquet({literal(str(source.path))})").fetchall()
     except duckdb.Error as error:
         raise InputFileError(source.name, f"is not a readable Parquet file ({_first_line(error)})") from None
-    written = [row[0] for row in described]
+    return parquet_header_from_names(source, [row[0] for row in described], contract_columns)
+
+
+def parquet_header_from_names(source: SourceFile, written: list[str], contract_columns: set[str]) -> Header:
+    """The header of a Parquet file whose column names (as stored) are ``written``."""
     try:
         columns = normalise_names(written, contract_columns)
     except DuplicateColumnError as error:
@@ -246,13 +251,10 @@ def land_empty(con: duckdb.DuckDBPyConnection, columns: tuple[str, ...], landing
     )
 
 
-def record_json(header: Header, alias: str) -> str:
+def record_json(header: Header, alias: str, dialect: DuckDBDialect = DUCKDB) -> str:
     """SQL for the record as read: {column as written: field text}, plus any extra fields."""
     keys: list[str] = []
     for written, name in zip(header.written, header.columns):
         keys.append(name if (not written or written in keys) else written)
-    pairs = ", ".join(f"{literal(k)}, {alias}.{ident(n)}" for k, n in zip(keys, header.columns))
-    return (
-        f"CAST(CASE WHEN len({alias}._extra_fields) > 0 THEN json_object({pairs}, '_extra_fields', {alias}._extra_fields) "
-        f"ELSE json_object({pairs}) END AS VARCHAR)"
-    )
+    pairs = [(k, f"{alias}.{dialect.ident(n)}") for k, n in zip(keys, header.columns)]
+    return dialect.record_json(pairs, f"{alias}._extra_fields")

@@ -62,7 +62,8 @@ class RowRule:
     """A rule across columns of one row, checked on typed values after every column passed.
 
     ``violated`` is SQL over the typed columns (true means the row is rejected);
-    ``detail`` is SQL producing the sentence for the rejected row.
+    ``detail`` is SQL producing the sentence for the rejected row. Both are written in SQL that
+    DuckDB and Spark read alike (no dialect-only functions, casts or quoting).
     """
 
     reason: str
@@ -218,7 +219,7 @@ ACCOUNT_REVENUE = TableSpec(
             reason="bad_value:month",
             violated="day(month) <> 1",
             detail="'month (' || month || ') must be the first day of a month, e.g. ' "
-            "|| strftime(date_trunc('month', month), '%Y-%m-%d') || '.'",
+            "|| make_date(year(month), month(month), 1) || '.'",
         ),
     ),
     references=(Reference("account_id", "accounts", "account_id", "unknown_account"),),

@@ -13,9 +13,12 @@ def literal(text: str) -> str:
     return "'" + text.replace("'", "''") + "'"
 
 
-def shown(expr: str, limit: int = 80) -> str:
-    """SQL text for a value quoted in a detail sentence, shortened so details stay readable."""
+def shown(expr: str, limit: int = 80, quote: str = "''''") -> str:
+    """SQL text for a value quoted in a detail sentence, shortened so details stay readable.
+
+    ``quote``: the SQL literal of one quote character in the dialect rendering (dialect.py).
+    """
     return (
-        f"'''' || CASE WHEN length({expr}) > {limit} THEN left({expr}, {limit}) || '...' "
-        f"ELSE {expr} END || ''''"
+        f"{quote} || CASE WHEN length({expr}) > {limit} THEN left({expr}, {limit}) || '...' "
+        f"ELSE {expr} END || {quote}"
     )

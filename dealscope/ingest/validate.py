@@ -9,31 +9,34 @@
 3. ``_ingest_result``: references to loaded rows of other tables (unknown_account,
    unknown_deal, deal_account_mismatch), with cascades, and the final role of every row:
    current, history or rejected.
+
+Each builder takes the SQL ``dialect`` (dialect.py): DuckDB for the loader, Spark SQL for the
+Spark engine (spark_validate.py); the checks are the same.
 """
 
 from __future__ import annotations
 
+from .dialect import DUCKDB, DuckDBDialect
 from .reader import extra_field_margin
 from .spec import Column, Reference, TableSpec
-from .sql import ident, literal, shown
 from .values import UNREADABLE_REASON, parse_expression, range_check, unreadable_detail
 
 TYPED = "_ingest_typed"
 KEYED = "_ingest_keyed"
 RESULT = "_ingest_result"
-EVENT_LABELS = "raw.event_type_labels"
 
 # Priority of row-level checks: the first failing check, in this order, is the row's reason.
 CHECK_ORDER = ("missing_required", "bad_date", "bad_number", "bad_boolean", "bad_value", "unknown_event_type")
 
 
-def raw_name(column: str) -> str:
-    return ident(f"{column}__raw")
+def raw_name(column: str, dialect: DuckDBDialect = DUCKDB) -> str:
+    return dialect.ident(f"{column}__raw")
 
 
-def _check_conditions(column: Column) -> list[tuple[str, str, str]]:
+def _check_conditions(column: Column, dialect: DuckDBDialect) -> list[tuple[str, str, str]]:
     """(reason family, SQL condition, SQL detail) for one column's own checks."""
-    raw, typed = raw_name(column.name), ident(column.name)
+    literal, shown = dialect.literal, dialect.shown
+    raw, typed = raw_name(column.name, dialect), dialect.ident(column.name)
     checks: list[tuple[str, str, str]] = []
     if column.required:
         checks.append(
@@ -44,7 +47,7 @@ def _check_conditions(column: Column) -> list[tuple[str, str, str]]:
             )
         )
     if column.kind in UNREADABLE_REASON:
-        checks.append((UNREADABLE_REASON[column.kind], f"{raw} IS NOT NULL AND {typed} IS NULL", unreadable_detail(column, raw)))
+        checks.append((UNREADABLE_REASON[column.kind], f"{raw} IS NOT NULL AND {typed} IS NULL", unreadable_detail(column, raw, dialect=dialect)))
     out_of_range = range_check(column, typed)
     if out_of_range is not None:
         condition, words = out_of_range
@@ -53,16 +56,20 @@ def _check_conditions(column: Column) -> list[tuple[str, str, str]]:
     return checks
 
 
-def typed_sql(spec: TableSpec, landing: str, present: set[str], field_count: int, mapped: bool = False) -> str:
+def typed_sql(
+    spec: TableSpec, landing: str, present: set[str], field_count: int, mapped: bool = False,
+    dialect: DuckDBDialect = DUCKDB,
+) -> str:
     """SQL creating the typed table with each row's first row-level reason (NULL = passed).
 
     ``mapped``: the landing table was produced by a mapping (dealscope.mapping), whose own
     rejections (``_map_reason``, ``_map_detail``) come first, before the contract's checks.
     """
+    ident, literal = dialect.ident, dialect.literal
     trimmed = ",\n               ".join(
-        f"nullif(trim({ident(c.name)}, ' ' || chr(9)), '') AS {raw_name(c.name)}"
+        f"nullif({dialect.trim_blanks(ident(c.name))}, '') AS {raw_name(c.name, dialect)}"
         if c.name in present
-        else f"CAST(NULL AS VARCHAR) AS {raw_name(c.name)}"
+        else f"CAST(NULL AS {dialect.sql_type('VARCHAR')}) AS {raw_name(c.name, dialect)}"
         for c in spec.columns
     )
     joins = ""
@@ -70,9 +77,12 @@ def typed_sql(spec: TableSpec, landing: str, present: set[str], field_count: int
     for column in spec.columns:
         lookup = None
         if column.kind == "event_type":
-            joins = f"LEFT JOIN {EVENT_LABELS} AS _labels ON _labels.label = lower({raw_name(column.name)})"
+            labels = dialect.relation("raw", "event_type_labels")
+            joins = f"LEFT JOIN {labels} AS _labels ON _labels.label = lower({raw_name(column.name, dialect)})"
             lookup = "_labels.event_type"
-        parsed.append(f"{parse_expression(column, raw_name(column.name), lookup)} AS {ident(column.name)}")
+        parsed.append(
+            f"{parse_expression(column, raw_name(column.name, dialect), lookup, dialect)} AS {ident(column.name)}"
+        )
 
     checks: list[tuple[str, str]] = [
         (
@@ -82,14 +92,14 @@ def typed_sql(spec: TableSpec, landing: str, present: set[str], field_count: int
     ]
     map_columns = ", _map_reason, _map_detail" if mapped else ""
     details: list[str] = [
-        "'The record has ' || CASE WHEN len(_extra_fields) > 0 AND _field_count >= "
+        f"'The record has ' || CASE WHEN {dialect.list_length('_extra_fields')} > 0 AND _field_count >= "
         f"{extra_field_margin(field_count)} THEN 'at least ' ELSE '' END || _field_count || "
         f"' fields but the header has {field_count}: fix its quoting or delimiters (see record).'"
     ]
     if mapped:
         checks.append(("_map_reason IS NOT NULL", "_map_reason"))
         details.append("_map_detail")
-    per_column = [(c, _check_conditions(c)) for c in spec.columns]
+    per_column = [(c, _check_conditions(c, dialect)) for c in spec.columns]
     for family in CHECK_ORDER:
         for column, column_checks in per_column:
             for check_family, condition, detail in column_checks:
@@ -105,7 +115,7 @@ def typed_sql(spec: TableSpec, landing: str, present: set[str], field_count: int
     detail_case = "CASE " + " ".join(f"WHEN {c} THEN {d}" for (c, _), d in zip(checks, details)) + " END"
     parsed_sql = ",\n               ".join(parsed)
     return f"""
-        CREATE OR REPLACE TEMP TABLE {TYPED} AS
+        {dialect.create_temp(TYPED)}
         WITH trimmed AS (
             SELECT _row_number, _field_count, _extra_fields{map_columns},
                {trimmed}
@@ -120,29 +130,31 @@ def typed_sql(spec: TableSpec, landing: str, present: set[str], field_count: int
     """
 
 
-def _key_sql(spec: TableSpec, column: str) -> str:
-    return spec.key_expressions.get(column, ident(column))
+def _key_sql(spec: TableSpec, column: str, dialect: DuckDBDialect) -> str:
+    return spec.key_expressions.get(column, dialect.ident(column))
 
 
-def _key_words(spec: TableSpec) -> str:
+def _key_words(spec: TableSpec, dialect: DuckDBDialect) -> str:
     """SQL for the key as shown in a detail: "deal_id 'D-1'" or "(a, b) = ('x', 'y')"."""
+    ident, literal, shown, text = dialect.ident, dialect.literal, dialect.shown, dialect.sql_type("VARCHAR")
     if len(spec.unique_key) == 1:
         column = spec.unique_key[0]
-        return f"{literal(column + ' ')} || {shown('CAST(' + ident(column) + ' AS VARCHAR)')}"
-    values = " || ', ' || ".join(shown(f"CAST({ident(c)} AS VARCHAR)") for c in spec.unique_key)
+        return f"{literal(column + ' ')} || {shown('CAST(' + ident(column) + f' AS {text})')}"
+    values = " || ', ' || ".join(shown(f"CAST({ident(c)} AS {text})") for c in spec.unique_key)
     return f"{literal('(' + ', '.join(spec.unique_key) + ') = (')} || {values} || ')'"
 
 
-def keyed_sql(spec: TableSpec) -> str:
+def keyed_sql(spec: TableSpec, dialect: DuckDBDialect = DUCKDB) -> str:
     """SQL creating the keyed table (_row_number, _role, _reason, _detail) for rows that passed.
 
     Roles: current, history or duplicate. Hash aggregates per key (not window functions over
     wide rows) keep this cheap at millions of rows.
     """
-    key_columns = [f"{_key_sql(spec, c)} AS _key{i}" for i, c in enumerate(spec.unique_key)]
+    ident, literal = dialect.ident, dialect.literal
+    key_columns = [f"{_key_sql(spec, c, dialect)} AS _key{i}" for i, c in enumerate(spec.unique_key)]
     key_names = ", ".join(f"_key{i}" for i in range(len(spec.unique_key)))
     shown_columns = ", ".join(ident(c) for c in spec.unique_key)
-    words = _key_words(spec)
+    words = _key_words(spec, dialect)
     version = spec.version_column
     if version is None:
         version_select, version_aggregates, version_join = "", "", ""
@@ -176,7 +188,7 @@ def keyed_sql(spec: TableSpec) -> str:
         )
     duplicate_detail = f"{words} || ' repeats row ' || ({duplicate_of}) || {explanation}"
     return f"""
-        CREATE OR REPLACE TEMP TABLE {KEYED} AS
+        {dialect.create_temp(KEYED)}
         WITH valid AS (
             SELECT _row_number, {', '.join(key_columns)}, {shown_columns} {version_select}
             FROM {TYPED}
@@ -196,28 +208,33 @@ def keyed_sql(spec: TableSpec) -> str:
     """
 
 
-def _rejected_ids_sql(reference: Reference, mapped: bool) -> str:
+def _rejected_ids_sql(reference: Reference, mapped: bool, dialect: DuckDBDialect) -> str:
     """The target's ids that appear only on rejected rows, with the first such row and reason."""
     # Cite the row's own failure rather than a duplicate or a cascade (history of a rejected deal).
-    target_id = f"nullif(trim(_l.{ident(reference.target_column)}, ' ' || chr(9)), '')"
-    citation = "(_r.reason IN ('duplicate_id', 'unknown_deal'), _r.row_number)"
+    target_id = f"nullif({dialect.trim_blanks('_l.' + dialect.ident(reference.target_column))}, '')"
+    citation = ("_r.reason IN ('duplicate_id', 'unknown_deal')", "_r.row_number")
     # A mapped table's rejects carry the source file's own record numbers (dealscope.mapping).
     row_match = (
         "_r.row_number = _l._source_row AND _r.source_file = _l._source_file" if mapped
         else "_r.row_number = _l._row_number"
     )
     return f"""
-        SELECT {target_id} AS id, arg_min(_r.row_number, {citation}) AS row_number,
-               arg_min(_r.reason, {citation}) AS reason, any_value(_r.source_file) AS source_file
-        FROM raw.{ident('landing_' + reference.target)} AS _l
-        JOIN main.rejected_rows AS _r ON _r.source = {literal(reference.target)} AND {row_match}
+        SELECT {target_id} AS id, {dialect.arg_min('_r.row_number', citation)} AS row_number,
+               {dialect.arg_min('_r.reason', citation)} AS reason, any_value(_r.source_file) AS source_file
+        FROM {dialect.relation('raw', 'landing_' + reference.target)} AS _l
+        JOIN {dialect.relation('main', 'rejected_rows')} AS _r
+            ON _r.source = {dialect.literal(reference.target)} AND {row_match}
         WHERE {target_id} IS NOT NULL
         GROUP BY 1
     """
 
 
-def result_sql(spec: TableSpec, target_files: dict[str, str], mapped_targets: frozenset[str] = frozenset()) -> str:
+def result_sql(
+    spec: TableSpec, target_files: dict[str, str], mapped_targets: frozenset[str] = frozenset(),
+    dialect: DuckDBDialect = DUCKDB,
+) -> str:
     """SQL creating the result table: references checked, every row with its final role."""
+    ident, literal, shown = dialect.ident, dialect.literal, dialect.shown
     joins: list[str] = []
     checks: list[tuple[str, str, str]] = []
     for i, ref in enumerate(spec.references):
@@ -225,9 +242,11 @@ def result_sql(spec: TableSpec, target_files: dict[str, str], mapped_targets: fr
         target, rejected = f"_t{i}", f"_x{i}"
         target_file = target_files.get(ref.target, f"the {ref.target} file")
         joins.append(
-            f"LEFT JOIN raw.{ident(ref.target)} AS {target} ON {target}.{ident(ref.target_column)} = _v.{col}"
+            f"LEFT JOIN {dialect.relation('raw', ref.target)} AS {target} "
+            f"ON {target}.{ident(ref.target_column)} = _v.{col}"
         )
-        joins.append(f"LEFT JOIN ({_rejected_ids_sql(ref, ref.target in mapped_targets)}) AS {rejected} ON {rejected}.id = _v.{col}")
+        rejected_ids = _rejected_ids_sql(ref, ref.target in mapped_targets, dialect)
+        joins.append(f"LEFT JOIN ({rejected_ids}) AS {rejected} ON {rejected}.id = _v.{col}")
         value = shown(f"_v.{col}")
         detail = (
             f"CASE WHEN {rejected}.id IS NOT NULL THEN {literal(ref.column + ' ')} || {value} || "
@@ -256,10 +275,10 @@ def result_sql(spec: TableSpec, target_files: dict[str, str], mapped_targets: fr
         reason_case = "CASE " + " ".join(f"WHEN {c} THEN {r}" for c, r, _ in checks) + " END"
         detail_case = "CASE " + " ".join(f"WHEN {c} THEN {d}" for c, _, d in checks) + " END"
     else:
-        reason_case = detail_case = "CAST(NULL AS VARCHAR)"
-    key = ", ".join(_key_sql(spec, c) for c in spec.unique_key)
+        reason_case = detail_case = f"CAST(NULL AS {dialect.sql_type('VARCHAR')})"
+    key = ", ".join(_key_sql(spec, c, dialect) for c in spec.unique_key)
     key_columns = ", ".join(ident(c) for c in spec.unique_key)
-    words = _key_words(spec)
+    words = _key_words(spec, dialect)
     # A versioned id whose current row fails a reference takes its older rows with it.
     if spec.version_column is not None:
         cascade_join = f"""LEFT JOIN (
@@ -282,7 +301,7 @@ def result_sql(spec: TableSpec, target_files: dict[str, str], mapped_targets: fr
     )
     selected = ", ".join(f"_t.{ident(c)}" for c in reference_columns)
     return f"""
-        CREATE OR REPLACE TEMP TABLE {RESULT} AS
+        {dialect.create_temp(RESULT)}
         WITH candidates AS (
             SELECT _k._row_number, _k._role, {selected}
             FROM {KEYED} AS _k JOIN {TYPED} AS _t USING (_row_number)

@@ -1,14 +1,14 @@
-"""How one trimmed text value becomes a typed value, as DuckDB SQL (contract section 1).
+"""How one trimmed text value becomes a typed value, as SQL (contract section 1).
 
 Every builder takes ``raw``: SQL for the trimmed field, NULL when missing. A parse expression
 returns NULL both for a missing and for an invalid value; the caller tells them apart by
-``raw IS NOT NULL``.
+``raw IS NOT NULL``. Every builder also takes the SQL ``dialect`` (DuckDB unless told).
 """
 
 from __future__ import annotations
 
+from .dialect import DUCKDB, DuckDBDialect
 from .spec import Bound, Column
-from .sql import literal, shown
 
 # YYYY-MM-DD, optionally T/space + time, optionally an offset (none means UTC).
 TIMESTAMP_PATTERN = (
@@ -16,6 +16,8 @@ TIMESTAMP_PATTERN = (
 )
 DATE_PATTERN = r"^\d{4}-\d{2}-\d{2}$"
 LOCAL_TIMESTAMP_PATTERN = r"^\d{4}-\d{2}-\d{2}[Tt ]\d{2}:\d{2}(?::\d{2}(?:\.\d+)?)?$"
+
+
 # Plain decimal: optional sign, digits with an optional '.', optional exponent. Nothing else
 # (no thousands separators, currency, NaN, infinities, hex or underscores, which DuckDB's own cast accepts).
 NUMBER_PATTERN = r"^[+-]?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?$"
@@ -24,86 +26,82 @@ TRUE_WORDS = ("true", "t", "yes", "y", "1")
 FALSE_WORDS = ("false", "f", "no", "n", "0")
 
 
-def _in_list(words: tuple[str, ...]) -> str:
-    return ", ".join(literal(w) for w in words)
+def _in_list(words: tuple[str, ...], dialect: DuckDBDialect) -> str:
+    return ", ".join(dialect.literal(w) for w in words)
 
 
-def _timestamp_with_offset(raw: str) -> str:
-    parts = f"regexp_extract({raw}, {literal(TIMESTAMP_PATTERN)}, ['day', 'time', 'offset'])"
-    offset = f"CASE WHEN upper({parts}.offset) IN ('', 'Z') THEN '+00:00' ELSE {parts}.offset END"
-    normalised = f"{parts}.day || ' ' || coalesce(nullif({parts}.time, ''), '00:00:00') || {offset}"
-    return f"try_cast({normalised} AS TIMESTAMPTZ)"
-
-
-def parse_timestamp(raw: str) -> str:
+def parse_timestamp(raw: str, dialect: DuckDBDialect = DUCKDB) -> str:
     # Fast paths first (plain dates, times without offset); both are read as UTC whatever the session zone.
     return (
-        f"CASE WHEN regexp_full_match({raw}, {literal(DATE_PATTERN)}) "
-        f"THEN timezone('UTC', try_cast({raw} AS TIMESTAMP)) "
-        f"WHEN regexp_full_match({raw}, {literal(LOCAL_TIMESTAMP_PATTERN)}) "
-        f"THEN timezone('UTC', try_cast(upper({raw}) AS TIMESTAMP)) "
-        f"WHEN regexp_full_match({raw}, {literal(TIMESTAMP_PATTERN)}) THEN {_timestamp_with_offset(raw)} END"
+        f"CASE WHEN {dialect.full_match(raw, DATE_PATTERN)} "
+        f"THEN {dialect.timestamp_utc(raw, TIMESTAMP_PATTERN)} "
+        f"WHEN {dialect.full_match(raw, LOCAL_TIMESTAMP_PATTERN)} "
+        f"THEN {dialect.timestamp_utc(raw, TIMESTAMP_PATTERN, upper=True)} "
+        f"WHEN {dialect.full_match(raw, TIMESTAMP_PATTERN)} "
+        f"THEN {dialect.timestamp_with_offset(raw, TIMESTAMP_PATTERN)} END"
     )
 
 
-def parse_date(raw: str) -> str:
+def parse_date(raw: str, dialect: DuckDBDialect = DUCKDB) -> str:
     # A timestamp is accepted and keeps its date as written (no shift to UTC).
     return (
-        f"CASE WHEN regexp_full_match({raw}, {literal(DATE_PATTERN)}) THEN try_cast({raw} AS DATE) "
-        f"WHEN ({parse_timestamp(raw)}) IS NOT NULL THEN CAST(left({raw}, 10) AS DATE) END"
+        f"CASE WHEN {dialect.full_match(raw, DATE_PATTERN)} THEN try_cast({raw} AS DATE) "
+        f"WHEN ({parse_timestamp(raw, dialect)}) IS NOT NULL THEN CAST(left({raw}, 10) AS DATE) END"
     )
 
 
-def parse_decimal(raw: str) -> str:
+def parse_decimal(raw: str, dialect: DuckDBDialect = DUCKDB) -> str:
     number = f"try_cast({raw} AS DOUBLE)"
     return (
-        f"CASE WHEN regexp_full_match({raw}, {literal(NUMBER_PATTERN)}) AND isfinite({number}) "
+        f"CASE WHEN {dialect.full_match(raw, NUMBER_PATTERN)} AND {dialect.is_finite(number)} "
         f"THEN {number} END"
     )
 
 
-def parse_integer(raw: str, sql_type: str) -> str:
-    number = parse_decimal(raw)
+def parse_integer(raw: str, sql_type: str, dialect: DuckDBDialect = DUCKDB) -> str:
+    number = parse_decimal(raw, dialect)
     # Plain digits cast exactly (no trip through DOUBLE); 12.0 or 1e3 are whole values too.
     whole = (
-        f"CASE WHEN regexp_full_match({raw}, {literal(INTEGER_DIGITS_PATTERN)}) THEN try_cast({raw} AS BIGINT) "
-        f"WHEN ({number}) = trunc({number}) AND abs({number}) < 9.0e18 THEN CAST({number} AS BIGINT) END"
+        f"CASE WHEN {dialect.full_match(raw, INTEGER_DIGITS_PATTERN)} THEN try_cast({raw} AS BIGINT) "
+        f"WHEN {dialect.is_whole(number)} AND abs({number}) < 9.0e18 THEN CAST({number} AS BIGINT) END"
     )
-    return f"try_cast(({whole}) AS {sql_type})"
+    return f"try_cast(({whole}) AS {dialect.sql_type(sql_type)})"
 
 
-def parse_boolean(raw: str) -> str:
+def parse_boolean(raw: str, dialect: DuckDBDialect = DUCKDB) -> str:
     return (
-        f"CASE WHEN lower({raw}) IN ({_in_list(TRUE_WORDS)}) THEN true "
-        f"WHEN lower({raw}) IN ({_in_list(FALSE_WORDS)}) THEN false END"
+        f"CASE WHEN lower({raw}) IN ({_in_list(TRUE_WORDS, dialect)}) THEN true "
+        f"WHEN lower({raw}) IN ({_in_list(FALSE_WORDS, dialect)}) THEN false END"
     )
 
 
-def parse_enum(raw: str, allowed: tuple[str, ...]) -> str:
-    return f"CASE WHEN lower({raw}) IN ({_in_list(allowed)}) THEN lower({raw}) END"
+def parse_enum(raw: str, allowed: tuple[str, ...], dialect: DuckDBDialect = DUCKDB) -> str:
+    return f"CASE WHEN lower({raw}) IN ({_in_list(allowed, dialect)}) THEN lower({raw}) END"
 
 
-def parse_expression(column: Column, raw: str, event_type_lookup: str | None = None) -> str:
+def parse_expression(
+    column: Column, raw: str, event_type_lookup: str | None = None, dialect: DuckDBDialect = DUCKDB
+) -> str:
     """SQL for the typed value of ``column`` (no default applied)."""
     kind = column.kind
     if kind in ("id", "text"):
         return raw
     if kind == "enum":
-        return parse_enum(raw, column.allowed)
+        return parse_enum(raw, column.allowed, dialect)
     if kind == "event_type":
         if event_type_lookup is None:
             raise ValueError("event_type columns need the event-type lookup column")
         return event_type_lookup
     if kind == "date":
-        return parse_date(raw)
+        return parse_date(raw, dialect)
     if kind == "timestamp":
-        return parse_timestamp(raw)
+        return parse_timestamp(raw, dialect)
     if kind == "decimal":
-        return parse_decimal(raw)
+        return parse_decimal(raw, dialect)
     if kind == "integer":
-        return parse_integer(raw, column.output_type)
+        return parse_integer(raw, column.output_type, dialect)
     if kind == "boolean":
-        return parse_boolean(raw)
+        return parse_boolean(raw, dialect)
     raise ValueError(f"unknown column kind {kind!r}")
 
 
@@ -129,7 +127,9 @@ _EXPECTED: dict[str, str] = {
 }
 
 
-def unreadable_detail(column: Column, raw: str, event_map_name: str = "the event-type map") -> str:
+def unreadable_detail(
+    column: Column, raw: str, event_map_name: str = "the event-type map", dialect: DuckDBDialect = DUCKDB
+) -> str:
     """SQL for the sentence explaining why a present value could not be read."""
     if column.kind == "enum":
         options = ", ".join(column.allowed)
@@ -141,7 +141,8 @@ def unreadable_detail(column: Column, raw: str, event_map_name: str = "the event
         )
     else:
         explanation = _EXPECTED[column.kind]
-    return f"{literal(column.name + ' ')} || {shown(raw)} || {literal(' ' + explanation + '.')}"
+    literal = dialect.literal
+    return f"{literal(column.name + ' ')} || {dialect.shown(raw)} || {literal(' ' + explanation + '.')}"
 
 
 def _bound_sql(typed: str, bound: Bound, lower: bool) -> tuple[str, str]:
