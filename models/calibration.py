@@ -269,12 +269,15 @@ def replace_runs(runs: pd.DataFrame, replacements: pd.DataFrame) -> pd.DataFrame
     new = replacements.set_index(pd.MultiIndex.from_frame(replacements[RUN_KEY].astype(str)))
     present = key.isin(new.index)
     replaced = runs.copy()
+    if not present.any():
+        return replaced
     for column in RUN_COLUMNS:
         if column in RUN_KEY:
             continue
         replaced[column] = replaced[column].astype(object)
         replaced.loc[present, column] = new.loc[key[present], column].to_numpy()
-    return replaced
+    # back to the columns' own types, so the rows not replaced are written exactly as they were read
+    return replaced.infer_objects()
 
 
 def wilson_interval(successes: int, trials: int, confidence: float = 0.95) -> tuple[float, float]:
@@ -308,7 +311,9 @@ def read_runs(path: Path) -> pd.DataFrame:
 
     A file from before the within-account design (no `stress` column) holds default worlds whose
     'adjusted_effect' rows were the cross-sectional DML: they are read as 'cross_sectional' rows."""
-    runs = pd.read_csv(path, keep_default_na=False, na_values=[""])
+    # round_trip: the default parser can change a float's last digit, and a file re-written by
+    # `--replace-in` must keep every row it does not replace exactly as it was
+    runs = pd.read_csv(path, keep_default_na=False, na_values=[""], float_precision="round_trip")
     if "stress" not in runs:
         legacy = runs["test"] == "adjusted_effect"
         runs.loc[legacy, "hypothesis"] = runs.loc[legacy, "hypothesis"] + ":cross_sectional"
@@ -551,7 +556,10 @@ def main(argv: list[str] | None = None) -> int:
                 rescored.to_csv(args.out, index=False)
             if args.replace_in is not None:
                 for path in calibration_result_files(args.replace_in):
-                    replace_runs(read_runs(path), rescored).to_csv(path, index=False)
+                    runs = read_runs(path)
+                    replaced = replace_runs(runs, rescored)
+                    if not replaced.equals(runs):  # a file without any of these worlds stays as written
+                        replaced.to_csv(path, index=False)
             print(summarize(rescored).drop(columns=["study_command", "studied_at"]).to_string(index=False))
             return 0
         if args.inputs_only:
