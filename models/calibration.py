@@ -37,10 +37,12 @@ import shlex
 import sys
 import tempfile
 import time
+from collections.abc import Callable, Iterator
 from concurrent.futures import ProcessPoolExecutor, as_completed
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
+from typing import TypeVar
 
 import duckdb
 import numpy as np
@@ -57,6 +59,7 @@ from models.within_account import (apply_within_account_design, judge_primary, r
                                    within_account_rows)
 
 PRIMARY_HYPOTHESES = ("H1_strategic_alignment", "H2_trust_eroding_events")
+T = TypeVar("T")
 STUDIED_TESTS = ("adjusted_effect", "cross_sectional", "pre_trend", "future_treatment", "placebo",
                  "predictive_value", "block_permutation")
 # tests whose truth is "no effect" in every world (negative controls)
@@ -209,13 +212,17 @@ def build_world_inputs(builder: WorldBuilder, world: str, n_accounts: int, seed:
 def simulate_world(builder: WorldBuilder, world: str, n_accounts: int, seed: int, stress: str = "none",
                    n_permutations: int = DEFAULT_PERMUTATIONS, inputs_dir: Path | None = None) -> pd.DataFrame:
     """One world through the pipeline: one row per studied (hypothesis, test), with the truth."""
-    effects = WORLD_EFFECTS[world]
     features, event_windows = build_world_inputs(builder, world, n_accounts, seed, stress, inputs_dir)
     # sensitivity=False: the observed-control benchmarks (about +5 s CPU a world) decide no studied rate
     tests = run_statistics(features, random_state=0, test_event_types=False, placebo=True,
                            n_permutations=n_permutations, sensitivity=False).tests
     tests = apply_within_account_design(tests, features, event_windows, random_state=0)
-    rows = world_rows(tests, effects)
+    return labelled_world_rows(tests, world, n_accounts, seed, stress)
+
+
+def labelled_world_rows(tests: pd.DataFrame, world: str, n_accounts: int, seed: int, stress: str) -> pd.DataFrame:
+    """`world_rows` of one world's tests, each row naming its world (kind, stress, seed, size)."""
+    rows = world_rows(tests, WORLD_EFFECTS[world])
     rows.insert(0, "seed", seed)
     rows.insert(0, "stress", stress)
     rows.insert(0, "world", world)
@@ -231,12 +238,7 @@ def within_account_world_rows(features: pd.DataFrame, event_windows: pd.DataFram
     cross-sectional statistics (which do not depend on the within-account estimator)."""
     rows = pd.DataFrame(judge_primary(within_account_rows(features, event_windows, random_state=0,
                                                           hypotheses=hypotheses)))
-    rows = world_rows(rows, WORLD_EFFECTS[world])
-    rows.insert(0, "seed", seed)
-    rows.insert(0, "stress", stress)
-    rows.insert(0, "world", world)
-    rows["accounts_per_world"] = n_accounts
-    return rows
+    return labelled_world_rows(rows, world, n_accounts, seed, stress)
 
 
 def kept_worlds(inputs_dir: Path) -> list[tuple[str, str, int, int]]:
@@ -338,6 +340,28 @@ def _init_worker(workdir: str) -> None:
     _BUILDER = WorldBuilder(Path(tempfile.mkdtemp(prefix="worker-", dir=workdir)))
 
 
+def _each_world(task: Callable[[tuple], T], tasks: list[tuple], jobs: int) -> Iterator[T]:
+    """task(t) for each of `tasks`, one WorldBuilder per process, yielded as the worlds finish."""
+    if not tasks:
+        return
+    global _BUILDER
+    with tempfile.TemporaryDirectory(prefix="dealscope-calibration-") as workdir:
+        if jobs <= 1:
+            _init_worker(workdir)
+            try:
+                for each in tasks:
+                    yield task(each)
+            finally:
+                _BUILDER = None
+            return
+        # a fresh interpreter per worker (dbt keeps global state); a worker that dies raises
+        # BrokenProcessPool here instead of hanging the study
+        context = multiprocessing.get_context("spawn")
+        with ProcessPoolExecutor(jobs, mp_context=context, initializer=_init_worker, initargs=(workdir,)) as pool:
+            for future in as_completed([pool.submit(task, each) for each in tasks]):
+                yield future.result()
+
+
 def _simulate_task(task: tuple[str, int, int, str, int, Path | None]) -> pd.DataFrame:
     world, n_accounts, seed, stress, n_permutations, inputs_dir = task
     assert _BUILDER is not None
@@ -359,12 +383,8 @@ def keep_world_inputs(n_worlds: int, n_accounts: int, inputs_dir: Path, first_se
     kept = set(kept_worlds(inputs_dir)) if Path(inputs_dir).exists() else set()
     tasks = [(world, n_accounts, seed, stress, Path(inputs_dir)) for seed in range(first_seed, first_seed + n_worlds)
              for world in worlds if (stress, world, n_accounts, seed) not in kept]
-    with tempfile.TemporaryDirectory(prefix="dealscope-calibration-") as workdir:
-        context = multiprocessing.get_context("spawn")
-        with ProcessPoolExecutor(max(jobs, 1), mp_context=context, initializer=_init_worker,
-                                 initargs=(workdir,)) as pool:
-            for future in as_completed([pool.submit(_keep_inputs_task, task) for task in tasks]):
-                future.result()
+    for _ in _each_world(_keep_inputs_task, tasks, jobs):
+        pass
     return len(tasks)
 
 
@@ -398,21 +418,8 @@ def run_study(n_worlds: int, n_accounts: int, first_seed: int = 1000, *, jobs: i
             rows.to_csv(out, mode="a", header=not out.exists() or out.stat().st_size == 0, index=False)
         frames.append(rows)
 
-    with tempfile.TemporaryDirectory(prefix="dealscope-calibration-") as workdir:
-        if not tasks:
-            pass
-        elif jobs <= 1:
-            builder = WorldBuilder(Path(workdir))
-            for world, accounts, seed, knob, permutations, kept in tasks:
-                record(simulate_world(builder, world, accounts, seed, knob, permutations, kept))
-        else:
-            # a fresh interpreter per worker (dbt keeps global state); a worker that dies raises
-            # BrokenProcessPool here instead of hanging the study
-            context = multiprocessing.get_context("spawn")
-            with ProcessPoolExecutor(jobs, mp_context=context, initializer=_init_worker,
-                                     initargs=(workdir,)) as pool:
-                for future in as_completed([pool.submit(_simulate_task, task) for task in tasks]):
-                    record(future.result())
+    for rows in _each_world(_simulate_task, tasks, jobs):
+        record(rows)
     runs = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame(columns=list(RUN_COLUMNS))
     if len(runs):
         runs = runs.drop_duplicates(subset=RUN_KEY, keep="last")

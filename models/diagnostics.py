@@ -411,7 +411,8 @@ def calibration_power_curve(runs: pd.DataFrame, sizes: tuple[int, ...] = sens.MD
         return measured
     scaled = []
     for _, group in measured.groupby("hypothesis"):
-        reference = group.set_index("accounts").loc[study_size(group.set_index("accounts")["worlds"])]
+        by_size = group.set_index("accounts")
+        reference = by_size.loc[study_size(by_size["worlds"])]
         reference = {**reference.to_dict(), "accounts": int(reference.name)}
         for size in sizes:
             std_error = sens.scaled_std_error(reference["std_error"], reference["accounts"], size)

@@ -256,12 +256,10 @@ def within_account_rows(features: pd.DataFrame, event_windows: pd.DataFrame | No
         test = "pre_trend" if pre_trend else "adjusted_effect"
         key = "H1_strategic_alignment" + (":pre_trend" if pre_trend else "")
         missing = [c for c in H1_COLUMNS if c not in features]
-        if "H1_strategic_alignment" not in hypotheses:
-            pass
-        elif missing:
+        if "H1_strategic_alignment" in hypotheses and missing:
             rows.append(_missing_input_row(key, test, f"the features table has no {', '.join(missing)}",
                                            alpha, random_state))
-        else:
+        elif "H1_strategic_alignment" in hypotheses:
             frame, ratio, left_out = h1_design(features, pre_trend)
             window = ("observation months 7-12 against months 1-6 of tenure (must show no effect)" if pre_trend
                       else "months 13-24 of tenure (the outcome window) against months 7-12, per month")
@@ -363,7 +361,7 @@ def apply_within_account_design(tests: pd.DataFrame, features: pd.DataFrame, eve
     tests.loc[primary, "test"] = "cross_sectional"
     tests.loc[primary, "method"] = "cross-sectional (secondary; removes recorded confounding only): " + tests.loc[
         primary, "method"]
-    new = within_account_rows(features, event_windows, random_state, alpha) + future_treatment_rows(
+    new = within_account_rows(features, event_windows, random_state, alpha, tuple(run)) + future_treatment_rows(
         features, random_state, alpha)
     new = judge_primary([row for row in new if row["hypothesis"].split(":")[0] in run], alpha)
     if not new:

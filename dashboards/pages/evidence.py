@@ -29,9 +29,9 @@ from dashboards.formatting import (
     NOT_AVAILABLE, SIGNIFICANCE_LEVEL, format_count, format_date, format_frame, format_number,
     format_p_value, format_pct, format_signed, format_signed_number, is_missing, readable,
 )
-from models.diagnostics import study_size
 from dashboards.reads import TableRead, Unavailable
 from dashboards.verdicts import hypothesis_label, verdict_items
+from models.diagnostics import study_size
 
 
 NOMINAL_FALSE_ALARM = 0.05
