@@ -11,6 +11,13 @@ from .sql import ident as duckdb_ident
 from .sql import literal as duckdb_literal
 from .sql import shown as duckdb_shown
 
+
+def _text_end_anchored(pattern: str) -> str:
+    """A pattern ending in '$' for Java's regex engine: its '$' also matches before a final line break,
+    '\\z' only at the end of the text (as '$' in RE2, DuckDB's engine)."""
+    return pattern[:-1] + r"\z" if pattern.endswith("$") else pattern
+
+
 class DuckDBDialect:
     name = "duckdb"
 
@@ -102,9 +109,7 @@ class SparkDialect(DuckDBDialect):
         return f"btrim({expr}, ' ' || chr(9))"
 
     def full_match(self, expr: str, pattern: str) -> str:
-        # Java's $ also matches before a final line break; \z is the end of the text, as in RE2.
-        anchored = pattern[:-1] + r"\z" if pattern.endswith("$") else pattern
-        return f"({expr} RLIKE {self.literal(anchored)})"
+        return f"({expr} RLIKE {self.literal(_text_end_anchored(pattern))})"
 
     def is_finite(self, expr: str) -> str:
         return f"(abs({expr}) < CAST('Infinity' AS DOUBLE))"
@@ -124,7 +129,7 @@ class SparkDialect(DuckDBDialect):
 
     def timestamp_with_offset(self, raw: str, pattern: str) -> str:
         # Spark's cast wants seconds and a +hh:mm or +hhmm offset: '10:00Z' is written '10:00:00+00:00'.
-        pattern = self.literal(pattern[:-1] + r"\z")
+        pattern = self.literal(_text_end_anchored(pattern))
         day, time, offset = (f"regexp_extract({raw}, {pattern}, {i})" for i in (1, 2, 3))
         clock = f"CASE WHEN {time} = '' THEN '00:00:00' WHEN length({time}) = 5 THEN {time} || ':00' ELSE {time} END"
         zone = (

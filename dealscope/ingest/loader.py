@@ -207,6 +207,15 @@ def open_source(
     return source, header
 
 
+def clear_replaced_state(con: duckdb.DuckDBPyConnection, spec: TableSpec) -> None:
+    """What a reload of `spec`'s table makes stale, inside the load's transaction: the build file
+    outlives a run, so last run's candidate events must not outlive a change of source."""
+    if spec.name == "negotiation_events":
+        from dealscope.onboarding.event_rules import clear_candidate_events
+
+        clear_candidate_events(con)
+
+
 def load_table(
     con: duckdb.DuckDBPyConnection, table: str, data_dir: Path, loaded_at: datetime, mapping: Mapping | None = None
 ) -> LoadCounts:
@@ -237,11 +246,7 @@ def load_table(
 
     con.execute("BEGIN TRANSACTION")
     try:
-        if spec.name == "negotiation_events":
-            # The build file outlives a run: last run's candidate events must not outlive a change of source.
-            from dealscope.onboarding.event_rules import clear_candidate_events
-
-            clear_candidate_events(con)
+        clear_replaced_state(con, spec)
         if plan is not None:
             present = engine.land_table(con, plan, spec, landing)
             field_count = len(spec.columns)

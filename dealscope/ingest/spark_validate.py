@@ -38,6 +38,7 @@ from .loader import (
     _source_files,
     _utc,
     open_source,
+    clear_replaced_state,
     prepare_warehouse,
     typed_output,
 )
@@ -142,11 +143,15 @@ def _spark_csv_landing(
     )
 
 
-def _spark_parquet_landing(spark: SparkSession, source: reader.SourceFile, header: reader.Header) -> DataFrame:
+def _read_parquet(spark: SparkSession, source: reader.SourceFile) -> DataFrame:
     try:
-        read = spark.read.parquet(str(source.path))
+        return spark.read.parquet(str(source.path))
     except Exception as error:  # Spark raises its own analysis errors for unreadable files
         raise InputFileError(source.name, f"is not a readable Parquet file ({str(error).splitlines()[0]})") from None
+
+
+def _spark_parquet_landing(spark: SparkSession, source: reader.SourceFile, header: reader.Header) -> DataFrame:
+    read = _read_parquet(spark, source)
     selected = [
         f"CAST({SPARK.ident(written)} AS STRING) AS {SPARK.ident(name)}"
         for written, name in zip(header.written, header.columns)
@@ -167,13 +172,7 @@ def _empty_landing(spark: SparkSession, spec: TableSpec) -> DataFrame:
 
 def _parquet_header(spark: SparkSession):
     def read_header(source: reader.SourceFile, contract_columns: set[str]) -> reader.Header:
-        try:
-            names = spark.read.parquet(str(source.path)).columns
-        except Exception as error:
-            raise InputFileError(
-                source.name, f"is not a readable Parquet file ({str(error).splitlines()[0]})"
-            ) from None
-        return reader.parquet_header_from_names(source, names, contract_columns)
+        return reader.parquet_header_from_names(source, _read_parquet(spark, source).columns, contract_columns)
 
     return read_header
 
@@ -205,11 +204,15 @@ class SparkValidation:
         (``_row_number`` and the referenced columns) and its rejected rows."""
         _register(loaded, _view(f"raw.{table}"))
         _register(landing, _view(f"raw.landing_{table}"))
+        self._add_rejected(table, source_file, rejected)
+        self.known_tables.add(table)
+
+    def _add_rejected(self, table: str, source_file: str | None, rejected: DataFrame) -> None:
+        """A validated table's rejected rows join main.rejected_rows; its file is known to references."""
         self.rejected.append(rejected)
         self._publish_rejected()
         if source_file is not None:
             self.source_files[table] = source_file
-        self.known_tables.add(table)
 
     def _publish_rejected(self) -> None:
         columns = "source STRING, source_file STRING, row_number BIGINT, record STRING, reason STRING, " \
@@ -276,10 +279,7 @@ class SparkValidation:
             raise LoadCountMismatch(
                 f"{source_file or table}: read {rows_read} rows but loaded {rows_loaded} and rejected {rows_rejected}"
             )
-        self.rejected.append(rejected)
-        self._publish_rejected()
-        if source_file is not None:
-            self.source_files[table] = source_file
+        self._add_rejected(table, source_file, rejected)
         result = SparkLoad(counts, tables, rejected, landing)
         self.results[table] = result
         return result
@@ -348,7 +348,7 @@ def load_table_on_spark(
 
     # Instants as UTC microseconds, which DuckDB reads as TIMESTAMPTZ.
     spark.conf.set("spark.sql.parquet.outputTimestampType", "TIMESTAMP_MICROS")
-    outputs = {name: frame for name, frame in load.tables.items()}
+    outputs = dict(load.tables)
     outputs["landing"] = load.landing
     outputs["rejected"] = load.rejected.drop("loaded_at")
     for name, frame in outputs.items():
@@ -360,11 +360,7 @@ def load_table_on_spark(
     landing = DUCKDB.relation("raw", f"landing_{table}")
     con.execute("BEGIN TRANSACTION")
     try:
-        if table == "negotiation_events":
-            # The build file outlives a run: last run's candidate events must not outlive a change of source.
-            from dealscope.onboarding.event_rules import clear_candidate_events
-
-            clear_candidate_events(con)
+        clear_replaced_state(con, spec)
         typed = []
         for column in spec.columns:
             typed.append(f"CAST({DUCKDB.ident(column.name)} AS {column.output_type}) AS {DUCKDB.ident(column.name)}")
