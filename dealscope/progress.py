@@ -13,23 +13,27 @@ from dataclasses import dataclass, field
 from typing import TextIO
 
 REDRAW_SECONDS = 0.5
-LABEL_WIDTH = 22
+# The longest label ("load negotiation_events") fits, so the counts line up.
+LABEL_WIDTH = 23
+
+
+STAGE_LABELS = {
+    "dealscope_dbt_models": "dbt build",
+    "main__analysis_coverage": "analysis coverage",
+    "statistics": "statistics",
+    "main__calibration_worlds": "calibration results",
+    "main__run_changes": "changes since last run",
+    "run_changes": "changes since last run",
+    "dashboards": "dashboards",
+    "published_warehouse": "publish warehouse",
+}
 
 
 def stage_label(step_key: str) -> str:
     """'raw__deals' -> 'load deals', 'dealscope_dbt_models' -> 'dbt build', ..."""
     if step_key.startswith("raw__"):
         return f"load {step_key.removeprefix('raw__')}"
-    return {
-        "dealscope_dbt_models": "dbt build",
-        "main__analysis_coverage": "analysis coverage",
-        "statistics": "statistics",
-        "main__calibration_worlds": "calibration study results",
-        "main__run_changes": "changes since last run",
-        "run_changes": "changes since last run",
-        "dashboards": "dashboards",
-        "published_warehouse": "publish warehouse",
-    }.get(step_key, step_key)
+    return STAGE_LABELS.get(step_key, step_key)
 
 
 @dataclass

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import io
 
-from dealscope.progress import StageProgress, load_detail, stage_label
+from dealscope.ingest.spec import SPECS
+from dealscope.progress import LABEL_WIDTH, STAGE_LABELS, StageProgress, load_detail, stage_label
 
 
 def test_stage_labels():
@@ -12,6 +13,12 @@ def test_stage_labels():
     assert stage_label("dealscope_dbt_models") == "dbt build"
     assert stage_label("statistics") == "statistics"
     assert stage_label("something_new") == "something_new"
+
+
+def test_every_stage_label_fits_its_column():
+    labels = [stage_label(f"raw__{table}") for table in (*SPECS, "event_types")] + list(STAGE_LABELS.values())
+    too_long = [label for label in labels if len(label) > LABEL_WIDTH]
+    assert not too_long, f"labels wider than LABEL_WIDTH={LABEL_WIDTH}: {too_long}"
 
 
 def test_one_finished_line_per_stage_when_not_a_terminal():
