@@ -245,48 +245,60 @@ def _missing_input_row(key: str, test: str, note: str, alpha: float, random_stat
     return {**row, "note": note}
 
 
+PANEL_MODEL = ("Poisson pseudo-likelihood ratio-in-ratios (stacked difference-in-differences): "
+         "E[after/before] = exp(theta D + stack + segment + log employees{extra}), SE clustered by account")
+
+
 def within_account_rows(features: pd.DataFrame, event_windows: pd.DataFrame | None, random_state: int = 0,
                         alpha: float = ALPHA, hypotheses: tuple[str, ...] = PRIMARY) -> list[dict]:
     """The primary (`test` = 'adjusted_effect', key = the hypothesis) and pre-trend rows of H1 and H2
-    (of those in `hypotheses`)."""
+    (of those in `hypotheses`), primary before pre-trend."""
     rows = []
-    model = ("Poisson pseudo-likelihood ratio-in-ratios (stacked difference-in-differences): "
-             "E[after/before] = exp(theta D + stack + segment + log employees{extra}), SE clustered by account")
     for pre_trend in (False, True):
-        test = "pre_trend" if pre_trend else "adjusted_effect"
-        key = "H1_strategic_alignment" + (":pre_trend" if pre_trend else "")
-        missing = [c for c in H1_COLUMNS if c not in features]
-        if "H1_strategic_alignment" in hypotheses and missing:
-            rows.append(_missing_input_row(key, test, f"the features table has no {', '.join(missing)}",
-                                           alpha, random_state))
-        elif "H1_strategic_alignment" in hypotheses:
-            frame, ratio, left_out = h1_design(features, pre_trend)
-            window = ("observation months 7-12 against months 1-6 of tenure (must show no effect)" if pre_trend
-                      else "months 13-24 of tenure (the outcome window) against months 7-12, per month")
-            rows.append(_panel_row(
-                key, test, frame, ratio, left_out, frame["observation_end"].astype(str),
-                frame["mean_alignment"].to_numpy(float), H1_CONTROLS,
-                f"within-account: {window}; stack = calendar month of observation_end; " + model.format(
-                    extra=" + log revenue per month before + trust-eroding events in the observation window"),
-                H1_UNIT, alpha, random_state))
-        key = "H2_trust_eroding_events" + (":pre_trend" if pre_trend else "")
-        if "H2_trust_eroding_events" not in hypotheses:
-            continue
-        if event_windows is None:
-            rows.append(_missing_input_row(key, test, f"{EVENT_WINDOWS_TABLE} not available", alpha, random_state))
-            continue
-        frame, ratio, left_out = h2_design(event_windows, pre_trend)
-        k = int(event_windows["window_months"].iloc[0]) if len(event_windows) else 6
-        window = (f"[e-{k}, e) against [e-{2 * k}, e-{k}) (must show no effect)" if pre_trend
-                  else f"[e+1, e+{k}] against [e-{k}, e)")
-        rows.append(_panel_row(
-            key, test, frame, ratio, left_out, frame["event_month"].astype(str) if len(frame) else pd.Series(dtype=str),
-            frame["is_treated"].to_numpy(float) if len(frame) else np.array([]),
-            ("log_employee_count", "tenure_months"),
-            f"within-account stacked event study: one isolated trust-eroding event in month e vs accounts with none "
-            f"in the same {2 * k + 1} months, revenue {window}; " + model.format(extra=" + tenure"),
-            H2_UNIT.format(k=k), alpha, random_state))
+        if "H1_strategic_alignment" in hypotheses:
+            rows.append(h1_row(features, pre_trend, random_state, alpha))
+        if "H2_trust_eroding_events" in hypotheses:
+            rows.append(h2_row(event_windows, pre_trend, random_state, alpha))
     return rows
+
+
+def _keys(hypothesis: str, pre_trend: bool) -> tuple[str, str]:
+    return hypothesis + (":pre_trend" if pre_trend else ""), "pre_trend" if pre_trend else "adjusted_effect"
+
+
+def h1_row(features: pd.DataFrame, pre_trend: bool, random_state: int = 0, alpha: float = ALPHA) -> dict:
+    """H1's within-account row: months 13-24 of tenure against months 7-12 (pre-trend: 7-12 against 1-6)."""
+    key, test = _keys("H1_strategic_alignment", pre_trend)
+    missing = [c for c in H1_COLUMNS if c not in features]
+    if missing:
+        return _missing_input_row(key, test, f"the features table has no {', '.join(missing)}", alpha, random_state)
+    frame, ratio, left_out = h1_design(features, pre_trend)
+    window = ("observation months 7-12 against months 1-6 of tenure (must show no effect)" if pre_trend
+              else "months 13-24 of tenure (the outcome window) against months 7-12, per month")
+    return _panel_row(
+        key, test, frame, ratio, left_out, frame["observation_end"].astype(str),
+        frame["mean_alignment"].to_numpy(float), H1_CONTROLS,
+        f"within-account: {window}; stack = calendar month of observation_end; " + PANEL_MODEL.format(
+            extra=" + log revenue per month before + trust-eroding events in the observation window"),
+        H1_UNIT, alpha, random_state)
+
+
+def h2_row(event_windows: pd.DataFrame | None, pre_trend: bool, random_state: int = 0, alpha: float = ALPHA) -> dict:
+    """H2's within-account row: the stacked event study, [e+1, e+k] against [e-k, e) (pre-trend: one window earlier)."""
+    key, test = _keys("H2_trust_eroding_events", pre_trend)
+    if event_windows is None:
+        return _missing_input_row(key, test, f"{EVENT_WINDOWS_TABLE} not available", alpha, random_state)
+    frame, ratio, left_out = h2_design(event_windows, pre_trend)
+    k = int(event_windows["window_months"].iloc[0]) if len(event_windows) else 6
+    window = (f"[e-{k}, e) against [e-{2 * k}, e-{k}) (must show no effect)" if pre_trend
+              else f"[e+1, e+{k}] against [e-{k}, e)")
+    return _panel_row(
+        key, test, frame, ratio, left_out, frame["event_month"].astype(str) if len(frame) else pd.Series(dtype=str),
+        frame["is_treated"].to_numpy(float) if len(frame) else np.array([]),
+        ("log_employee_count", "tenure_months"),
+        f"within-account stacked event study: one isolated trust-eroding event in month e vs accounts with none "
+        f"in the same {2 * k + 1} months, revenue {window}; " + PANEL_MODEL.format(extra=" + tenure"),
+        H2_UNIT.format(k=k), alpha, random_state)
 
 
 def future_treatment_rows(features: pd.DataFrame, random_state: int = 0, alpha: float = ALPHA) -> list[dict]:
