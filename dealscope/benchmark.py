@@ -4,6 +4,9 @@ Each size generates its data in one child process, then runs the whole Dagster j
 in another, so the pipeline's memory is measured on its own (the generator's heap does not
 count). Two peaks: the largest single process (wait4(2)) and the whole process tree (the
 pipeline process plus its dbt subprocess, their resident memory summed every half second).
+`--engine spark` runs the dbt models on the local Spark session (docs/scale-out.md); its JVMs are
+children of the pipeline process and count in the tree. An export already generated for a size and
+seed is reused, so both engines can be measured on the same files.
 """
 
 from __future__ import annotations
@@ -17,26 +20,32 @@ import time
 from pathlib import Path
 from typing import TextIO
 
-from dealscope.settings import DEFAULT_EVENT_TYPES, Settings
+from dealscope.settings import DEFAULT_ENGINE, DEFAULT_EVENT_TYPES, Settings
 
 
 def _generate(n_accounts: int, work_dir: Path, seed: int) -> dict:
     from dealscope.sample import write_sample
 
+    data_dir = work_dir / f"data_{n_accounts}_seed{seed}"
+    recorded = data_dir / "generated.json"
+    if recorded.exists():
+        return json.loads(recorded.read_text())
     started = time.perf_counter()
-    rows = write_sample(work_dir / f"data_{n_accounts}", seed=seed, n_accounts=n_accounts, world="planted",
-                        fmt="csv", messy_rate=0.002)
-    return {"rows": rows, "generate_seconds": round(time.perf_counter() - started, 2)}
+    rows = write_sample(data_dir, seed=seed, n_accounts=n_accounts, world="planted", fmt="csv", messy_rate=0.002)
+    result = {"rows": rows, "generate_seconds": round(time.perf_counter() - started, 2)}
+    recorded.write_text(json.dumps(result))
+    return result
 
 
-def _pipeline(n_accounts: int, work_dir: Path) -> dict:
+def _pipeline(n_accounts: int, work_dir: Path, seed: int, engine: str) -> dict:
     from dealscope.runner import execute
 
     settings = Settings(
-        data_dir=work_dir / f"data_{n_accounts}",
-        warehouse=work_dir / f"warehouse_{n_accounts}" / "dealscope.duckdb",
-        dashboards_dir=work_dir / f"site_{n_accounts}",
+        data_dir=work_dir / f"data_{n_accounts}_seed{seed}",
+        warehouse=work_dir / f"warehouse_{n_accounts}_{engine}" / "dealscope.duckdb",
+        dashboards_dir=work_dir / f"site_{n_accounts}_{engine}",
         event_types=DEFAULT_EVENT_TYPES,
+        engine=engine,
     )
     started = time.perf_counter()
     outcome = execute(settings)
@@ -66,11 +75,12 @@ def tree_rss_bytes(pid: int) -> int:
     return total
 
 
-def _run_child(stage: str, n_accounts: int, work_dir: Path, seed: int) -> tuple[dict, float, float]:
+def _run_child(stage: str, n_accounts: int, work_dir: Path, seed: int, engine: str) -> tuple[dict, float, float]:
     """Run one stage in a child process: (its result, largest single process MiB, process tree MiB)."""
-    result_file = work_dir / f"{stage}_{n_accounts}.json"
+    result_file = work_dir / f"{stage}_{n_accounts}_{engine}.json"
     child = subprocess.Popen(
-        [sys.executable, "-m", "dealscope.benchmark", stage, str(n_accounts), str(work_dir), str(seed), str(result_file)]
+        [sys.executable, "-m", "dealscope.benchmark", stage, str(n_accounts), str(work_dir), str(seed), engine,
+         str(result_file)]
     )
     tree_peak = 0
     done = threading.Event()
@@ -93,16 +103,17 @@ def _run_child(stage: str, n_accounts: int, work_dir: Path, seed: int) -> tuple[
     return json.loads(result_file.read_text()), round(usage.ru_maxrss / 1024, 1), round(tree_peak / 2**20, 1)
 
 
-def measure(n_accounts: int, work_dir: Path, seed: int) -> dict:
-    generated, _, _ = _run_child("generate", n_accounts, work_dir, seed)
-    result, process_peak, tree_peak = _run_child("pipeline", n_accounts, work_dir, seed)
-    return {"accounts": n_accounts, **generated, **result, "peak_rss_mib": process_peak,
+def measure(n_accounts: int, work_dir: Path, seed: int, engine: str = DEFAULT_ENGINE) -> dict:
+    generated, _, _ = _run_child("generate", n_accounts, work_dir, seed, engine)
+    result, process_peak, tree_peak = _run_child("pipeline", n_accounts, work_dir, seed, engine)
+    return {"accounts": n_accounts, "engine": engine, **generated, **result, "peak_rss_mib": process_peak,
             "peak_tree_rss_mib": tree_peak}
 
 
 def format_table(results: list[dict]) -> str:
     steps = sorted({step for r in results for step in r["step_seconds"]})
-    header = ["stage"] + [f"{r['accounts']:,} accounts / {r['rows'].get('deals', 0):,} deals" for r in results]
+    header = ["stage"] + [f"{r['accounts']:,} accounts / {r['rows'].get('deals', 0):,} deals ({r['engine']})"
+                          for r in results]
     lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
     lines.append("| generate sample (s) | " + " | ".join(f"{r['generate_seconds']}" for r in results) + " |")
     for step in steps:
@@ -115,22 +126,22 @@ def format_table(results: list[dict]) -> str:
     return "\n".join(lines)
 
 
-def run_benchmark(account_counts: list[int], work_dir: Path, seed: int, out: TextIO) -> int:
+def run_benchmark(account_counts: list[int], work_dir: Path, seed: int, out: TextIO, engine: str = DEFAULT_ENGINE) -> int:
     work_dir.mkdir(parents=True, exist_ok=True)
     results = []
     for n_accounts in account_counts:
-        print(f"benchmark: {n_accounts:,} accounts ...", file=out, flush=True)
-        results.append(measure(n_accounts, work_dir, seed))
-    (work_dir / "benchmark.json").write_text(json.dumps(results, indent=2))
+        print(f"benchmark: {n_accounts:,} accounts on {engine} ...", file=out, flush=True)
+        results.append(measure(n_accounts, work_dir, seed, engine))
+    (work_dir / f"benchmark_{engine}.json").write_text(json.dumps(results, indent=2))
     print(f"\nmachine: {os.cpu_count()} cores\n", file=out)
     print(format_table(results), file=out)
     return 0 if all(r["success"] for r in results) else 1
 
 
 if __name__ == "__main__":
-    stage, n, work, seed_arg, result_path = sys.argv[1:6]
+    stage, n, work, seed_arg, engine_arg, result_path = sys.argv[1:7]
     if stage == "generate":
         child_result = _generate(int(n), Path(work), int(seed_arg))
     else:
-        child_result = _pipeline(int(n), Path(work))
+        child_result = _pipeline(int(n), Path(work), int(seed_arg), engine_arg)
     Path(result_path).write_text(json.dumps(child_result))

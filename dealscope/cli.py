@@ -6,7 +6,7 @@ import argparse
 import sys
 from pathlib import Path
 
-from dealscope.settings import ENGINES, Settings
+from dealscope.settings import DEFAULT_ENGINE, ENGINES, Settings
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -98,6 +98,8 @@ def build_parser() -> argparse.ArgumentParser:
                        help="account counts to run (about 10 deals each; default: %(default)s)")
     bench.add_argument("--work-dir", type=Path, default=Path("bench"))
     bench.add_argument("--seed", type=int, default=7)
+    bench.add_argument("--engine", choices=ENGINES, default=DEFAULT_ENGINE,
+                       help="where the dbt models run (default: %(default)s; spark needs the optional extra)")
     return parser
 
 
@@ -185,7 +187,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.command == "benchmark":
         from dealscope.benchmark import run_benchmark
 
-        return run_benchmark(args.accounts, args.work_dir.resolve(), seed=args.seed, out=sys.stdout)
+        return run_benchmark(args.accounts, args.work_dir.resolve(), seed=args.seed, out=sys.stdout, engine=args.engine)
     raise AssertionError(args.command)
 
 

@@ -1,4 +1,4 @@
-"""dealscope.benchmark's process-tree memory: a child's resident memory counts toward its parent's tree."""
+"""dealscope.benchmark: a child's resident memory counts toward its parent's tree; an export is generated once per size and seed."""
 
 import os
 import signal
@@ -6,7 +6,7 @@ import subprocess
 import sys
 import time
 
-from dealscope.benchmark import tree_rss_bytes
+from dealscope.benchmark import _generate, tree_rss_bytes
 
 HOLD_MIB = 64
 HOLDER = f"import time; block = b'x' * ({HOLD_MIB} * 2**20); time.sleep(60)"
@@ -31,3 +31,15 @@ def test_tree_rss_counts_a_grandchild_that_holds_memory() -> None:
         os.kill(grandchild, signal.SIGKILL)
         child.wait(timeout=20)
     assert tree_rss_bytes(child.pid) == 0  # gone: nothing to count
+
+
+def test_an_export_is_generated_once_per_size_and_seed(tmp_path) -> None:
+    first = _generate(40, tmp_path, seed=3)
+    deals = tmp_path / "data_40_seed3" / "deals.csv"
+    written = deals.stat().st_mtime_ns
+    assert first["rows"]["deals"] > 0 and first["rows"]["accounts"] >= 40
+    assert _generate(40, tmp_path, seed=3) == first  # the recorded export, not a new one
+    assert deals.stat().st_mtime_ns == written
+    other = _generate(40, tmp_path, seed=4)
+    assert (tmp_path / "data_40_seed4" / "deals.csv").read_bytes() != deals.read_bytes()
+    assert other["rows"]["accounts"] >= 40
