@@ -22,7 +22,7 @@ from . import reader
 from .dialect import DUCKDB, DuckDBDialect
 from .errors import InputFileError
 from .spec import SPECS, TableSpec
-from .sql import ident, literal
+from .sql import ident
 from .validate import KEYED, RESULT, TYPED, keyed_sql, raw_name, result_sql, typed_sql
 
 if TYPE_CHECKING:
@@ -115,17 +115,21 @@ def typed_output(spec: TableSpec, source_file: str | None, dialect: DuckDBDialec
     return ", ".join(columns)
 
 
-def _write_clean(con: duckdb.DuckDBPyConnection, spec: TableSpec, source_file: str | None) -> None:
-    select = typed_output(spec, source_file)
-    roles = [(spec.name, "current")]
+def clean_rows_sql(spec: TableSpec, source_file: str | None, dialect: DuckDBDialect = DUCKDB) -> dict[str, str]:
+    """raw table name -> the query of its loaded rows: the table itself (role 'current') and, for a
+    versioned table, `<table>_history` (its earlier versions), in record order. Both engines run these."""
+    select = typed_output(spec, source_file, dialect)
+    roles = {spec.name: "current"}
     if spec.version_column is not None:
-        roles.append((f"{spec.name}_history", "history"))
-    for table, role in roles:
-        con.execute(
-            f"""CREATE OR REPLACE TABLE raw.{ident(table)} AS
-                SELECT {select} FROM {TYPED} JOIN {RESULT} USING (_row_number)
-                WHERE {RESULT}._role = {literal(role)} ORDER BY _row_number"""
-        )
+        roles[f"{spec.name}_history"] = "history"
+    return {table: f"""SELECT {select} FROM {TYPED} JOIN {RESULT} USING (_row_number)
+                WHERE {RESULT}._role = {dialect.literal(role)} ORDER BY _row_number"""
+            for table, role in roles.items()}
+
+
+def _write_clean(con: duckdb.DuckDBPyConnection, spec: TableSpec, source_file: str | None) -> None:
+    for table, query in clean_rows_sql(spec, source_file).items():
+        con.execute(f"CREATE OR REPLACE TABLE raw.{ident(table)} AS {query}")
 
 
 def _write_rejects(

@@ -38,9 +38,9 @@ from .loader import (
     _source_files,
     _utc,
     open_source,
+    clean_rows_sql,
     clear_replaced_state,
     prepare_warehouse,
-    typed_output,
 )
 from .sql import literal
 from .spec import SPECS, TABLES, TableSpec
@@ -251,15 +251,8 @@ class SparkValidation:
         spark.sql(result_sql(spec, dict(self.source_files), self.mapped_tables, dialect=SPARK))
         _register(spark.table(RESULT), RESULT)
 
-        select = typed_output(spec, source_file, SPARK)
-        roles = [(table, "current")] + ([(f"{table}_history", "history")] if spec.version_column else [])
-        tables = {}
-        for name, role in roles:
-            frame = spark.sql(
-                f"SELECT {select} FROM {TYPED} JOIN {RESULT} USING (_row_number) "
-                f"WHERE {RESULT}._role = {SPARK.literal(role)} ORDER BY _row_number"
-            )
-            tables[name] = _register(frame, _view(f"raw.{name}"))
+        tables = {name: _register(spark.sql(query), _view(f"raw.{name}"))
+                  for name, query in clean_rows_sql(spec, source_file, SPARK).items()}
         record = reader.record_json(header, "_l", SPARK) if header is not None else "CAST(NULL AS STRING)"
         loaded_at = SPARK.literal(self.loaded_at.isoformat())
         file_name = SPARK.literal(source_file) if source_file else "NULL"
