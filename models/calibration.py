@@ -380,7 +380,7 @@ def keep_world_inputs(n_worlds: int, n_accounts: int, inputs_dir: Path, first_se
     """Build worlds and keep only their statistical inputs (no statistics): the worlds a later estimator
     is re-scored on. Worlds already kept are skipped. Returns the number built."""
     stress_knobs(stress)
-    kept = set(kept_worlds(inputs_dir)) if Path(inputs_dir).exists() else set()
+    kept = set(kept_worlds(inputs_dir))
     tasks = [(world, n_accounts, seed, stress, Path(inputs_dir)) for seed in range(first_seed, first_seed + n_worlds)
              for world in worlds if (stress, world, n_accounts, seed) not in kept]
     for _ in _each_world(_keep_inputs_task, tasks, jobs):

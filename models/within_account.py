@@ -246,7 +246,7 @@ def _missing_input_row(key: str, test: str, note: str, alpha: float, random_stat
 
 
 PANEL_MODEL = ("Poisson pseudo-likelihood ratio-in-ratios (stacked difference-in-differences): "
-         "E[after/before] = exp(theta D + stack + segment + log employees{extra}), SE clustered by account")
+               "E[after/before] = exp(theta D + stack + segment + log employees{extra}), SE clustered by account")
 
 
 def within_account_rows(features: pd.DataFrame, event_windows: pd.DataFrame | None, random_state: int = 0,
@@ -301,18 +301,20 @@ def h2_row(event_windows: pd.DataFrame | None, pre_trend: bool, random_state: in
         H2_UNIT.format(k=k), alpha, random_state)
 
 
-def future_treatment_rows(features: pd.DataFrame, random_state: int = 0, alpha: float = ALPHA) -> list[dict]:
-    """The cross-sectional adjusted effect with the treatment measured after the outcome window."""
+def future_treatment_rows(features: pd.DataFrame, random_state: int = 0, alpha: float = ALPHA,
+                          hypotheses: tuple[str, ...] = PRIMARY) -> list[dict]:
+    """The cross-sectional adjusted effect with the treatment measured after the outcome window (of the
+    hypotheses in `hypotheses`)."""
     rows = []
     blocks = build_feature_blocks(features, "revenue")
     missing = [c for c in FUTURE_COLUMNS if c not in features]
     if missing:
-        for hypothesis in PRIMARY:
+        for hypothesis in hypotheses:
             row = _missing_input_row(f"{hypothesis}:future_treatment", "future_treatment",
                                      f"the features table has no {', '.join(missing)}", alpha, random_state)
             rows.append({**row, "method": "negative control (future treatment), cross-sectional design"})
         return rows
-    specs = {s.hypothesis: s for s in hypothesis_specs(blocks, "revenue") if s.hypothesis in PRIMARY}
+    specs = {s.hypothesis: s for s in hypothesis_specs(blocks, "revenue") if s.hypothesis in hypotheses}
     frame = blocks.frame
     eligible = frame["is_future_observed"].astype(bool) & frame["is_active_at_outcome_end"].astype(bool)
     for hypothesis, spec in specs.items():
@@ -373,9 +375,8 @@ def apply_within_account_design(tests: pd.DataFrame, features: pd.DataFrame, eve
     tests.loc[primary, "test"] = "cross_sectional"
     tests.loc[primary, "method"] = "cross-sectional (secondary; removes recorded confounding only): " + tests.loc[
         primary, "method"]
-    new = within_account_rows(features, event_windows, random_state, alpha, tuple(run)) + future_treatment_rows(
-        features, random_state, alpha)
-    new = judge_primary([row for row in new if row["hypothesis"].split(":")[0] in run], alpha)
+    new = judge_primary(within_account_rows(features, event_windows, random_state, alpha, tuple(run))
+                        + future_treatment_rows(features, random_state, alpha, tuple(run)), alpha)
     if not new:
         return tests
     added = pd.DataFrame(new).assign(**shared)
