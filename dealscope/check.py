@@ -29,6 +29,7 @@ from dealscope.loading import (
 from dealscope.mapping import MappingDataError, MappingError
 from dealscope.onboarding.event_rules import describe_activity_matching
 from dealscope.settings import Settings
+from dealscope.spark_engine import stop_validation_session
 
 EXIT_OK = 0
 EXIT_GATE = 1
@@ -47,8 +48,12 @@ def run_check(settings: Settings, out: TextIO) -> int:
             prepare_warehouse(con)
             load_event_types(con, settings.event_types)
             loaded_at = datetime.now(timezone.utc)
-            for table in TABLES:
-                load_input_table(con, settings, mapping, table, loaded_at)
+            try:
+                for table in TABLES:
+                    load_input_table(con, settings, mapping, table, loaded_at)
+            finally:
+                if settings.engine == "spark":
+                    stop_validation_session()
         except (MappingError, InputFileError, MappingDataError) as error:
             print(f"\nCANNOT RUN: {error}", file=out)
             print(f"(checked in {time.perf_counter() - started:.1f} s)", file=out)

@@ -13,7 +13,7 @@ import duckdb
 from dagster_dbt import DbtCliResource
 from packaging import version
 
-from dealscope import dbt_runner, warehouse
+from dealscope import dbt_runner, spark_engine, warehouse
 from dealscope.settings import DEFAULT_CALIBRATION_RESULTS, DEFAULT_ENGINE, DEFAULT_VERSIONS_KEPT, Settings
 
 
@@ -81,7 +81,13 @@ class WarehouseResource(dg.ConfigurableResource):
             yield self
             return
         with warehouse.run_lock(Path(self.warehouse)):
-            yield self
+            try:
+                yield self
+            finally:
+                # A Spark run that stopped before dbt (a failed load, the rejection gate) leaves no
+                # validation JVM behind.
+                if self.engine == "spark":
+                    spark_engine.stop_validation_session()
 
     @contextlib.contextmanager
     def build_connection(self) -> Iterator[duckdb.DuckDBPyConnection]:

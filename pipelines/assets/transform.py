@@ -54,6 +54,8 @@ def dbt_models_for(engine: str) -> dg.AssetsDefinition:
         with writer_lock(settings.build_db):
             raw_tables: list[str] = []
             if settings.engine == "spark":
+                # Every input table is validated by now: the loader's JVM ends before dbt-spark starts its own.
+                spark_engine.stop_validation_session()
                 # Spark reads the loader's validated raw tables as Parquet (docs/scale-out.md).
                 raw_tables = spark_engine.export_raw_tables(settings.build_db)
             # One target folder per deployment, reused: dbt then finds its partial parse from the
