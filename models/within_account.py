@@ -339,19 +339,15 @@ def future_treatment_rows(features: pd.DataFrame, random_state: int = 0, alpha: 
     return rows
 
 
-def judge_primary(rows: list[dict], alpha: float = ALPHA) -> list[dict]:
-    """`supported` of each primary row present with its pre-trend row: significant, of the hypothesised
-    sign, and its pre-trend check passed (a failed check also marks the row's note UNTRUSTWORTHY)."""
+def mark_failed_pre_trends(rows: list[dict], alpha: float = ALPHA) -> list[dict]:
+    """Each primary row whose pre-trend check failed gets UNTRUSTWORTHY in its note (its `supported` and
+    verdict follow from the check row, in models.verdicts.add_verdicts)."""
     by_key = {row["hypothesis"]: row for row in rows}
     for hypothesis in PRIMARY:
         if hypothesis not in by_key or f"{hypothesis}:pre_trend" not in by_key:
             continue
         main, pre = by_key[hypothesis], by_key[f"{hypothesis}:pre_trend"]
-        pre_failed = bool(np.isfinite(pre["p_value"]) and pre["p_value"] < alpha)
-        significant = bool(np.isfinite(main["p_value"]) and main["p_value"] < alpha)
-        right_sign = np.sign(main["estimate"]) == DIRECTIONS[hypothesis]
-        main["supported"] = significant and bool(right_sign) and not pre_failed
-        if pre_failed:
+        if np.isfinite(pre["p_value"]) and pre["p_value"] < alpha:
             main["note"] = "; ".join(filter(None, ["UNTRUSTWORTHY: pre-trend negative control failed", main["note"]]))
     return rows
 
@@ -362,9 +358,9 @@ def apply_within_account_design(tests: pd.DataFrame, features: pd.DataFrame, eve
     """hypothesis_tests with the within-account design as the primary row of H1 and H2.
 
     The cross-sectional DML rows keyed H1_strategic_alignment / H2_trust_eroding_events move to
-    '<hypothesis>:cross_sectional' (test 'cross_sectional'; `supported` kept, the verdict flags a failed
-    future-treatment control); the within-account rows take the keys and decide `supported`, which a
-    failed pre-trend check turns false. Adds '<hypothesis>:pre_trend' and ':future_treatment' rows.
+    '<hypothesis>:cross_sectional' (test 'cross_sectional': an association between accounts, never
+    `supported`); the within-account rows take the keys and can be `supported` (models.verdicts.add_verdicts:
+    significant with the hypothesised sign and the pre-trend check passed). Adds '<hypothesis>:pre_trend' and ':future_treatment' rows.
     A hypothesis in `not_run` (its input is missing) keeps its 'not run' row and gets none of these."""
     run = [h for h in PRIMARY if h not in (not_run or {})]
     tests = tests.copy()
@@ -375,7 +371,7 @@ def apply_within_account_design(tests: pd.DataFrame, features: pd.DataFrame, eve
     tests.loc[primary, "test"] = "cross_sectional"
     tests.loc[primary, "method"] = "cross-sectional (secondary; removes recorded confounding only): " + tests.loc[
         primary, "method"]
-    new = judge_primary(within_account_rows(features, event_windows, random_state, alpha, tuple(run))
+    new = mark_failed_pre_trends(within_account_rows(features, event_windows, random_state, alpha, tuple(run))
                         + future_treatment_rows(features, random_state, alpha, tuple(run)), alpha)
     if not new:
         return tests
