@@ -7,8 +7,12 @@ The Dagster asset calls only `write_hypothesis_tests`; this module does not impo
 
 from __future__ import annotations
 
+from concurrent.futures import Future
+from contextlib import nullcontext
+
 import duckdb
 import pandas as pd
+from joblib.externals.loky import ProcessPoolExecutor  # a scikit-learn dependency
 
 from dealscope.coverage import skipped_hypotheses
 from models.diagnostics import add_sizes_and_verdicts
@@ -51,6 +55,28 @@ def write_hypothesis_tests(
     features = read_account_features(con, features_table)
     # Hypotheses whose input the export lacks are not run (main.analysis_coverage says why).
     not_run = skipped_hypotheses(con)
+    # the model comparison needs nothing the tests compute: it runs on the second core meanwhile
+    with ProcessPoolExecutor(max_workers=1) if predictive else nullcontext() as second_core:
+        value: Future | None = (second_core.submit(run_predictive_value, features, random_state, outcome=outcome)
+                                if predictive else None)
+        tests, diagnostics, permutation_null = _hypothesis_tests(con, features, random_state, outcome,
+                                                                 n_permutations, not_run)
+        rows = [(HYPOTHESIS_TESTS, tests), (PERMUTATION_NULL, permutation_null),
+                (HYPOTHESIS_DIAGNOSTICS, _nulls_for_empty_notes(diagnostics))]
+        if value is not None:
+            comparison = value.result()
+            rows += [(MODEL_COMPARISON, _nulls_for_empty_notes(comparison.comparison)),
+                     (FEATURE_IMPORTANCE, _nulls_for_empty_notes(comparison.importance))]
+    replace_tables(con, rows)
+    if forecast:
+        write_account_value_forecast(con, random_state)
+    return tests
+
+
+def _hypothesis_tests(con: duckdb.DuckDBPyConnection, features: pd.DataFrame, random_state: int, outcome: Outcome,
+                      n_permutations: int, not_run: dict[str, str]) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
+    """(hypothesis_tests, hypothesis_diagnostics, permutation_null) rows: the cross-sectional statistics, then
+    for revenue the within-account design as the primary rows, every row sized and worded."""
     results = run_statistics(features, random_state, outcome=outcome, n_permutations=n_permutations,
                              not_run=not_run)
     tests = results.tests
@@ -65,17 +91,7 @@ def write_hypothesis_tests(
         moved = {key.removesuffix(":cross_sectional") for key in tests["hypothesis"] if key.endswith(":cross_sectional")}
         diagnostics = diagnostics.assign(hypothesis=[f"{key}:cross_sectional" if key in moved else key
                                                      for key in diagnostics["hypothesis"]])
-    tests = tests.assign(note=tests["note"].replace("", None))
-    rows = [(HYPOTHESIS_TESTS, tests), (PERMUTATION_NULL, results.permutation_null),
-            (HYPOTHESIS_DIAGNOSTICS, _nulls_for_empty_notes(diagnostics))]
-    if predictive:
-        value = run_predictive_value(features, random_state, outcome=outcome)
-        rows += [(MODEL_COMPARISON, _nulls_for_empty_notes(value.comparison)),
-                 (FEATURE_IMPORTANCE, _nulls_for_empty_notes(value.importance))]
-    replace_tables(con, rows)
-    if forecast:
-        write_account_value_forecast(con, random_state)
-    return tests
+    return tests.assign(note=tests["note"].replace("", None)), diagnostics, results.permutation_null
 
 
 def _nulls_for_empty_notes(frame: pd.DataFrame) -> pd.DataFrame:
