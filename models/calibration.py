@@ -55,7 +55,8 @@ from dealscope.settings import DEFAULT_EVENT_TYPES, ENV_BUILD_DB
 from models.features import read_account_features
 from models.hypotheses import DEFAULT_PERMUTATIONS, run_statistics
 from models.tables import CALIBRATION_WORLDS
-from models.within_account import (apply_within_account_design, judge_primary, read_event_windows,
+from models.verdicts import add_verdicts
+from models.within_account import (apply_within_account_design, mark_failed_pre_trends, read_event_windows,
                                    within_account_rows)
 
 PRIMARY_HYPOTHESES = ("H1_strategic_alignment", "H2_trust_eroding_events")
@@ -236,8 +237,9 @@ def within_account_world_rows(features: pd.DataFrame, event_windows: pd.DataFram
     """The within-account rows of one world (primary and pre-trend of each of `hypotheses`) from its kept
     inputs, in the study's row format: what `simulate_world` gives for those tests, without the
     cross-sectional statistics (which do not depend on the within-account estimator)."""
-    rows = pd.DataFrame(judge_primary(within_account_rows(features, event_windows, random_state=0,
-                                                          hypotheses=hypotheses)))
+    rows = within_account_rows(features, event_windows, random_state=0, hypotheses=hypotheses)
+    # `supported` decided as in the pipeline: by the verdict rules, from the row and its pre-trend row
+    rows = add_verdicts(pd.DataFrame(mark_failed_pre_trends(rows)))
     return labelled_world_rows(rows, world, n_accounts, seed, stress)
 
 

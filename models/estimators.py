@@ -31,6 +31,19 @@ from models.inference import EffectEstimate, account_bootstrap_weights, median_a
 
 LearnerKind = Literal["spline_ridge", "hgb"]
 BOOTSTRAP_DRAWS = 999
+# From this many rows a cross-fit's folds are fitted in parallel worker processes, one per core: a fit
+# then takes seconds, far more than starting a worker and sending it the data; below it a fit takes
+# hundredths of a second and the statistics stay in one process (and the calibration study's parallel
+# worlds do not start workers of their own).
+PARALLEL_FOLDS_MIN_ROWS = 20_000
+
+
+def fold_jobs(n_rows: int) -> int | None:
+    """joblib's n_jobs for fitting the folds of a cross-fit of n_rows rows: every core from
+    PARALLEL_FOLDS_MIN_ROWS, else None (in this process). The predictions are the same either way: each
+    fold's fit is deterministic and single-threaded in this process (`threadpool_limits`) and in a
+    worker (joblib gives each of n workers cores / n BLAS threads)."""
+    return joblib.cpu_count() if n_rows >= PARALLEL_FOLDS_MIN_ROWS else None
 
 
 # --------------------------------------------------------------------------- learners
@@ -112,15 +125,17 @@ def reuse_out_of_fold() -> Iterator[None]:
 
 def out_of_fold_predictions(learner: Pipeline, X: pd.DataFrame | np.ndarray, target: np.ndarray,
                             folds: list[tuple[np.ndarray, np.ndarray]]) -> np.ndarray:
-    """`cross_val_predict(learner, X, target, cv=folds)`, remembered inside `reuse_out_of_fold`."""
+    """`cross_val_predict(learner, X, target, cv=folds)` (folds in parallel on a large sample: `fold_jobs`),
+    remembered inside `reuse_out_of_fold`."""
     remembered = _REMEMBERED_OUT_OF_FOLD.get()
+    n_jobs = fold_jobs(len(target))
     if remembered is None:
-        return cross_val_predict(learner, X, target, cv=folds)
+        return cross_val_predict(learner, X, target, cv=folds, n_jobs=n_jobs)
     # the learner's parameters, the data and the folds (scikit-learn's configuration too: it can
     # change what a fit checks)
     key = joblib.hash((learner, X, np.asarray(target), folds, sklearn_config()))
     if key not in remembered:
-        remembered[key] = cross_val_predict(learner, X, target, cv=folds)
+        remembered[key] = cross_val_predict(learner, X, target, cv=folds, n_jobs=n_jobs)
     return remembered[key].copy()
 
 
@@ -374,7 +389,7 @@ def nested_r2_differences(frame: pd.DataFrame, y: np.ndarray, groups: np.ndarray
     # small matrices: threaded BLAS only adds contention
     with threadpool_limits(limits=1), checked_input():
         base, full = (cross_validate(make_learner(categorical, columns, kind, random_state, positional=True), x, y,
-                                     cv=splits, scoring="r2")["test_score"]
+                                     cv=splits, scoring="r2", n_jobs=fold_jobs(len(y)))["test_score"]
                       for x, columns in ((base_x, numeric), (full_x, numeric + block)))
     return (full - base, float(np.mean([len(train) for train, _ in splits])),
             float(np.mean([len(test) for _, test in splits])))

@@ -9,7 +9,8 @@ Two questions per hypothesis, answered on the same uncensored accounts:
   solved from a Neyman-orthogonal moment (`ProportionalEffect`). For the other outcomes
   Robinson's partialling-out: outcome and treatment residualised on the controls, OLS
   slope of residual on residual, HC1 standard error (`PartiallingOutEffect`).
-  `supported` comes from this test.
+  Its `supported` is decided with its verdict (`models.verdicts.add_verdicts`): a comparison between
+  accounts reads as an association, never as support.
 * predictive value: out-of-fold R^2 of baseline vs baseline + the hypothesis's block
   on identical grouped folds (repeated), tested with the Nadeau-Bengio corrected
   resampled t-test (one-sided: the block adds R^2).
@@ -172,13 +173,13 @@ def _adjusted_effect_row(spec: HypothesisSpec, frame: pd.DataFrame, y: np.ndarra
                 x, y, treatment, groups=groups)
         naive = naive_slope(y, treatment)
     effect = fitted.effect_
-    significant = bool(effect.p_value < alpha) if np.isfinite(effect.p_value) else False
     return {
         **row, "estimate": effect.estimate, "ci_low": effect.ci_low, "ci_high": effect.ci_high,
         "bootstrap_ci_low": effect.bootstrap_ci_low, "bootstrap_ci_high": effect.bootstrap_ci_high,
         "p_value": effect.p_value, "naive_estimate": naive,
         "treatment_residual_share": fitted.treatment_residual_share_,
-        "supported": significant and np.sign(effect.estimate) == spec.direction, "note": missing_note,
+        # decided with the verdict (models.verdicts.add_verdicts)
+        "supported": False, "note": missing_note,
     }
 
 
@@ -233,12 +234,12 @@ def run_statistics(
     """Test H1 and H2 on the rows of analytics.ml_account_features.
 
     Per primary hypothesis (H1_strategic_alignment, H2_trust_eroding_events) the rows are, by `test`:
-    'adjusted_effect' (DML; decides `supported`: two-sided p < alpha with the hypothesised sign),
+    'adjusted_effect' (DML; two-sided p-value; `supported` false: a cross-sectional association),
     'predictive_value' (R^2 gain, corrected resampled t-test), 'placebo' (the same estimator on the
     treatment permuted within segment x cohort-year strata: must find nothing; `supported` is
     always false) and 'block_permutation' (the R^2 gain against its null with the block permuted
     within strata; n_permutations = 0 skips it). Per event type an 'adjusted_effect' row with
-    Holm-adjusted p-values (`supported` uses them).
+    Holm-adjusted p-values (their verdicts use them).
     The `hypothesis` column is unique: the adjusted effect keeps the hypothesis's name, every
     other row is '<hypothesis>:<test>' (per-type rows: 'H2_trust_eroding_events:<event_type>').
     n_repeats: how many differently shuffled fold sets the DML and the t-test use; None = 2, or 1 above
@@ -259,7 +260,7 @@ def run_statistics(
         specs = [s for s in specs if ":" not in s.hypothesis]
     specs, not_run_rows = split_not_run(specs, not_run or {})
     rows = _run_specs(specs, blocks, learner, n_splits, n_repeats, random_state, alpha) + not_run_rows
-    results = _apply_holm_to_event_types(pd.DataFrame(rows), alpha)
+    results = _apply_holm_to_event_types(pd.DataFrame(rows))
     extra_rows, null_frames = [], []
     for spec in specs:
         if ":" in spec.hypothesis:
@@ -408,16 +409,13 @@ def _run_specs(specs: list[HypothesisSpec], blocks: FeatureBlocks, learner: Lear
     return rows
 
 
-def _apply_holm_to_event_types(results: pd.DataFrame, alpha: float) -> pd.DataFrame:
+def _apply_holm_to_event_types(results: pd.DataFrame) -> pd.DataFrame:
     results = results.copy()
     is_type_row = (results["hypothesis"].str.contains(":", regex=False)
                    & (results["test"] == "adjusted_effect")).to_numpy()
     if not is_type_row.any():
         return results
     adjusted = holm_adjust(results.loc[is_type_row, "p_value"].to_numpy())
-    expected_sign = np.where(results.loc[is_type_row, "direction"] == "positive", 1, -1)
-    same_sign = np.sign(results.loc[is_type_row, "estimate"].to_numpy()) == expected_sign
     results.loc[is_type_row, "p_value_holm"] = adjusted
-    results.loc[is_type_row, "supported"] = (np.nan_to_num(adjusted, nan=1.0) < alpha) & same_sign
     results.loc[is_type_row, "method"] = results.loc[is_type_row, "method"] + "; Holm across event types"
     return results

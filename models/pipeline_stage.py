@@ -7,8 +7,11 @@ The Dagster asset calls only `write_hypothesis_tests`; this module does not impo
 
 from __future__ import annotations
 
+from contextlib import nullcontext
+
 import duckdb
 import pandas as pd
+from joblib.externals.loky import ProcessPoolExecutor  # a scikit-learn dependency
 
 from dealscope.coverage import skipped_hypotheses
 from models.diagnostics import add_sizes_and_verdicts
@@ -24,7 +27,7 @@ from models.tables import (
     PERMUTATION_NULL,
     replace_tables,
 )
-from models.within_account import apply_within_account_design, read_event_windows
+from models.within_account import design_rows, read_event_windows, with_design_rows
 
 
 def write_hypothesis_tests(
@@ -51,27 +54,34 @@ def write_hypothesis_tests(
     features = read_account_features(con, features_table)
     # Hypotheses whose input the export lacks are not run (main.analysis_coverage says why).
     not_run = skipped_hypotheses(con)
-    results = run_statistics(features, random_state, outcome=outcome, n_permutations=n_permutations,
-                             not_run=not_run)
-    tests = results.tests
-    diagnostics = results.diagnostics
-    if outcome == "revenue":
-        # the within-account design decides H1 and H2; the cross-sectional rows become secondary
-        tests = apply_within_account_design(tests, features, read_event_windows(con), random_state,
-                                            not_run=not_run)
-        # sizes for the new layout, then every row worded again by models.verdicts (each sentence names the
-        # design that produced it); the diagnostics follow the DML rows to their ':cross_sectional' keys
-        tests = add_sizes_and_verdicts(tests, features, outcome)
-        moved = {key.removesuffix(":cross_sectional") for key in tests["hypothesis"] if key.endswith(":cross_sectional")}
-        diagnostics = diagnostics.assign(hypothesis=[f"{key}:cross_sectional" if key in moved else key
-                                                     for key in diagnostics["hypothesis"]])
-    tests = tests.assign(note=tests["note"].replace("", None))
-    rows = [(HYPOTHESIS_TESTS, tests), (PERMUTATION_NULL, results.permutation_null),
-            (HYPOTHESIS_DIAGNOSTICS, _nulls_for_empty_notes(diagnostics))]
-    if predictive:
-        value = run_predictive_value(features, random_state, outcome=outcome)
-        rows += [(MODEL_COMPARISON, _nulls_for_empty_notes(value.comparison)),
-                 (FEATURE_IMPORTANCE, _nulls_for_empty_notes(value.importance))]
+    # The model comparison and the within-account design need nothing run_statistics computes: they run
+    # in a second process meanwhile (a large cross-fit also spreads its folds over the cores,
+    # models.estimators.fold_jobs), so the statistics use both cores of a small machine.
+    within = outcome == "revenue"
+    with ProcessPoolExecutor(max_workers=1) if predictive or within else nullcontext() as second_process:
+        value = second_process.submit(run_predictive_value, features, random_state, outcome=outcome) if predictive else None
+        new_rows = (second_process.submit(design_rows, features, read_event_windows(con), random_state,
+                                          not_run=not_run) if within else None)
+        results = run_statistics(features, random_state, outcome=outcome, n_permutations=n_permutations,
+                                 not_run=not_run)
+        tests, diagnostics = results.tests, results.diagnostics
+        if new_rows is not None:
+            # the within-account design decides H1 and H2; the cross-sectional rows become secondary
+            tests = with_design_rows(tests, new_rows.result(), not_run=not_run)
+            # sizes for the new layout, then every row worded again by models.verdicts (each sentence names
+            # the design that produced it); the diagnostics follow the DML rows to their ':cross_sectional' keys
+            tests = add_sizes_and_verdicts(tests, features, outcome)
+            moved = {key.removesuffix(":cross_sectional") for key in tests["hypothesis"]
+                     if key.endswith(":cross_sectional")}
+            diagnostics = diagnostics.assign(hypothesis=[f"{key}:cross_sectional" if key in moved else key
+                                                         for key in diagnostics["hypothesis"]])
+        tests = tests.assign(note=tests["note"].replace("", None))
+        rows = [(HYPOTHESIS_TESTS, tests), (PERMUTATION_NULL, results.permutation_null),
+                (HYPOTHESIS_DIAGNOSTICS, _nulls_for_empty_notes(diagnostics))]
+        if value is not None:
+            comparison = value.result()
+            rows += [(MODEL_COMPARISON, _nulls_for_empty_notes(comparison.comparison)),
+                     (FEATURE_IMPORTANCE, _nulls_for_empty_notes(comparison.importance))]
     replace_tables(con, rows)
     if forecast:
         write_account_value_forecast(con, random_state)

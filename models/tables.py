@@ -113,7 +113,7 @@ HYPOTHESIS_TESTS = Table(
     n_excluded_other BIGINT NOT NULL: accounts dropped for another reason (missing treatment or control)
     method VARCHAR NOT NULL: the estimator, in words
     unit VARCHAR NOT NULL: the unit of `estimate`
-    supported BOOLEAN NOT NULL: true only when the design and the sensitivity allow 'the data support'
+    supported BOOLEAN NOT NULL: effect rows: true exactly when `conclusion` is 'supported' (never for a cross-sectional row); predictive rows: p < 0.05; checks: false
     naive_estimate DOUBLE: the unadjusted slope, for comparison
     treatment_residual_share DOUBLE: var(D - m(X)) / var(D): treatment variation left after the controls
     outcome VARCHAR NOT NULL: revenue, gross_margin or any_revenue

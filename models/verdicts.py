@@ -299,6 +299,11 @@ def readable_control(name: str) -> str:
             }.get(name, name.replace("_", " "))
 
 
+# Conclusions of an effect row that is significant with the hypothesised sign and whose design passed its
+# checks: only 'supported' says the data support the hypothesis; the others say what stops short of it.
+ASSOCIATION_CONCLUSIONS = ("supported", "associated", "could_be_hidden_factor")
+
+
 NOT_SIGNIFICANT = "This cannot be told apart from no effect at the 5% level, so the hypothesis is not supported."
 
 
@@ -496,9 +501,16 @@ def related_rows(results: pd.DataFrame) -> dict[str, dict[str, Mapping[str, Any]
 
 
 def add_verdicts(results: pd.DataFrame) -> pd.DataFrame:
-    """The frame with `verdict` (one sentence or a few per row) and `conclusion` columns."""
+    """The frame with `verdict` (one sentence or a few per row) and `conclusion` columns, and `supported`
+    of every effect row decided here, from its conclusion: true only when the verdict says the data support
+    the hypothesis. A row whose sentence says "untrustworthy", "could be explained by a hidden factor" or
+    "an association between accounts" is not `supported`, whatever its p-value. The other rows (checks,
+    predictive tests) keep the `supported` their test gave them."""
     grouped = related_rows(results)
     records = results.to_dict("records")
     contexts = [grouped.get(_base_hypothesis(row), {}) for row in records]
+    conclusions = [conclusion_of(row, related) for row, related in zip(records, contexts)]
+    supported = [conclusion == "supported" if is_effect_row(row) else bool(row.get("supported", False))
+                 for row, conclusion in zip(records, conclusions)]
     return results.assign(verdict=[verdict_sentence(row, related) for row, related in zip(records, contexts)],
-                          conclusion=[conclusion_of(row, related) for row, related in zip(records, contexts)])
+                          conclusion=conclusions, supported=supported)

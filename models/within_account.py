@@ -339,33 +339,47 @@ def future_treatment_rows(features: pd.DataFrame, random_state: int = 0, alpha: 
     return rows
 
 
-def judge_primary(rows: list[dict], alpha: float = ALPHA) -> list[dict]:
-    """`supported` of each primary row present with its pre-trend row: significant, of the hypothesised
-    sign, and its pre-trend check passed (a failed check also marks the row's note UNTRUSTWORTHY)."""
+def mark_failed_pre_trends(rows: list[dict], alpha: float = ALPHA) -> list[dict]:
+    """Each primary row whose pre-trend check failed gets UNTRUSTWORTHY in its note (its `supported` and
+    verdict follow from the check row, in models.verdicts.add_verdicts)."""
     by_key = {row["hypothesis"]: row for row in rows}
     for hypothesis in PRIMARY:
         if hypothesis not in by_key or f"{hypothesis}:pre_trend" not in by_key:
             continue
         main, pre = by_key[hypothesis], by_key[f"{hypothesis}:pre_trend"]
-        pre_failed = bool(np.isfinite(pre["p_value"]) and pre["p_value"] < alpha)
-        significant = bool(np.isfinite(main["p_value"]) and main["p_value"] < alpha)
-        right_sign = np.sign(main["estimate"]) == DIRECTIONS[hypothesis]
-        main["supported"] = significant and bool(right_sign) and not pre_failed
-        if pre_failed:
+        if np.isfinite(pre["p_value"]) and pre["p_value"] < alpha:
             main["note"] = "; ".join(filter(None, ["UNTRUSTWORTHY: pre-trend negative control failed", main["note"]]))
     return rows
+
+
+def design_rows(features: pd.DataFrame, event_windows: pd.DataFrame | None, random_state: int = 0,
+                alpha: float = ALPHA, not_run: Mapping[str, str] | None = None) -> list[dict]:
+    """The rows the within-account design adds for each hypothesis that runs (not in `not_run`): the primary
+    and its pre-trend check (`within_account_rows`), the future-treatment control of the cross-sectional
+    design (`future_treatment_rows`), a failed pre-trend marked. Needs nothing from `run_statistics`, so
+    the pipeline computes them beside it (models.pipeline_stage)."""
+    run = tuple(h for h in PRIMARY if h not in (not_run or {}))
+    return mark_failed_pre_trends(within_account_rows(features, event_windows, random_state, alpha, run)
+                                  + future_treatment_rows(features, random_state, alpha, run), alpha)
 
 
 def apply_within_account_design(tests: pd.DataFrame, features: pd.DataFrame, event_windows: pd.DataFrame | None,
                                 random_state: int = 0, alpha: float = ALPHA,
                                 not_run: Mapping[str, str] | None = None) -> pd.DataFrame:
-    """hypothesis_tests with the within-account design as the primary row of H1 and H2.
+    """hypothesis_tests with the within-account design as the primary row of H1 and H2:
+    `with_design_rows(tests, design_rows(...))`."""
+    return with_design_rows(tests, design_rows(features, event_windows, random_state, alpha, not_run), not_run)
+
+
+def with_design_rows(tests: pd.DataFrame, rows: list[dict], not_run: Mapping[str, str] | None = None) -> pd.DataFrame:
+    """`tests` (run_statistics' rows) with the within-account design's `rows` (`design_rows`) as the primary.
 
     The cross-sectional DML rows keyed H1_strategic_alignment / H2_trust_eroding_events move to
-    '<hypothesis>:cross_sectional' (test 'cross_sectional'; `supported` kept, the verdict flags a failed
-    future-treatment control); the within-account rows take the keys and decide `supported`, which a
-    failed pre-trend check turns false. Adds '<hypothesis>:pre_trend' and ':future_treatment' rows.
-    A hypothesis in `not_run` (its input is missing) keeps its 'not run' row and gets none of these."""
+    '<hypothesis>:cross_sectional' (test 'cross_sectional': an association between accounts, never
+    `supported`); the within-account rows take the keys and can be `supported` (models.verdicts.add_verdicts:
+    significant with the hypothesised sign and the pre-trend check passed). Adds '<hypothesis>:pre_trend'
+    and ':future_treatment' rows. A hypothesis in `not_run` (its input is missing) keeps its 'not run' row
+    and gets none of these."""
     run = [h for h in PRIMARY if h not in (not_run or {})]
     tests = tests.copy()
     shared = {c: tests[c].iloc[0] for c in ("n_excluded_censored", "n_excluded_not_customer", "outcome",
@@ -375,11 +389,9 @@ def apply_within_account_design(tests: pd.DataFrame, features: pd.DataFrame, eve
     tests.loc[primary, "test"] = "cross_sectional"
     tests.loc[primary, "method"] = "cross-sectional (secondary; removes recorded confounding only): " + tests.loc[
         primary, "method"]
-    new = judge_primary(within_account_rows(features, event_windows, random_state, alpha, tuple(run))
-                        + future_treatment_rows(features, random_state, alpha, tuple(run)), alpha)
-    if not new:
+    if not rows:
         return tests
-    added = pd.DataFrame(new).assign(**shared)
+    added = pd.DataFrame(rows).assign(**shared)
     combined = pd.concat([tests, added.reindex(columns=tests.columns)], ignore_index=True)
     if combined["hypothesis"].duplicated().any():
         raise ValueError(f"hypothesis keys repeat: {sorted(combined.loc[combined['hypothesis'].duplicated(), 'hypothesis'])}")

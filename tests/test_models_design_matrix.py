@@ -5,6 +5,9 @@ the input's form or the number of identical refits changes (models/design.py, mo
 
 from __future__ import annotations
 
+import os
+
+import joblib
 import numpy as np
 import pandas as pd
 import pytest
@@ -14,7 +17,9 @@ from threadpoolctl import threadpool_limits
 
 from models.design import design_frame, design_matrix, grouped_folds
 from models.estimators import (
+    PARALLEL_FOLDS_MIN_ROWS,
     checked_input,
+    fold_jobs,
     make_learner,
     make_level_learner,
     out_of_fold_predictions,
@@ -127,3 +132,35 @@ def test_out_of_fold_predictions_equal_cross_val_predict_and_are_reused_only_for
     assert not any(np.array_equal(o, expected) for o in other)
     out_of_fold_predictions(_CountingRidge(alpha=1.0), x, target, folds)
     assert _CountingRidge.fits == 30  # the memory ends with the context
+
+
+class _PidRegressor(Ridge):
+    """Predicts the id of the process that fitted it: where a fold was fitted."""
+
+    def fit(self, X, y, sample_weight=None):
+        self.fitted_in_ = os.getpid()
+        return self
+
+    def predict(self, X):
+        return np.full(len(X), float(self.fitted_in_))
+
+
+def test_a_large_cross_fit_runs_its_folds_in_worker_processes_with_the_same_predictions() -> None:
+    """From PARALLEL_FOLDS_MIN_ROWS rows the folds are fitted in worker processes (one per core); the
+    predictions equal, bit for bit, those of one process with one BLAS thread, as the statistics fit them."""
+    assert fold_jobs(PARALLEL_FOLDS_MIN_ROWS - 1) is None
+    assert fold_jobs(PARALLEL_FOLDS_MIN_ROWS) == joblib.cpu_count()
+    frame = _frame(PARALLEL_FOLDS_MIN_ROWS, seed=11)
+    target = _target(frame)
+    x = design_matrix(frame, CATEGORICAL, NUMERIC)
+    folds = grouped_folds(frame["account_id"].to_numpy(), 5, 0)
+    learner = make_learner(CATEGORICAL, NUMERIC, "spline_ridge", 0, positional=True)
+    with threadpool_limits(limits=1), checked_input():
+        in_one_process = cross_val_predict(learner, x, target, cv=folds)
+        in_workers = out_of_fold_predictions(learner, x, target, folds)
+    np.testing.assert_array_equal(in_workers, in_one_process)
+    where = set(out_of_fold_predictions(_PidRegressor(), x, target, folds))
+    if joblib.cpu_count() > 1:
+        assert os.getpid() not in where and len(where) >= 1
+    else:
+        assert where == {os.getpid()}

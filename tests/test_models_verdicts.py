@@ -188,6 +188,35 @@ def test_add_verdicts_reads_each_hypothesis_with_its_own_checks() -> None:
     assert out["H1_strategic_alignment:pre_trend"] == "check_failed"
 
 
+def test_supported_is_true_only_where_the_verdict_says_the_data_support_it() -> None:
+    """Every input row says supported=True; each effect row keeps it only when its conclusion is 'supported'
+    (a significant cross-sectional association, one a hidden factor could explain, one whose check failed and
+    one of the wrong sign all lose it); a check row and a predictive row keep what their test gave them."""
+    cross = {"test": "cross_sectional", "method": "cross-sectional (secondary): DML"}
+    rows = pd.DataFrame([
+        sized(supported=True, **WITHIN),
+        {**check_row("pre_trend", 0.5, WITHIN), "supported": True},
+        sized(hypothesis="H1_strategic_alignment:cross_sectional", supported=True, **cross),
+        sized(hypothesis="H2_trust_eroding_events", feature_block="trust", direction="negative", supported=True,
+              estimate=-0.1, ci_low=-0.15, ci_high=-0.05, p_value=0.001, **WITHIN),
+        {**check_row("pre_trend", 0.003, WITHIN), "hypothesis": "H2_trust_eroding_events:pre_trend"},
+        sized(hypothesis="H2_trust_eroding_events:cross_sectional", feature_block="trust", direction="negative",
+              estimate=0.1, ci_low=0.05, ci_high=0.15, p_value=0.001, supported=True, **cross),
+        effect_row(hypothesis="H1_strategic_alignment:predictive_value", test="predictive_value", estimate=0.01,
+                   ci_low=0.001, ci_high=0.02, p_value=0.01, supported=True),
+    ])
+    out = add_verdicts(rows).set_index("hypothesis")
+    assert out["supported"].to_dict() == {
+        "H1_strategic_alignment": True, "H1_strategic_alignment:pre_trend": True,
+        "H1_strategic_alignment:cross_sectional": False, "H2_trust_eroding_events": False,
+        "H2_trust_eroding_events:pre_trend": False, "H2_trust_eroding_events:cross_sectional": False,
+        "H1_strategic_alignment:predictive_value": True}
+    assert out.loc["H1_strategic_alignment", "conclusion"] == "supported"
+    assert out.loc["H1_strategic_alignment:cross_sectional", "conclusion"] == "associated"
+    assert out.loc["H2_trust_eroding_events", "conclusion"] == "untrustworthy"
+    assert out.loc["H2_trust_eroding_events:cross_sectional", "conclusion"] == "opposite_direction"
+
+
 def test_event_type_rows_are_decided_by_the_holm_p_value() -> None:
     sentence = verdict_sentence(effect_row(
         hypothesis="H2_trust_eroding_events:second_source_added", feature_block="trust", direction="negative",

@@ -20,6 +20,7 @@ from dashboards.components import (
 from dashboards.data import SiteData
 from dashboards.formatting import format_amount, format_count, format_date, format_pct, readable
 from dashboards.verdicts import deciding_tests, verdict_items
+from models.verdicts import ASSOCIATION_CONCLUSIONS
 
 
 @dataclass(frozen=True)
@@ -161,10 +162,12 @@ def overview_page(data: SiteData) -> str:
     per_type = deciding["hypothesis"].astype(str).str.contains(":", regex=False)
     page.add(verdict_items(deciding[~per_type], short=True))
     if per_type.any():
-        supported = int(deciding.loc[per_type, "supported"].astype("boolean").fillna(False).sum())
-        page.add(f'<p id="per-type-summary">Per trust-eroding event type: {supported} of '
-                 f"{int(per_type.sum())} types show an effect after the Holm correction "
-                 '(see <a href="evidence.html">Evidence</a>).</p>')
+        # significant with the hypothesised sign after Holm, no check failed: an association between accounts
+        associated = int(deciding.loc[per_type, "conclusion"].isin(ASSOCIATION_CONCLUSIONS).sum())
+        page.add(f'<p id="per-type-summary">Per trust-eroding event type: {associated} of '
+                 f"{int(per_type.sum())} types are associated with less revenue after the Holm correction "
+                 "(a comparison between accounts, not shown to be an effect; "
+                 'see <a href="evidence.html">Evidence</a>).</p>')
     page.add(change_report.change_report_html(data.run_changes))
     page.add(analysis_coverage_html(data.coverage))
     stages = ", ".join(f"{count:,} {esc(stage)}" for stage, count in coverage.by_stage.items())
