@@ -4,14 +4,15 @@ With `--engine spark` the loader validates the input files in a local Spark sess
 pipeline's own process (dealscope.spark_engine.validation_session); dbt-spark then starts its own
 JVM. stop_validation_session must end the loader's JVM (SparkSession.stop() alone leaves PySpark's
 gateway JVM running) and leave the process able to start a new session. A real table is validated
-through the real loader into a real DuckDB file, and a real Dagster run that fails while loading
-leaves no JVM behind. Needs the optional extra `spark` and Java 17; skipped, saying which is
+through the real loader into a real DuckDB file; a real Dagster run and `dealscope check` that
+fail while loading leave no JVM behind. Needs the optional extra `spark` and Java 17; skipped, saying which is
 missing, without.
 """
 
 from __future__ import annotations
 
 import csv
+import io
 import os
 from dataclasses import replace
 from datetime import datetime, timezone
@@ -98,23 +99,27 @@ def test_stopping_the_validation_session_ends_its_jvm_and_a_later_session_starts
     assert second_java.poll() is not None and live_java_children() == []
 
 
-def test_a_spark_run_that_fails_while_loading_leaves_no_jvm(export, tmp_path):
-    from pyspark import SparkContext
-
-    from dealscope.runner import execute
-
-    # accounts validates on Spark (the JVM starts); deals.csv then lacks a required column.
-    broken = tmp_path / "broken_export"
-    broken.mkdir()
+@pytest.fixture(scope="module")
+def broken_export(export, tmp_path_factory) -> Path:
+    """The export with deal_id removed from deals.csv: accounts validates on Spark (the JVM
+    starts), then deals cannot be read at all."""
+    broken = tmp_path_factory.mktemp("broken_export")
     for path in export.iterdir():
         if path.is_file():
             (broken / path.name).write_bytes(path.read_bytes())
     with open(export / "deals.csv", newline="", encoding="utf-8") as source:
-        rows = [row[1:] for row in csv.reader(source)]  # deal_id removed
+        rows = [row[1:] for row in csv.reader(source)]
     with open(broken / "deals.csv", "w", newline="", encoding="utf-8") as target:
         csv.writer(target).writerows(rows)
+    return broken
 
-    settings = replace(settings_for(tmp_path / "run", broken), engine="spark")
+
+def test_a_spark_run_that_fails_while_loading_leaves_no_jvm(broken_export, tmp_path):
+    from pyspark import SparkContext
+
+    from dealscope.runner import execute
+
+    settings = replace(settings_for(tmp_path / "run", broken_export), engine="spark")
     saved_environment = dict(os.environ)
     try:
         outcome = execute(settings)
@@ -127,3 +132,18 @@ def test_a_spark_run_that_fails_while_loading_leaves_no_jvm(export, tmp_path):
     assert SparkContext._gateway is None
     assert live_java_children() == []
     assert not settings.warehouse.exists()  # nothing published
+
+
+def test_dealscope_check_on_spark_leaves_no_jvm_when_a_file_cannot_be_read(broken_export, tmp_path):
+    from pyspark import SparkContext
+
+    from dealscope.check import EXIT_UNUSABLE, run_check
+    from dealscope.spark_engine import validation_staging_dir
+
+    settings = replace(settings_for(tmp_path, broken_export), engine="spark")
+    out = io.StringIO()
+    assert run_check(settings, out) == EXIT_UNUSABLE
+    assert "CANNOT RUN" in out.getvalue() and "deal_id" in out.getvalue()
+    assert (validation_staging_dir(settings.build_db) / "accounts").is_dir()  # accounts was validated on Spark
+    assert SparkContext._gateway is None
+    assert live_java_children() == []
