@@ -510,7 +510,8 @@ def add_verdicts(results: pd.DataFrame) -> pd.DataFrame:
     records = results.to_dict("records")
     contexts = [grouped.get(_base_hypothesis(row), {}) for row in records]
     conclusions = [conclusion_of(row, related) for row, related in zip(records, contexts)]
-    supported = [conclusion == "supported" if is_effect_row(row) else bool(row.get("supported", False))
+    # `== True`, not bool(): a missing flag (NaN after a concat) is false, and numpy's bool_ is not `True`
+    supported = [conclusion == "supported" if is_effect_row(row) else row.get("supported") == True  # noqa: E712
                  for row, conclusion in zip(records, conclusions)]
     return results.assign(verdict=[verdict_sentence(row, related) for row, related in zip(records, contexts)],
                           conclusion=conclusions, supported=supported)
