@@ -373,8 +373,13 @@ def assess_adjusted_effects(results: pd.DataFrame, blocks: FeatureBlocks,
             diagnostics += rows
             for name, value in strongest.items():
                 results.iat[index, results.columns.get_loc(name)] = value
-    table = pd.DataFrame(diagnostics, columns=list(DIAGNOSTIC_COLUMNS))
-    return results, table.astype({"value": float, "ci_low": float, "ci_high": float, "n_accounts": "int64"})
+    return results, diagnostics_table(diagnostics)
+
+
+def diagnostics_table(rows: list[dict]) -> pd.DataFrame:
+    """The rows of main.hypothesis_diagnostics as a frame of its columns and types (none: empty)."""
+    table = pd.DataFrame(rows, columns=list(DIAGNOSTIC_COLUMNS))
+    return table.astype({"value": float, "ci_low": float, "ci_high": float, "n_accounts": "int64"})
 
 
 def study_size(worlds_by_size: pd.Series) -> float:

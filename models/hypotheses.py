@@ -20,7 +20,7 @@ correction across the types. See docs/statistics.md for estimands and units.
 """
 
 from __future__ import annotations
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, replace
 
 import numpy as np
@@ -230,6 +230,7 @@ def run_statistics(
     permutation_max_accounts: int = PERMUTATION_MAX_ACCOUNTS,
     sensitivity: bool = True,
     not_run: Mapping[str, str] | None = None,
+    type_rows: Callable[[], list[dict] | None] | None = None,
 ) -> StatisticsResults:
     """Test H1 and H2 on the rows of analytics.ml_account_features.
 
@@ -251,20 +252,17 @@ def run_statistics(
     not_run: {primary hypothesis: reason} of hypotheses whose input is missing (dealscope.coverage):
     none of their tests runs; each keeps one 'adjusted_effect' row with NULL estimates, method
     'not run' and the reason as note (the contract promises a row per hypothesis).
+    type_rows: called once the primary hypotheses' tests and diagnostics are done, it returns the
+    per-event-type rows computed elsewhere (`event_type_rows` with the same arguments: they need nothing
+    else this computes, so the pipeline's second process may compute them meanwhile) or None, and then
+    they are computed here, as without it.
     """
     blocks = build_feature_blocks(features, outcome)
-    if n_repeats is None:
-        n_repeats = DEFAULT_REPEATS if len(blocks.frame) <= SINGLE_REPEAT_ABOVE_ACCOUNTS else 1
-    specs = hypothesis_specs(blocks, OUTCOME_UNITS[outcome])
-    if not test_event_types:
-        specs = [s for s in specs if ":" not in s.hypothesis]
-    specs, not_run_rows = split_not_run(specs, not_run or {})
-    rows = _run_specs(specs, blocks, learner, n_splits, n_repeats, random_state, alpha) + not_run_rows
-    results = _apply_holm_to_event_types(pd.DataFrame(rows))
+    n_repeats = _repeats(n_repeats, blocks)
+    primary_specs, type_specs, not_run_rows = _specs_to_run(blocks, outcome, test_event_types, not_run)
+    primary_rows = _run_specs(primary_specs, blocks, learner, n_splits, n_repeats, random_state, alpha)
     extra_rows, null_frames = [], []
-    for spec in specs:
-        if ":" in spec.hypothesis:
-            continue
+    for spec in primary_specs:
         frame, y, n_excluded = analysis_sample(spec, blocks)
         if placebo:
             extra_rows.append(_placebo_row(spec, frame, y, n_excluded, blocks.outcome, learner, n_splits, n_repeats,
@@ -274,8 +272,75 @@ def run_statistics(
                                                permutation_max_accounts, random_state, alpha)
             extra_rows.append(row)
             null_frames.append(null)
-    if extra_rows:
-        results = pd.concat([results, pd.DataFrame(extra_rows)], ignore_index=True)
+    # Sensitivity, honest sizes and diagnostics of the effects: one separate stage (models.diagnostics),
+    # imported here because it builds on this module's learners.
+    from models.diagnostics import assess_adjusted_effects, diagnostics_table, fill_effect_sizes
+    samples = {spec.hypothesis: (spec, *analysis_sample(spec, blocks)[:2]) for spec in primary_specs}
+    diagnostics = diagnostics_table([])
+    parts = []
+    if primary_rows:
+        primary = _with_run_columns(pd.DataFrame(primary_rows + extra_rows), blocks, outcome, random_state)
+        primary, diagnostics = assess_adjusted_effects(primary, blocks, samples, learner=learner,
+                                                       n_splits=n_splits, random_state=random_state, alpha=alpha,
+                                                       benchmark=sensitivity)
+        parts = [primary.iloc[:len(primary_rows)], primary.iloc[len(primary_rows):]]
+    # the per-type rows (only now: they may come from the other process) and the 'not run' rows, in the
+    # table's row order: primary rows, per-type rows, 'not run' rows, the primaries' extra tests
+    per_type = type_rows() if type_rows is not None else None
+    if per_type is None:
+        per_type = _run_specs(type_specs, blocks, learner, n_splits, n_repeats, random_state, alpha)
+    if per_type or not_run_rows:
+        parts.insert(1, _with_run_columns(pd.DataFrame(per_type + not_run_rows), blocks, outcome, random_state))
+    results = pd.concat([part for part in parts if len(part)], ignore_index=True)
+    if results["hypothesis"].duplicated().any():
+        raise ValueError(f"hypothesis keys repeat: {sorted(results['hypothesis'][results['hypothesis'].duplicated()])}")
+    results = add_verdicts(fill_effect_sizes(_apply_holm_to_event_types(results), blocks.frame, alpha))
+    null_frame = (pd.concat(null_frames, ignore_index=True) if null_frames
+                  else pd.DataFrame({c: pd.Series(dtype=float) for c in PERMUTATION_NULL_COLUMNS}))
+    return StatisticsResults(results.loc[:, list(RESULT_COLUMNS)], null_frame.loc[:, list(PERMUTATION_NULL_COLUMNS)],
+                             diagnostics)
+
+
+def event_type_rows(
+    features: pd.DataFrame,
+    random_state: int = 0,
+    n_splits: int = 5,
+    *,
+    n_repeats: int | None = None,
+    outcome: Outcome = "revenue",
+    learner: LearnerKind = "spline_ridge",
+    alpha: float = 0.05,
+    not_run: Mapping[str, str] | None = None,
+) -> list[dict]:
+    """The per-event-type 'adjusted_effect' rows of `run_statistics` with the same arguments, before Holm's
+    adjustment (its `type_rows`)."""
+    blocks = build_feature_blocks(features, outcome)
+    _, type_specs, _ = _specs_to_run(blocks, outcome, True, not_run)
+    return _run_specs(type_specs, blocks, learner, n_splits, _repeats(n_repeats, blocks), random_state, alpha)
+
+
+def _repeats(n_repeats: int | None, blocks: FeatureBlocks) -> int:
+    """How many fold shuffles: as asked, else DEFAULT_REPEATS, or 1 above SINGLE_REPEAT_ABOVE_ACCOUNTS accounts."""
+    if n_repeats is not None:
+        return n_repeats
+    return DEFAULT_REPEATS if len(blocks.frame) <= SINGLE_REPEAT_ABOVE_ACCOUNTS else 1
+
+
+def _specs_to_run(blocks: FeatureBlocks, outcome: Outcome, test_event_types: bool, not_run: Mapping[str, str] | None
+                  ) -> tuple[list[HypothesisSpec], list[HypothesisSpec], list[dict]]:
+    """(primary specs, per-event-type specs, 'not run' rows) of the hypotheses whose input is there."""
+    specs = hypothesis_specs(blocks, OUTCOME_UNITS[outcome])
+    if not test_event_types:
+        specs = [s for s in specs if ":" not in s.hypothesis]
+    specs, not_run_rows = split_not_run(specs, not_run or {})
+    return ([s for s in specs if ":" not in s.hypothesis], [s for s in specs if ":" in s.hypothesis],
+            not_run_rows)
+
+
+def _with_run_columns(results: pd.DataFrame, blocks: FeatureBlocks, outcome: Outcome, random_state: int
+                      ) -> pd.DataFrame:
+    """The rows with their table keys and the columns every row of a run shares."""
+    results = results.copy()
     results["hypothesis"] = unique_hypothesis_keys(results["hypothesis"], results["test"])
     results["n_excluded_censored"] = blocks.n_excluded_censored
     results["n_excluded_not_customer"] = blocks.n_excluded_not_customer
@@ -285,17 +350,7 @@ def run_statistics(
     results["observation_months"] = observation_window_months(blocks.frame)
     if "n_permutations" not in results:
         results["n_permutations"] = np.nan
-    # Sensitivity, honest sizes and diagnostics of the effects: one separate stage (models.diagnostics),
-    # imported here because it builds on this module's learners.
-    from models.diagnostics import assess_adjusted_effects
-    samples = {spec.hypothesis: (spec, *analysis_sample(spec, blocks)[:2]) for spec in specs if ":" not in spec.hypothesis}
-    results, diagnostics = assess_adjusted_effects(results, blocks, samples, learner=learner, n_splits=n_splits,
-                                                   random_state=random_state, alpha=alpha, benchmark=sensitivity)
-    results = add_verdicts(results)
-    null_frame = (pd.concat(null_frames, ignore_index=True) if null_frames
-                  else pd.DataFrame({c: pd.Series(dtype=float) for c in PERMUTATION_NULL_COLUMNS}))
-    return StatisticsResults(results.loc[:, list(RESULT_COLUMNS)], null_frame.loc[:, list(PERMUTATION_NULL_COLUMNS)],
-                             diagnostics)
+    return results
 
 
 def split_not_run(specs: list[HypothesisSpec], not_run: Mapping[str, str]

@@ -7,7 +7,11 @@ The Dagster asset calls only `write_hypothesis_tests`; this module does not impo
 
 from __future__ import annotations
 
-from contextlib import nullcontext
+import threading
+from collections.abc import Callable
+from concurrent.futures import Executor, Future, wait
+from functools import partial
+from typing import Any
 
 import duckdb
 import pandas as pd
@@ -17,7 +21,7 @@ from dealscope.coverage import skipped_hypotheses
 from models.diagnostics import add_sizes_and_verdicts
 from models.features import FEATURES_TABLE, Outcome, read_account_features
 from models.forecast import write_account_value_forecast
-from models.hypotheses import DEFAULT_PERMUTATIONS, run_statistics
+from models.hypotheses import DEFAULT_PERMUTATIONS, event_type_rows, run_statistics
 from models.predictive import run_predictive_value
 from models.tables import (
     FEATURE_IMPORTANCE,
@@ -54,16 +58,20 @@ def write_hypothesis_tests(
     features = read_account_features(con, features_table)
     # Hypotheses whose input the export lacks are not run (main.analysis_coverage says why).
     not_run = skipped_hypotheses(con)
-    # The model comparison and the within-account design need nothing run_statistics computes: they run
-    # in a second process meanwhile (a large cross-fit also spreads its folds over the cores,
-    # models.estimators.fold_jobs), so the statistics use both cores of a small machine.
+    # The model comparison, the within-account design and the per-event-type effects need nothing the
+    # primary hypotheses' tests compute: they run in a second process meanwhile, so the statistics use
+    # both cores of a small machine (a large cross-fit also spreads its folds over the cores,
+    # models.estimators.fold_jobs). The per-type effects go last and to whichever process is free
+    # first: run_statistics computes them itself if the second process has not started them.
     within = outcome == "revenue"
-    with ProcessPoolExecutor(max_workers=1) if predictive or within else nullcontext() as second_process:
+    with ProcessPoolExecutor(max_workers=1) as second_process:
         value = second_process.submit(run_predictive_value, features, random_state, outcome=outcome) if predictive else None
         new_rows = (second_process.submit(design_rows, features, read_event_windows(con), random_state,
                                           not_run=not_run) if within else None)
+        per_type = FirstFreeProcess(second_process, [f for f in (value, new_rows) if f is not None],
+                                    partial(event_type_rows, features, random_state, outcome=outcome, not_run=not_run))
         results = run_statistics(features, random_state, outcome=outcome, n_permutations=n_permutations,
-                                 not_run=not_run)
+                                 not_run=not_run, type_rows=per_type.result)
         tests, diagnostics = results.tests, results.diagnostics
         if new_rows is not None:
             # the within-account design decides H1 and H2; the cross-sectional rows become secondary
@@ -86,6 +94,34 @@ def write_hypothesis_tests(
     if forecast:
         write_account_value_forecast(con, random_state)
     return tests
+
+
+class FirstFreeProcess:
+    """A computation for whichever process is free first: `executor` runs `compute` once the futures
+    `after` are done, unless `result()` is called before that, which then returns None (the caller
+    computes it itself); otherwise `result()` returns what the executor computed."""
+
+    def __init__(self, executor: Executor, after: list[Future], compute: Callable[[], Any]) -> None:
+        self._lock = threading.Lock()
+        self._future: Future | None = None
+        self._claimed = False
+        threading.Thread(target=self._offer, args=(executor, after, compute), daemon=True).start()
+
+    def _offer(self, executor: Executor, after: list[Future], compute: Callable[[], Any]) -> None:
+        wait(after)
+        with self._lock:
+            if not self._claimed:
+                try:
+                    self._future = executor.submit(compute)
+                except RuntimeError:  # the executor shut down: the caller failed before asking
+                    self._claimed = True
+
+    def result(self) -> Any:
+        with self._lock:
+            if self._future is None:
+                self._claimed = True
+                return None
+        return self._future.result()
 
 
 def _nulls_for_empty_notes(frame: pd.DataFrame) -> pd.DataFrame:

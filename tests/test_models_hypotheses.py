@@ -8,17 +8,22 @@ log(1 + outcome revenue), the scale the estimates are reported on.
 
 from __future__ import annotations
 
+import os
+import time
+from functools import partial
+
 import duckdb
 import numpy as np
 import pandas as pd
 import pytest
+from joblib.externals.loky import ProcessPoolExecutor
 
 from models.features import CATEGORICAL_CONTROLS, NUMERIC_CONTROLS, build_feature_blocks
 from models.design import design_frame
 from models.estimators import PartiallingOutEffect, ProportionalEffect, make_learner, make_level_learner, naive_slope
-from models.hypotheses import run_hypothesis_tests
+from models.hypotheses import event_type_rows, run_hypothesis_tests, run_statistics
 from models.inference import corrected_resampled_ttest, holm_adjust
-from models.pipeline_stage import write_hypothesis_tests
+from models.pipeline_stage import FirstFreeProcess, write_hypothesis_tests
 
 ERODING_TYPES = ("escalated_over_buyer", "buyer_management_took_over", "second_source_added")
 
@@ -346,3 +351,39 @@ def test_median_aggregate_adds_the_spread_between_cross_fits() -> None:
     assert aggregated.estimate == pytest.approx(0.2)
     assert aggregated.std_error == pytest.approx(np.sqrt(0.01 + 0.04))  # median of 0.05, 0.01, 0.05
     assert aggregated.ci_low < aggregated.estimate < aggregated.ci_high
+
+
+def test_event_type_rows_computed_elsewhere_give_the_same_results(planted_world: pd.DataFrame,
+                                                                  planted_results: pd.DataFrame) -> None:
+    """The pipeline may compute the per-type rows in its second process (`event_type_rows`, handed in as
+    `type_rows`): the table is the same, value for value and row for row, as when run_statistics computes
+    them; a `type_rows` that returns None leaves them to run_statistics."""
+    rows = event_type_rows(planted_world, random_state=0)
+    assert sorted(row["hypothesis"] for row in rows) == sorted(f"H2_trust_eroding_events:{t}" for t in ERODING_TYPES)
+    asked = []
+    handed_in = run_statistics(planted_world, random_state=0, type_rows=lambda: asked.append(1) or rows).tests
+    declined = run_statistics(planted_world, random_state=0, type_rows=lambda: None).tests
+    assert asked == [1]
+    pd.testing.assert_frame_equal(handed_in, planted_results, check_exact=True)
+    pd.testing.assert_frame_equal(declined, planted_results, check_exact=True)
+
+
+def _pid_after(seconds: float) -> int:
+    time.sleep(seconds)
+    return os.getpid()
+
+
+def test_first_free_process_goes_to_whichever_process_is_free_first() -> None:
+    """`FirstFreeProcess` submits its computation once the executor's earlier work is done, unless the
+    caller asks first: then `result()` is None (the caller computes it) and the executor never runs it."""
+    with ProcessPoolExecutor(max_workers=1) as executor:
+        busy = executor.submit(_pid_after, 3.0)
+        early = FirstFreeProcess(executor, [busy], partial(_pid_after, 0.0))
+        assert early.result() is None  # asked while the executor was busy: the caller's
+        worker = busy.result()
+        free = FirstFreeProcess(executor, [busy], partial(_pid_after, 0.0))
+        deadline = time.monotonic() + 60
+        while free._future is None and time.monotonic() < deadline:  # the executor is free: it goes there
+            time.sleep(0.05)
+        assert free.result() == worker != os.getpid()
+    assert early._future is None
