@@ -13,7 +13,7 @@ from typing import Literal
 import joblib  # a scikit-learn dependency
 import numpy as np
 import pandas as pd
-from scipy import stats
+from scipy import sparse, stats
 from threadpoolctl import threadpool_limits  # a scikit-learn dependency
 from sklearn import config_context
 from sklearn import get_config as sklearn_config
@@ -299,6 +299,10 @@ class ProportionalEffect(CrossFittedEffect):
                          newton_steps: int = 4) -> np.ndarray:
         """theta on each resample: Newton steps on the moment from the full-sample estimate."""
         estimate, scaled_y, treatment, residuals = part
+        levels, level_of_row = np.unique(treatment, return_inverse=True)
+        if len(levels) <= FEW_TREATMENT_LEVELS:
+            return _solve_resampled_by_level(weights, estimate, scaled_y * residuals, levels, level_of_row,
+                                             weights @ residuals, newton_steps)
         theta = np.full(len(weights), estimate)
         # value = sum_i w_i (y_i exp(-theta t_i) - 1) r_i and slope = -sum_i w_i y_i exp(-theta t_i) t_i r_i,
         # as two matrix-vector products over one draws x rows array (w exp(-theta t)) instead of
@@ -338,6 +342,30 @@ class ProportionalEffect(CrossFittedEffect):
                    folds: list[tuple[np.ndarray, np.ndarray]]) -> np.ndarray:
         """Out-of-fold predictions of target from X."""
         return out_of_fold_predictions(learner, X, target, folds)
+
+
+# A treatment with at most this many distinct values (event counts) is re-solved per value, not per row.
+FEW_TREATMENT_LEVELS = 64
+
+
+def _solve_resampled_by_level(weights: np.ndarray, estimate: float, level_score: np.ndarray, levels: np.ndarray,
+                              level_of_row: np.ndarray, weighted_residuals: np.ndarray, newton_steps: int
+                              ) -> np.ndarray:
+    """`ProportionalEffect._solve_resampled` for a treatment with few distinct values: as
+    sum_i w_i s_i exp(-theta t_i) = sum_k exp(-theta v_k) sum_{i: t_i = v_k} w_i s_i, the draws' weighted
+    scores are summed per treatment value once (one pass over draws x rows) and each Newton step costs
+    draws x values instead of draws x rows. The same sums as per row, up to rounding."""
+    by_level = sparse.csr_matrix((level_score, (np.arange(len(level_score)), level_of_row)),
+                                 shape=(len(level_score), len(levels)))
+    level_sums = np.asarray(weights @ by_level)  # draws x values
+    theta = np.full(len(weights), estimate)
+    for _ in range(newton_steps):
+        weighted = np.exp(-np.outer(theta, levels)) * level_sums
+        value = weighted.sum(axis=1) - weighted_residuals
+        slope = -(weighted @ levels)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            theta = theta - np.clip(value / slope, -1.0, 1.0)
+    return theta
 
 
 def solve_proportional_moment(y: np.ndarray, treatment: np.ndarray, treatment_residuals: np.ndarray,

@@ -88,3 +88,26 @@ def test_bootstrap_draws_whole_accounts() -> None:
     assert (draws[:, [0, 2, 3, 6]].sum(axis=1) == 4).all()
     again = np.vstack(list(account_bootstrap_weights(groups, 200, random_state=0, chunk=64)))
     assert (draws == again).all()
+
+
+@pytest.mark.parametrize("count_mean", [0.3, 4.0])
+def test_a_count_treatment_is_re_solved_per_value_with_the_per_row_answers(count_mean: float,
+                                                                           monkeypatch) -> None:
+    """The bootstrap of the proportional effect re-solves a treatment with few distinct values (event
+    counts) per value instead of per row: the resampled estimates equal the per-row ones up to rounding."""
+    import models.estimators as estimators
+
+    rng = np.random.default_rng(5)
+    n = 3000
+    treatment = rng.poisson(count_mean, n).astype(float)
+    assert 1 < len(np.unique(treatment)) <= estimators.FEW_TREATMENT_LEVELS
+    scaled_y = rng.gamma(2.0, 0.5, n) * np.exp(-0.1 * treatment)
+    residuals = treatment - treatment.mean() + rng.normal(0, 0.2, n)
+    part = (-0.08, scaled_y, treatment, residuals)
+    weights = next(account_bootstrap_weights(np.arange(n), 40, random_state=1))
+    effect = ProportionalEffect(None, None)
+    per_value = effect._solve_resampled(weights, part)
+    monkeypatch.setattr(estimators, "FEW_TREATMENT_LEVELS", 0)  # every treatment re-solved per row
+    per_row = effect._solve_resampled(weights, part)
+    np.testing.assert_allclose(per_value, per_row, rtol=1e-9, atol=0)
+    assert np.std(per_row) > 0.001  # the resamples differ: the comparison is not of constants
