@@ -3,9 +3,10 @@
 The pipeline (Dagster's dbt resource), the calibration study and the dbt tests all run the
 same project against a build file. They get the dbt beside this Python (so nothing needs an
 activated virtualenv), the build file's path in DEALSCOPE_BUILD_DB (read by profiles.yml),
-and DuckDB's memory cap in DEALSCOPE_DUCKDB_MEMORY_LIMIT. The engine (dealscope.settings.ENGINES)
-chooses the profiles.yml target: DuckDB's `dev`, or `spark` with its local warehouse beside the
-build file and the raw Parquet tables passed as vars (dealscope/spark_engine.py).
+and DuckDB's memory caps in DEALSCOPE_DUCKDB_MEMORY_LIMIT and DEALSCOPE_DUCKDB_MEDIANS_MEMORY_LIMIT
+(dealscope/warehouse.py). The engine (dealscope.settings.ENGINES) chooses the profiles.yml target:
+DuckDB's `dev`, or `spark` with its local warehouse beside the build file and the raw Parquet tables
+passed as vars (dealscope/spark_engine.py).
 """
 
 from __future__ import annotations
@@ -21,7 +22,7 @@ from pathlib import Path
 
 from dealscope import spark_engine
 from dealscope.settings import DBT_PROJECT_DIR, DEFAULT_ENGINE, ENV_BUILD_DB, ENV_SPARK_WAREHOUSE, checked_engine
-from dealscope.warehouse import ENV_MEMORY_LIMIT, memory_limit
+from dealscope.warehouse import ENV_MEDIANS_MEMORY_LIMIT, ENV_MEMORY_LIMIT, medians_memory_limit, memory_limit
 
 class DbtFailed(RuntimeError):
     pass
@@ -83,7 +84,8 @@ def dbt_env_overrides(build_db: Path | None, base: Mapping[str, str] | None = No
     the dbt of this virtualenv even when it is not activated.
     """
     base = os.environ if base is None else base
-    overrides = {ENV_MEMORY_LIMIT: memory_limit(base), "DBT_SEND_ANONYMOUS_USAGE_STATS": "false"}
+    overrides = {ENV_MEMORY_LIMIT: memory_limit(base), ENV_MEDIANS_MEMORY_LIMIT: medians_memory_limit(base),
+                 "DBT_SEND_ANONYMOUS_USAGE_STATS": "false"}
     if build_db is not None:
         overrides[ENV_BUILD_DB] = str(build_db)
         overrides[ENV_SPARK_WAREHOUSE] = str(spark_engine.spark_warehouse_dir(build_db))

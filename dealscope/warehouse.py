@@ -52,6 +52,32 @@ def memory_limit(environ: Mapping[str, str] | None = None) -> str:
     return environ.get(ENV_MEMORY_LIMIT) or default_memory_limit()
 
 
+ENV_MEDIANS_MEMORY_LIMIT = "DEALSCOPE_DUCKDB_MEDIANS_MEMORY_LIMIT"
+# DuckDB cannot spill a grouped median (an ordered-set aggregate keeps every value of its group in
+# memory), so the model that takes medians over every closed deal (open_deal_comparables) gets its own,
+# larger cap while it runs: at 10,000,000 deals it needs about 2.9 GB; the other models keep the run's
+# cap, which keeps the 1,000,000-deal run within 4 GB (a 4 GB cap for every model took it to 4.4 GB).
+MAX_DEFAULT_MEDIANS_MEMORY_LIMIT_MB = 4096
+DEFAULT_MEDIANS_MEMORY_SHARE = 0.4
+
+
+def default_medians_memory_limit(total_mb: int | None = None) -> str:
+    """min(4 GB, 40% of RAM), never below the run's default cap; 4 GB when RAM is unknown."""
+    total_mb = total_memory_mb() if total_mb is None else total_mb
+    if not total_mb:
+        return f"{MAX_DEFAULT_MEDIANS_MEMORY_LIMIT_MB}MB"
+    run_cap_mb = int(default_memory_limit(total_mb).removesuffix("MB"))
+    share_mb = min(MAX_DEFAULT_MEDIANS_MEMORY_LIMIT_MB, int(total_mb * DEFAULT_MEDIANS_MEMORY_SHARE))
+    return f"{max(run_cap_mb, share_mb)}MB"
+
+
+def medians_memory_limit(environ: Mapping[str, str] | None = None) -> str:
+    """DEALSCOPE_DUCKDB_MEDIANS_MEMORY_LIMIT, else DEALSCOPE_DUCKDB_MEMORY_LIMIT when that is set (a
+    user's cap holds for every model), else the default."""
+    environ = os.environ if environ is None else environ
+    return environ.get(ENV_MEDIANS_MEMORY_LIMIT) or environ.get(ENV_MEMORY_LIMIT) or default_medians_memory_limit()
+
+
 # Files a run writes (warehouse, kept versions, logs, site, lock files) are readable by their owner
 # and group only: they hold deal values and, when included, confidential notes.
 PRIVATE_UMASK = 0o027

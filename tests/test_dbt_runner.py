@@ -42,6 +42,30 @@ def test_env_carries_the_build_file_and_a_memory_cap(tmp_path):
     assert env["PATH"].split(os.pathsep).count(str(Path(sys.executable).parent)) == 1
 
 
+def test_the_medians_model_gets_its_own_cap_unless_the_user_set_one():
+    """open_deal_comparables (grouped medians, which DuckDB cannot spill) runs under
+    DEALSCOPE_DUCKDB_MEDIANS_MEMORY_LIMIT; a cap the user set holds for it too unless they set that one."""
+    base = {"PATH": "/usr/bin"}
+    env = dbt_runner.dbt_env(None, base=base)
+    assert env[warehouse.ENV_MEDIANS_MEMORY_LIMIT] == warehouse.default_medians_memory_limit()
+    env = dbt_runner.dbt_env(None, base={**base, warehouse.ENV_MEMORY_LIMIT: "3GB"})
+    assert env[warehouse.ENV_MEDIANS_MEMORY_LIMIT] == "3GB"
+    env = dbt_runner.dbt_env(None, base={**base, warehouse.ENV_MEMORY_LIMIT: "3GB",
+                                         warehouse.ENV_MEDIANS_MEMORY_LIMIT: "5GB"})
+    assert env[warehouse.ENV_MEDIANS_MEMORY_LIMIT] == "5GB" and env[warehouse.ENV_MEMORY_LIMIT] == "3GB"
+    model = (Path(__file__).parents[1] / "dbt_project" / "models" / "marts" / "open_deal_comparables.sql").read_text()
+    assert "DEALSCOPE_DUCKDB_MEDIANS_MEMORY_LIMIT" in model and "DEALSCOPE_DUCKDB_MEMORY_LIMIT" in model
+
+
+@pytest.mark.parametrize("total_mb, expected",
+                         [(24 * 1024, "4096MB"), (4096, "1638MB"), (512, "256MB"), (None, "4096MB")])
+def test_default_medians_cap_is_40_percent_of_ram_at_most_4gb_never_below_the_run_cap(total_mb, expected,
+                                                                                     monkeypatch):
+    if total_mb is None:
+        monkeypatch.setattr(warehouse, "total_memory_mb", lambda: None)
+    assert warehouse.default_medians_memory_limit(total_mb) == expected
+
+
 @pytest.mark.parametrize("total_mb, expected",
                          [(24 * 1024, "2048MB"), (4096, "1024MB"), (512, "256MB"), (None, "2048MB")])
 def test_default_memory_cap_is_a_quarter_of_ram_at_most_2gb(total_mb, expected, monkeypatch):

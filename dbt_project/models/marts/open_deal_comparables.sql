@@ -6,6 +6,12 @@
       median_cycle_days                                                    all of them
     is_chosen_level marks the level the brief uses: the tightest with at least
     var('min_comparable_deals') closed deals, else the loosest (segment), flagged small sample. -#}
+{#- DuckDB cannot spill a grouped median: this model runs under its own, larger memory cap
+    (DEALSCOPE_DUCKDB_MEDIANS_MEMORY_LIMIT, dealscope/warehouse.py), and the run's cap comes back after it. -#}
+{%- if target.type == 'duckdb' %}
+{{ config(pre_hook="SET memory_limit = '" ~ env_var('DEALSCOPE_DUCKDB_MEDIANS_MEMORY_LIMIT', '4GB') ~ "'",
+          post_hook="SET memory_limit = '" ~ env_var('DEALSCOPE_DUCKDB_MEMORY_LIMIT', '2GB') ~ "'") }}
+{%- endif %}
 {%- set levels = comparable_levels() -%}
 {%- set min_deals = var('min_comparable_deals') | int -%}
 
