@@ -289,20 +289,18 @@ class ProportionalEffect(CrossFittedEffect):
                                                                           self.random_state + repeat)
                 effects.append(effect)
                 shares.append(np.var(treatment_residuals))
-                parts.append((effect.estimate, y / outcome_hat, treatment, treatment_residuals))
+                parts.append(resampling_part(effect.estimate, y / outcome_hat, treatment, treatment_residuals))
         self.repeat_effects_ = effects
         self.treatment_residual_share_ = float(np.median(shares) / np.var(treatment))
         self.effect_ = self._aggregate(effects, parts, groups)
         return self
 
-    def _solve_resampled(self, weights: np.ndarray, part: tuple[float, np.ndarray, np.ndarray, np.ndarray],
-                         newton_steps: int = 4) -> np.ndarray:
-        """theta on each resample: Newton steps on the moment from the full-sample estimate."""
-        estimate, scaled_y, treatment, residuals = part
-        levels, level_of_row = np.unique(treatment, return_inverse=True)
-        if len(levels) <= FEW_TREATMENT_LEVELS:
-            return _solve_resampled_by_level(weights, estimate, scaled_y * residuals, levels, level_of_row,
-                                             weights @ residuals, newton_steps)
+    def _solve_resampled(self, weights: np.ndarray, part: tuple, newton_steps: int = 4) -> np.ndarray:
+        """theta on each resample: Newton steps on the moment from the full-sample estimate
+        (`part`: `resampling_part`)."""
+        estimate, scaled_y, treatment, residuals, by_level = part
+        if by_level is not None:
+            return _solve_resampled_by_level(weights, estimate, *by_level, weights @ residuals, newton_steps)
         theta = np.full(len(weights), estimate)
         # value = sum_i w_i (y_i exp(-theta t_i) - 1) r_i and slope = -sum_i w_i y_i exp(-theta t_i) t_i r_i,
         # as two matrix-vector products over one draws x rows array (w exp(-theta t)) instead of
@@ -348,15 +346,26 @@ class ProportionalEffect(CrossFittedEffect):
 FEW_TREATMENT_LEVELS = 64
 
 
-def _solve_resampled_by_level(weights: np.ndarray, estimate: float, level_score: np.ndarray, levels: np.ndarray,
-                              level_of_row: np.ndarray, weighted_residuals: np.ndarray, newton_steps: int
-                              ) -> np.ndarray:
+def resampling_part(estimate: float, scaled_y: np.ndarray, treatment: np.ndarray, residuals: np.ndarray) -> tuple:
+    """What every resample's re-solve of one cross-fit repeat of `ProportionalEffect` uses: the estimate,
+    the scaled outcome, the treatment, its residuals and, for a treatment with at most FEW_TREATMENT_LEVELS
+    distinct values, (its values, the rows' scores y r in a sparse rows x values matrix), else None;
+    built once per repeat, not per chunk of draws."""
+    levels, level_of_row = np.unique(treatment, return_inverse=True)
+    by_level = None
+    if len(levels) <= FEW_TREATMENT_LEVELS:
+        level_score = scaled_y * residuals
+        by_level = (levels, sparse.csr_matrix((level_score, (np.arange(len(level_score)), level_of_row)),
+                                              shape=(len(level_score), len(levels))))
+    return estimate, scaled_y, treatment, residuals, by_level
+
+
+def _solve_resampled_by_level(weights: np.ndarray, estimate: float, levels: np.ndarray, by_level: sparse.csr_matrix,
+                              weighted_residuals: np.ndarray, newton_steps: int) -> np.ndarray:
     """`ProportionalEffect._solve_resampled` for a treatment with few distinct values: as
     sum_i w_i s_i exp(-theta t_i) = sum_k exp(-theta v_k) sum_{i: t_i = v_k} w_i s_i, the draws' weighted
     scores are summed per treatment value once (one pass over draws x rows) and each Newton step costs
     draws x values instead of draws x rows. The same sums as per row, up to rounding."""
-    by_level = sparse.csr_matrix((level_score, (np.arange(len(level_score)), level_of_row)),
-                                 shape=(len(level_score), len(levels)))
     level_sums = np.asarray(weights @ by_level)  # draws x values
     theta = np.full(len(weights), estimate)
     for _ in range(newton_steps):

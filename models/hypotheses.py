@@ -292,8 +292,7 @@ def run_statistics(
     if per_type or not_run_rows:
         parts.insert(1, _with_run_columns(pd.DataFrame(per_type + not_run_rows), blocks, outcome, random_state))
     results = pd.concat([part for part in parts if len(part)], ignore_index=True)
-    if results["hypothesis"].duplicated().any():
-        raise ValueError(f"hypothesis keys repeat: {sorted(results['hypothesis'][results['hypothesis'].duplicated()])}")
+    _raise_on_repeated_keys(results["hypothesis"])
     results = add_verdicts(fill_effect_sizes(_apply_holm_to_event_types(results), blocks.frame, alpha))
     null_frame = (pd.concat(null_frames, ignore_index=True) if null_frames
                   else pd.DataFrame({c: pd.Series(dtype=float) for c in PERMUTATION_NULL_COLUMNS}))
@@ -371,9 +370,13 @@ def run_hypothesis_tests(features: pd.DataFrame, random_state: int = 0, n_splits
 def unique_hypothesis_keys(hypotheses: pd.Series, tests: pd.Series) -> pd.Series:
     """The table's key: an adjusted effect keeps the hypothesis's name, any other test is '<name>:<test>'."""
     keys = hypotheses.where(tests == "adjusted_effect", hypotheses + ":" + tests)
+    _raise_on_repeated_keys(keys)
+    return keys
+
+
+def _raise_on_repeated_keys(keys: pd.Series) -> None:
     if keys.duplicated().any():
         raise ValueError(f"hypothesis keys repeat: {sorted(keys[keys.duplicated()])}")
-    return keys
 
 
 def outcome_window_months(frame: pd.DataFrame) -> float:

@@ -103,11 +103,12 @@ def test_a_count_treatment_is_re_solved_per_value_with_the_per_row_answers(count
     assert 1 < len(np.unique(treatment)) <= estimators.FEW_TREATMENT_LEVELS
     scaled_y = rng.gamma(2.0, 0.5, n) * np.exp(-0.1 * treatment)
     residuals = treatment - treatment.mean() + rng.normal(0, 0.2, n)
-    part = (-0.08, scaled_y, treatment, residuals)
     weights = next(account_bootstrap_weights(np.arange(n), 40, random_state=1))
     effect = ProportionalEffect(None, None)
-    per_value = effect._solve_resampled(weights, part)
+    per_value = effect._solve_resampled(weights, estimators.resampling_part(-0.08, scaled_y, treatment, residuals))
     monkeypatch.setattr(estimators, "FEW_TREATMENT_LEVELS", 0)  # every treatment re-solved per row
-    per_row = effect._solve_resampled(weights, part)
+    per_row_part = estimators.resampling_part(-0.08, scaled_y, treatment, residuals)
+    assert per_row_part[-1] is None
+    per_row = effect._solve_resampled(weights, per_row_part)
     np.testing.assert_allclose(per_value, per_row, rtol=1e-9, atol=0)
     assert np.std(per_row) > 0.001  # the resamples differ: the comparison is not of constants
