@@ -38,17 +38,23 @@ pytestmark = pytest.mark.skipif(missing_spark_requirement() is not None, reason=
 SKIPPED_TABLES = frozenset({"run_history", "whatif_statements"})
 
 
-@pytest.fixture(scope="module")
-def spark_run(tmp_path_factory, small_export):
+def execute_restoring_environment(settings):
+    """`dealscope.runner.execute(settings)`, with this process's environment as it was afterwards (a run
+    exports its settings, engine included, into os.environ)."""
     from dealscope.runner import execute
 
-    settings = replace(settings_for(tmp_path_factory.mktemp("spark_run"), small_export), engine="spark")
     saved_environment = dict(os.environ)
     try:
-        outcome = execute(settings)
+        return execute(settings)
     finally:
         os.environ.clear()
         os.environ.update(saved_environment)
+
+
+@pytest.fixture(scope="module")
+def spark_run(tmp_path_factory, small_export):
+    settings = replace(settings_for(tmp_path_factory.mktemp("spark_run"), small_export), engine="spark")
+    outcome = execute_restoring_environment(settings)
     assert outcome.success, outcome.errors
     return settings
 

@@ -22,7 +22,7 @@ import duckdb
 import pytest
 
 from conftest import settings_for
-from test_spark_engine import missing_spark_requirement
+from test_spark_engine import execute_restoring_environment, missing_spark_requirement
 
 pytestmark = pytest.mark.skipif(missing_spark_requirement() is not None, reason=str(missing_spark_requirement()))
 
@@ -117,15 +117,8 @@ def broken_export(export, tmp_path_factory) -> Path:
 def test_a_spark_run_that_fails_while_loading_leaves_no_jvm(broken_export, tmp_path):
     from pyspark import SparkContext
 
-    from dealscope.runner import execute
-
     settings = replace(settings_for(tmp_path / "run", broken_export), engine="spark")
-    saved_environment = dict(os.environ)
-    try:
-        outcome = execute(settings)
-    finally:
-        os.environ.clear()
-        os.environ.update(saved_environment)
+    outcome = execute_restoring_environment(settings)
     assert not outcome.success
     assert any("deals" in error and "deal_id" in error for error in outcome.errors), outcome.errors
     assert any("accounts" in step for step in outcome.step_seconds), outcome.step_seconds
