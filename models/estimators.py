@@ -31,19 +31,28 @@ from models.inference import EffectEstimate, account_bootstrap_weights, median_a
 
 LearnerKind = Literal["spline_ridge", "hgb"]
 BOOTSTRAP_DRAWS = 999
-# From this many rows a cross-fit's folds are fitted in parallel worker processes, one per core: a fit
-# then takes seconds, far more than starting a worker and sending it the data; below it a fit takes
-# hundredths of a second and the statistics stay in one process (and the calibration study's parallel
-# worlds do not start workers of their own).
+# The statistics stage runs in this many processes at once (models.pipeline_stage: the primary tests,
+# and the model comparison with the within-account design beside them).
+STATISTICS_PROCESSES = 2
+# From this many rows a cross-fit's folds are fitted in parallel worker processes: a fit then takes
+# seconds, far more than starting a worker and sending it the data; below it a fit takes hundredths of
+# a second and the statistics stay in one process (and the calibration study's parallel worlds do not
+# start workers of their own).
 PARALLEL_FOLDS_MIN_ROWS = 20_000
 
 
-def fold_jobs(n_rows: int) -> int | None:
-    """joblib's n_jobs for fitting the folds of a cross-fit of n_rows rows: every core from
-    PARALLEL_FOLDS_MIN_ROWS, else None (in this process). The predictions are the same either way: each
-    fold's fit is deterministic and single-threaded in this process (`threadpool_limits`) and in a
-    worker (joblib gives each of n workers cores / n BLAS threads)."""
-    return joblib.cpu_count() if n_rows >= PARALLEL_FOLDS_MIN_ROWS else None
+def fold_jobs(n_rows: int, cores: int | None = None) -> int | None:
+    """joblib's n_jobs for fitting the folds of a cross-fit of n_rows rows: from PARALLEL_FOLDS_MIN_ROWS,
+    the statistics processes' share of the cores when that is two or more, else None (in this process).
+
+    Each of the STATISTICS_PROCESSES processes gets its share: more workers than cores only adds
+    copies of the data and contention. On two cores that is one each, so the folds stay in the process
+    (measured at 100,000 accounts: 69.6-72.1 s and a 2.2 GB process tree, against 85.0-98.9 s and
+    2.8-3.1 GB with two fold workers per process; docs/benchmarks.md). The predictions are the same
+    either way: each fold's fit is deterministic and single-threaded in this process
+    (`threadpool_limits`) and in a worker (joblib gives each of n workers cores / n BLAS threads)."""
+    share = (joblib.cpu_count() if cores is None else cores) // STATISTICS_PROCESSES
+    return share if n_rows >= PARALLEL_FOLDS_MIN_ROWS and share >= 2 else None
 
 
 # --------------------------------------------------------------------------- learners

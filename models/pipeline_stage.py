@@ -19,6 +19,7 @@ from joblib.externals.loky import ProcessPoolExecutor  # a scikit-learn dependen
 
 from dealscope.coverage import skipped_hypotheses
 from models.diagnostics import add_sizes_and_verdicts
+from models.estimators import STATISTICS_PROCESSES
 from models.features import FEATURES_TABLE, Outcome, read_account_features
 from models.forecast import write_account_value_forecast
 from models.hypotheses import DEFAULT_PERMUTATIONS, event_type_rows, run_statistics
@@ -60,11 +61,12 @@ def write_hypothesis_tests(
     not_run = skipped_hypotheses(con)
     # The model comparison, the within-account design and the per-event-type effects need nothing the
     # primary hypotheses' tests compute: they run in a second process meanwhile, so the statistics use
-    # both cores of a small machine (a large cross-fit also spreads its folds over the cores,
-    # models.estimators.fold_jobs). The per-type effects go last and to whichever process is free
-    # first: run_statistics computes them itself if the second process has not started them.
+    # both cores of a small machine (on a larger one, a large cross-fit also spreads its folds over each
+    # process's share of the cores: models.estimators.fold_jobs). The per-type effects go last and to
+    # whichever process is free first: run_statistics computes them itself if the second process has
+    # not started them.
     within = outcome == "revenue"
-    with ProcessPoolExecutor(max_workers=1) as second_process:
+    with ProcessPoolExecutor(max_workers=STATISTICS_PROCESSES - 1) as second_process:
         value = second_process.submit(run_predictive_value, features, random_state, outcome=outcome) if predictive else None
         new_rows = (second_process.submit(design_rows, features, read_event_windows(con), random_state,
                                           not_run=not_run) if within else None)

@@ -18,6 +18,7 @@ from threadpoolctl import threadpool_limits
 from models.design import design_frame, design_matrix, grouped_folds
 from models.estimators import (
     PARALLEL_FOLDS_MIN_ROWS,
+    STATISTICS_PROCESSES,
     checked_input,
     fold_jobs,
     make_learner,
@@ -145,11 +146,22 @@ class _PidRegressor(Ridge):
         return np.full(len(X), float(self.fitted_in_))
 
 
-def test_a_large_cross_fit_runs_its_folds_in_worker_processes_with_the_same_predictions() -> None:
-    """From PARALLEL_FOLDS_MIN_ROWS rows the folds are fitted in worker processes (one per core); the
-    predictions equal, bit for bit, those of one process with one BLAS thread, as the statistics fit them."""
-    assert fold_jobs(PARALLEL_FOLDS_MIN_ROWS - 1) is None
-    assert fold_jobs(PARALLEL_FOLDS_MIN_ROWS) == joblib.cpu_count()
+def test_each_statistics_process_gets_its_share_of_the_cores_for_a_large_cross_fit() -> None:
+    """Folds go to workers only from PARALLEL_FOLDS_MIN_ROWS rows and only when each of the
+    STATISTICS_PROCESSES processes has two cores or more to itself (never on two cores)."""
+    assert fold_jobs(PARALLEL_FOLDS_MIN_ROWS - 1, cores=8) is None
+    assert fold_jobs(PARALLEL_FOLDS_MIN_ROWS, cores=8) == 8 // STATISTICS_PROCESSES
+    assert fold_jobs(PARALLEL_FOLDS_MIN_ROWS, cores=2 * STATISTICS_PROCESSES) == 2
+    assert fold_jobs(10 * PARALLEL_FOLDS_MIN_ROWS, cores=2 * STATISTICS_PROCESSES - 1) is None
+    assert fold_jobs(10 * PARALLEL_FOLDS_MIN_ROWS, cores=2) is None
+
+
+def test_a_large_cross_fit_runs_its_folds_in_worker_processes_with_the_same_predictions(monkeypatch) -> None:
+    """On a machine with cores to spare (here told it has 2 x STATISTICS_PROCESSES) a large cross-fit's
+    folds are fitted in worker processes; the predictions equal, bit for bit, those of one process with
+    one BLAS thread, as the statistics fit them."""
+    monkeypatch.setattr(joblib, "cpu_count", lambda *args, **kwargs: 2 * STATISTICS_PROCESSES)
+    assert fold_jobs(PARALLEL_FOLDS_MIN_ROWS) == 2
     frame = _frame(PARALLEL_FOLDS_MIN_ROWS, seed=11)
     target = _target(frame)
     x = design_matrix(frame, CATEGORICAL, NUMERIC)
@@ -160,7 +172,4 @@ def test_a_large_cross_fit_runs_its_folds_in_worker_processes_with_the_same_pred
         in_workers = out_of_fold_predictions(learner, x, target, folds)
     np.testing.assert_array_equal(in_workers, in_one_process)
     where = set(out_of_fold_predictions(_PidRegressor(), x, target, folds))
-    if joblib.cpu_count() > 1:
-        assert os.getpid() not in where and len(where) >= 1
-    else:
-        assert where == {os.getpid()}
+    assert os.getpid() not in where and len(where) >= 1
