@@ -41,7 +41,7 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
-from models.features import build_feature_blocks
+from models.features import build_feature_blocks, query_frame
 from models.hypotheses import _adjusted_effect_row, hypothesis_specs
 from models.verdicts import add_verdicts
 
@@ -406,4 +406,4 @@ def read_event_windows(con) -> pd.DataFrame | None:
     DuckDB's parallel scan returns an unordered read in a different order from run to run."""
     exists = con.execute("select count(*) from information_schema.tables where table_schema = 'analytics' "
                          "and table_name = 'ml_event_windows'").fetchall()[0][0]
-    return con.execute(f"select * from {EVENT_WINDOWS_TABLE} order by account_id, event_month").df() if exists else None
+    return query_frame(con, f"select * from {EVENT_WINDOWS_TABLE} order by account_id, event_month") if exists else None

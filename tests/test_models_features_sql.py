@@ -18,7 +18,7 @@ import duckdb
 import pandas as pd
 import pytest
 
-from models.features import build_feature_blocks, read_account_features
+from models.features import build_feature_blocks, query_frame, read_account_features
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 MODEL_DIR = REPO_ROOT / "dbt_project" / "models" / "analytics"
@@ -222,3 +222,21 @@ def test_python_reader_excludes_and_counts_censored_and_non_customers(built_db: 
     assert blocks.n_excluded_censored == 1  # E
     assert blocks.n_excluded_not_customer == 1  # B
     assert sorted(blocks.account_ids) == ["A", "D"]
+
+
+@pytest.mark.parametrize("rows", ["", " where i is not null", " limit 0"])
+def test_query_frame_gives_what_duckdb_df_gives(rows: str) -> None:
+    """The Arrow read has .df()'s columns, dtypes and values for every type our marts use, with and
+    without NULLs (a nullable integer or boolean stays a pandas nullable type, a date datetime64[us])."""
+    con = duckdb.connect()
+    query = f"""select * from (values
+        (1::INTEGER, 2::BIGINT, 3::SMALLINT, 1.5::DOUBLE, true, date '2020-01-01', timestamp '2020-01-01 10:00',
+         'x', 2.5::DECIMAL(10, 2), 9223372036854775807::BIGINT, 7::UTINYINT),
+        (null, null, null, null, null, null, null, null, null, null, null),
+        (4, 5, 6, -0.5, false, date '1999-12-31', timestamp '1999-12-31 23:59:59', 'x', -1.25, -1, 8)
+    ) as t(i, bi, si, d, b, dt, ts, s, dec, big, u){rows}"""
+    frame = query_frame(con, query)
+    pd.testing.assert_frame_equal(frame, con.execute(query).df())
+    if not rows:
+        assert str(frame["bi"].dtype) == "Int64" and frame.loc[2, "big"] == -1
+        assert frame.loc[0, "big"] == 9223372036854775807  # no trip through float
