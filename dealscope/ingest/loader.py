@@ -98,21 +98,28 @@ def _mapped_tables(con: duckdb.DuckDBPyConnection) -> frozenset[str]:
     return frozenset(name.removeprefix("landing_") for (name,) in rows)
 
 
-def typed_output(spec: TableSpec, source_file: str | None, dialect: DuckDBDialect = DUCKDB) -> str:
-    """SELECT list of a raw table: typed contract columns with defaults, then _row_number, _source_file."""
+def typed_columns(spec: TableSpec, dialect: DuckDBDialect = DUCKDB, *, typed_by_spark: bool = False) -> list[str]:
+    """SELECT items of a raw table's contract columns, in order, cast to their output types (an event
+    type column followed by its `event_label`): from the validation's typed table, whose defaults are
+    filled here and whose label is the column's text, or from rows Spark typed (`typed_by_spark`),
+    which carry both already."""
     ident = dialect.ident
     columns = []
     for column in spec.columns:
         value = ident(column.name)
-        if column.default_sql is not None:
+        if column.default_sql is not None and not typed_by_spark:
             value = f"coalesce({value}, {column.default_sql})"
         columns.append(f"CAST({value} AS {dialect.sql_type(column.output_type)}) AS {ident(column.name)}")
         if column.kind == "event_type":
-            columns.append(f"{raw_name(column.name, dialect)} AS event_label")
-    columns.append("_row_number")
+            columns.append("event_label" if typed_by_spark else f"{raw_name(column.name, dialect)} AS event_label")
+    return columns
+
+
+def typed_output(spec: TableSpec, source_file: str | None, dialect: DuckDBDialect = DUCKDB) -> str:
+    """SELECT list of a raw table: typed contract columns with defaults, then _row_number, _source_file."""
     source = dialect.literal(source_file) if source_file else "NULL"
-    columns.append(f"CAST({source} AS {dialect.sql_type('VARCHAR')}) AS _source_file")
-    return ", ".join(columns)
+    return ", ".join([*typed_columns(spec, dialect), "_row_number",
+                      f"CAST({source} AS {dialect.sql_type('VARCHAR')}) AS _source_file"])
 
 
 def clean_rows_sql(spec: TableSpec, source_file: str | None, dialect: DuckDBDialect = DUCKDB) -> dict[str, str]:

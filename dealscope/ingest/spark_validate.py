@@ -41,6 +41,7 @@ from .loader import (
     clean_rows_sql,
     clear_replaced_state,
     prepare_warehouse,
+    typed_columns,
 )
 from .sql import literal
 from .spec import SPECS, TABLES, TableSpec
@@ -354,11 +355,7 @@ def load_table_on_spark(
     con.execute("BEGIN TRANSACTION")
     try:
         clear_replaced_state(con, spec)
-        typed = []
-        for column in spec.columns:
-            typed.append(f"CAST({DUCKDB.ident(column.name)} AS {column.output_type}) AS {DUCKDB.ident(column.name)}")
-            if column.kind == "event_type":
-                typed.append("event_label")
+        typed = typed_columns(spec, typed_by_spark=True)
         for name in load.tables:
             con.execute(
                 f"CREATE OR REPLACE TABLE {DUCKDB.relation('raw', name)} AS SELECT {', '.join(typed)}, "
