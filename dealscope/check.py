@@ -1,7 +1,8 @@
 """`dealscope check`: read and validate an export folder (with its mapping) without running anything else.
 
 The same code path as a run's loading stage (dealscope.loading -> dealscope.ingest), into an
-in-memory DuckDB: no dbt, no statistics, no Dagster, nothing written anywhere. It prints, per
+in-memory DuckDB: no dbt, no statistics, no Dagster, nothing written anywhere (with the Spark
+engine, Spark's validation results pass through a temporary folder, removed afterwards). It prints, per
 table, rows read / would load / would reject and the top rejection reasons with an example,
 then applies the run's rejection gate.
 
@@ -11,8 +12,10 @@ mapping cannot be used at all.
 
 from __future__ import annotations
 
+import tempfile
 import time
 from datetime import datetime, timezone
+from pathlib import Path
 from typing import TextIO
 
 import duckdb
@@ -36,7 +39,13 @@ EXIT_GATE = 1
 EXIT_UNUSABLE = 2
 
 
-def run_check(settings: Settings, out: TextIO) -> int:
+def run_check(settings: Settings, out: TextIO, spark_staging: Path | None = None) -> int:
+    """Check `settings.data_dir`, print the report to `out`, return the exit code. With the Spark
+    engine, its validation results are handed over in `spark_staging` if given (kept: a caller's
+    folder), else in a temporary folder."""
+    if settings.engine == "spark" and spark_staging is None:
+        with tempfile.TemporaryDirectory(prefix="dealscope-check-") as staging:
+            return run_check(settings, out, Path(staging))
     started = time.perf_counter()
     mapping_file = settings.mapping_file
     print(f"dealscope check: {settings.data_dir}" + (f" with mapping {mapping_file}" if mapping_file else
@@ -50,7 +59,7 @@ def run_check(settings: Settings, out: TextIO) -> int:
             loaded_at = datetime.now(timezone.utc)
             try:
                 for table in TABLES:
-                    load_input_table(con, settings, mapping, table, loaded_at)
+                    load_input_table(con, settings, mapping, table, loaded_at, spark_staging)
             finally:
                 if settings.engine == "spark":
                     stop_validation_session()

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
+from pathlib import Path
 
 import duckdb
 
@@ -31,16 +32,18 @@ def read_mapping(settings: Settings) -> Mapping | None:
 
 
 def load_input_table(
-    con: duckdb.DuckDBPyConnection, settings: Settings, mapping: Mapping | None, table: str, loaded_at: datetime
+    con: duckdb.DuckDBPyConnection, settings: Settings, mapping: Mapping | None, table: str, loaded_at: datetime,
+    spark_staging: Path | None = None,
 ) -> LoadCounts:
     """Load one input table into the build file; with the Spark engine, Spark reads and validates
-    the file (a table the mapping shapes is read by the DuckDB loader on either engine)."""
+    the file (a table the mapping shapes is read by the DuckDB loader on either engine) and hands
+    its results over in `spark_staging` (default: beside the build file)."""
     if settings.engine == "spark" and (mapping is None or table not in mapping.tables):
         from dealscope import spark_engine
         from dealscope.ingest.spark_validate import load_table_on_spark
 
         return load_table_on_spark(con, spark_engine.validation_session(), table, settings.data_dir, loaded_at,
-                                   spark_engine.validation_staging_dir(settings.build_db))
+                                   spark_staging or spark_engine.validation_staging_dir(settings.build_db))
     return load_table(con, table, settings.data_dir, loaded_at, mapping)
 
 

@@ -131,12 +131,16 @@ def test_dealscope_check_on_spark_leaves_no_jvm_when_a_file_cannot_be_read(broke
     from pyspark import SparkContext
 
     from dealscope.check import EXIT_UNUSABLE, run_check
-    from dealscope.spark_engine import validation_staging_dir
+    from dealscope.spark_engine import spark_warehouse_dir
 
     settings = replace(settings_for(tmp_path, broken_export), engine="spark")
     out = io.StringIO()
-    assert run_check(settings, out) == EXIT_UNUSABLE
+    staging = tmp_path / "staging"
+    assert run_check(settings, out, spark_staging=staging) == EXIT_UNUSABLE
     assert "CANNOT RUN" in out.getvalue() and "deal_id" in out.getvalue()
-    assert (validation_staging_dir(settings.build_db) / "accounts").is_dir()  # accounts was validated on Spark
+    assert (staging / "accounts" / "out_accounts").is_dir()  # accounts was validated on Spark
+    assert not spark_warehouse_dir(settings.build_db).exists()  # nothing beside the build file
+    assert run_check(settings, io.StringIO()) == EXIT_UNUSABLE  # its own temporary folder, removed
+    assert not spark_warehouse_dir(settings.build_db).exists()
     assert SparkContext._gateway is None
     assert live_java_children() == []
