@@ -7,10 +7,12 @@ The Dagster asset calls only `write_hypothesis_tests`; this module does not impo
 
 from __future__ import annotations
 
+import tempfile
 import threading
 from collections.abc import Callable
 from concurrent.futures import Executor, Future, wait
 from functools import partial
+from pathlib import Path
 from typing import Any
 
 import duckdb
@@ -32,7 +34,7 @@ from models.tables import (
     PERMUTATION_NULL,
     replace_tables,
 )
-from models.within_account import design_rows, read_event_windows, with_design_rows
+from models.within_account import design_rows, export_event_windows, read_event_windows_file, with_design_rows
 
 
 def write_hypothesis_tests(
@@ -66,10 +68,13 @@ def write_hypothesis_tests(
     # whichever process is free first: run_statistics computes them itself if the second process has
     # not started them.
     within = outcome == "revenue"
-    with ProcessPoolExecutor(max_workers=STATISTICS_PROCESSES - 1) as second_process:
+    with (tempfile.TemporaryDirectory(prefix="dealscope-statistics-") as handoff,
+          ProcessPoolExecutor(max_workers=STATISTICS_PROCESSES - 1) as second_process):
         value = second_process.submit(run_predictive_value, features, random_state, outcome=outcome) if predictive else None
-        new_rows = (second_process.submit(design_rows, features, read_event_windows(con), random_state,
-                                          not_run=not_run) if within else None)
+        # the event windows (many rows per account) go to it as a file: this process never holds them
+        new_rows = (second_process.submit(_design_rows_from_file, features,
+                                          export_event_windows(con, Path(handoff)), random_state, not_run)
+                    if within else None)
         per_type = FirstFreeProcess(second_process, [f for f in (value, new_rows) if f is not None],
                                     partial(event_type_rows, features, random_state, outcome=outcome, not_run=not_run))
         results = run_statistics(features, random_state, outcome=outcome, n_permutations=n_permutations,
@@ -124,6 +129,11 @@ class FirstFreeProcess:
                 self._claimed = True
                 return None
         return self._future.result()
+
+
+def _design_rows_from_file(features: pd.DataFrame, windows_file: Path | None, random_state: int,
+                           not_run: dict[str, str]) -> list[dict]:
+    return design_rows(features, read_event_windows_file(windows_file), random_state, not_run=not_run)
 
 
 def _nulls_for_empty_notes(frame: pd.DataFrame) -> pd.DataFrame:

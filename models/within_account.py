@@ -36,7 +36,9 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, replace
+from pathlib import Path
 
+import duckdb
 import numpy as np
 import pandas as pd
 from scipy import stats
@@ -399,11 +401,41 @@ def with_design_rows(tests: pd.DataFrame, rows: list[dict], not_run: Mapping[str
     return add_verdicts(combined)
 
 
+_EVENT_WINDOWS_IN_ORDER = f"select * from {EVENT_WINDOWS_TABLE} order by account_id, event_month"
+
+
+def _has_event_windows(con) -> bool:
+    return bool(con.execute("select count(*) from information_schema.tables where table_schema = 'analytics' "
+                            "and table_name = 'ml_event_windows'").fetchall()[0][0])
+
+
 def read_event_windows(con) -> pd.DataFrame | None:
     """analytics.ml_event_windows in key order, or None when the warehouse has no such table.
 
     The order is part of the result: the Poisson fit's sums run over the rows in the order read, and
     DuckDB's parallel scan returns an unordered read in a different order from run to run."""
-    exists = con.execute("select count(*) from information_schema.tables where table_schema = 'analytics' "
-                         "and table_name = 'ml_event_windows'").fetchall()[0][0]
-    return query_frame(con, f"select * from {EVENT_WINDOWS_TABLE} order by account_id, event_month") if exists else None
+    return query_frame(con, _EVENT_WINDOWS_IN_ORDER) if _has_event_windows(con) else None
+
+
+def export_event_windows(con, folder: Path) -> Path | None:
+    """analytics.ml_event_windows in key order as folder/ml_event_windows.parquet (None when the
+    warehouse has no such table), for another process to read with `read_event_windows_file`: DuckDB
+    writes it without the rows passing through this process."""
+    if not _has_event_windows(con):
+        return None
+    path = folder / "ml_event_windows.parquet"
+    con.execute(f"copy ({_EVENT_WINDOWS_IN_ORDER}) to {_sql_text(path)} (format parquet)")
+    return path
+
+
+def read_event_windows_file(path: Path | None) -> pd.DataFrame | None:
+    """What `read_event_windows` gives, from a file `export_event_windows` wrote (a single file is read
+    in the order it was written)."""
+    if path is None:
+        return None
+    with duckdb.connect() as con:
+        return query_frame(con, f"select * from read_parquet({_sql_text(path)})")
+
+
+def _sql_text(path: Path) -> str:
+    return "'" + str(path).replace("'", "''") + "'"

@@ -15,7 +15,13 @@ import pytest
 from dealscope.sample import STRESS_WORLDS, EffectSizes, StressKnobs, stress_knobs
 from models.calibration import build_world_warehouse
 from models.pipeline_stage import write_hypothesis_tests
-from models.within_account import poisson_fit, ratio_in_ratios
+from models.within_account import (
+    export_event_windows,
+    poisson_fit,
+    ratio_in_ratios,
+    read_event_windows,
+    read_event_windows_file,
+)
 
 
 def _stacked_panel(seed: int, theta: float, n_accounts: int = 600, n_cells: int = 12) -> tuple:
@@ -107,3 +113,22 @@ def test_health_world_is_not_supported_by_the_primary_design(health_world_tests:
     pre_trend = health_world_tests.loc[f"{hypothesis}:pre_trend"]
     if pre_trend["p_value"] < 0.05:
         assert "untrustworthy" in primary["verdict"] and "UNTRUSTWORTHY" in primary["note"]
+
+
+def test_event_windows_handed_over_as_a_file_read_back_as_from_the_warehouse(tmp_path) -> None:
+    """The second statistics process gets the event windows as a Parquet file: the same rows, values,
+    dtypes and key order as reading the table; no table, no file."""
+    con = duckdb.connect()
+    assert export_event_windows(con, tmp_path) is None and read_event_windows_file(None) is None
+    con.execute("create schema analytics")
+    con.execute("""create table analytics.ml_event_windows as select * from (values
+        ('B', date '2022-02-01', true, 6, 10.0, 12.5, null, false, 14::BIGINT, 'smb', null, 'emea', 1.5),
+        ('A', date '2022-03-01', false, 6, 3.0, 2.0, 4.0, true, 3::BIGINT, 'enterprise', 'retail', null, null),
+        ('A', date '2022-01-01', false, 6, 1.0, 1.0, 1.0, true, 1::BIGINT, 'enterprise', 'retail', null, null)
+    ) as t(account_id, event_month, is_treated, window_months, revenue_before, revenue_after, revenue_lead,
+           is_lead_clean, tenure_months, segment, industry, region, log_employee_count)""")
+    folder = tmp_path / "it's here"  # a quote in the path
+    folder.mkdir()
+    from_file = read_event_windows_file(export_event_windows(con, folder))
+    pd.testing.assert_frame_equal(from_file, read_event_windows(con))
+    assert list(zip(from_file["account_id"], from_file["event_month"].dt.month)) == [("A", 1), ("A", 3), ("B", 2)]
