@@ -17,6 +17,7 @@ from typing import TextIO
 import duckdb
 
 from dealscope.ingest.spec import STRATEGY_PLAN
+from dealscope.ingest.sql import literal
 
 PLAN_DIMENSIONS: tuple[str, ...] = next(c.allowed for c in STRATEGY_PLAN.columns if c.name == "dimension")
 FIGURE_COLUMNS = ("deals", "deals_closed", "win_rate", "win_rate_ci_low", "win_rate_ci_high", "value_won", "value_lost")
@@ -56,8 +57,7 @@ def write_draft_plan(warehouse: Path, out_file: Path) -> int:
         rows = con.execute(f"SELECT count(*) FROM ({draft_plan_sql()})").fetchone()[0]
         out_file.parent.mkdir(parents=True, exist_ok=True)
         staging = out_file.with_name(f".{out_file.name}.{os.getpid()}")
-        escaped = str(staging).replace("'", "''")
-        con.execute(f"COPY ({draft_plan_sql()}) TO '{escaped}' (FORMAT csv, HEADER true)")
+        con.execute(f"COPY ({draft_plan_sql()}) TO {literal(str(staging))} (FORMAT csv, HEADER true)")
     finally:
         con.close()
     os.replace(staging, out_file)

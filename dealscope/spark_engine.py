@@ -21,6 +21,7 @@ from pathlib import Path
 
 import duckdb
 
+from dealscope.ingest.sql import ident, literal
 from dealscope.warehouse import memory_limit
 
 # The dbt schemas copied back from Spark into the DuckDB warehouse: the contract tables and marts,
@@ -130,10 +131,6 @@ def _stop_gateway_jvm() -> None:
             java.wait()
 
 
-def quoted(identifier: str) -> str:
-    return '"' + identifier.replace('"', '""') + '"'
-
-
 # dbt sources the pipeline writes outside raw before dbt runs (pipelines.assets.analysis.calibration_worlds).
 SOURCES_OUTSIDE_RAW = ("main.calibration_worlds",)
 
@@ -162,8 +159,8 @@ def export_raw_tables(build_db: Path) -> list[str]:
             if not name.startswith(LANDING_PREFIX)]
         for table in tables:
             (folder / table).mkdir()
-            target = str(folder / table / "part-0.parquet").replace("'", "''")
-            con.execute(f"copy raw.{quoted(table)} to '{target}' (format parquet)")
+            target = literal(str(folder / table / "part-0.parquet"))
+            con.execute(f"copy raw.{ident(table)} to {target} (format parquet)")
         # dbt sources outside raw that the pipeline writes before dbt (the calibration study's rows),
         # named "schema.table": registered in that Spark schema, never copied back.
         present = {f"{schema}.{name}" for schema, name in con.execute(
@@ -173,8 +170,8 @@ def export_raw_tables(build_db: Path) -> list[str]:
             if name in present:
                 (folder / name).mkdir()
                 schema, table = name.split(".")
-                target = str(folder / name / "part-0.parquet").replace("'", "''")
-                con.execute(f"copy {quoted(schema)}.{quoted(table)} to '{target}' (format parquet)")
+                target = literal(str(folder / name / "part-0.parquet"))
+                con.execute(f"copy {ident(schema)}.{ident(table)} to {target} (format parquet)")
                 tables.append(name)
     finally:
         con.close()
@@ -214,14 +211,14 @@ def _copy_back(con: duckdb.DuckDBPyConnection, warehouse_dir: Path, tables: list
         if folder is None:
             missing.append(name)
             continue
-        files = str(folder / "*.parquet").replace("'", "''")
-        con.execute(f"create schema if not exists {quoted(schema)}")
+        files = literal(str(folder / "*.parquet"))
+        con.execute(f"create schema if not exists {ident(schema)}")
         # A DuckDB run of the same deployment left staging models as views.
         kind = con.execute("select table_type from information_schema.tables where table_catalog = current_database() "
                            "and table_schema = ? and table_name = ?", [schema, table]).fetchone()
         if kind is not None and kind[0] == "VIEW":
-            con.execute(f"drop view {quoted(schema)}.{quoted(table)}")
-        con.execute(f"create or replace table {quoted(schema)}.{quoted(table)} as "
-                    f"select * from read_parquet('{files}')")
+            con.execute(f"drop view {ident(schema)}.{ident(table)}")
+        con.execute(f"create or replace table {ident(schema)}.{ident(table)} as "
+                    f"select * from read_parquet({files})")
         copied.append(name)
     return copied

@@ -43,6 +43,7 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
+from dealscope.ingest.sql import literal
 from models.features import build_feature_blocks, query_frame
 from models.hypotheses import _adjusted_effect_row, hypothesis_specs
 from models.verdicts import add_verdicts
@@ -405,8 +406,9 @@ _EVENT_WINDOWS_IN_ORDER = f"select * from {EVENT_WINDOWS_TABLE} order by account
 
 
 def _has_event_windows(con) -> bool:
-    return bool(con.execute("select count(*) from information_schema.tables where table_schema = 'analytics' "
-                            "and table_name = 'ml_event_windows'").fetchall()[0][0])
+    schema, table = EVENT_WINDOWS_TABLE.split(".")
+    return bool(con.execute("select count(*) from information_schema.tables where table_schema = ? "
+                            "and table_name = ?", [schema, table]).fetchall()[0][0])
 
 
 def read_event_windows(con) -> pd.DataFrame | None:
@@ -424,7 +426,7 @@ def export_event_windows(con, folder: Path) -> Path | None:
     if not _has_event_windows(con):
         return None
     path = folder / "ml_event_windows.parquet"
-    con.execute(f"copy ({_EVENT_WINDOWS_IN_ORDER}) to {_sql_text(path)} (format parquet)")
+    con.execute(f"copy ({_EVENT_WINDOWS_IN_ORDER}) to {literal(str(path))} (format parquet)")
     return path
 
 
@@ -434,8 +436,4 @@ def read_event_windows_file(path: Path | None) -> pd.DataFrame | None:
     if path is None:
         return None
     with duckdb.connect() as con:
-        return query_frame(con, f"select * from read_parquet({_sql_text(path)})")
-
-
-def _sql_text(path: Path) -> str:
-    return "'" + str(path).replace("'", "''") + "'"
+        return query_frame(con, f"select * from read_parquet({literal(str(path))})")
