@@ -206,6 +206,20 @@ def test_unreadable_file_raises_naming_file_and_problem(tmp_path: Path, content:
         load_table(con, "accounts", data_dir, LOADED_AT)
 
 
+@pytest.mark.parametrize("chunk_size", [1, 2, 3, 7, 1 << 20])
+def test_utf8_check_names_the_line_whatever_the_chunks(tmp_path: Path, chunk_size: int) -> None:
+    from dealscope.ingest.reader import SourceFile, check_utf8
+
+    path = tmp_path / "accounts.csv"
+    text = (ACCOUNTS_HEADER + "\nA1,Café 😀 €,smb,,,,2020-01-01\n").encode()
+    path.write_bytes(text)
+    check_utf8(SourceFile(path, "csv"), chunk_size)  # characters of 2-4 bytes, split anywhere
+    for broken, line in [(b"A2,\xff,smb\n", 3), (b"A2,Caf\xe9\nA3", 3), (b"\nA3,x\xe2\x82", 4)]:
+        path.write_bytes(text + broken)
+        with pytest.raises(InputFileError, match=rf"^accounts\.csv: is not UTF-8 text \(line {line} "):
+            check_utf8(SourceFile(path, "csv"), chunk_size)
+
+
 @pytest.mark.skipif(hasattr(os, "geteuid") and os.geteuid() == 0, reason="root can read any file")
 def test_file_without_read_permission_raises(tmp_path: Path) -> None:
     data_dir = write_files(tmp_path / "data", {"accounts.csv": MINIMAL["accounts.csv"]})

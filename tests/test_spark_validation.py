@@ -278,3 +278,24 @@ def test_loading_on_spark_fills_the_build_file_as_the_duckdb_loader(spark, tmp_p
     assert loaded.keys() == expected.keys()
     for name in expected:
         assert loaded[name] == expected[name], name
+
+
+def test_bytes_that_are_not_utf8_past_the_header_stop_both_engines(spark, tmp_path):
+    from dealscope.ingest import InputFileError
+    from dealscope.ingest.spark_validate import SparkValidation
+
+    data_dir = tmp_path / "export"
+    data_dir.mkdir()
+    lines = [",".join(ACCOUNTS[0]), ",".join(ACCOUNTS[1]), "A2,Caf\xe9,smb,,,,2020-01-01"]
+    (data_dir / "accounts.csv").write_bytes(("\n".join(lines) + "\n").encode("latin-1"))
+    con = duckdb.connect(str(tmp_path / "duck.duckdb"))
+    try:
+        prepare_warehouse(con)
+        load_event_types(con, DEFAULT_EVENT_TYPES)
+        with pytest.raises(InputFileError, match=r"^accounts\.csv: is not UTF-8 text"):
+            load_table(con, "accounts", data_dir, LOADED_AT)
+    finally:
+        con.close()
+    validation = SparkValidation.from_event_type_map(spark, DEFAULT_EVENT_TYPES, LOADED_AT)
+    with pytest.raises(InputFileError, match=r"^accounts\.csv: is not UTF-8 text \(line 3 "):
+        validation.load("accounts", data_dir)

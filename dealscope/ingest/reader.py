@@ -9,6 +9,7 @@ the parser skipping or cutting anything, and every record keeps its place in fil
 
 from __future__ import annotations
 
+import codecs
 import csv
 from dataclasses import dataclass
 from pathlib import Path
@@ -79,6 +80,30 @@ def check_readable(source: SourceFile) -> None:
         raise InputFileError(source.name, "cannot be read: no permission") from None
     except OSError as error:
         raise InputFileError(source.name, f"cannot be read: {error.strerror or error}") from None
+
+
+def check_utf8(source: SourceFile, chunk_size: int = 16 * 1024 * 1024) -> None:
+    """Raise InputFileError at the first bytes of ``source`` that are not UTF-8, naming their line.
+
+    DuckDB's CSV reader refuses such a file itself; Spark's reads the bytes as U+FFFD and goes on,
+    so the Spark loader checks the file first. One pass in chunks: memory stays at one chunk.
+    """
+    decoder = codecs.getincrementaldecoder("utf-8")()
+    lines_before = 0
+    with source.path.open("rb") as handle:
+        while True:
+            chunk = handle.read(chunk_size)
+            pending = len(decoder.getstate()[0])  # an incomplete character left by the previous chunk
+            try:
+                decoder.decode(chunk, final=not chunk)
+            except UnicodeDecodeError as error:
+                line = lines_before + chunk[: max(error.start - pending, 0)].count(b"\n") + 1
+                raise InputFileError(
+                    source.name, f"is not UTF-8 text (line {line} has bytes that are not UTF-8): save it as UTF-8"
+                ) from None
+            if not chunk:
+                return
+            lines_before += chunk.count(b"\n")
 
 
 def normalise_names(written: list[str], reserved: set[str]) -> tuple[str, ...]:
@@ -196,9 +221,11 @@ def land_csv(con: duckdb.DuckDBPyConnection, source: SourceFile, header: Header,
     # follow file order, i.e. rowid order of the single-threaded scan: when rowids are contiguous
     # and no blank line was dropped, the ordinal is a subtraction, else a (slower) window.
     blank = "(c1 IS NULL AND trim(c0, ' ' || chr(9) || chr(13)) = '')"
+    # Blank lines are counted in a WHERE (a scalar subquery), not an aggregate FILTER: as a filter
+    # DuckDB checks `c1 IS NULL` first and trims almost nothing (0.002 s instead of 0.13 s at 2.3M rows).
     stats = con.execute(
-        f"SELECT min(rowid), max(rowid) - min(rowid) + 1 = count(*), count(*) FILTER (WHERE {blank}) "
-        "FROM _ingest_read"
+        f"SELECT min(rowid), max(rowid) - min(rowid) + 1 = count(*), "
+        f"(SELECT count(*) FROM _ingest_read WHERE {blank}) FROM _ingest_read"
     ).fetchone()
     first_rowid, contiguous, blank_lines = stats if stats else (0, True, 0)
     if contiguous and not blank_lines:

@@ -239,6 +239,7 @@ class SparkValidation:
             present, field_count = {c.name for c in spec.columns}, len(spec.columns)
         else:
             if source.format == "csv":
+                reader.check_utf8(source)
                 landing = _spark_csv_landing(spark, source, header)
             else:
                 landing = _spark_parquet_landing(spark, source, header)

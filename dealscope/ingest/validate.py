@@ -114,6 +114,14 @@ def typed_sql(
     reason_case = "CASE " + " ".join(f"WHEN {c} THEN {r}" for c, r in checks) + " END"
     detail_case = "CASE " + " ".join(f"WHEN {c} THEN {d}" for (c, _), d in zip(checks, details)) + " END"
     parsed_sql = ",\n               ".join(parsed)
+    # Only what the later passes and the clean rows read: the typed values, and an event type's
+    # text (its label). The trimmed text of the other columns ends here, which keeps the
+    # materialised table about half as wide.
+    kept = ", ".join(
+        ["_row_number"]
+        + [ident(c.name) for c in spec.columns]
+        + [raw_name(c.name, dialect) for c in spec.columns if c.kind == "event_type"]
+    )
     return f"""
         {dialect.create_temp(TYPED)}
         WITH trimmed AS (
@@ -125,7 +133,7 @@ def typed_sql(
                {parsed_sql}
             FROM trimmed {joins}
         )
-        SELECT parsed.*, {reason_case} AS _reason, {detail_case} AS _detail
+        SELECT {kept}, {reason_case} AS _reason, {detail_case} AS _detail
         FROM parsed
     """
 
@@ -148,7 +156,8 @@ def keyed_sql(spec: TableSpec, dialect: DuckDBDialect = DUCKDB) -> str:
     """SQL creating the keyed table (_row_number, _role, _reason, _detail) for rows that passed.
 
     Roles: current, history or duplicate. Hash aggregates per key (not window functions over
-    wide rows) keep this cheap at millions of rows.
+    wide rows) keep this cheap at millions of rows, and only keys that repeat are joined back:
+    the row of a key that occurs once is current whatever its version.
     """
     ident, literal = dialect.ident, dialect.literal
     key_columns = [f"{_key_sql(spec, c, dialect)} AS _key{i}" for i, c in enumerate(spec.unique_key)]
@@ -166,7 +175,7 @@ def keyed_sql(spec: TableSpec, dialect: DuckDBDialect = DUCKDB) -> str:
         version_aggregates = ", count(_version) AS _versions_in_key, max(_version) AS _latest_version"
         version_join = f"""LEFT JOIN (
                 SELECT {key_names}, _version, min(_row_number) AS _first_row_of_version
-                FROM valid WHERE _version IS NOT NULL GROUP BY ALL
+                FROM valid JOIN per_key USING ({key_names}) WHERE _version IS NOT NULL GROUP BY ALL
             ) AS per_version USING ({key_names}, _version)"""
         untold = "_versions_in_key < _rows_in_key"
         role = (
@@ -196,10 +205,10 @@ def keyed_sql(spec: TableSpec, dialect: DuckDBDialect = DUCKDB) -> str:
         ), per_key AS (
             SELECT {key_names}, count(*) AS _rows_in_key, min(_row_number) AS _first_row_of_key
                    {version_aggregates}
-            FROM valid GROUP BY ALL
+            FROM valid GROUP BY ALL HAVING count(*) > 1
         ), roles AS (
-            SELECT *, {role} AS _role
-            FROM valid JOIN per_key USING ({key_names}) {version_join}
+            SELECT *, CASE WHEN _rows_in_key IS NULL THEN 'current' ELSE {role} END AS _role
+            FROM valid LEFT JOIN per_key USING ({key_names}) {version_join}
         )
         SELECT _row_number, CASE WHEN _role = 'duplicate' THEN 'rejected' ELSE _role END AS _role,
                CASE WHEN _role = 'duplicate' THEN 'duplicate_id' END AS _reason,
