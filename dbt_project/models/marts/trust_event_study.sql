@@ -77,7 +77,9 @@ segment_totals as (
 
 -- The accounts with an event of the key within W months of a cell's anchor month: each event
 -- excludes its account at the 2W + 1 anchor months around it, matched to the cells by equality
--- (a range join of cells x events costs cells x events per key on Spark).
+-- (a range join of cells x events costs cells x events per key on Spark). An event month only
+-- adds the months its predecessor (same key and account) did not cover, i.e. those after the
+-- predecessor's month + W: every excluded month comes once, with no DISTINCT over all of them.
 window_offsets as (
     {%- for offset in range(-window_months, window_months + 1) %}
     select {{ offset }} as month_offset{{ ' union all' if not loop.last }}
@@ -88,28 +90,45 @@ event_key_months as (
     select distinct event_type, polarity, segment, account_id, event_month from event_keys
 ),
 
+event_key_gaps as (
+    select
+        event_type, polarity, segment, account_id, event_month,
+        lag(event_month) over (partition by event_type, polarity, segment, account_id order by event_month) as previous_event_month
+    from event_key_months
+),
+
+-- the first offset an event month adds: -W, or just past its predecessor's month + W
+event_key_first_offsets as (
+    select
+        event_type, polarity, segment, account_id, event_month,
+        case when previous_event_month is null then -{{ window_months }}
+             else greatest(-{{ window_months }},
+                           {{ window_months + 1 }} - {{ months_between('previous_event_month', 'event_month') }})
+        end as first_offset
+    from event_key_gaps
+),
+
+-- (first offset, offset) for every offset from the first to W: an equality join picks an event
+-- month's offsets (a range condition there would make the planner join in a worse order)
+offsets_from as (
+    select firsts.month_offset as first_offset, offsets.month_offset
+    from window_offsets as firsts
+    cross join window_offsets as offsets
+    where offsets.month_offset >= firsts.month_offset
+),
+
+-- Each excluded (key, account, anchor month) once. Anchor months that are no cell of the key
+-- find no cell in comparison_cells' join: filtering them out here first costs more than it saves.
 excluded_members as (
-    select distinct
-        cells.event_type,
-        cells.polarity,
-        cells.segment,
-        cells.anchor_month,
-        exclusions.account_id
-    from (
-        select
-            event_key_months.event_type,
-            event_key_months.polarity,
-            event_key_months.segment,
-            event_key_months.account_id,
-            cast({{ dbt.dateadd('month', 'window_offsets.month_offset', 'event_key_months.event_month') }} as date) as anchor_month
-        from event_key_months
-        cross join window_offsets
-    ) as exclusions
-    inner join cells
-        on cells.event_type = exclusions.event_type
-        and cells.polarity = exclusions.polarity
-        and cells.segment = exclusions.segment
-        and cells.anchor_month = exclusions.anchor_month
+    select
+        event_key_first_offsets.event_type,
+        event_key_first_offsets.polarity,
+        event_key_first_offsets.segment,
+        event_key_first_offsets.account_id,
+        cast({{ dbt.dateadd('month', 'offsets_from.month_offset', 'event_key_first_offsets.event_month') }} as date) as anchor_month
+    from event_key_first_offsets
+    inner join offsets_from
+        on event_key_first_offsets.first_offset = offsets_from.first_offset
 ),
 
 excluded_totals as (
