@@ -60,3 +60,33 @@ def test_subsample_is_seeded_and_capped() -> None:
     rows = subsample(1000, 100, 3)
     assert len(rows) == 100 and len(set(rows)) == 100
     np.testing.assert_array_equal(rows, subsample(1000, 100, 3))
+
+
+def test_permuted_block_predictions_are_per_fold_ridge_refits() -> None:
+    """The cross-products taken as all rows' minus the test rows' give exactly the ridge that a
+    refit on each fold's training rows gives (same penalty), for the real and a permuted block."""
+    import pytest
+    from sklearn.linear_model import Ridge
+
+    from models.permutation import _fold_caches, _oof_predictions
+
+    rng = np.random.default_rng(3)
+    n = 300
+    base = np.hstack([rng.normal(5, 3, size=(n, 4)), rng.integers(0, 2, size=(n, 2))])
+    block = rng.poisson(0.7, size=(n, 2)).astype(float)
+    y = base[:, 0] * 0.2 + block[:, 0] + rng.normal(size=n)
+    folds = grouped_folds(np.arange(n), 5, 0)
+    caches = _fold_caches(base, y, folds)
+    for rows in (np.arange(n), rng.permutation(n)):
+        design = np.hstack([base, block[rows]])
+        expected = np.empty(n)
+        for cache in caches:
+            model = Ridge(alpha=cache.alpha).fit(design[cache.train], y[cache.train])
+            expected[cache.test] = model.predict(design[cache.test])
+        np.testing.assert_allclose(_oof_predictions(base, block[rows], caches, y), expected, rtol=1e-9, atol=1e-9)
+    baseline = np.empty(n)
+    for cache in caches:
+        baseline[cache.test] = Ridge(alpha=cache.alpha).fit(base[cache.train], y[cache.train]).predict(base[cache.test])
+    np.testing.assert_allclose(_oof_predictions(base, None, caches, y), baseline, rtol=1e-9, atol=1e-9)
+    with pytest.raises(ValueError, match="K-fold"):
+        _fold_caches(base, y, folds[:4] + [(folds[4][0], folds[4][1][:-1])])
