@@ -21,13 +21,14 @@ from sklearn.base import BaseEstimator
 from sklearn.compose import ColumnTransformer
 from sklearn.ensemble import HistGradientBoostingRegressor
 from sklearn.impute import SimpleImputer
-from sklearn.linear_model import PoissonRegressor, RidgeCV
+from sklearn.linear_model import PoissonRegressor
 from sklearn.model_selection import cross_val_predict, cross_validate
 from sklearn.pipeline import Pipeline, make_pipeline, make_union
 from sklearn.preprocessing import OneHotEncoder, SplineTransformer, StandardScaler
 
 from models.design import design_matrix, grouped_folds
 from models.inference import EffectEstimate, account_bootstrap_weights, median_aggregate, percentile_interval
+from models.ridge import RIDGE_ALPHAS, GramRidgeCV
 
 LearnerKind = Literal["spline_ridge", "hgb"]
 BOOTSTRAP_DRAWS = 999
@@ -100,7 +101,7 @@ def make_learner(
             l2_regularization=1.0, early_stopping=False, random_state=random_state,
         )
     elif kind == "spline_ridge":
-        model = RidgeCV(alphas=np.logspace(-3, 3, 13), gcv_mode="svd")
+        model = GramRidgeCV(alphas=RIDGE_ALPHAS)
     else:
         raise ValueError(f"unknown learner kind {kind!r}")
     return Pipeline([("preprocess", preprocess), ("model", model)])

@@ -25,14 +25,13 @@ import numpy as np
 import pandas as pd
 from sklearn.compose import ColumnTransformer
 from sklearn.impute import SimpleImputer
-from sklearn.linear_model import RidgeCV
 from sklearn.pipeline import make_pipeline, make_union
 from sklearn.preprocessing import OneHotEncoder, SplineTransformer, StandardScaler
 from threadpoolctl import threadpool_limits
 
+from models.ridge import RIDGE_ALPHAS, GramRidgeCV
 from models.strata import permutation_within_strata
 
-RIDGE_ALPHAS = np.logspace(-3, 3, 13)
 
 
 @dataclass(frozen=True)
@@ -58,7 +57,7 @@ def basis_matrix(frame: pd.DataFrame, categorical: list[str], numeric: list[str]
 
 def _ridge_fold(base_train: np.ndarray, y_train: np.ndarray) -> float:
     """The ridge penalty chosen (efficient leave-one-out) on the baseline design of one training fold."""
-    return float(RidgeCV(alphas=RIDGE_ALPHAS, gcv_mode="svd").fit(base_train, y_train).alpha_)
+    return float(GramRidgeCV(alphas=RIDGE_ALPHAS).fit(base_train, y_train).alpha_)
 
 
 @dataclass(frozen=True)
