@@ -310,12 +310,18 @@ def event_type_rows(
     learner: LearnerKind = "spline_ridge",
     alpha: float = 0.05,
     not_run: Mapping[str, str] | None = None,
+    part: tuple[int, int] = (0, 1),
 ) -> list[dict]:
     """The per-event-type 'adjusted_effect' rows of `run_statistics` with the same arguments, before Holm's
-    adjustment (its `type_rows`)."""
+    adjustment (its `type_rows`). part=(i, k): only the i-th of k consecutive, near-equal slices of the
+    event types (possibly none), so that two processes can share them; the k parts' rows, in order,
+    are the rows of part (0, 1)."""
     blocks = build_feature_blocks(features, outcome)
     _, type_specs, _ = _specs_to_run(blocks, outcome, True, not_run)
-    return _run_specs(type_specs, blocks, learner, n_splits, _repeats(n_repeats, blocks), random_state, alpha)
+    index, count = part
+    bounds = [len(type_specs) * i // count for i in range(count + 1)]
+    return _run_specs(type_specs[bounds[index]:bounds[index + 1]], blocks, learner, n_splits,
+                      _repeats(n_repeats, blocks), random_state, alpha)
 
 
 def _repeats(n_repeats: int | None, blocks: FeatureBlocks) -> int:

@@ -37,6 +37,10 @@ from models.tables import (
 from models.within_account import design_rows, export_event_windows, read_event_windows_file, with_design_rows
 
 
+# Parts the per-event-type effects are shared out in (about one event type each on the generator's data).
+EVENT_TYPE_PARTS = 6
+
+
 def write_hypothesis_tests(
     con: duckdb.DuckDBPyConnection,
     random_state: int = 0,
@@ -64,9 +68,9 @@ def write_hypothesis_tests(
     # The model comparison, the within-account design and the per-event-type effects need nothing the
     # primary hypotheses' tests compute: they run in a second process meanwhile, so the statistics use
     # both cores of a small machine (on a larger one, a large cross-fit also spreads its folds over each
-    # process's share of the cores: models.estimators.fold_jobs). The per-type effects go last and to
-    # whichever process is free first: run_statistics computes them itself if the second process has
-    # not started them.
+    # process's share of the cores: models.estimators.fold_jobs). The per-type effects go last, in
+    # EVENT_TYPE_PARTS parts that both processes take from as they become free: run_statistics computes
+    # the parts the second process has not started.
     within = outcome == "revenue"
     with (tempfile.TemporaryDirectory(prefix="dealscope-statistics-") as handoff,
           ProcessPoolExecutor(max_workers=STATISTICS_PROCESSES - 1) as second_process):
@@ -75,10 +79,11 @@ def write_hypothesis_tests(
         new_rows = (second_process.submit(_design_rows_from_file, features,
                                           export_event_windows(con, Path(handoff)), random_state, not_run)
                     if within else None)
-        per_type = FirstFreeProcess(second_process, [f for f in (value, new_rows) if f is not None],
-                                    partial(event_type_rows, features, random_state, outcome=outcome, not_run=not_run))
+        per_type = SharedWork(second_process, [f for f in (value, new_rows) if f is not None],
+                              [partial(event_type_rows, features, random_state, outcome=outcome, not_run=not_run,
+                                       part=(index, EVENT_TYPE_PARTS)) for index in range(EVENT_TYPE_PARTS)])
         results = run_statistics(features, random_state, outcome=outcome, n_permutations=n_permutations,
-                                 not_run=not_run, type_rows=per_type.result)
+                                 not_run=not_run, type_rows=lambda: [row for part in per_type.result() for row in part])
         tests, diagnostics = results.tests, results.diagnostics
         if new_rows is not None:
             # the within-account design decides H1 and H2; the cross-sectional rows become secondary
@@ -103,32 +108,50 @@ def write_hypothesis_tests(
     return tests
 
 
-class FirstFreeProcess:
-    """A computation for whichever process is free first: `executor` runs `compute` once the futures
-    `after` are done, unless `result()` is called before that, which then returns None (the caller
-    computes it itself); otherwise `result()` returns what the executor computed."""
+class SharedWork:
+    """Computations two processes share: once the futures `after` are done, `executor` takes them one at
+    a time, in order, while the caller's `result()` computes each one not taken yet; `result()` returns
+    all their results, in order. Each computation runs once, in one of the two processes."""
 
-    def __init__(self, executor: Executor, after: list[Future], compute: Callable[[], Any]) -> None:
+    def __init__(self, executor: Executor, after: list[Future], computations: list[Callable[[], Any]]) -> None:
         self._lock = threading.Lock()
-        self._future: Future | None = None
-        self._claimed = False
-        threading.Thread(target=self._offer, args=(executor, after, compute), daemon=True).start()
+        self._computations = computations
+        self._taken = 0
+        self._futures: dict[int, Future] = {}
+        threading.Thread(target=self._offer, args=(executor, after), daemon=True).start()
 
-    def _offer(self, executor: Executor, after: list[Future], compute: Callable[[], Any]) -> None:
+    def _take(self) -> int | None:
+        """The next computation nobody has taken (call with the lock held)."""
+        if self._taken == len(self._computations):
+            return None
+        self._taken += 1
+        return self._taken - 1
+
+    def _offer(self, executor: Executor, after: list[Future]) -> None:
         wait(after)
-        with self._lock:
-            if not self._claimed:
+        while True:
+            with self._lock:
+                index = self._take()
+                if index is None:
+                    return
                 try:
-                    self._future = executor.submit(compute)
+                    future = executor.submit(self._computations[index])
                 except RuntimeError:  # the executor shut down: the caller failed before asking
-                    self._claimed = True
+                    self._taken -= 1
+                    return
+                self._futures[index] = future
+            wait([future])  # one at a time, so the caller takes what is left meanwhile
 
-    def result(self) -> Any:
-        with self._lock:
-            if self._future is None:
-                self._claimed = True
-                return None
-        return self._future.result()
+    def result(self) -> list[Any]:
+        computed_here = {}
+        while True:
+            with self._lock:
+                index = self._take()
+            if index is None:
+                break
+            computed_here[index] = self._computations[index]()
+        return [computed_here[index] if index in computed_here else self._futures[index].result()
+                for index in range(len(self._computations))]
 
 
 def _design_rows_from_file(features: pd.DataFrame, windows_file: Path | None, random_state: int,

@@ -23,7 +23,7 @@ from models.design import design_frame
 from models.estimators import PartiallingOutEffect, ProportionalEffect, make_learner, make_level_learner, naive_slope
 from models.hypotheses import event_type_rows, run_hypothesis_tests, run_statistics
 from models.inference import corrected_resampled_ttest, holm_adjust
-from models.pipeline_stage import FirstFreeProcess, write_hypothesis_tests
+from models.pipeline_stage import SharedWork, write_hypothesis_tests
 
 ERODING_TYPES = ("escalated_over_buyer", "buyer_management_took_over", "second_source_added")
 
@@ -360,6 +360,11 @@ def test_event_type_rows_computed_elsewhere_give_the_same_results(planted_world:
     them; a `type_rows` that returns None leaves them to run_statistics."""
     rows = event_type_rows(planted_world, random_state=0)
     assert sorted(row["hypothesis"] for row in rows) == sorted(f"H2_trust_eroding_events:{t}" for t in ERODING_TYPES)
+    # shared out in parts (more parts than event types: some are empty), the same rows in the same order
+    parts = [event_type_rows(planted_world, random_state=0, part=(i, len(rows) + 2)) for i in range(len(rows) + 2)]
+    assert [len(part) for part in parts].count(0) == 2
+    pd.testing.assert_frame_equal(pd.DataFrame([row for part in parts for row in part]), pd.DataFrame(rows),
+                                  check_exact=True)
     asked = []
     handed_in = run_statistics(planted_world, random_state=0, type_rows=lambda: asked.append(1) or rows).tests
     declined = run_statistics(planted_world, random_state=0, type_rows=lambda: None).tests
@@ -373,17 +378,20 @@ def _pid_after(seconds: float) -> int:
     return os.getpid()
 
 
-def test_first_free_process_goes_to_whichever_process_is_free_first() -> None:
-    """`FirstFreeProcess` submits its computation once the executor's earlier work is done, unless the
-    caller asks first: then `result()` is None (the caller computes it) and the executor never runs it."""
+def test_shared_work_is_computed_once_by_whichever_process_takes_it() -> None:
+    """`SharedWork` gives the executor its computations one at a time once its earlier work is done;
+    the caller's `result()` computes those not taken yet; every result comes back once, in order."""
     with ProcessPoolExecutor(max_workers=1) as executor:
         busy = executor.submit(_pid_after, 3.0)
-        early = FirstFreeProcess(executor, [busy], partial(_pid_after, 0.0))
-        assert early.result() is None  # asked while the executor was busy: the caller's
+        early = SharedWork(executor, [busy], [partial(_pid_after, 0.0)] * 3)
+        assert early.result() == [os.getpid()] * 3  # asked while the executor was busy: all the caller's
         worker = busy.result()
-        free = FirstFreeProcess(executor, [busy], partial(_pid_after, 0.0))
+        shared = SharedWork(executor, [busy], [partial(_pid_after, 1.0)] * 3)
         deadline = time.monotonic() + 60
-        while free._future is None and time.monotonic() < deadline:  # the executor is free: it goes there
+        while not shared._futures and time.monotonic() < deadline:  # the executor is free: it takes the first
             time.sleep(0.05)
-        assert free.result() == worker != os.getpid()
-    assert early._future is None
+        results = shared.result()
+        assert results[0] == worker != os.getpid()
+        assert results[1] == os.getpid()  # taken by the caller while the executor ran the first
+        assert set(results) <= {worker, os.getpid()} and len(results) == 3
+    assert early._futures == {}
