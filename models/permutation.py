@@ -33,7 +33,6 @@ from models.ridge import RIDGE_ALPHAS, GramRidgeCV
 from models.strata import permutation_within_strata
 
 
-
 @dataclass(frozen=True)
 class BlockPermutationResult:
     observed: float  # out-of-fold R^2 gain of the block on the real data
@@ -83,17 +82,17 @@ def _fold_caches(base: np.ndarray, y: np.ndarray, folds: list[tuple[np.ndarray, 
         raise ValueError("the folds must be a K-fold split: test rows split all rows, training rows are the rest")
     caches = []
     for train, test in folds:
-        base_mean = base[train].mean(axis=0)
-        base_centred = base[train] - base_mean
-        y_centred = y[train] - y[train].mean()
-        caches.append(_FoldCache(train, test, _ridge_fold(base[train], y[train]), base_mean, float(y[train].mean()),
+        base_train, y_train = base[train], y[train]
+        base_mean, y_mean = base_train.mean(axis=0), y_train.mean()
+        base_centred = base_train - base_mean
+        y_centred = y_train - y_mean
+        caches.append(_FoldCache(train, test, _ridge_fold(base_train, y_train), base_mean, float(y_mean),
                                  base_centred.T @ base_centred, base_centred.T @ y_centred,
                                  base[test] - base_mean, y[test]))
     return caches
 
 
-def _oof_predictions(base: np.ndarray, block: np.ndarray | None, caches: list[_FoldCache],
-                     y: np.ndarray) -> np.ndarray:
+def _oof_predictions(base: np.ndarray, block: np.ndarray | None, caches: list[_FoldCache]) -> np.ndarray:
     """Out-of-fold ridge predictions of (baseline [+ block]) with each fold's fixed penalty.
 
     The block's training cross-products are the whole sample's minus the fold's test rows', and
@@ -146,10 +145,10 @@ def block_permutation_test(base: np.ndarray, block: np.ndarray, y: np.ndarray, s
     rng = np.random.default_rng(random_state)
     with threadpool_limits(limits=1):  # many small products: threaded BLAS only adds contention
         caches = _fold_caches(base, y, folds)
-        baseline_r2 = _r2(y, _oof_predictions(base, None, caches, y))
+        baseline_r2 = _r2(y, _oof_predictions(base, None, caches))
 
         def gain(rows: np.ndarray) -> float:
-            return _r2(y, _oof_predictions(base, block[rows], caches, y)) - baseline_r2
+            return _r2(y, _oof_predictions(base, block[rows], caches)) - baseline_r2
 
         observed = gain(np.arange(len(y)))
         null = np.array([gain(permutation_within_strata(strata, rng)) for _ in range(n_permutations)])

@@ -83,10 +83,10 @@ def test_permuted_block_predictions_are_per_fold_ridge_refits() -> None:
         for cache in caches:
             model = Ridge(alpha=cache.alpha).fit(design[cache.train], y[cache.train])
             expected[cache.test] = model.predict(design[cache.test])
-        np.testing.assert_allclose(_oof_predictions(base, block[rows], caches, y), expected, rtol=1e-9, atol=1e-9)
+        np.testing.assert_allclose(_oof_predictions(base, block[rows], caches), expected, rtol=1e-9, atol=1e-9)
     baseline = np.empty(n)
     for cache in caches:
         baseline[cache.test] = Ridge(alpha=cache.alpha).fit(base[cache.train], y[cache.train]).predict(base[cache.test])
-    np.testing.assert_allclose(_oof_predictions(base, None, caches, y), baseline, rtol=1e-9, atol=1e-9)
+    np.testing.assert_allclose(_oof_predictions(base, None, caches), baseline, rtol=1e-9, atol=1e-9)
     with pytest.raises(ValueError, match="K-fold"):
         _fold_caches(base, y, folds[:4] + [(folds[4][0], folds[4][1][:-1])])
