@@ -71,6 +71,9 @@ FUTURE_COLUMNS = ("is_future_observed", "is_active_at_outcome_end", *FUTURE_TREA
 # stand in for it. In the health stress world they took the planted H1's bias from +0.057 to +0.004
 # (100 worlds, docs/statistics.md 5b) and left the null worlds' false-positive rate as it was.
 H1_CONTROLS = ("log_employee_count", "log_revenue_before", "n_trust_eroding_events")
+# analytics.ml_event_windows columns H2's design reads
+H2_COLUMNS = ("account_id", "event_month", "is_treated", "segment", "log_employee_count", "tenure_months",
+              "revenue_before", "revenue_after", "revenue_lead")
 MIN_TREATED = 10
 MIN_ROWS = 40
 
@@ -89,49 +92,83 @@ class PanelEffect:
     naive_estimate: float
 
 
-def poisson_fit(y: np.ndarray, x: np.ndarray, clusters: np.ndarray, max_iter: int = 100,
-                tol: float = 1e-10, leverage_adjusted: bool = False) -> tuple[np.ndarray, np.ndarray]:
-    """Poisson pseudo-maximum likelihood (log link, any non-negative y) by Newton's method, with the
-    cluster-robust sandwich covariance (small-sample factor G / (G - 1)). Returns (beta, covariance).
-    leverage_adjusted: each residual divided by (1 - h_ii) first (an HC3-type correction, row leverages)."""
-    beta = np.zeros(x.shape[1])
-    beta[0] = np.log(max(y.mean(), 1e-12))
+def poisson_fit(y: np.ndarray, x: np.ndarray, clusters: np.ndarray, cells: np.ndarray | pd.Series | None = None,
+                max_iter: int = 100, tol: float = 1e-10,
+                leverage_adjusted: bool = False) -> tuple[np.ndarray, np.ndarray]:
+    """Poisson pseudo-maximum likelihood (log link, any non-negative y) of y on x's columns plus one fixed
+    effect per cell (`cells`: one label per row; None: a single cell, i.e. an intercept), by Newton's method,
+    with the cluster-robust sandwich covariance (small-sample factor G / (G - 1)) of x's coefficients.
+    Returns (beta, covariance) for x's columns. leverage_adjusted: each residual divided by (1 - h_ii)
+    first (an HC3-type correction, the full design's row leverages, cell effects included).
+
+    The cell effects are absorbed, not dummy-coded. Given beta each has a closed form (a cell's fitted
+    means sum to its outcomes), and the likelihood profiled over them has the gradient and Hessian of x
+    centred on its mu-weighted cell means; the same centring gives the cell-effect-free blocks of the
+    sandwich and the leverages (h_ii = mu_i / cell's sum of mu + the centred x's leverage). So the fit
+    holds n x p numbers instead of n x (p + cells): with 48 stacks and 5.9M stacked rows the dummy-coded
+    matrix alone was 2.5 GB, and each product with it another copy. Same estimates and covariance as the
+    dummy-coded fit (tests/test_models_within_account.py)."""
+    y, x = np.asarray(y, dtype=float), np.asarray(x, dtype=float)
+    n_rows, n_columns = x.shape
+    codes = (np.zeros(n_rows, dtype=np.intp) if cells is None
+             else pd.factorize(pd.Series(np.asarray(cells)), use_na_sentinel=False)[0])
+    n_cells = int(codes.max()) + 1 if n_rows else 0
+    cell_total = np.bincount(codes, y, n_cells)
+    observed = cell_total > 0
+    total_log_total = float(np.sum(cell_total[observed] * np.log(cell_total[observed])))
+
+    def profile(beta: np.ndarray) -> tuple[np.ndarray, float]:
+        # each cell's effect at its optimum given beta: exp(alpha_c) = cell total / sum of exp(x'beta) in c
+        eta = np.clip(x @ beta, -50, 50)
+        weight = np.exp(eta)
+        cell_weight = np.bincount(codes, weight, n_cells)
+        mu = weight * np.divide(cell_total, cell_weight, out=np.zeros(n_cells), where=observed)[codes]
+        log_likelihood = float(y @ eta) + total_log_total - float(cell_total[observed] @ np.log(cell_weight[observed]))
+        return mu, log_likelihood - float(cell_total.sum())
+
+    def centred(mu: np.ndarray) -> np.ndarray:
+        # a cell's fitted means sum to its outcome total, so that total weights its mean of x
+        sums = np.column_stack([np.bincount(codes, mu * x[:, j], n_cells) for j in range(n_columns)])
+        means = np.divide(sums, cell_total[:, None], out=np.zeros_like(sums), where=observed[:, None])
+        return x - means[codes]
+
+    beta = np.zeros(n_columns)
+    mu, current = profile(beta)
     for _ in range(max_iter):
-        mu = np.exp(np.clip(x @ beta, -50, 50))
+        x_centred = centred(mu)
         gradient = x.T @ (y - mu)
-        hessian = (x * mu[:, None]).T @ x
+        hessian = x_centred.T @ (x_centred * mu[:, None])
         step = np.linalg.lstsq(hessian, gradient, rcond=None)[0]
-        # halve the step until the pseudo-log-likelihood does not fall (Newton can overshoot from the start)
-        current = float(np.sum(y * (x @ beta) - mu))
+        # halve the step until the likelihood does not fall (Newton can overshoot from the start)
         for _ in range(30):
-            candidate = beta + step
-            eta = np.clip(x @ candidate, -50, 50)
-            if float(np.sum(y * eta - np.exp(eta))) >= current - 1e-12:
+            candidate_mu, candidate = profile(beta + step)
+            if candidate >= current - 1e-12 * max(1.0, abs(current)):
                 break
             step = step / 2
-        beta = beta + step
-        if np.max(np.abs(step)) < tol:
+        beta, mu, current = beta + step, candidate_mu, candidate
+        if np.max(np.abs(step), initial=0.0) < tol:
             break
-    mu = np.exp(np.clip(x @ beta, -50, 50))
-    bread = np.linalg.pinv((x * mu[:, None]).T @ x)
-    codes, groups = pd.factorize(pd.Series(clusters))
+    x_centred = centred(mu)
+    bread = np.linalg.pinv(x_centred.T @ (x_centred * mu[:, None]))
     residual = y - mu
     if leverage_adjusted:
-        leverage = mu * np.einsum("ij,jk,ik->i", x, bread, x)
+        cell_share = mu * np.divide(1.0, cell_total, out=np.zeros(n_cells), where=observed)[codes]
+        leverage = cell_share + mu * np.einsum("ij,ij->i", x_centred @ bread, x_centred)
         residual = residual / np.clip(1.0 - leverage, 0.05, None)
-    scores = np.zeros((len(groups), x.shape[1]))
-    np.add.at(scores, codes, x * residual[:, None])
+    cluster_codes, groups = pd.factorize(pd.Series(clusters))
     n_clusters = len(groups)
+    scores = np.column_stack([np.bincount(cluster_codes, x_centred[:, j] * residual, n_clusters)
+                              for j in range(n_columns)])
     meat = scores.T @ scores * (n_clusters / max(n_clusters - 1, 1))
     return beta, bread @ meat @ bread
 
 
-def _design_matrix(frame: pd.DataFrame, treatment: np.ndarray, cell: pd.Series,
-                   numeric: tuple[str, ...]) -> np.ndarray:
-    """[1, D, cell dummies (first dropped), segment dummies, standardised numeric controls]."""
-    parts = [np.ones((len(frame), 1)), treatment[:, None]]
-    for categories in (cell.astype(str), *(frame[c].astype(str) for c in CATEGORICAL_CONTROLS)):
-        dummies = pd.get_dummies(categories, drop_first=True, dtype=float).to_numpy()
+def _design_matrix(frame: pd.DataFrame, treatment: np.ndarray, numeric: tuple[str, ...]) -> np.ndarray:
+    """[D, segment dummies (first dropped), standardised numeric controls]; the stacks are absorbed
+    by `poisson_fit`, and with them the intercept."""
+    parts = [treatment[:, None]]
+    for column in CATEGORICAL_CONTROLS:
+        dummies = pd.get_dummies(frame[column].astype(str), drop_first=True, dtype=float).to_numpy()
         if dummies.size:
             parts.append(dummies)
     for column in numeric:
@@ -146,26 +183,25 @@ def ratio_in_ratios(ratio: np.ndarray, treatment: np.ndarray, cell: pd.Series, f
     """theta of E[ratio | D, cell, X] = exp(theta D + cell + X'beta), clustered SE, normal interval.
 
     Cells without variation in D carry no comparison and are dropped first."""
-    cell = pd.Series(np.asarray(cell)).reset_index(drop=True)
-    frame = frame.reset_index(drop=True)
-    spread = pd.Series(treatment).groupby(cell).transform(lambda values: values.max() - values.min()).to_numpy()
-    keep = spread > 0
-    ratio, treatment, cell, frame, clusters = (ratio[keep], treatment[keep], cell[keep].reset_index(drop=True),
-                                               frame.loc[keep].reset_index(drop=True), clusters[keep])
-    n_treated = int((treatment != 0).sum())
-    if len(ratio) < MIN_ROWS or n_treated < MIN_TREATED:
-        raise ValueError(f"too few comparisons ({len(ratio)} rows, {n_treated} treated) for the within-account design")
-    x = _design_matrix(frame, treatment, cell, numeric)
+    cell_codes = pd.factorize(pd.Series(np.asarray(cell)), use_na_sentinel=False)[0]
+    by_cell = pd.Series(treatment).groupby(cell_codes)
+    keep = (by_cell.transform("max") > by_cell.transform("min")).to_numpy()
+    n_treated = int((treatment[keep] != 0).sum())
+    if keep.sum() < MIN_ROWS or n_treated < MIN_TREATED:
+        raise ValueError(f"too few comparisons ({keep.sum()} rows, {n_treated} treated) for the within-account design")
+    ratio, treatment, cell_codes, clusters = ratio[keep], treatment[keep], cell_codes[keep], np.asarray(clusters)[keep]
+    # only the controls' columns are copied: the event windows' frame has millions of rows
+    x = _design_matrix(frame.loc[keep, [*CATEGORICAL_CONTROLS, *numeric]].reset_index(drop=True), treatment, numeric)
     # leverage-adjusted: the plain sandwich under-covered H1 (60 generator worlds: 9 of 60 two-sided
     # rejections at 5%; 5 of 60 adjusted), the stacks' fixed effects leaving a few rows with high leverage
-    beta, covariance = poisson_fit(ratio, x, clusters, leverage_adjusted=True)
-    naive, _ = poisson_fit(ratio, x[:, :2], clusters)
-    se = float(np.sqrt(max(covariance[1, 1], 0.0)))
+    beta, covariance = poisson_fit(ratio, x, clusters, cell_codes, leverage_adjusted=True)
+    naive, _ = poisson_fit(ratio, treatment[:, None], clusters)
+    se = float(np.sqrt(max(covariance[0, 0], 0.0)))
     z = stats.norm.ppf(1 - alpha / 2)
-    estimate = float(beta[1])
+    estimate = float(beta[0])
     p_value = float(2 * stats.norm.sf(abs(estimate / se))) if se > 0 else float("nan")
     return PanelEffect(estimate, se, estimate - z * se, estimate + z * se, p_value, len(ratio),
-                       int(pd.Series(clusters).nunique()), n_treated, int(cell.nunique()), float(naive[1]))
+                       int(pd.Series(clusters).nunique()), n_treated, int(np.unique(cell_codes).size), float(naive[0]))
 
 
 # ------------------------------------------------------------------------------------ designs
@@ -202,10 +238,11 @@ def h1_design(features: pd.DataFrame, pre_trend: bool = False) -> tuple[pd.DataF
 
 def h2_design(windows: pd.DataFrame, pre_trend: bool = False) -> tuple[pd.DataFrame, np.ndarray, int]:
     """Rows of analytics.ml_event_windows for H2's stacked comparison and their after/before ratios."""
-    frame = windows[windows["is_lead_clean"].astype(bool)] if pre_trend else windows
-    usable = frame["log_employee_count"].notna()
-    left_out = int(frame.loc[~usable, "account_id"].nunique())
-    frame = frame[usable].reset_index(drop=True)
+    rows = windows["is_lead_clean"].astype(bool) if pre_trend else pd.Series(True, index=windows.index)
+    usable = windows["log_employee_count"].notna()
+    left_out = int(windows.loc[rows & ~usable, "account_id"].nunique())
+    # only the columns the design reads: the windows have millions of rows at a million accounts
+    frame = windows.loc[rows & usable, list(H2_COLUMNS)].reset_index(drop=True)
     if pre_trend:
         ratio = frame["revenue_before"].to_numpy(float) / frame["revenue_lead"].to_numpy(float)
     else:
@@ -279,7 +316,7 @@ def h1_row(features: pd.DataFrame, pre_trend: bool, random_state: int = 0, alpha
     window = ("observation months 7-12 against months 1-6 of tenure (must show no effect)" if pre_trend
               else "months 13-24 of tenure (the outcome window) against months 7-12, per month")
     return _panel_row(
-        key, test, frame, ratio, left_out, frame["observation_end"].astype(str),
+        key, test, frame, ratio, left_out, frame["observation_end"],
         frame["mean_alignment"].to_numpy(float), H1_CONTROLS,
         f"within-account: {window}; stack = calendar month of observation_end; " + PANEL_MODEL.format(
             extra=" + log revenue per month before + trust-eroding events in the observation window"),
@@ -296,7 +333,7 @@ def h2_row(event_windows: pd.DataFrame | None, pre_trend: bool, random_state: in
     window = (f"[e-{k}, e) against [e-{2 * k}, e-{k}) (must show no effect)" if pre_trend
               else f"[e+1, e+{k}] against [e-{k}, e)")
     return _panel_row(
-        key, test, frame, ratio, left_out, frame["event_month"].astype(str) if len(frame) else pd.Series(dtype=str),
+        key, test, frame, ratio, left_out, frame["event_month"] if len(frame) else pd.Series(dtype=str),
         frame["is_treated"].to_numpy(float) if len(frame) else np.array([]),
         ("log_employee_count", "tenure_months"),
         f"within-account stacked event study: one isolated trust-eroding event in month e vs accounts with none "
