@@ -19,6 +19,7 @@ from dataclasses import dataclass, field
 
 import duckdb
 
+from dealscope.warehouse import table_exists
 from models.tables import ANALYSIS_COVERAGE
 
 COVERAGE_TABLE = ANALYSIS_COVERAGE.name
@@ -202,10 +203,7 @@ def write_analysis_coverage(con: duckdb.DuckDBPyConnection) -> list[Coverage]:
 
 def read_analysis_coverage(con: duckdb.DuckDBPyConnection) -> list[Coverage]:
     """This run's coverage as written; empty when the table is absent (a warehouse from an older version)."""
-    [(found,)] = con.execute(
-        "SELECT count(*) FROM information_schema.tables WHERE table_schema = 'main' AND table_name = 'analysis_coverage'"
-    ).fetchall()
-    if not found:
+    if not table_exists(con, "main", "analysis_coverage"):
         return []
     return [Coverage(*row) for row in con.execute(
         f"SELECT analysis, ran, status, needs, missing, reason FROM {COVERAGE_TABLE} ORDER BY analysis").fetchall()]

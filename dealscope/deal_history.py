@@ -25,6 +25,7 @@ import yaml
 
 from dealscope.ingest.sql import literal
 from dealscope.settings import DBT_PROJECT_DIR, Settings
+from dealscope.warehouse import table_exists
 
 PREVIOUS = "published_history"
 
@@ -85,12 +86,6 @@ def _published_history(settings: Settings) -> Path | None:
     return None if previous is None else previous[0]
 
 
-def _has_table(con: duckdb.DuckDBPyConnection, table: str) -> bool:
-    return con.execute(
-        "SELECT count(*) FROM information_schema.tables WHERE table_catalog = ? AND table_schema = 'main' "
-        "AND table_name = ?", [PREVIOUS, table]).fetchone()[0] > 0
-
-
 def _published_columns(con: duckdb.DuckDBPyConnection, table: str) -> set[str]:
     return {row[0] for row in con.execute(
         "SELECT column_name FROM information_schema.columns WHERE table_catalog = ? AND table_schema = 'main' "
@@ -116,7 +111,8 @@ def write_history_inputs(con: duckdb.DuckDBPyConnection, published: Path | None,
     if published is not None:
         con.execute(f"ATTACH {literal(str(published))} AS {PREVIOUS} (READ_ONLY)")
     try:
-        carried = published is not None and _has_table(con, "deal_state_history") and _has_table(con, "export_history")
+        carried = published is not None and all(table_exists(con, "main", table, catalog=PREVIOUS)
+                                                for table in ("deal_state_history", "export_history"))
         last = (con.execute(f"SELECT max(export_date) FROM {PREVIOUS}.main.export_history").fetchone()[0]
                 if carried else None)
         if last is not None and this.value < last and not force_older_export:

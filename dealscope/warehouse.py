@@ -216,6 +216,20 @@ def replace_atomically(source: Path, warehouse: Path) -> None:
     os.replace(staging, warehouse)
 
 
+def table_exists(con: duckdb.DuckDBPyConnection, schema: str, table: str, *, catalog: str | None = None) -> bool:
+    """Whether `schema.table` exists in the connection's current database (or in `catalog`, an
+    attached database, when given).
+
+    information_schema.tables lists the tables of every attached database: without the catalog
+    filter a session that has ATTACHed another file would find that file's table of the same name,
+    which an unqualified `schema.table` query does not read.
+    """
+    [(found,)] = con.execute(
+        "SELECT count(*) FROM information_schema.tables WHERE table_catalog = coalesce(?, current_database()) "
+        "AND table_schema = ? AND table_name = ?", [catalog, schema, table]).fetchall()
+    return found > 0
+
+
 def open_readonly(warehouse: Path) -> duckdb.DuckDBPyConnection:
     """A short-lived read-only connection, the way dashboards and analysts should read."""
     return duckdb.connect(str(warehouse), read_only=True)

@@ -34,6 +34,7 @@ from sklearn.pipeline import Pipeline
 from sklearn.preprocessing import OrdinalEncoder
 from threadpoolctl import threadpool_limits
 
+from dealscope.warehouse import table_exists
 from models.tables import (
     ACCOUNT_VALUE_FORECAST,
     ACCOUNT_VALUE_FORECAST_DECILES,
@@ -185,9 +186,7 @@ def run_forecast(con: duckdb.DuckDBPyConnection, random_state: int = 0, level: f
 def write_account_value_forecast(con: duckdb.DuckDBPyConnection, random_state: int = 0) -> ForecastResults | None:
     """Replace main.account_value_forecast (+ _evaluation, _deciles); nothing is written (and any
     earlier tables are dropped) when the warehouse has no forecast features or too little history."""
-    has_source = con.execute(
-        "select count(*) from information_schema.tables where table_catalog = current_database() "
-        "and table_schema = 'analytics' and table_name = 'ml_forecast_features'").fetchone()[0]
+    has_source = table_exists(con, "analytics", "ml_forecast_features")
     with threadpool_limits(limits=1):  # small models on a shared machine: OpenMP threads only contend
         results = run_forecast(con, random_state) if has_source else None
     if results is None:

@@ -44,6 +44,7 @@ import pandas as pd
 from scipy import stats
 
 from dealscope.ingest.sql import literal
+from dealscope.warehouse import table_exists
 from models.features import build_feature_blocks, query_frame
 from models.hypotheses import _adjusted_effect_row, hypothesis_specs
 from models.verdicts import add_verdicts
@@ -444,8 +445,7 @@ _EVENT_WINDOWS_IN_ORDER = f"select * from {EVENT_WINDOWS_TABLE} order by account
 
 def _has_event_windows(con) -> bool:
     schema, table = EVENT_WINDOWS_TABLE.split(".")
-    return bool(con.execute("select count(*) from information_schema.tables where table_schema = ? "
-                            "and table_name = ?", [schema, table]).fetchall()[0][0])
+    return table_exists(con, schema, table)
 
 
 def read_event_windows(con) -> pd.DataFrame | None:

@@ -73,3 +73,29 @@ def test_open_readonly_cannot_write(tmp_path):
     with pytest.raises(duckdb.Error):
         con.execute("CREATE TABLE x AS SELECT 1")
     con.close()
+
+
+def test_table_exists_looks_only_in_the_current_database(tmp_path):
+    other = tmp_path / "other.duckdb"
+    with duckdb.connect(str(other)) as con:
+        con.execute("CREATE SCHEMA analytics")
+        con.execute("CREATE TABLE analytics.only_elsewhere AS SELECT 1 AS v")
+    con = duckdb.connect(str(tmp_path / "w.duckdb"))
+    try:
+        con.execute("CREATE SCHEMA analytics")
+        con.execute("CREATE TABLE analytics.here AS SELECT 1 AS v")
+        con.execute(f"ATTACH '{other}' AS other (READ_ONLY)")
+        assert warehouse.table_exists(con, "analytics", "here")
+        assert not warehouse.table_exists(con, "analytics", "missing")
+        # information_schema.tables lists the attached file's analytics.only_elsewhere too (a filter on
+        # schema and name alone would find it), yet an unqualified read of it would fail.
+        assert con.execute("SELECT count(*) FROM information_schema.tables "
+                           "WHERE table_schema = 'analytics' AND table_name = 'only_elsewhere'").fetchone()[0] == 1
+        with pytest.raises(duckdb.CatalogException):
+            con.execute("SELECT * FROM analytics.only_elsewhere")
+        assert not warehouse.table_exists(con, "analytics", "only_elsewhere")
+        # Named explicitly, the attached database is the one looked in.
+        assert warehouse.table_exists(con, "analytics", "only_elsewhere", catalog="other")
+        assert not warehouse.table_exists(con, "analytics", "here", catalog="other")
+    finally:
+        con.close()

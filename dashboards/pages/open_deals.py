@@ -14,6 +14,7 @@ from dashboards.brief import BRIEF_LIMIT, BRIEFS_DIR, brief_file_stem
 from dashboards.components import PageBuilder, esc, filterable_table_html, page_html
 from dashboards.formatting import format_amount, format_count, format_pct, is_missing
 from dashboards.reads import TableRead, Unavailable
+from dealscope.warehouse import table_exists
 
 OPEN_DEALS_TABLE = "main.open_deals"
 # The page lists at most this many deals (strategic but not fitting first, then most flags, then
@@ -41,9 +42,7 @@ LISTED = ("deal_id", "account_id", "owner", "segment", "product_line", "deal_typ
 def read_open_deals(con: duckdb.DuckDBPyConnection) -> TableRead:
     """The open deals the page lists (not fitting, most flags, oldest first), at most MAX_LISTED_DEALS of
     them, with the full count in attrs['total']; Unavailable on a warehouse without the mart."""
-    found = con.execute("SELECT count(*) FROM information_schema.tables "
-                        "WHERE table_schema = 'main' AND table_name = 'open_deals'").fetchone()[0]
-    if not found:
+    if not table_exists(con, "main", "open_deals"):
         return Unavailable(OPEN_DEALS_TABLE, "table main.open_deals is not in the warehouse")
     flag_count = " + ".join(f"cast({flag} as integer)" for flag in FLAG_LABELS)
     deals = con.execute(f"SELECT {', '.join(LISTED)} FROM main.open_deals "

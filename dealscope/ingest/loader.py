@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING
 import duckdb
 
 from dealscope.stage_pause import pause_point
+from dealscope.warehouse import table_exists
 
 from . import reader
 from .dialect import DUCKDB, DuckDBDialect
@@ -66,18 +67,11 @@ def _utc(moment: datetime) -> datetime:
     return moment.replace(tzinfo=timezone.utc) if moment.tzinfo is None else moment
 
 
-def _table_exists(con: duckdb.DuckDBPyConnection, schema: str, table: str) -> bool:
-    found = con.execute(
-        "SELECT count(*) FROM information_schema.tables WHERE table_schema = ? AND table_name = ?", [schema, table]
-    ).fetchone()
-    return bool(found and found[0])
-
-
 def _check_dependencies(con: duckdb.DuckDBPyConnection, spec: TableSpec) -> None:
     needed = [("raw", r.target) for r in spec.references] + [("raw", f"landing_{r.target}") for r in spec.references]
     if any(c.kind == "event_type" for c in spec.columns):
         needed.append(("raw", "event_type_labels"))
-    missing = [f"{s}.{t}" for s, t in needed if not _table_exists(con, s, t)]
+    missing = [f"{s}.{t}" for s, t in needed if not table_exists(con, s, t)]
     if missing:
         raise RuntimeError(
             f"cannot load {spec.name} before {', '.join(sorted(set(missing)))}: load in the order of TABLES "

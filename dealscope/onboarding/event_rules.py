@@ -26,6 +26,7 @@ from dataclasses import dataclass
 import duckdb
 
 from dealscope.ingest.sql import ident, literal
+from dealscope.warehouse import table_exists
 
 REVIEW_TABLE = "main.event_candidates_review"
 MATCH_SUMMARY = "raw.activity_match_summary"
@@ -146,10 +147,7 @@ def finish_candidate_events(con: duckdb.DuckDBPyConnection, landing: str) -> dic
 
 def describe_activity_matching(con: duckdb.DuckDBPyConnection) -> list[str]:
     """Lines for `check` / `run`: per activity file, how many activities the rules made candidate events."""
-    exists = con.execute(
-        "SELECT count(*) FROM information_schema.tables WHERE table_schema = 'raw' AND table_name = 'activity_match_summary'"
-    ).fetchone()[0]
-    if not exists:
+    if not table_exists(con, "raw", "activity_match_summary"):
         return []
     rows = con.execute(
         f"SELECT source_file, activities_read, activities_matched, activities_unmatched FROM {MATCH_SUMMARY} "

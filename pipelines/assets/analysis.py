@@ -12,6 +12,7 @@ import dagster as dg
 from dealscope.coverage import write_analysis_coverage
 from dealscope.ingest.spec import TABLES
 from dealscope.stage_pause import pause_point
+from dealscope.warehouse import table_exists
 from models import tables
 from pipelines.resources import WarehouseResource
 
@@ -93,8 +94,6 @@ def calibration_worlds(context: dg.AssetExecutionContext, warehouse: WarehouseRe
 
 def _row_count(con, registered: tables.Table) -> int:
     """Rows in the table; 0 when it was not written (the forecast needs enough history)."""
-    [(found,)] = con.execute("select count(*) from information_schema.tables where table_catalog = current_database() "
-                             "and table_schema = ? and table_name = ?", [registered.schema, registered.table]).fetchall()
-    if not found:
+    if not table_exists(con, registered.schema, registered.table):
         return 0
     return con.execute(f"select count(*) from {registered.name}").fetchall()[0][0]
