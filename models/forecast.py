@@ -24,6 +24,7 @@ and the median hold in currency units too.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from pathlib import Path
 
 import duckdb
 import numpy as np
@@ -34,6 +35,7 @@ from sklearn.pipeline import Pipeline
 from sklearn.preprocessing import OrdinalEncoder
 from threadpoolctl import threadpool_limits
 
+from dealscope.ingest.sql import literal
 from dealscope.warehouse import table_exists
 from models.tables import (
     ACCOUNT_VALUE_FORECAST,
@@ -52,11 +54,37 @@ NUMERIC = ["revenue_last_3m", "revenue_last_12m", "revenue_prior_12m", "active_m
 PERIODS = ("train", "evaluation", "forecast")
 
 
+_FEATURES_IN_ORDER = f"select * from {FEATURES_TABLE} order by period, account_id"
+
+
+def _by_period(frame: pd.DataFrame) -> dict[str, pd.DataFrame]:
+    return {period: frame[frame["period"] == period].reset_index(drop=True) for period in PERIODS}
+
+
 def account_features(con: duckdb.DuckDBPyConnection) -> dict[str, pd.DataFrame]:
     """The features of analytics.ml_forecast_features (dbt) by period: train (cutoff E - 2H),
     evaluation (E - H) and forecast (E), each ordered by account."""
-    frame = con.execute(f"select * from {FEATURES_TABLE} order by period, account_id").df()
-    return {period: frame[frame["period"] == period].reset_index(drop=True) for period in PERIODS}
+    return _by_period(con.execute(_FEATURES_IN_ORDER).df())
+
+
+def export_forecast_features(con: duckdb.DuckDBPyConnection, folder: Path) -> Path | None:
+    """analytics.ml_forecast_features in `account_features`' order as folder/ml_forecast_features.parquet
+    (None when the warehouse has no such table), for another process: `forecast_from_file`."""
+    if not table_exists(con, *FEATURES_TABLE.split(".")):
+        return None
+    path = folder / "ml_forecast_features.parquet"
+    con.execute(f"copy ({_FEATURES_IN_ORDER}) to {literal(str(path))} (format parquet)")
+    return path
+
+
+def forecast_from_file(path: Path | None, random_state: int = 0) -> ForecastResults | None:
+    """`run_forecast` on the features `export_forecast_features` wrote (None: no forecast features)."""
+    if path is None:
+        return None
+    with duckdb.connect() as con:
+        features = _by_period(con.execute(f"select * from read_parquet({literal(str(path))})").df())
+    with threadpool_limits(limits=1):  # small models on a shared machine: OpenMP threads only contend
+        return run_forecast(features, random_state)
 
 
 def quantile_model(quantile: float, random_state: int) -> Pipeline:
@@ -155,10 +183,10 @@ class ForecastResults:
     deciles: pd.DataFrame
 
 
-def run_forecast(con: duckdb.DuckDBPyConnection, random_state: int = 0, level: float = INTERVAL_LEVEL,
+def run_forecast(features: dict[str, pd.DataFrame], random_state: int = 0, level: float = INTERVAL_LEVEL,
                  min_accounts: int = 50) -> ForecastResults | None:
-    """Train at E - 2H, evaluate at E - H, forecast at E; None when there is not enough history."""
-    features = account_features(con)
+    """Train at E - 2H, evaluate at E - H, forecast at E (`features`: `account_features`' periods); None
+    when there is not enough history."""
     train, evaluation, current = (features[period] for period in PERIODS)
     if min(len(train), len(evaluation)) < min_accounts:
         return None
@@ -186,9 +214,15 @@ def run_forecast(con: duckdb.DuckDBPyConnection, random_state: int = 0, level: f
 def write_account_value_forecast(con: duckdb.DuckDBPyConnection, random_state: int = 0) -> ForecastResults | None:
     """Replace main.account_value_forecast (+ _evaluation, _deciles); nothing is written (and any
     earlier tables are dropped) when the warehouse has no forecast features or too little history."""
-    has_source = table_exists(con, "analytics", "ml_forecast_features")
-    with threadpool_limits(limits=1):  # small models on a shared machine: OpenMP threads only contend
-        results = run_forecast(con, random_state) if has_source else None
+    results = None
+    if table_exists(con, *FEATURES_TABLE.split(".")):
+        with threadpool_limits(limits=1):  # small models on a shared machine: OpenMP threads only contend
+            results = run_forecast(account_features(con), random_state)
+    return write_forecast_tables(con, results)
+
+
+def write_forecast_tables(con: duckdb.DuckDBPyConnection, results: ForecastResults | None) -> ForecastResults | None:
+    """The forecast tables from `results`, or none of them (earlier ones dropped) when it is None."""
     if results is None:
         con.execute("begin transaction")
         for registered in FORECAST_TABLES:

@@ -23,7 +23,7 @@ from dealscope.coverage import skipped_hypotheses
 from models.diagnostics import add_sizes_and_verdicts
 from models.estimators import STATISTICS_PROCESSES
 from models.features import FEATURES_TABLE, Outcome, read_account_features
-from models.forecast import write_account_value_forecast
+from models.forecast import export_forecast_features, forecast_from_file, write_forecast_tables
 from models.hypotheses import DEFAULT_PERMUTATIONS, event_type_rows, run_statistics
 from models.predictive import run_predictive_value
 from models.tables import (
@@ -58,36 +58,43 @@ def write_hypothesis_tests(
     and main.feature_importance (`models.predictive.run_predictive_value`: linear vs non-linear
     learners on nested feature sets, grouped permutation importance), in the same transaction;
     then (forecast=True) the forward-looking main.account_value_forecast tables
-    (`models.forecast.write_account_value_forecast`).
+    (`models.forecast.run_forecast`).
     predictive=False (the calibration study) leaves main.model_comparison and
     main.feature_importance as they are. Returns the hypothesis_tests rows written.
     """
     features = read_account_features(con, features_table)
     # Hypotheses whose input the export lacks are not run (main.analysis_coverage says why).
     not_run = skipped_hypotheses(con)
-    # The model comparison, the within-account design and the per-event-type effects need nothing the
-    # primary hypotheses' tests compute: they run in a second process meanwhile, so the statistics use
-    # both cores of a small machine (on a larger one, a large cross-fit also spreads its folds over each
-    # process's share of the cores: models.estimators.fold_jobs). The per-type effects go last, in
-    # EVENT_TYPE_PARTS parts that both processes take from as they become free: run_statistics computes
-    # the parts the second process has not started.
+    # The model comparison, the within-account design, the forecast and the per-event-type effects need
+    # nothing the primary hypotheses' tests compute: the model comparison starts in a second process at
+    # once, so the statistics use both cores of a small machine (on a larger one, a large cross-fit also
+    # spreads its folds over each process's share of the cores: models.estimators.fold_jobs). The rest is
+    # shared (SharedWork): the within-account design, the forecast, then the per-type effects in
+    # EVENT_TYPE_PARTS parts, each taken by whichever process is free first; run_statistics computes what
+    # the second process has not started when its own tests are done.
     within = outcome == "revenue"
     with (tempfile.TemporaryDirectory(prefix="dealscope-statistics-") as handoff,
           ProcessPoolExecutor(max_workers=STATISTICS_PROCESSES - 1) as second_process):
         value = second_process.submit(run_predictive_value, features, random_state, outcome=outcome) if predictive else None
-        # the event windows (many rows per account) go to it as a file: this process never holds them
-        new_rows = (second_process.submit(_design_rows_from_file, features,
-                                          export_event_windows(con, Path(handoff)), random_state, not_run)
-                    if within else None)
-        per_type = SharedWork(second_process, [f for f in (value, new_rows) if f is not None],
-                              [partial(event_type_rows, features, random_state, outcome=outcome, not_run=not_run,
-                                       part=(index, EVENT_TYPE_PARTS)) for index in range(EVENT_TYPE_PARTS)])
+        # large inputs go to whichever process computes them as files (DuckDB writes them): this process
+        # never holds the event windows (many rows per account)
+        first = {}
+        if within:
+            first["design"] = partial(_design_rows_from_file, features, export_event_windows(con, Path(handoff)),
+                                      random_state, not_run)
+        if forecast:
+            first["forecast"] = partial(forecast_from_file, export_forecast_features(con, Path(handoff)), random_state)
+        per_type = [partial(event_type_rows, features, random_state, outcome=outcome, not_run=not_run,
+                            part=(index, EVENT_TYPE_PARTS)) for index in range(EVENT_TYPE_PARTS)]
+        shared = SharedWork(second_process, [value] if value is not None else [], [*first.values(), *per_type])
         results = run_statistics(features, random_state, outcome=outcome, n_permutations=n_permutations,
-                                 not_run=not_run, type_rows=lambda: [row for part in per_type.result() for row in part])
+                                 not_run=not_run,
+                                 type_rows=lambda: [row for part in shared.result()[len(first):] for row in part])
+        computed = dict(zip(first, shared.result()))
         tests, diagnostics = results.tests, results.diagnostics
-        if new_rows is not None:
+        if within:
             # the within-account design decides H1 and H2; the cross-sectional rows become secondary
-            tests = with_design_rows(tests, new_rows.result(), not_run=not_run)
+            tests = with_design_rows(tests, computed["design"], not_run=not_run)
             # sizes for the new layout, then every row worded again by models.verdicts (each sentence names
             # the design that produced it); the diagnostics follow the DML rows to their ':cross_sectional' keys
             tests = add_sizes_and_verdicts(tests, features, outcome)
@@ -104,7 +111,7 @@ def write_hypothesis_tests(
                      (FEATURE_IMPORTANCE, _nulls_for_empty_notes(comparison.importance))]
     replace_tables(con, rows)
     if forecast:
-        write_account_value_forecast(con, random_state)
+        write_forecast_tables(con, computed["forecast"])
     return tests
 
 
@@ -118,6 +125,7 @@ class SharedWork:
         self._computations = computations
         self._taken = 0
         self._futures: dict[int, Future] = {}
+        self._computed_here: dict[int, Any] = {}
         threading.Thread(target=self._offer, args=(executor, after), daemon=True).start()
 
     def _take(self) -> int | None:
@@ -143,14 +151,13 @@ class SharedWork:
             wait([future])  # one at a time, so the caller takes what is left meanwhile
 
     def result(self) -> list[Any]:
-        computed_here = {}
         while True:
             with self._lock:
                 index = self._take()
             if index is None:
                 break
-            computed_here[index] = self._computations[index]()
-        return [computed_here[index] if index in computed_here else self._futures[index].result()
+            self._computed_here[index] = self._computations[index]()
+        return [self._computed_here[index] if index in self._computed_here else self._futures[index].result()
                 for index in range(len(self._computations))]
 
 

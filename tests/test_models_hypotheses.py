@@ -394,4 +394,5 @@ def test_shared_work_is_computed_once_by_whichever_process_takes_it() -> None:
         assert results[0] == worker != os.getpid()
         assert results[1] == os.getpid()  # taken by the caller while the executor ran the first
         assert set(results) <= {worker, os.getpid()} and len(results) == 3
+        assert shared.result() == results  # asked again: the same results, nothing computed twice
     assert early._futures == {}
