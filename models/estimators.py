@@ -17,7 +17,7 @@ from scipy import sparse, stats
 from threadpoolctl import threadpool_limits  # a scikit-learn dependency
 from sklearn import config_context
 from sklearn import get_config as sklearn_config
-from sklearn.base import BaseEstimator
+from sklearn.base import BaseEstimator, clone
 from sklearn.compose import ColumnTransformer
 from sklearn.ensemble import HistGradientBoostingRegressor
 from sklearn.impute import SimpleImputer
@@ -117,20 +117,32 @@ def checked_input() -> AbstractContextManager:
 
 _REMEMBERED_OUT_OF_FOLD: ContextVar[dict[str, np.ndarray] | None] = ContextVar("remembered_out_of_fold",
                                                                                default=None)
+# Up to this many rows, a cross-fit inside `reuse_out_of_fold` keeps each fold's preprocessed design for
+# the next cross-fit on the same X and folds: a DML fits E[D | X] and twice E[Y | X] on them, and on a
+# few thousand rows the preprocessing (imputation, spline basis, one-hot) costs more than the ridge or
+# Poisson fit after it. Above it the kept folds would take too much memory (the cap keeps them < 50 MB
+# for ~60 basis columns); only the last SHARED_PREPROCESSING_KEPT designs are kept.
+SHARED_PREPROCESSING_MAX_ROWS = 20_000
+SHARED_PREPROCESSING_KEPT = 2
+_PREPROCESSED_FOLDS: ContextVar[dict[str, list] | None] = ContextVar("preprocessed_folds", default=None)
 
 
 @contextmanager
 def reuse_out_of_fold() -> Iterator[None]:
     """Within it (or a function decorated with it), `out_of_fold_predictions` fits each distinct
-    (learner, X, target, folds) once. The statistical stage asks for some nuisances more than once with
-    identical inputs (the placebo's first E[Y | X] is the estimate's; the diagnostics' full-control
-    cross-fit is the estimate's first fold shuffle), and a fit with a fixed random_state is
-    deterministic, so the remembered predictions are the ones a refit would give."""
+    (learner, X, target, folds) once, and consecutive cross-fits on the same (preprocessing, X, folds)
+    share each fold's fitted preprocessing (small samples: SHARED_PREPROCESSING_MAX_ROWS). The
+    statistical stage asks for some nuisances more than once with identical inputs (the placebo's first
+    E[Y | X] is the estimate's; the diagnostics' full-control cross-fit is the estimate's first fold
+    shuffle); a fit with a fixed random_state is deterministic and the preprocessing does not look at
+    the target, so the predictions are the ones a refit would give (tested bit for bit)."""
     token = _REMEMBERED_OUT_OF_FOLD.set({})
+    preprocessed = _PREPROCESSED_FOLDS.set({})
     try:
         yield
     finally:
         _REMEMBERED_OUT_OF_FOLD.reset(token)
+        _PREPROCESSED_FOLDS.reset(preprocessed)
 
 
 def out_of_fold_predictions(learner: Pipeline, X: pd.DataFrame | np.ndarray, target: np.ndarray,
@@ -145,8 +157,33 @@ def out_of_fold_predictions(learner: Pipeline, X: pd.DataFrame | np.ndarray, tar
     # change what a fit checks)
     key = joblib.hash((learner, X, np.asarray(target), folds, sklearn_config()))
     if key not in remembered:
-        remembered[key] = cross_val_predict(learner, X, target, cv=folds, n_jobs=n_jobs)
+        shareable = (n_jobs is None and isinstance(X, np.ndarray) and len(target) <= SHARED_PREPROCESSING_MAX_ROWS
+                     and isinstance(learner, Pipeline) and [name for name, _ in learner.steps] == ["preprocess", "model"])
+        remembered[key] = (_on_shared_preprocessing(learner, X, np.asarray(target), folds) if shareable
+                           else cross_val_predict(learner, X, target, cv=folds, n_jobs=n_jobs))
     return remembered[key].copy()
+
+
+def _on_shared_preprocessing(learner: Pipeline, X: np.ndarray, target: np.ndarray,
+                             folds: list[tuple[np.ndarray, np.ndarray]]) -> np.ndarray:
+    """What `cross_val_predict(learner, X, target, cv=folds)` gives, each fold's preprocessing fitted
+    once for every target (`reuse_out_of_fold`): Pipeline.fit is the preprocessing's fit_transform
+    followed by the model's fit, and predict the preprocessing's transform followed by the model's."""
+    kept = _PREPROCESSED_FOLDS.get()
+    preprocess, model = learner.steps[0][1], learner.steps[-1][1]
+    key = joblib.hash((preprocess, X, folds, sklearn_config()))
+    if key not in kept:
+        designs = []
+        for train, test in folds:
+            fitted = clone(preprocess)
+            designs.append((fitted.fit_transform(X[train]), fitted.transform(X[test])))
+        while len(kept) >= SHARED_PREPROCESSING_KEPT:
+            kept.pop(next(iter(kept)))
+        kept[key] = designs
+    predictions = np.empty(len(target))
+    for (train, test), (design_train, design_test) in zip(folds, kept[key]):
+        predictions[test] = clone(model).fit(design_train, target[train]).predict(design_test)
+    return predictions
 
 
 # --------------------------------------------------------------------------- adjusted effect

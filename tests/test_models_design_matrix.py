@@ -173,3 +173,37 @@ def test_a_large_cross_fit_runs_its_folds_in_worker_processes_with_the_same_pred
     np.testing.assert_array_equal(in_workers, in_one_process)
     where = set(out_of_fold_predictions(_PidRegressor(), x, target, folds))
     assert os.getpid() not in where and len(where) >= 1
+
+
+def test_cross_fits_on_shared_preprocessing_equal_cross_val_predict_bit_for_bit(monkeypatch) -> None:
+    """Inside `reuse_out_of_fold` consecutive cross-fits on the same X and folds fit each fold's
+    preprocessing once (the DML's E[D | X] and E[Y | X] learners share it); the predictions are
+    cross_val_predict's, bit for bit, for every learner the statistics use, and a design past the
+    row cap is not shared."""
+    import models.estimators as estimators
+
+    frame = _frame(n=400)
+    x = design_matrix(frame, CATEGORICAL, NUMERIC)
+    folds = grouped_folds(frame["account_id"].to_numpy(), 5, 0)
+    targets = [_target(frame), frame["employees"].fillna(0.0).to_numpy() / 50, _target(frame) * 2.0]
+    learners = [make_learner(CATEGORICAL, NUMERIC, "spline_ridge", positional=True),
+                make_level_learner(CATEGORICAL, NUMERIC, positional=True),
+                make_level_learner(CATEGORICAL, NUMERIC, positional=True),
+                make_learner(CATEGORICAL, NUMERIC, "hgb", positional=True)]
+    with threadpool_limits(limits=1), checked_input():
+        expected = [cross_val_predict(learner, x, target, cv=folds)
+                    for learner, target in zip(learners, [*targets, targets[0]])]
+        calls = []
+        monkeypatch.setattr(estimators, "cross_val_predict", lambda *a, **k: calls.append(1) or cross_val_predict(*a, **k))
+        with reuse_out_of_fold():
+            shared = [out_of_fold_predictions(learner, x, target, folds)
+                      for learner, target in zip(learners, [*targets, targets[0]])]
+            assert not calls  # all four on the shared-preprocessing path
+            kept = estimators._PREPROCESSED_FOLDS.get()
+            # spline learners share one preprocessed design; the boosting's own is kept beside it
+            assert len(kept) == 2
+            monkeypatch.setattr(estimators, "SHARED_PREPROCESSING_MAX_ROWS", len(frame) - 1)
+            out_of_fold_predictions(learners[0], x, targets[0] + 1.0, folds)
+            assert calls == [1]  # past the cap: the plain cross_val_predict
+    for got, want in zip(shared, expected):
+        np.testing.assert_array_equal(got, want)
