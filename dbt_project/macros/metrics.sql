@@ -210,10 +210,19 @@
 {#- Terms are quantised to this many decimals: far below a cent and below any rate's meaning. -#}
 {% macro exact_sum_decimals() -%}9{%- endmacro %}
 
+{#- A value as the exact integer count of 1e-9 units that exact_sum adds up. -#}
+{% macro exact_units(expression) -%}
+    cast(round(({{ expression }}) * 1e{{ exact_sum_decimals() }}) as {{ type_exact_integer() }})
+{%- endmacro %}
+
+{#- An exact integer count of 1e-9 units (a sum of exact_units) back as a number. -#}
+{% macro from_exact_units(units) -%}
+    (cast({{ units }} as {{ type_double() }}) / 1e{{ exact_sum_decimals() }})
+{%- endmacro %}
+
 {#- Sum of a numeric expression, identical on every run; NULL when every term is NULL. -#}
 {% macro exact_sum(expression) -%}
-    (cast(sum(cast(round(({{ expression }}) * 1e{{ exact_sum_decimals() }}) as {{ type_exact_integer() }})) as {{ type_double() }})
-        / 1e{{ exact_sum_decimals() }})
+    {{ from_exact_units('sum(' ~ exact_units(expression) ~ ')') }}
 {%- endmacro %}
 
 {#- Mean of the non-NULL values of an expression, identical on every run; NULL when there are none. -#}

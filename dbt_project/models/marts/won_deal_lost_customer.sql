@@ -69,21 +69,37 @@ windows_at_close as (
         and revenue_windows.month = cast({{ dbt.date_trunc('month', 'won_deals.closed_at') }} as date)
 ),
 
--- For each first won deal: the other accounts of its segment with a first win in the same quarter.
+-- For each first won deal: the other accounts of its segment with a first win in the same quarter. An
+-- account has one first won deal, so its peers are its group's first wins less its own: the group's
+-- exact sum and count less its own term (a join of every first win with every other in its group grows
+-- with the square of the group, 16,000 first wins per segment and quarter at 1,000,000 accounts).
+first_win_groups as (
+    select
+        segment,
+        won_quarter,
+        sum({{ exact_units('monthly_revenue_after') }}) as revenue_after_units,
+        count(*) as accounts
+    from windows_at_close
+    where is_first_won_deal
+      and monthly_revenue_after is not null
+    group by segment, won_quarter
+),
+
 peer_baselines as (
     select
         first_win.deal_id,
-        {{ exact_avg('peer.monthly_revenue_after') }} as monthly_revenue_baseline,
-        count(*) as peer_accounts
+        {{ from_exact_units('first_win_groups.revenue_after_units - coalesce('
+                            ~ exact_units('first_win.monthly_revenue_after') ~ ', 0)') }}
+            / (first_win_groups.accounts - case when first_win.monthly_revenue_after is null then 0 else 1 end)
+            as monthly_revenue_baseline,
+        first_win_groups.accounts - case when first_win.monthly_revenue_after is null then 0 else 1 end
+            as peer_accounts
     from windows_at_close as first_win
-    inner join windows_at_close as peer
-        on peer.is_first_won_deal
-        and peer.segment is not distinct from first_win.segment
-        and peer.won_quarter = first_win.won_quarter
-        and peer.account_id <> first_win.account_id
-        and peer.monthly_revenue_after is not null
+    inner join first_win_groups
+        on first_win_groups.segment is not distinct from first_win.segment
+        and first_win_groups.won_quarter = first_win.won_quarter
     where first_win.is_first_won_deal
-    group by first_win.deal_id
+      and first_win_groups.accounts > case when first_win.monthly_revenue_after is null then 0 else 1 end
 ),
 
 baselines as (
