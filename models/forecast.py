@@ -212,8 +212,10 @@ def run_forecast(features: dict[str, pd.DataFrame], random_state: int = 0, level
 
 
 def write_account_value_forecast(con: duckdb.DuckDBPyConnection, random_state: int = 0) -> ForecastResults | None:
-    """Replace main.account_value_forecast (+ _evaluation, _deciles); nothing is written (and any
-    earlier tables are dropped) when the warehouse has no forecast features or too little history."""
+    """Replace main.account_value_forecast (+ _evaluation, _deciles), computed in this process (the
+    pipeline's statistics stage computes it in whichever process is free: `forecast_from_file`); nothing
+    is written (and any earlier tables are dropped) when the warehouse has no forecast features or too
+    little history."""
     results = None
     if table_exists(con, *FEATURES_TABLE.split(".")):
         with threadpool_limits(limits=1):  # small models on a shared machine: OpenMP threads only contend

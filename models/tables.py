@@ -251,7 +251,7 @@ ACCOUNT_VALUE_FORECAST = Table(
     actual_value DOUBLE: revenue actually earned (NULL for forecast rows)
     """),
     ("account_id", "period"),
-    "models.forecast.write_account_value_forecast",
+    "models.pipeline_stage.write_hypothesis_tests",
 )
 
 ACCOUNT_VALUE_FORECAST_EVALUATION = Table(
@@ -266,7 +266,7 @@ ACCOUNT_VALUE_FORECAST_EVALUATION = Table(
     horizon_months BIGINT NOT NULL: months ahead
     """),
     ("forecaster", "metric"),
-    "models.forecast.write_account_value_forecast",
+    "models.pipeline_stage.write_hypothesis_tests",
 )
 
 ACCOUNT_VALUE_FORECAST_DECILES = Table(
@@ -279,7 +279,7 @@ ACCOUNT_VALUE_FORECAST_DECILES = Table(
     n_accounts BIGINT NOT NULL: accounts in the decile
     """),
     ("decile",),
-    "models.forecast.write_account_value_forecast",
+    "models.pipeline_stage.write_hypothesis_tests",
 )
 
 CALIBRATION_WORLDS = Table(

@@ -443,24 +443,19 @@ def with_design_rows(tests: pd.DataFrame, rows: list[dict], not_run: Mapping[str
 _EVENT_WINDOWS_IN_ORDER = f"select * from {EVENT_WINDOWS_TABLE} order by account_id, event_month"
 
 
-def _has_event_windows(con) -> bool:
-    schema, table = EVENT_WINDOWS_TABLE.split(".")
-    return table_exists(con, schema, table)
-
-
 def read_event_windows(con) -> pd.DataFrame | None:
     """analytics.ml_event_windows in key order, or None when the warehouse has no such table.
 
     The order is part of the result: the Poisson fit's sums run over the rows in the order read, and
     DuckDB's parallel scan returns an unordered read in a different order from run to run."""
-    return query_frame(con, _EVENT_WINDOWS_IN_ORDER) if _has_event_windows(con) else None
+    return query_frame(con, _EVENT_WINDOWS_IN_ORDER) if table_exists(con, *EVENT_WINDOWS_TABLE.split(".")) else None
 
 
 def export_event_windows(con, folder: Path) -> Path | None:
     """analytics.ml_event_windows in key order as folder/ml_event_windows.parquet (None when the
     warehouse has no such table), for another process to read with `read_event_windows_file`: DuckDB
     writes it without the rows passing through this process."""
-    if not _has_event_windows(con):
+    if not table_exists(con, *EVENT_WINDOWS_TABLE.split(".")):
         return None
     path = folder / "ml_event_windows.parquet"
     con.execute(f"copy ({_EVENT_WINDOWS_IN_ORDER}) to {literal(str(path))} (format parquet)")
