@@ -20,10 +20,13 @@ with accounts as (
     where is_customer
 ),
 
+-- A kept row's windows reach back to its lead window, at most 2k months before a month at least k
+-- into the relationship: months earlier than k before customer_since are never read.
 panel as (
     select p.account_id, p.month, p.revenue, p.trust_eroding_events
     from {{ ref('int_account_month_panel') }} as p
     inner join accounts as a on a.account_id = p.account_id
+    where {{ dbt.datediff('a.customer_since', 'p.month', 'month') }} >= -{{ k }}
 ),
 
 windowed as (

@@ -16,6 +16,23 @@ with followed as (
     select * from {{ ref('int_account_escalations') }}
 ),
 
+-- The windows are read at an escalation's month and its path's last month (not earlier): an account's
+-- panel is read from W months before the first of them, all that their before windows reach.
+panel as (
+    select panel.*
+    from {{ ref('int_account_month_panel') }} as panel
+    inner join (
+        select account_id,
+               min(least(cast({{ dbt.date_trunc('month', 'escalated_at') }} as date),
+                         cast({{ dbt.date_trunc('month', 'coalesce(second_source_at, took_over_at, escalated_at)') }} as date)))
+                   as first_anchor_month
+        from followed
+        group by 1
+    ) as anchors
+        on panel.account_id = anchors.account_id
+    where panel.month >= {{ dbt.dateadd('month', -window_months, 'anchors.first_anchor_month') }}
+),
+
 margin_windows as (
     select
         account_id,
@@ -26,7 +43,7 @@ margin_windows as (
         {{ leading_sum('revenue', window_months) }} as after_revenue,
         {{ leading_sum('gross_margin', window_months) }} as after_gross_margin,
         {{ leading_months(window_months) }} as after_months
-    from {{ ref('int_account_month_panel') }}
+    from panel
 ),
 
 paths as (

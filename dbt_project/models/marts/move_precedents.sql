@@ -10,21 +10,7 @@
     interval is narrower than the truth. -#}
 {%- set window_months = var('move_window_months') | int -%}
 
-with panel as (
-    select * from {{ ref('int_account_month_panel') }}
-),
-
-outcome_windows as (
-    select
-        account_id,
-        month,
-        {{ leading_sum('trust_building_events', window_months) }} > 0 as has_trust_building_after,
-        {{ leading_sum('expansion_deals_created', window_months) }} > 0 as has_expansion_after,
-        {{ leading_months(window_months) }} = {{ window_months }} as is_observed
-    from panel
-),
-
-moves as (
+with moves as (
     select
         'event_type' as move_kind,
         event_type as move,
@@ -46,6 +32,42 @@ moves as (
     group by 1, 2, 3
 ),
 
+first_deal_months as (
+    select account_id, min(cast({{ dbt.date_trunc('month', 'created_at') }} as date)) as first_deal_month
+    from {{ ref('fct_deals') }}
+    group by 1
+),
+
+-- A month's outcome window looks only forward, so an account's panel is read from the first month
+-- a move or the baseline asks about (its first move or first deal): earlier months change nothing.
+needed_from as (
+    select account_id, min(month) as from_month
+    from (
+        select account_id, move_month as month from moves
+        union all
+        select account_id, first_deal_month from first_deal_months
+    ) as needed
+    group by 1
+),
+
+panel as (
+    select panel.*
+    from {{ ref('int_account_month_panel') }} as panel
+    inner join needed_from
+        on panel.account_id = needed_from.account_id
+    where panel.month >= needed_from.from_month
+),
+
+outcome_windows as (
+    select
+        account_id,
+        month,
+        {{ leading_sum('trust_building_events', window_months) }} > 0 as has_trust_building_after,
+        {{ leading_sum('expansion_deals_created', window_months) }} > 0 as has_expansion_after,
+        {{ leading_months(window_months) }} = {{ window_months }} as is_observed
+    from panel
+),
+
 move_outcomes as (
     select
         moves.move_kind,
@@ -59,12 +81,6 @@ move_outcomes as (
         and moves.move_month = outcome_windows.month
     where outcome_windows.is_observed
     group by 1, 2
-),
-
-first_deal_months as (
-    select account_id, min(cast({{ dbt.date_trunc('month', 'created_at') }} as date)) as first_deal_month
-    from {{ ref('fct_deals') }}
-    group by 1
 ),
 
 baseline as (

@@ -12,7 +12,7 @@
       difference_in_differences = mean d; interval = mean d -/+ 1.96 se, se^2 = var(d) / n + the
       comparison means' own sampling error, which the treated accounts of a cell share
       (shared_comparison_error below; normal approximation).
-    Only established account-months count (int_account_event_windows.is_established: the first deal
+    Only established account-months count (int_account_event_windows holds no others: the first deal
     was created by the start of the before window), so a change is not just the relationship
     starting. Treated accounts with no comparison account measured in their cell are left out. -#}
 {%- set window_months = var('event_window_months') | int -%}
@@ -29,7 +29,6 @@ accounts as (
 
 windows as (
     select * from {{ ref('int_account_event_windows') }}
-    where is_established
 ),
 
 -- every event of a known account under its own type and under its polarity, with the account's

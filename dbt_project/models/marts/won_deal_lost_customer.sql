@@ -27,6 +27,20 @@ events as (
     where polarity = 'trust_eroding'
 ),
 
+-- The windows are read at won deals' close months: an account's panel is read from N months before
+-- its first, all that their before windows reach.
+panel as (
+    select panel.*
+    from {{ ref('int_account_month_panel') }} as panel
+    inner join (
+        select account_id, min(cast({{ dbt.date_trunc('month', 'closed_at') }} as date)) as first_close_month
+        from won_deals
+        group by 1
+    ) as first_closes
+        on panel.account_id = first_closes.account_id
+    where panel.month >= {{ dbt.dateadd('month', -window_months, 'first_closes.first_close_month') }}
+),
+
 revenue_windows as (
     select
         account_id,
@@ -35,7 +49,7 @@ revenue_windows as (
         {{ leading_sum('revenue', window_months) }} / {{ window_months }} as monthly_revenue_after,
         {{ trailing_months(window_months) }} as before_months,
         {{ leading_months(window_months) }} as after_months
-    from {{ ref('int_account_month_panel') }}
+    from panel
 ),
 
 eroding_after as (
