@@ -13,3 +13,16 @@
         count({{ after }} - {{ before }}) as accounts_{{ metric }}{{ ',' if not loop.last }}
     {%- endfor %}
 {%- endmacro %}
+
+{#- The account x month panel (int_account_month_panel) from `months_before` months before each
+    account's `start_month` in `starts` (a relation or a parenthesised query with account_id), with that
+    column; accounts not in `starts` are left out. A window model reads only the months its windows can
+    reach: before an account's first activity the panel is mostly zeros (half of it at 100,000 accounts). -#}
+{% macro panel_from(starts, start_month, months_before=0) -%}
+    {%- set start = 'starts.' ~ start_month -%}
+    select panel.*, {{ start }}
+    from {{ ref('int_account_month_panel') }} as panel
+    inner join {{ starts }} as starts
+        on panel.account_id = starts.account_id
+    where panel.month >= {{ dbt.dateadd('month', -months_before, start) if months_before else start }}
+{%- endmacro %}

@@ -23,11 +23,7 @@ with first_deal_months as (
 ),
 
 panel as (
-    select panel.*, first_deal_months.first_deal_month
-    from {{ ref('int_account_month_panel') }} as panel
-    inner join first_deal_months
-        on panel.account_id = first_deal_months.account_id
-    where panel.month >= first_deal_months.first_deal_month
+    {{ panel_from('first_deal_months', 'first_deal_month') }}
 ),
 
 window_sums as (

@@ -18,19 +18,17 @@ with followed as (
 
 -- The windows are read at an escalation's month and its path's last month (not earlier): an account's
 -- panel is read from W months before the first of them, all that their before windows reach.
+first_anchor_months as (
+    select account_id,
+           min(least(cast({{ dbt.date_trunc('month', 'escalated_at') }} as date),
+                     cast({{ dbt.date_trunc('month', 'coalesce(second_source_at, took_over_at, escalated_at)') }} as date)))
+               as first_anchor_month
+    from followed
+    group by 1
+),
+
 panel as (
-    select panel.*
-    from {{ ref('int_account_month_panel') }} as panel
-    inner join (
-        select account_id,
-               min(least(cast({{ dbt.date_trunc('month', 'escalated_at') }} as date),
-                         cast({{ dbt.date_trunc('month', 'coalesce(second_source_at, took_over_at, escalated_at)') }} as date)))
-                   as first_anchor_month
-        from followed
-        group by 1
-    ) as anchors
-        on panel.account_id = anchors.account_id
-    where panel.month >= {{ dbt.dateadd('month', -window_months, 'anchors.first_anchor_month') }}
+    {{ panel_from('first_anchor_months', 'first_anchor_month', window_months) }}
 ),
 
 margin_windows as (

@@ -51,11 +51,7 @@ needed_from as (
 ),
 
 panel as (
-    select panel.*
-    from {{ ref('int_account_month_panel') }} as panel
-    inner join needed_from
-        on panel.account_id = needed_from.account_id
-    where panel.month >= needed_from.from_month
+    {{ panel_from('needed_from', 'from_month') }}
 ),
 
 outcome_windows as (

@@ -29,16 +29,14 @@ events as (
 
 -- The windows are read at won deals' close months: an account's panel is read from N months before
 -- its first, all that their before windows reach.
+first_close_months as (
+    select account_id, min(cast({{ dbt.date_trunc('month', 'closed_at') }} as date)) as first_close_month
+    from won_deals
+    group by 1
+),
+
 panel as (
-    select panel.*
-    from {{ ref('int_account_month_panel') }} as panel
-    inner join (
-        select account_id, min(cast({{ dbt.date_trunc('month', 'closed_at') }} as date)) as first_close_month
-        from won_deals
-        group by 1
-    ) as first_closes
-        on panel.account_id = first_closes.account_id
-    where panel.month >= {{ dbt.dateadd('month', -window_months, 'first_closes.first_close_month') }}
+    {{ panel_from('first_close_months', 'first_close_month', window_months) }}
 ),
 
 revenue_windows as (
