@@ -99,6 +99,20 @@ def test_the_dagster_dbt_resource_knows_the_version_without_starting_dbt(monkeyp
     assert str(resource._cli_version) == dbt_core_version == dbt_runner.installed_dbt_version()
 
 
+def test_the_dagster_dbt_resource_loads_no_dbt_adapter_into_the_pipeline_process():
+    import inspect
+
+    from dagster_dbt import DbtCliResource
+
+    from pipelines.resources import LocalDbtCliResource
+
+    # dagster-dbt's cli() builds an adapter through this method before every invocation; if an upgrade
+    # renames it, the override below no longer applies and this fails
+    assert "self._initialize_dbt_core_adapter(" in inspect.getsource(DbtCliResource.cli)
+    resource = LocalDbtCliResource(project_dir=str(DBT_PROJECT_DIR), dbt_executable=dbt_runner.dbt_executable())
+    assert resource._initialize_dbt_core_adapter(["build"]) is None
+
+
 def test_the_engine_chooses_the_profile_target_and_spark_gets_the_raw_parquet_tables(tmp_path):
     from dealscope import spark_engine
 
