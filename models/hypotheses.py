@@ -300,6 +300,7 @@ def run_statistics(
                              diagnostics)
 
 
+@reuse_out_of_fold()  # each event type's outcome and treatment cross-fits share their folds' preprocessing
 def event_type_rows(
     features: pd.DataFrame,
     random_state: int = 0,
