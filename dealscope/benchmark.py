@@ -3,7 +3,10 @@
 Each size generates its data in one child process, then runs the whole Dagster job in-process
 in another, so the pipeline's memory is measured on its own (the generator's heap does not
 count). Two peaks: the largest single process (wait4(2)) and the whole process tree (the
-pipeline process plus its dbt subprocess, their resident memory summed every half second).
+pipeline process plus its dbt subprocess, their resident memory summed every half second). And the
+tree's CPU time (user + system, wait4(2): the pipeline process and every descendant it waited for:
+dbt, the statistics' worker): divided by the cores, the shortest wall time any schedule of the same
+work could take; unlike wall time it does not count time spent waiting for other processes' CPU.
 `--engine spark` runs the dbt models on the local Spark session (docs/scale-out.md); its JVMs are
 children of the pipeline process and count in the tree. An export already generated for a size and
 seed is reused, so both engines can be measured on the same files.
@@ -17,6 +20,7 @@ import subprocess
 import sys
 import threading
 import time
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TextIO
 
@@ -75,13 +79,16 @@ def tree_rss_bytes(pid: int) -> int:
     return total
 
 
-def _run_child(stage: str, n_accounts: int, work_dir: Path, seed: int, engine: str) -> tuple[dict, float, float]:
-    """Run one stage in a child process: (its result, largest single process MiB, process tree MiB)."""
-    result_file = work_dir / f"{stage}_{n_accounts}_{engine}.json"
-    child = subprocess.Popen(
-        [sys.executable, "-m", "dealscope.benchmark", stage, str(n_accounts), str(work_dir), str(seed), engine,
-         str(result_file)]
-    )
+@dataclass(frozen=True)
+class ChildUsage:
+    returncode: int
+    peak_rss_mib: float  # the largest single process of the tree
+    peak_tree_rss_mib: float  # the whole tree, sampled every half second
+    cpu_seconds: float  # user + system of the child and every descendant it waited for
+
+
+def wait_measured(child: subprocess.Popen) -> ChildUsage:
+    """Wait for `child`, sampling its process tree's resident memory meanwhile."""
     tree_peak = 0
     done = threading.Event()
 
@@ -97,17 +104,30 @@ def _run_child(stage: str, n_accounts: int, work_dir: Path, seed: int, engine: s
     done.set()
     sampler.join()
     child.returncode = os.waitstatus_to_exitcode(status)
-    if child.returncode != 0:
-        raise RuntimeError(f"benchmark {stage} at {n_accounts} accounts failed (exit {child.returncode})")
     # ru_maxrss is in KiB on Linux
-    return json.loads(result_file.read_text()), round(usage.ru_maxrss / 1024, 1), round(tree_peak / 2**20, 1)
+    return ChildUsage(child.returncode, round(usage.ru_maxrss / 1024, 1), round(tree_peak / 2**20, 1),
+                      round(usage.ru_utime + usage.ru_stime, 1))
+
+
+def _run_child(stage: str, n_accounts: int, work_dir: Path, seed: int, engine: str) -> tuple[dict, ChildUsage]:
+    """Run one stage in a child process: its result and what it used."""
+    result_file = work_dir / f"{stage}_{n_accounts}_{engine}.json"
+    child = subprocess.Popen(
+        [sys.executable, "-m", "dealscope.benchmark", stage, str(n_accounts), str(work_dir), str(seed), engine,
+         str(result_file)]
+    )
+    usage = wait_measured(child)
+    if usage.returncode != 0:
+        raise RuntimeError(f"benchmark {stage} at {n_accounts} accounts failed (exit {usage.returncode})")
+    return json.loads(result_file.read_text()), usage
 
 
 def measure(n_accounts: int, work_dir: Path, seed: int, engine: str = DEFAULT_ENGINE) -> dict:
-    generated, _, _ = _run_child("generate", n_accounts, work_dir, seed, engine)
-    result, process_peak, tree_peak = _run_child("pipeline", n_accounts, work_dir, seed, engine)
-    return {"accounts": n_accounts, "engine": engine, **generated, **result, "peak_rss_mib": process_peak,
-            "peak_tree_rss_mib": tree_peak}
+    generated, _ = _run_child("generate", n_accounts, work_dir, seed, engine)
+    result, usage = _run_child("pipeline", n_accounts, work_dir, seed, engine)
+    return {"accounts": n_accounts, "engine": engine, **generated, **result, "peak_rss_mib": usage.peak_rss_mib,
+            "peak_tree_rss_mib": usage.peak_tree_rss_mib, "cpu_seconds": usage.cpu_seconds,
+            "cores": os.cpu_count() or 1}
 
 
 def format_table(results: list[dict]) -> str:
@@ -119,6 +139,10 @@ def format_table(results: list[dict]) -> str:
     for step in steps:
         lines.append(f"| {step} (s) | " + " | ".join(f"{r['step_seconds'].get(step, '-')}" for r in results) + " |")
     lines.append("| whole pipeline (s) | " + " | ".join(f"{r['pipeline_seconds']}" for r in results) + " |")
+    lines.append("| CPU, process tree, start-up included (s) | " + " | ".join(
+        f"{r['cpu_seconds']}" for r in results) + " |")
+    lines.append("| CPU / cores: no schedule of this work is faster (s) | " + " | ".join(
+        f"{r['cpu_seconds'] / r['cores']:.1f}" for r in results) + " |")
     lines.append("| peak RSS, largest process (MiB) | " + " | ".join(f"{r['peak_rss_mib']}" for r in results) + " |")
     lines.append("| peak RSS, process tree (MiB) | " + " | ".join(f"{r['peak_tree_rss_mib']}" for r in results) + " |")
     lines.append("| warehouse (MiB) | " + " | ".join(

@@ -1,4 +1,5 @@
-"""dealscope.benchmark: a child's resident memory counts toward its parent's tree; an export is generated once per size and seed."""
+"""dealscope.benchmark: a child's resident memory and CPU time count toward its parent's tree; an export is
+generated once per size and seed."""
 
 import os
 import signal
@@ -6,7 +7,7 @@ import subprocess
 import sys
 import time
 
-from dealscope.benchmark import _generate, tree_rss_bytes
+from dealscope.benchmark import _generate, format_table, tree_rss_bytes, wait_measured
 
 HOLD_MIB = 64
 HOLDER = f"import time; block = b'x' * ({HOLD_MIB} * 2**20); time.sleep(60)"
@@ -43,3 +44,33 @@ def test_an_export_is_generated_once_per_size_and_seed(tmp_path) -> None:
     other = _generate(40, tmp_path, seed=4)
     assert (tmp_path / "data_40_seed4" / "deals.csv").read_bytes() != deals.read_bytes()
     assert other["rows"]["accounts"] >= 40
+
+
+# a grandchild that keeps a core busy for a while and reports its own CPU seconds; its parent waits for it
+BURNER = ("import time; end = time.process_time() + 0.6\n"
+          "while time.process_time() < end: pass\n"
+          "print(time.process_time(), flush=True)")
+BURNING_PARENT = ("import subprocess, sys; "
+                  f"burner = subprocess.run([sys.executable, '-c', {BURNER!r}], capture_output=True, text=True); "
+                  "print(burner.stdout.strip(), flush=True)")
+
+
+def test_cpu_time_counts_a_grandchild_its_parent_waited_for() -> None:
+    child = subprocess.Popen([sys.executable, "-c", BURNING_PARENT], stdout=subprocess.PIPE, text=True)
+    usage = wait_measured(child)
+    burned = float(child.stdout.read())
+    child.stdout.close()
+    assert usage.returncode == 0
+    assert burned >= 0.6
+    # the grandchild's CPU plus the two interpreters' own start-up, in tenths of a second
+    assert usage.cpu_seconds >= round(burned, 1)
+    assert usage.peak_rss_mib > 0
+
+
+def test_the_table_gives_the_cpu_floor_of_each_size() -> None:
+    result = {"accounts": 10, "engine": "duckdb", "rows": {"deals": 100}, "generate_seconds": 1.0,
+              "step_seconds": {"statistics": 2.0}, "pipeline_seconds": 5.0, "peak_rss_mib": 100.0,
+              "peak_tree_rss_mib": 150.0, "cpu_seconds": 9.0, "cores": 2, "warehouse_bytes": 2**20}
+    lines = format_table([result]).splitlines()
+    assert "| CPU, process tree, start-up included (s) | 9.0 |" in lines
+    assert "| CPU / cores: no schedule of this work is faster (s) | 4.5 |" in lines
