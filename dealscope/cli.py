@@ -93,7 +93,7 @@ def build_parser() -> argparse.ArgumentParser:
     draft.add_argument("--warehouse", type=Path, default=defaults.warehouse, help="published DuckDB file (default: %(default)s)")
     draft.add_argument("--force", action="store_true", help="overwrite an existing file")
 
-    bench = commands.add_parser("benchmark", help="time each pipeline stage and peak memory at given sizes")
+    bench = commands.add_parser("benchmark", help="time each pipeline stage, peak memory and CPU time at given sizes")
     bench.add_argument("--accounts", type=int, nargs="+", default=[2000, 100_000],
                        help="account counts to run (about 10 deals each; default: %(default)s)")
     bench.add_argument("--work-dir", type=Path, default=Path("bench"))
