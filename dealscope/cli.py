@@ -61,7 +61,8 @@ def build_parser() -> argparse.ArgumentParser:
 
     init = commands.add_parser("init", help="draft a commented dealscope.yml mapping for a CRM export folder")
     init.add_argument("--from", dest="vendor", choices=["salesforce", "hubspot", "generic"], required=True,
-                      help="the export's origin: salesforce / hubspot (standard field names) or generic (guessed)")
+                      help="the export's origin: salesforce / hubspot (standard field names) or generic (guessed from the "
+                           "headers: a spreadsheet or another CRM's export, e.g. Pipedrive's \"Deal - Value\" headers)")
     init.add_argument("src_dir", type=Path, help="the folder holding the exported CSV files")
     init.add_argument("--out", type=Path, default=None, help="mapping file to write (default: SRC_DIR/dealscope.yml)")
     init.add_argument("--force", action="store_true", help="overwrite an existing mapping file")

@@ -15,7 +15,7 @@ import pytest
 import yaml
 
 from dealscope.cli import main
-from dealscope.onboarding.init import draft_mapping
+from dealscope.onboarding.init import draft_mapping, header_keys
 from dealscope.onboarding.todos import todo_error, unresolved_todos
 
 FIXTURES = Path(__file__).parent / "fixtures" / "crm"
@@ -152,6 +152,62 @@ def resolve_generic_todos(text: str) -> str:
             continue
         lines.append(line)
     return "\n".join(lines) + "\n"
+
+
+def test_the_generic_draft_reads_an_entity_field_export_it_was_not_written_for(tmp_path):
+    """Pipedrive-style headers ("Deal - Value", a related record's "Organization - ID"), an organizations
+    file, and a Status that says won / lost beside the pipeline Stage a closed deal keeps: drafted with
+    nothing left to decide, keyed on the organization id in every file."""
+    out = tmp_path / "pipedrive.yml"
+    assert main(["init", "--from", "generic", str(FIXTURES / "pipedrive"), "--out", str(out)]) == 0
+    mapping = yaml.safe_load(out.read_text(encoding="utf-8"))
+    assert unresolved_todos(out) == []
+    tables = mapping["tables"]
+    assert tables["accounts"]["file"] == "organizations.csv"
+    assert tables["accounts"]["columns"]["account_id"] == "Organization - ID"
+    assert tables["accounts"]["columns"]["account_name"] == "Organization - Name"
+    deals = tables["deals"]
+    assert {c: deals["columns"][c] for c in ("deal_id", "account_id", "created_at", "closed_at", "final_amount",
+                                             "product_line", "expected_close_date")} == {
+        "deal_id": "Deal - ID", "account_id": "Organization - ID", "created_at": "Deal - Deal created",
+        "closed_at": "Deal - Deal closed on", "final_amount": "Deal - Value", "product_line": "Deal - Product line",
+        "expected_close_date": "Deal - Expected close date"}
+    assert deals["values"]["stage"]["column"] == "Deal - Status"
+    assert deals["values"]["stage"]["map"] == {"won": "won", "lost": "lost", "open": "open"}
+    assert deals["values"]["deal_type"]["column"] == "Deal - Deal type"
+    events = tables["negotiation_events"]["columns"]
+    assert events["event_id"] == "Activity - ID" and events["deal_id"] == "Deal - ID"
+    assert events["account_id"] == "Organization - ID" and events["occurred_at"] == "Activity - Due date"
+
+
+def test_entity_field_headers_answer_to_their_field_only_in_their_own_entitys_file():
+    keys = dict(reversed(header_keys(["Activity - ID", "Activity - Subject", "Activity - Due date", "Activity - Note",
+                                      "Deal - ID", "Organization - ID", "Margin - %"])))
+    assert keys["activity - id"] == "Activity - ID"  # as written
+    assert keys["deal id"] == "Deal - ID" and keys["organization id"] == "Organization - ID"
+    assert keys["id"] == "Activity - ID" and keys["subject"] == "Activity - Subject"  # the file's own entity
+    assert "%" not in keys and keys["margin %"] == "Margin - %"  # not the file's entity: no bare field
+    # A spreadsheet whose headers merely contain " - " for a few columns keeps them whole.
+    assert dict(header_keys(["Account Name", "Close Date - Expected", "Amount"])).keys() >= {
+        "account name", "close date - expected", "amount"}
+    assert "expected" not in dict(header_keys(["Account Name", "Close Date - Expected", "Amount"]))
+
+
+def test_the_stage_column_is_the_one_whose_values_say_won_or_lost(tmp_path):
+    folder = tmp_path / "export"
+    folder.mkdir()
+    (folder / "deals.csv").write_text(
+        "Deal ID,Account,Product,Created,Value,Stage,Status\n"
+        "1,A,P,2024-01-02,9,Proposal Made,won\n2,A,P,2024-02-02,8,Qualified,lost\n"
+        "3,A,P,2024-03-02,7,Qualified,open\n", encoding="utf-8")
+    mapping = yaml.safe_load(draft_mapping("generic", folder).text())
+    assert mapping["tables"]["deals"]["values"]["stage"]["column"] == "Status"
+    # with no column that says won or lost, the first by name
+    (folder / "deals.csv").write_text(
+        "Deal ID,Account,Product,Created,Value,Stage,Status\n1,A,P,2024-01-02,9,Proposal Made,active\n",
+        encoding="utf-8")
+    assert yaml.safe_load(draft_mapping("generic", folder).text())["tables"]["deals"]["values"]["stage"]["column"] \
+        == "Stage"
 
 
 def test_init_refuses_to_overwrite_and_names_a_folder_that_is_not_an_export(tmp_path, capsys):

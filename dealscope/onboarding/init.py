@@ -62,15 +62,45 @@ class SourceTable:
     rows: int
 
     def column(self, *candidates: str) -> str | None:
-        """The header's spelling of the first candidate present (case-insensitive, trimmed)."""
-        by_key = {w.strip().lower(): w for w in self.header.written}
+        """The header's spelling of the first candidate present (case-insensitive, trimmed; an
+        "<Entity> - <Field>" header also answers to its field: `header_keys`)."""
+        by_key = self.by_key()
         for candidate in candidates:
             if candidate.strip().lower() in by_key:
                 return by_key[candidate.strip().lower()]
         return None
 
+    def by_key(self) -> dict[str, str]:
+        """Lower-case key -> the header as written (`header_keys`; the first header to claim a key keeps it)."""
+        by_key: dict[str, str] = {}
+        for key, written in header_keys(self.header.written):
+            by_key.setdefault(key, written)
+        return by_key
+
     def key(self, column: str) -> str:
         return self.header.columns[[w.lower() for w in self.header.written].index(column.lower())]
+
+
+# "<Entity> - <Field>": how Pipedrive and similar CRMs label exported fields, a related record's under its
+# own entity ("Organization - ID" in a deals export).
+ENTITY_FIELD = re.compile(r"^\s*([A-Za-z][A-Za-z ]*?)\s+-\s+(\S.*?)\s*$")
+
+
+def header_keys(written: list[str]) -> list[tuple[str, str]]:
+    """(lower-case key, header as written), strongest first: every header as written; then each
+    "<Entity> - <Field>" header as "<entity> <field>"; then, for the file's own entity (the one most of
+    its headers carry), the bare field, so "Deal - Value" answers to "value" and "Organization - ID" in
+    the same file to "organization id" but never to "id"."""
+    keys = [(w.strip().lower(), w) for w in written]
+    parts = [(ENTITY_FIELD.match(w), w) for w in written]
+    labelled = [(m.group(1).strip().lower(), m.group(2).strip().lower(), w) for m, w in parts if m]
+    keys += [(f"{entity} {field}", w) for entity, field, w in labelled]
+    entities = [entity for entity, _, _ in labelled]
+    if entities:
+        own = max(dict.fromkeys(entities), key=entities.count)
+        if entities.count(own) * 2 > len(written):
+            keys += [(field, w) for entity, field, w in labelled if entity == own]
+    return keys
 
 
 class Folder:
@@ -730,19 +760,23 @@ def draft_hubspot(folder: Folder) -> Draft:
 
 GUESSES = {
     "accounts": {
-        "account_id": ["account id", "account name", "account", "company", "customer"],
+        "account_id": ["account id", "company id", "organization id", "account name", "account", "company",
+                       "customer"],
         "account_name": ["account name", "name", "account", "company", "customer"],
         "industry": ["industry", "sector", "vertical"],
         "region": ["region", "country", "territory"],
         "employee_count": ["employees", "employee count", "number of employees", "headcount"],
-        "created_at": ["customer since", "created", "create date", "created date", "since"],
+        "created_at": ["customer since", "created", "create date", "created date", "since",
+                       "organization created", "add time"],
     },
     "deals": {
         "deal_id": ["opportunity id", "opp id", "deal id", "opportunity #", "opp #", "id"],
-        "account_id": ["account id", "account name", "account", "company", "customer"],
+        "account_id": ["account id", "company id", "organization id", "account name", "account", "company",
+                       "organization", "customer"],
         "product_line": ["product line", "product", "product family", "family"],
-        "created_at": ["created", "create date", "created date", "open date", "opened"],
-        "closed_at": ["closed", "close date", "closed date", "closed on"],
+        "created_at": ["created", "create date", "created date", "open date", "opened", "deal created",
+                       "add time"],
+        "closed_at": ["closed", "close date", "closed date", "closed on", "deal closed on", "close time"],
         "expected_close_date": ["expected close date", "expected close", "expected closing date",
                                 "estimated close date", "forecast close date", "projected close date",
                                 "target close date"],
@@ -753,14 +787,15 @@ GUESSES = {
         "owner": ["rep", "owner", "sales rep", "account executive", "ae"],
         "loss_reason": ["loss reason", "lost reason", "reason lost"],
         "flagged_strategic": ["strategic?", "strategic", "is strategic"],
-        "updated_at": ["last modified", "updated", "last updated"],
+        "updated_at": ["last modified", "updated", "last updated", "update time"],
     },
     "negotiation_events": {
         "event_id": ["activity id", "event id", "id"],
-        "account_id": ["account id", "account name", "account", "company"],
+        "account_id": ["account id", "company id", "organization id", "account name", "account", "company",
+                       "organization"],
         "deal_id": ["opportunity id", "opp id", "deal id"],
-        "occurred_at": ["date", "activity date", "occurred", "when"],
-        "notes": ["notes", "description", "comments", "details"],
+        "occurred_at": ["date", "activity date", "occurred", "when", "due date", "done time"],
+        "notes": ["notes", "note", "description", "comments", "details"],
     },
 }
 DATE_COLUMNS = {"created_at", "closed_at", "expected_close_date", "occurred_at", "updated_at"}
@@ -770,7 +805,7 @@ AMOUNT_COLUMNS = ("list_amount", "final_amount")
 def guess_columns(source: SourceTable, table: str) -> dict[str, str]:
     """Contract column -> header name, by exact name first, then by a header that starts with a synonym."""
     guesses, used = {}, set()
-    written = {w.strip().lower(): w for w in source.header.written}
+    written = source.by_key()
     for contract, synonyms in GUESSES[table].items():
         hit = next((written[s] for s in synonyms if s in written and (written[s] not in used or contract in
                     ("account_name",))), None)
@@ -783,10 +818,26 @@ def guess_columns(source: SourceTable, table: str) -> dict[str, str]:
     return guesses
 
 
+STAGE_HEADERS = ("Stage", "Status", "Outcome", "Deal Stage", "Opportunity Stage")
+
+
+def stage_column(folder: Folder, deals: SourceTable) -> str | None:
+    """The deals' won / lost / open column: of the headers named like one, the one whose values say won or
+    lost on most rows (a CRM such as Pipedrive keeps a closed deal's last pipeline Stage and says won or lost
+    in Status); on a tie, the first name in STAGE_HEADERS."""
+    candidates = list(dict.fromkeys(c for c in (deals.column(name) for name in STAGE_HEADERS) if c))
+
+    def closed_rows(column: str) -> int:
+        return sum(n for value, n in folder.value_counts(deals, column, limit=10_000)
+                   if value is not None and name_stage(value)[0] in ("won", "lost"))
+
+    return max(candidates, key=closed_rows) if candidates else None
+
+
 def draft_generic(folder: Folder) -> Draft:
     draft = Draft()
     header_block(draft, "generic", folder)
-    accounts = folder.find_like(r"account|compan|customer", exclude=r"revenue")
+    accounts = folder.find_like(r"account|compan|customer|organi[sz]ation", exclude=r"revenue")
     deals = folder.find_like(r"opp|deal|pipeline")
     activities = folder.find_like(r"activit|task|event|log")
     team = folder.find_like(r"team|rep|user|staff")
@@ -838,7 +889,7 @@ def draft_generic(folder: Folder) -> Draft:
 
     draft.add(2, "deals:")
     draft.add(4, f"file: {q(deals.name)}", f"CHECK: {plural(deals.rows, 'row')}; chosen by its name")
-    stage = deals.column("Stage", "Status", "Outcome")
+    stage = stage_column(folder, deals)
     deal_type = deals.column("Type", "Deal Type", "Opportunity Type")
     open_dated = folder.con.execute(
         f"SELECT count(*) FROM {deals.table} WHERE {folder.value(deals, deal_cols['closed_at'])} IS NOT NULL "
