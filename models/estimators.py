@@ -79,7 +79,9 @@ def make_learner(
     B-spline basis, ridge with the penalty chosen by efficient leave-one-out CV. Flexible in
     each control, fast (a few hundredths of a second a fit), deterministic.
     hgb: histogram gradient boosting, which also learns interactions but costs ~10-20x more
-    per fit; a sensitivity option.
+    per fit; a sensitivity option. It stops adding trees when 10 more do not lower the loss on a
+    seeded 10% of the rows it is fitted on (never the held-out fold): on the sample a fit then
+    takes ~45 trees instead of 100, and the held-out R^2 rises (less overfitting).
     """
     numeric_steps = [SimpleImputer(strategy="median", add_indicator=True, keep_empty_features=True)]
     if kind == "spline_ridge":
@@ -95,10 +97,12 @@ def make_learner(
         verbose_feature_names_out=False,
     )
     if kind == "hgb":
-        # Small, regularised boosting: a few thousand rows, a handful of controls.
+        # Small, regularised boosting: a few thousand rows, a handful of controls; early stopping on
+        # an inner validation split of the training rows only, so no held-out row steers the fit.
         model = HistGradientBoostingRegressor(
             max_iter=100, learning_rate=0.1, max_leaf_nodes=15, min_samples_leaf=20,
-            l2_regularization=1.0, early_stopping=False, random_state=random_state,
+            l2_regularization=1.0, early_stopping=True, validation_fraction=0.1, n_iter_no_change=10,
+            random_state=random_state,
         )
     elif kind == "spline_ridge":
         model = GramRidgeCV(alphas=RIDGE_ALPHAS)
