@@ -8,7 +8,7 @@ from collections.abc import Iterator
 from contextlib import AbstractContextManager, contextmanager
 from contextvars import ContextVar
 from dataclasses import replace
-from typing import Literal
+from typing import Any, Literal
 
 import joblib  # a scikit-learn dependency
 import numpy as np
@@ -121,12 +121,12 @@ def checked_input() -> AbstractContextManager:
 
 _REMEMBERED_OUT_OF_FOLD: ContextVar[dict[str, np.ndarray] | None] = ContextVar("remembered_out_of_fold",
                                                                                default=None)
-# Up to this many rows, a cross-fit inside `reuse_out_of_fold` keeps each fold's preprocessed design for
-# the next cross-fit on the same X and folds: a DML fits E[D | X] and twice E[Y | X] on them, and on a
-# few thousand rows the preprocessing (imputation, spline basis, one-hot) costs more than the ridge or
-# Poisson fit after it. Above it the kept folds would take too much memory (the cap keeps them < 50 MB
-# for ~60 basis columns); only the last SHARED_PREPROCESSING_KEPT designs are kept.
-SHARED_PREPROCESSING_MAX_ROWS = 20_000
+# A cross-fit inside `reuse_out_of_fold` keeps each fold's preprocessed design for the next cross-fit on
+# the same X and folds (a DML fits E[D | X] and twice E[Y | X] on them; the preprocessing -- imputation,
+# spline basis, one-hot -- costs about as much as the ridge or Poisson fit after it) while all its folds'
+# designs fit in this many bytes; only the last SHARED_PREPROCESSING_KEPT designs are kept, so the
+# statistics hold at most 2 x 256 MiB more (at 100,000 accounts a per-type design is ~181 MiB).
+SHARED_PREPROCESSING_MAX_BYTES = 256 * 2**20
 SHARED_PREPROCESSING_KEPT = 2
 _PREPROCESSED_FOLDS: ContextVar[dict[str, list] | None] = ContextVar("preprocessed_folds", default=None)
 
@@ -135,7 +135,7 @@ _PREPROCESSED_FOLDS: ContextVar[dict[str, list] | None] = ContextVar("preprocess
 def reuse_out_of_fold() -> Iterator[None]:
     """Within it (or a function decorated with it), `out_of_fold_predictions` fits each distinct
     (learner, X, target, folds) once, and consecutive cross-fits on the same (preprocessing, X, folds)
-    share each fold's fitted preprocessing (small samples: SHARED_PREPROCESSING_MAX_ROWS). The
+    share each fold's fitted preprocessing (while it fits in SHARED_PREPROCESSING_MAX_BYTES). The
     statistical stage asks for some nuisances more than once with identical inputs (the placebo's first
     E[Y | X] is the estimate's; the diagnostics' full-control cross-fit is the estimate's first fold
     shuffle); a fit with a fixed random_state is deterministic and the preprocessing does not look at
@@ -161,8 +161,8 @@ def out_of_fold_predictions(learner: Pipeline, X: pd.DataFrame | np.ndarray, tar
     # change what a fit checks)
     key = joblib.hash((learner, X, np.asarray(target), folds, sklearn_config()))
     if key not in remembered:
-        shareable = (n_jobs is None and isinstance(X, np.ndarray) and len(target) <= SHARED_PREPROCESSING_MAX_ROWS
-                     and isinstance(learner, Pipeline) and [name for name, _ in learner.steps] == ["preprocess", "model"])
+        shareable = (n_jobs is None and isinstance(X, np.ndarray) and isinstance(learner, Pipeline)
+                     and [name for name, _ in learner.steps] == ["preprocess", "model"])
         remembered[key] = (_on_shared_preprocessing(learner, X, np.asarray(target), folds) if shareable
                            else cross_val_predict(learner, X, target, cv=folds, n_jobs=n_jobs))
     return remembered[key].copy()
@@ -176,18 +176,33 @@ def _on_shared_preprocessing(learner: Pipeline, X: np.ndarray, target: np.ndarra
     kept = _PREPROCESSED_FOLDS.get()
     preprocess, model = learner.steps[0][1], learner.steps[-1][1]
     key = joblib.hash((preprocess, X, folds, sklearn_config()))
-    if key not in kept:
-        designs = []
-        for train, test in folds:
+    designs = kept.get(key)
+    keeping = [] if designs is None else None  # designs made here, while they stay within the budget
+    predictions = np.empty(len(target))
+    for index, (train, test) in enumerate(folds):
+        if designs is not None:
+            design_train, design_test = designs[index]
+        else:  # one fold at a time, as cross_val_predict: a design past the budget is never all held
             fitted = clone(preprocess)
-            designs.append((fitted.fit_transform(X[train]), fitted.transform(X[test])))
+            design_train, design_test = fitted.fit_transform(X[train]), fitted.transform(X[test])
+            if keeping is not None:
+                keeping.append((design_train, design_test))
+                held = sum(_nbytes(a) + _nbytes(b) for a, b in keeping)
+                if held / len(keeping) * len(folds) > SHARED_PREPROCESSING_MAX_BYTES:
+                    keeping = None
+        predictions[test] = clone(model).fit(design_train, target[train]).predict(design_test)
+    if keeping is not None:
         while len(kept) >= SHARED_PREPROCESSING_KEPT:
             kept.pop(next(iter(kept)))
-        kept[key] = designs
-    predictions = np.empty(len(target))
-    for (train, test), (design_train, design_test) in zip(folds, kept[key]):
-        predictions[test] = clone(model).fit(design_train, target[train]).predict(design_test)
+        kept[key] = keeping
     return predictions
+
+
+def _nbytes(design: Any) -> int:
+    """Memory of a dense or a scipy sparse (CSR/CSC) design."""
+    if sparse.issparse(design):
+        return sum(part.nbytes for part in (design.data, design.indices, design.indptr))
+    return np.asarray(design).nbytes
 
 
 # --------------------------------------------------------------------------- adjusted effect

@@ -179,7 +179,7 @@ def test_cross_fits_on_shared_preprocessing_equal_cross_val_predict_bit_for_bit(
     """Inside `reuse_out_of_fold` consecutive cross-fits on the same X and folds fit each fold's
     preprocessing once (the DML's E[D | X] and E[Y | X] learners share it); the predictions are
     cross_val_predict's, bit for bit, for every learner the statistics use, and a design past the
-    row cap is not shared."""
+    byte budget is made fold by fold and not kept."""
     import models.estimators as estimators
 
     frame = _frame(n=400)
@@ -202,8 +202,19 @@ def test_cross_fits_on_shared_preprocessing_equal_cross_val_predict_bit_for_bit(
             kept = estimators._PREPROCESSED_FOLDS.get()
             # spline learners share one preprocessed design; the boosting's own is kept beside it
             assert len(kept) == 2
-            monkeypatch.setattr(estimators, "SHARED_PREPROCESSING_MAX_ROWS", len(frame) - 1)
-            out_of_fold_predictions(learners[0], x, targets[0] + 1.0, folds)
-            assert calls == [1]  # past the cap: the plain cross_val_predict
+            # past the byte budget a design is made fold by fold and not kept: the same predictions
+            monkeypatch.setattr(estimators, "SHARED_PREPROCESSING_MAX_BYTES", x.nbytes)
+            other_folds = grouped_folds(frame["account_id"].to_numpy(), 5, 1)
+            before = list(kept)
+            past_budget = out_of_fold_predictions(learners[0], x, targets[0], other_folds)
+            assert list(kept) == before and not calls
+            # within it, kept (the oldest of the two kept designs makes room)
+            monkeypatch.setattr(estimators, "SHARED_PREPROCESSING_MAX_BYTES", 1_000 * x.nbytes)
+            out_of_fold_predictions(learners[0], x, targets[1], other_folds)
+            assert list(kept) == [before[1], list(kept)[-1]] and list(kept)[-1] not in before and not calls
+            fold_sizes = [len(train) + len(test) for train, test in other_folds]
+            newest = kept[list(kept)[-1]]
+            assert [a.shape[0] + b.shape[0] for a, b in newest] == fold_sizes
     for got, want in zip(shared, expected):
         np.testing.assert_array_equal(got, want)
+    np.testing.assert_array_equal(past_budget, cross_val_predict(learners[0], x, targets[0], cv=other_folds))
