@@ -180,6 +180,35 @@ def test_the_generic_draft_reads_an_entity_field_export_it_was_not_written_for(t
     assert events["account_id"] == "Organization - ID" and events["occurred_at"] == "Activity - Due date"
 
 
+@pytest.mark.parametrize("vendor, fixture, deals_file, currency", [
+    ("generic", "pipedrive", "deals.csv", "Deal - Currency"),
+    ("hubspot", "hubspot", "deals.csv", "Currency"),
+])
+def test_deals_in_several_currencies_need_a_rates_decision_whatever_the_vendor(tmp_path, vendor, fixture,
+                                                                              deals_file, currency):
+    """Amounts in two currencies must not be added up as one: the draft names the currencies as a
+    TODO and writes the table's `currency:` block, and check refuses the file until rates are given."""
+    folder = tmp_path / fixture
+    shutil.copytree(FIXTURES / fixture, folder, ignore=shutil.ignore_patterns("*.py"))
+    path = folder / deals_file
+    with path.open(newline="", encoding="utf-8") as handle:
+        rows = list(csv.DictReader(handle))
+    for row in rows[::4]:
+        row[currency] = "EUR"
+    with path.open("w", newline="", encoding="utf-8") as handle:
+        writer = csv.DictWriter(handle, fieldnames=list(rows[0]), lineterminator="\n")
+        writer.writeheader()
+        writer.writerows(rows)
+    draft = draft_mapping(vendor, folder)
+    assert any("several currencies" in todo and "EUR" in todo and currency in todo for todo in draft.todos)
+    assert yaml.safe_load(draft.text())["tables"]["deals"]["currency"] == {"column": currency,
+                                                                           "amounts": ["final_amount"]}
+    (folder / "dealscope.yml").write_text(draft.text(), encoding="utf-8")
+    assert main(["check", "--data", str(folder)]) == 2
+    # one currency: a note, nothing to decide
+    assert not any("currenc" in todo for todo in draft_mapping(vendor, FIXTURES / fixture).todos)
+
+
 def test_entity_field_headers_answer_to_their_field_only_in_their_own_entitys_file():
     keys = dict(reversed(header_keys(["Activity - ID", "Activity - Subject", "Activity - Due date", "Activity - Note",
                                       "Deal - ID", "Organization - ID", "Margin - %"])))

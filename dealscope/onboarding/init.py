@@ -387,6 +387,22 @@ def write_event_rules(draft: Draft, folder: Folder, source: SourceTable, subject
                       f"\"(?i)^meeting$\", {q(subject)}: \"(?i)review\"}} (all conditions must match).")
 
 
+def write_currency(draft: Draft, folder: Folder, source: SourceTable, column: str | None,
+                   amounts: list[str]) -> None:
+    """A deals file with a currency column: one currency is noted; several need exchange rates, a choice
+    only the user can make (TODO), because adding amounts in different currencies is wrong silently."""
+    if not column or not amounts:
+        return
+    currencies = folder.value_counts(source, column)
+    found = ", ".join(f"{v or '(empty)'} {n:,}" for v, n in currencies)
+    if len([v for v, _ in currencies if v]) > 1:
+        draft.todo(4, f"several currencies in {column} ({found}): add `currency: {{reporting: USD, "
+                      "rates_file: currency_rates.csv}` at the top and a rates file, then delete this line")
+        draft.add(4, f"currency: {{column: {q(column)}, amounts: [{', '.join(amounts)}]}}")
+    else:
+        draft.note(4, f"{column}: {found}: one currency, amounts are used as they are.")
+
+
 def write_contract_tables(draft: Draft, folder: Folder) -> None:
     for table in CONTRACT_FILES:
         found = folder.find(f"{table}.csv")
@@ -546,16 +562,7 @@ def draft_salesforce(folder: Folder) -> Draft:
     draft.add(4, "closed_at_only_when_closed: true",
               f"CloseDate of an open opportunity is the EXPECTED date ({plural(open_with_date, 'open deal')} have one): "
               "it goes to expected_close_date, not closed_at")
-    currency = opp.column("CurrencyIsoCode")
-    if currency:
-        currencies = folder.value_counts(opp, currency)
-        found = ", ".join(f"{v or '(empty)'} {n:,}" for v, n in currencies)
-        if len([v for v, _ in currencies if v]) > 1:
-            draft.todo(4, f"several currencies in CurrencyIsoCode ({found}): add `currency: {{reporting: USD, "
-                          "rates_file: currency_rates.csv}` at the top and a rates file, then delete this line")
-            draft.add(4, "currency: {column: CurrencyIsoCode, amounts: [list_amount, final_amount]}")
-        else:
-            draft.note(4, f"CurrencyIsoCode: {found}: one currency, amounts are used as they are.")
+    write_currency(draft, folder, opp, opp.column("CurrencyIsoCode"), ["list_amount", "final_amount"])
     draft.add(4, "related:", "columns derived from the other files of the export")
     if list_from_items:
         without = folder.con.execute(
@@ -715,6 +722,8 @@ def draft_hubspot(folder: Folder) -> Draft:
         if no_amount:
             draft.note(4, f"{plural(no_amount, 'deal')} have no Amount: a won one is rejected "
                           "(missing_required:final_amount), not guessed")
+    write_currency(draft, folder, deals, deals.column("Currency", "Deal currency code"),
+                   ["final_amount"] if amount else [])
     draft.add(4, "constants: {product_line: unspecified}",
               "HubSpot deals have no product field: one product line (the plan cannot target product lines)")
     draft.add(4, "values:")
@@ -818,6 +827,7 @@ def guess_columns(source: SourceTable, table: str) -> dict[str, str]:
     return guesses
 
 
+CURRENCY_HEADERS = ("Currency", "Currency Code", "CurrencyIsoCode", "Deal Currency", "Deal currency code")
 STAGE_HEADERS = ("Stage", "Status", "Outcome", "Deal Stage", "Opportunity Stage")
 
 
@@ -931,6 +941,8 @@ def draft_generic(folder: Folder) -> Draft:
                     else f"not closed_at (expected_close_date comes from {deal_cols['expected_close_date']})")
         draft.add(4, "closed_at_only_when_closed: true",
                   f"{plural(open_dated, 'open deal')} carry a close date (expected): {expected}")
+    write_currency(draft, folder, deals, deals.column(*CURRENCY_HEADERS),
+                   [c for c in AMOUNT_COLUMNS if c in deal_cols])
     rep = deal_cols.get("owner")
     team_rep = team.column("Rep", "Sales Rep", "Owner", "Name") if team else None
     team_targets = [(target, team.column(*names)) for target, names in
