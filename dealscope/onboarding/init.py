@@ -13,6 +13,7 @@ and `check` / `run` refuse the file until none is left.
 
 from __future__ import annotations
 
+import functools
 import json
 import re
 from dataclasses import dataclass, field
@@ -64,12 +65,13 @@ class SourceTable:
     def column(self, *candidates: str) -> str | None:
         """The header's spelling of the first candidate present (case-insensitive, trimmed; an
         "<Entity> - <Field>" header also answers to its field: `header_keys`)."""
-        by_key = self.by_key()
+        by_key = self.by_key
         for candidate in candidates:
             if candidate.strip().lower() in by_key:
                 return by_key[candidate.strip().lower()]
         return None
 
+    @functools.cached_property
     def by_key(self) -> dict[str, str]:
         """Lower-case key -> the header as written (`header_keys`; the first header to claim a key keeps it)."""
         by_key: dict[str, str] = {}
@@ -387,10 +389,15 @@ def write_event_rules(draft: Draft, folder: Folder, source: SourceTable, subject
                       f"\"(?i)^meeting$\", {q(subject)}: \"(?i)review\"}} (all conditions must match).")
 
 
-def write_currency(draft: Draft, folder: Folder, source: SourceTable, column: str | None,
-                   amounts: list[str]) -> None:
-    """A deals file with a currency column: one currency is noted; several need exchange rates, a choice
-    only the user can make (TODO), because adding amounts in different currencies is wrong silently."""
+# A deals file's currency column, whichever vendor wrote it (Salesforce's ISO code first).
+CURRENCY_HEADERS = ("CurrencyIsoCode", "Currency", "Currency Code", "Deal Currency", "Deal currency code")
+
+
+def write_currency(draft: Draft, folder: Folder, source: SourceTable, amounts: list[str]) -> None:
+    """A deals file with a currency column (CURRENCY_HEADERS): one currency is noted; several need exchange
+    rates, a choice only the user can make (TODO), because adding amounts in different currencies is wrong
+    silently."""
+    column = source.column(*CURRENCY_HEADERS)
     if not column or not amounts:
         return
     currencies = folder.value_counts(source, column)
@@ -562,7 +569,7 @@ def draft_salesforce(folder: Folder) -> Draft:
     draft.add(4, "closed_at_only_when_closed: true",
               f"CloseDate of an open opportunity is the EXPECTED date ({plural(open_with_date, 'open deal')} have one): "
               "it goes to expected_close_date, not closed_at")
-    write_currency(draft, folder, opp, opp.column("CurrencyIsoCode"), ["list_amount", "final_amount"])
+    write_currency(draft, folder, opp, ["list_amount", "final_amount"])
     draft.add(4, "related:", "columns derived from the other files of the export")
     if list_from_items:
         without = folder.con.execute(
@@ -722,8 +729,7 @@ def draft_hubspot(folder: Folder) -> Draft:
         if no_amount:
             draft.note(4, f"{plural(no_amount, 'deal')} have no Amount: a won one is rejected "
                           "(missing_required:final_amount), not guessed")
-    write_currency(draft, folder, deals, deals.column("Currency", "Deal currency code"),
-                   ["final_amount"] if amount else [])
+    write_currency(draft, folder, deals, ["final_amount"] if amount else [])
     draft.add(4, "constants: {product_line: unspecified}",
               "HubSpot deals have no product field: one product line (the plan cannot target product lines)")
     draft.add(4, "values:")
@@ -814,7 +820,7 @@ AMOUNT_COLUMNS = ("list_amount", "final_amount")
 def guess_columns(source: SourceTable, table: str) -> dict[str, str]:
     """Contract column -> header name, by exact name first, then by a header that starts with a synonym."""
     guesses, used = {}, set()
-    written = source.by_key()
+    written = source.by_key
     for contract, synonyms in GUESSES[table].items():
         hit = next((written[s] for s in synonyms if s in written and (written[s] not in used or contract in
                     ("account_name",))), None)
@@ -827,7 +833,6 @@ def guess_columns(source: SourceTable, table: str) -> dict[str, str]:
     return guesses
 
 
-CURRENCY_HEADERS = ("Currency", "Currency Code", "CurrencyIsoCode", "Deal Currency", "Deal currency code")
 STAGE_HEADERS = ("Stage", "Status", "Outcome", "Deal Stage", "Opportunity Stage")
 
 
@@ -941,8 +946,7 @@ def draft_generic(folder: Folder) -> Draft:
                     else f"not closed_at (expected_close_date comes from {deal_cols['expected_close_date']})")
         draft.add(4, "closed_at_only_when_closed: true",
                   f"{plural(open_dated, 'open deal')} carry a close date (expected): {expected}")
-    write_currency(draft, folder, deals, deals.column(*CURRENCY_HEADERS),
-                   [c for c in AMOUNT_COLUMNS if c in deal_cols])
+    write_currency(draft, folder, deals, [c for c in AMOUNT_COLUMNS if c in deal_cols])
     rep = deal_cols.get("owner")
     team_rep = team.column("Rep", "Sales Rep", "Owner", "Name") if team else None
     team_targets = [(target, team.column(*names)) for target, names in
